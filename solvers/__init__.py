@@ -1,0 +1,1 @@
+"""Numeric solvers for wellposed: optimal FSMF on tractable supports, butterfly chains, quantization."""

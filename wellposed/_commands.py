@@ -1,0 +1,7 @@
+"""Registry of CLI sub-command modules (each defines ``add_parser(subparsers)``).
+
+A module listed here must be cheap to import: heavy imports belong inside its ``run`` function.
+"""
+
+COMMAND_MODULES: list[str] = [
+]
