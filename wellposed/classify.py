@@ -1,0 +1,304 @@
+"""Tractability of FSMF supports: classes of identical rank-one supports, DTO and the relaxed condition.
+
+Everything is computed from the Gram matrices ``G_I = IᵀI`` and ``G_J = JᵀJ``: components k and l
+overlap in ``G_I[k,l] · G_J[k,l]`` entries, and are identical iff both Gram entries equal both
+diagonal entries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .support import SupportPattern
+
+__all__ = [
+    "Classification",
+    "SupportClass",
+    "classify",
+    "classify_batch",
+    "REASON_DTO",
+    "REASON_RELAXED",
+]
+
+REASON_DTO = (
+    "DTO: the rank-one supports S_k = I_k × J_k are pairwise disjoint or identical; one truncated SVD per "
+    "class is optimal (Le, Riccietti, Gribonval, SIMAX 2023)"
+)
+REASON_RELAXED = (
+    "relaxed C1+C2: non-complete classes meet only inside the union of complete classes (C1) and each "
+    "splits into full bicliques outside it (C2); SVD per biclique, exact fit on complete classes"
+)
+
+
+@dataclass(frozen=True)
+class SupportClass:
+    """A class of components with identical rank-one support ``R × C``."""
+
+    components: tuple[int, ...]
+    rows: tuple[int, ...]
+    cols: tuple[int, ...]
+
+    @property
+    def size(self) -> int:
+        """Rank budget ``|P|``."""
+        return len(self.components)
+
+    @property
+    def complete(self) -> bool:
+        """``|P| ≥ min(|R|, |C|)``: the class represents every matrix on ``R × C`` (CEC)."""
+        return self.size >= min(len(self.rows), len(self.cols))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"components": list(self.components), "rows": list(self.rows), "cols": list(self.cols),
+                "size": self.size, "complete": self.complete}
+
+
+@dataclass(frozen=True)
+class Classification:
+    """Tractability verdict of a support pattern, with its reason.
+
+    ``components`` and the indices in ``classes`` / ``failing_pair`` refer to the components of the
+    pattern as given (empty components are listed in ``empty_components`` and ignored).
+    """
+
+    pattern: SupportPattern
+    classes: tuple[SupportClass, ...]
+    empty_components: tuple[int, ...]
+    dto: bool
+    relaxed: bool
+    reason: str
+    failing_pair: tuple[int, int] | None = None
+    bicliques: dict[int, tuple[tuple[tuple[int, ...], tuple[int, ...]], ...]] = field(default_factory=dict)
+
+    @property
+    def tractable(self) -> bool:
+        """True when a theorem (DTO, or relaxed C1+C2) makes FSMF solvable by SVDs."""
+        return self.dto or self.relaxed
+
+    @property
+    def method(self) -> str:
+        """``"dto"``, ``"relaxed"`` or ``"none"``."""
+        return "dto" if self.dto else ("relaxed" if self.relaxed else "none")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "tractable": self.tractable,
+            "tractable_method": self.method,
+            "tractable_reason": self.reason,
+            "dto": self.dto,
+            "relaxed": self.relaxed,
+            "failing_pair": list(self.failing_pair) if self.failing_pair is not None else None,
+            "classes": [c.to_json() for c in self.classes],
+            "num_classes": len(self.classes),
+            "num_complete_classes": sum(c.complete for c in self.classes),
+            "empty_components": list(self.empty_components),
+        }
+
+
+def _grams(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    xi = x.astype(np.int32)
+    yi = y.astype(np.int32)
+    return np.swapaxes(xi, -1, -2) @ xi, np.swapaxes(yi, -1, -2) @ yi
+
+
+def _pair_relation(gi: np.ndarray, gj: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean (…, r, r) arrays: components overlap; components are identical."""
+    di = np.diagonal(gi, axis1=-2, axis2=-1)
+    dj = np.diagonal(gj, axis1=-2, axis2=-1)
+    overlap = (gi > 0) & (gj > 0)
+    same_i = (gi == di[..., :, None]) & (gi == di[..., None, :])
+    same_j = (gj == dj[..., :, None]) & (gj == dj[..., None, :])
+    return overlap, same_i & same_j
+
+
+def _describe_pair(p: SupportPattern, k: int, l: int, gi: np.ndarray, gj: np.ndarray) -> str:
+    ik, il = int(gi[k, k]), int(gi[l, l])
+    jk, jl = int(gj[k, k]), int(gj[l, l])
+    ci, cj = int(gi[k, l]), int(gj[k, l])
+    sk, sl = ik * jk, il * jl
+    common = ci * cj
+    kind = "nested" if common in (sk, sl) else "partially overlapping"
+    return (f"components {k} and {l} have {kind} rank-one supports: S_{k} is {ik}×{jk}, S_{l} is {il}×{jl}, "
+            f"they share {ci}×{cj} = {common} entries")
+
+
+def classify(pattern: SupportPattern) -> Classification:
+    """Classify a support pattern: classes, complete classes, DTO and relaxed tractability.
+
+    Parameters
+    ----------
+    pattern : SupportPattern
+
+    Returns
+    -------
+    Classification
+        ``tractable`` with ``reason``; when not tractable, ``failing_pair`` names two components whose
+        supports overlap without being identical (violating DTO), and ``reason`` says which relaxed
+        condition fails.
+
+    Examples
+    --------
+    >>> from wellposed.families import family
+    >>> classify(family("lu:2")).tractable
+    False
+    >>> classify(family("lu:2")).failing_pair
+    (0, 1)
+    >>> c = classify(family("butterfly:8:1"))
+    >>> c.dto, len(c.classes)
+    (True, 8)
+
+    Notes
+    -----
+    Cost: two r×r Gram products, ``O((m + n) r²)``, plus ``O(mn)`` per non-complete class for the
+    relaxed condition. No loop over pairs of components or entries in Python.
+    """
+    x, y = pattern.x_support, pattern.y_support
+    empty = np.flatnonzero(pattern.empty_components())
+    live = np.flatnonzero(~pattern.empty_components())
+    if live.size == 0:
+        return Classification(pattern, (), tuple(int(k) for k in empty), True, False,
+                              "every component is empty: P = {0}, trivially tractable")
+    gi, gj = _grams(x[:, live], y[:, live])
+    overlap, identical = _pair_relation(gi, gj)
+    # classes: identical is an equivalence relation on live components; label by first member
+    first = np.argmax(identical, axis=1)
+    classes: list[SupportClass] = []
+    for rep in np.unique(first):
+        members = live[first == rep]
+        k = int(members[0])
+        classes.append(SupportClass(tuple(int(c) for c in members),
+                                    tuple(int(i) for i in np.flatnonzero(x[:, k])),
+                                    tuple(int(j) for j in np.flatnonzero(y[:, k]))))
+    bad = overlap & ~identical
+    empty_t = tuple(int(k) for k in empty)
+    if not bad.any():
+        return Classification(pattern, tuple(classes), empty_t, True, False, REASON_DTO)
+    a, b = (int(t) for t in np.argwhere(bad)[0])
+    pair = (int(live[a]), int(live[b]))
+    dto_failure = _describe_pair(pattern, pair[0], pair[1], gi, gj)
+    ok, why, bicl = _relaxed(pattern, classes)
+    if ok:
+        return Classification(pattern, tuple(classes), empty_t, False, True,
+                              f"{REASON_RELAXED} (not DTO: {dto_failure})", pair, bicl)
+    return Classification(pattern, tuple(classes), empty_t, False, False,
+                          f"not tractable by DTO ({dto_failure}) nor by the relaxed condition ({why})", pair)
+
+
+def _relaxed(
+    pattern: SupportPattern, classes: list[SupportClass]
+) -> tuple[bool, str, dict[int, tuple[tuple[tuple[int, ...], tuple[int, ...]], ...]]]:
+    """Check C1 and C2 (THEORY §1); return (holds, reason if not, bicliques per non-CEC class index)."""
+    m, n = pattern.m, pattern.n
+    cec = [c for c in classes if c.complete]
+    if not cec:
+        return False, "there is no complete class, so the relaxed condition reduces to DTO", {}
+    s_t = np.zeros((m, n), dtype=bool)
+    for c in cec:
+        s_t[np.ix_(c.rows, c.cols)] = True
+    noncec = [(idx, c) for idx, c in enumerate(classes) if not c.complete]
+    owner = np.full((m, n), -1, dtype=np.int64)
+    bicliques: dict[int, tuple[tuple[tuple[int, ...], tuple[int, ...]], ...]] = {}
+    for idx, c in noncec:
+        omega = np.zeros((m, n), dtype=bool)
+        omega[np.ix_(c.rows, c.cols)] = True
+        omega &= ~s_t
+        clash = omega & (owner >= 0)
+        if clash.any():
+            i, j = (int(t) for t in np.argwhere(clash)[0])
+            other = classes[int(owner[i, j])]
+            return (False, f"C1 fails: non-complete classes of components {other.components[0]} and "
+                    f"{c.components[0]} both cover entry ({i}, {j}) outside the complete classes", {})
+        owner[omega] = idx
+        block = omega[np.ix_(c.rows, c.cols)]
+        ok, comps = _biclique_components(block)
+        if not ok:
+            return (False, f"C2 fails: outside the complete classes, the support of class of component "
+                    f"{c.components[0]} is not a union of full bicliques", {})
+        bicliques[idx] = tuple((tuple(c.rows[i] for i in rs), tuple(c.cols[j] for j in cs)) for rs, cs in comps)
+    return True, "", bicliques
+
+
+def _biclique_components(block: np.ndarray) -> tuple[bool, list[tuple[list[int], list[int]]]]:
+    """Is every connected component of the bipartite graph of ``block`` a full biclique?
+
+    Holds iff any two rows are equal or disjoint (then columns are too). Returns the bicliques
+    with at least one edge.
+    """
+    b = block.astype(np.int32)
+    g = b @ b.T
+    deg = np.diagonal(g)
+    equal = (g == deg[:, None]) & (g == deg[None, :])
+    if ((g > 0) & ~equal).any():
+        return False, []
+    comps: list[tuple[list[int], list[int]]] = []
+    seen = np.zeros(block.shape[0], dtype=bool)
+    for i in np.flatnonzero(deg > 0):
+        if seen[i]:
+            continue
+        rows = np.flatnonzero(equal[i] & (deg > 0))
+        seen[rows] = True
+        comps.append(([int(t) for t in rows], [int(t) for t in np.flatnonzero(block[i])]))
+    return True, comps
+
+
+def classify_batch(x_supports: np.ndarray, y_supports: np.ndarray) -> dict[str, np.ndarray]:
+    """Vectorized DTO test over a batch of patterns of equal shape.
+
+    Parameters
+    ----------
+    x_supports : bool array, shape (B, m, r)
+    y_supports : bool array, shape (B, n, r)
+
+    Returns
+    -------
+    dict of arrays of length B
+        ``dto`` (bool), ``num_classes`` (int), ``num_complete`` (int), ``pair_k``, ``pair_l`` (first
+        failing pair among live components, -1 when DTO; indices into the given components),
+        ``needs_relaxed`` (bool: not DTO and has a complete class, so the relaxed condition must be
+        checked one pattern at a time with :func:`classify`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> lu = np.tril(np.ones((3, 3), bool))
+    >>> out = classify_batch(np.stack([lu, np.eye(3, dtype=bool)]), np.stack([lu, np.eye(3, dtype=bool)]))
+    >>> out["dto"].tolist(), out["pair_k"].tolist(), out["pair_l"].tolist()
+    ([False, True], [0, -1], [1, -1])
+
+    Notes
+    -----
+    One batched Gram product per mask, ``O(B (m + n) r²)`` operations, memory ``O(B r²)``.
+    """
+    x = np.asarray(x_supports, dtype=bool)
+    y = np.asarray(y_supports, dtype=bool)
+    bsz, _, r = x.shape
+    gi, gj = _grams(x, y)
+    di = np.diagonal(gi, axis1=1, axis2=2)
+    dj = np.diagonal(gj, axis1=1, axis2=2)
+    live = (di > 0) & (dj > 0)
+    overlap, identical = _pair_relation(gi, gj)
+    both_live = live[:, :, None] & live[:, None, :]
+    overlap &= both_live
+    identical &= both_live
+    bad = overlap & ~identical
+    dto = ~bad.reshape(bsz, -1).any(axis=1)
+    flat = np.argmax(bad.reshape(bsz, -1), axis=1)
+    pair_k = np.where(dto, -1, flat // r)
+    pair_l = np.where(dto, -1, flat % r)
+    # class representative = first identical live component; a class is counted at its representative
+    first = np.argmax(identical, axis=2)
+    is_rep = live & (first == np.arange(r)[None, :])
+    sizes = identical.sum(axis=2)  # class size seen from each member
+    complete = is_rep & (sizes >= np.minimum(di, dj))
+    num_complete = complete.sum(axis=1)
+    return {
+        "dto": dto,
+        "num_classes": is_rep.sum(axis=1),
+        "num_complete": num_complete,
+        "pair_k": pair_k,
+        "pair_l": pair_l,
+        "needs_relaxed": ~dto & (num_complete > 0),
+    }

@@ -1,0 +1,226 @@
+"""Named families of support patterns (``lu:3``, ``full:3,3,2``, ``butterfly:16:2``, ...) and spec loading.
+
+A SPEC is either a path to a pattern file (``.json`` case file, ``.npz`` with arrays ``x_support`` and
+``y_support``) or a family name with parameters. ``family_names()`` lists the families.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InvalidSpecError, InvalidSupportError
+from .support import SupportPattern, as_mask
+
+__all__ = ["family", "family_names", "load_pattern", "FAMILY_HELP", "kronecker_support"]
+
+
+def _ints(spec: str, text: str, count: int, names: str) -> list[int]:
+    parts = [t.strip() for t in text.split(",")] if text else []
+    if len(parts) != count:
+        raise InvalidSpecError(f"{spec!r}: expected {count} comma-separated integer(s) {names}, got {text!r}.")
+    out = []
+    for name, t in zip(names.split(","), parts):
+        try:
+            v = int(t)
+        except ValueError:
+            raise InvalidSpecError(f"{spec!r}: {name.strip()} = {t!r} is not an integer.") from None
+        if v < 1:
+            raise InvalidSpecError(f"{spec!r}: {name.strip()} = {v} must be ≥ 1.")
+        out.append(v)
+    return out
+
+
+def kronecker_support(a: int, b: int, c: int, d: int) -> np.ndarray:
+    """The (a·b·d)×(a·c·d) mask ``I_a ⊗ 1_{b×c} ⊗ I_d`` of a Kronecker-sparse factor.
+
+    >>> kronecker_support(1, 2, 2, 1).astype(int).tolist()
+    [[1, 1], [1, 1]]
+    >>> kronecker_support(2, 1, 1, 1).astype(int).tolist()
+    [[1, 0], [0, 1]]
+    """
+    return np.kron(np.kron(np.eye(a, dtype=bool), np.ones((b, c), dtype=bool)), np.eye(d, dtype=bool))
+
+
+def _lu(spec: str, args: str) -> SupportPattern:
+    (n,) = _ints(spec, args, 1, "n")
+    low = np.tril(np.ones((n, n), dtype=bool))
+    return SupportPattern(low, low, name=f"lu:{n}",
+                          description=f"{n}×{n} LU: X and Y lower triangular, so X Yᵀ is lower times upper")
+
+
+def _full(spec: str, args: str) -> SupportPattern:
+    m, n, r = _ints(spec, args, 3, "m,n,r")
+    return SupportPattern(np.ones((m, r), bool), np.ones((n, r), bool), name=f"full:{m},{n},{r}",
+                          description=f"full supports: {m}×{n} matrices of rank ≤ {r}")
+
+
+def _diag(spec: str, args: str) -> SupportPattern:
+    (n,) = _ints(spec, args, 1, "n")
+    eye = np.eye(n, dtype=bool)
+    return SupportPattern(eye, eye, name=f"diag:{n}", description=f"{n}×{n} diagonal matrices")
+
+
+def _butterfly(spec: str, args: str) -> SupportPattern:
+    parts = args.split(":")
+    if len(parts) != 2:
+        raise InvalidSpecError(f"{spec!r}: write butterfly:N:s with N a power of two and 1 ≤ s < log2(N).")
+    (big_n,) = _ints(spec, parts[0], 1, "N")
+    (s,) = _ints(spec, parts[1], 1, "s")
+    levels = int(round(math.log2(big_n)))
+    if 2**levels != big_n or levels < 2:
+        raise InvalidSpecError(f"{spec!r}: N = {big_n} must be a power of two ≥ 4 (the dyadic butterfly).")
+    if not 1 <= s < levels:
+        raise InvalidSpecError(f"{spec!r}: split s = {s} must satisfy 1 ≤ s ≤ {levels - 1} for N = {big_n}.")
+    left = kronecker_support(1, 2**s, 2**s, 2 ** (levels - s))  # product of factors 1..s
+    right = kronecker_support(2**s, 2 ** (levels - s), 2 ** (levels - s), 1)  # product of factors s+1..L
+    return SupportPattern(left, right.T, name=f"butterfly:{big_n}:{s}",
+                          description=f"two-factor split after factor {s} of the {big_n}×{big_n} dyadic butterfly")
+
+
+def _monarch(spec: str, args: str) -> SupportPattern:
+    (b,) = _ints(spec, args, 1, "m")
+    left = kronecker_support(1, b, b, b)
+    right = kronecker_support(b, b, b, 1)
+    return SupportPattern(left, right.T, name=f"monarch:{b}",
+                          description=f"Monarch product of two {b * b}×{b * b} block factors")
+
+
+def _ks(spec: str, args: str) -> SupportPattern:
+    parts = args.split(";")
+    if len(parts) != 2:
+        raise InvalidSpecError(f"{spec!r}: write ks:a,b,c,d;a,b,c,d (two Kronecker-sparse factors).")
+    p1 = _ints(spec, parts[0], 4, "a,b,c,d")
+    p2 = _ints(spec, parts[1], 4, "a,b,c,d")
+    left, right = kronecker_support(*p1), kronecker_support(*p2)
+    if left.shape[1] != right.shape[0]:
+        raise InvalidSpecError(f"{spec!r}: the first factor has {left.shape[1]} columns but the second has "
+                               f"{right.shape[0]} rows (need a1·c1·d1 = a2·b2·d2).")
+    return SupportPattern(left, right.T, name=f"ks:{parts[0]};{parts[1]}",
+                          description="product of two Kronecker-sparse factors")
+
+
+def _mcp(spec: str, args: str) -> SupportPattern:
+    rows = [t.strip() for t in args.split(",") if t.strip()]
+    try:
+        obs = as_mask(rows, "mcp observation mask")
+    except InvalidSupportError as exc:
+        raise InvalidSpecError(f"{spec!r}: {exc} Write mcp:110,011 (rows of the 0/1 observation mask).") from None
+    m, n = obs.shape
+    missing = ~obs
+    if m <= n:
+        x = np.concatenate([np.ones((m, 1), bool), np.eye(m, dtype=bool)], axis=1)
+        y = np.concatenate([np.ones((n, 1), bool), missing.T], axis=1)
+    else:
+        x = np.concatenate([np.ones((m, 1), bool), missing], axis=1)
+        y = np.concatenate([np.ones((n, 1), bool), np.eye(n, dtype=bool)], axis=1)
+    return SupportPattern(x, y, name=f"mcp:{','.join(rows)}",
+                          description="rank-one completion gadget: one full component plus one complete "
+                                      "component per row (column) covering its missing entries")
+
+
+def _random(spec: str, args: str) -> SupportPattern:
+    parts = [t.strip() for t in args.split(",")]
+    if len(parts) != 5:
+        raise InvalidSpecError(f"{spec!r}: write random:m,n,r,density,seed, e.g. random:4,4,3,0.5,0.")
+    m, n, r = _ints(spec, ",".join(parts[:3]), 3, "m,n,r")
+    try:
+        density = float(parts[3])
+        seed = int(parts[4])
+    except ValueError:
+        raise InvalidSpecError(f"{spec!r}: density {parts[3]!r} must be a number and seed {parts[4]!r} an "
+                               "integer.") from None
+    if not 0.0 <= density <= 1.0:
+        raise InvalidSpecError(f"{spec!r}: density = {density} must lie in [0, 1].")
+    rng = np.random.default_rng(seed)
+    x = rng.random((m, r)) < density
+    y = rng.random((n, r)) < density
+    return SupportPattern(x, y, name=f"random:{m},{n},{r},{parts[3]},{seed}",
+                          description=f"Bernoulli({density}) masks, seed {seed}")
+
+
+_FAMILIES: dict[str, tuple[Callable[[str, str], SupportPattern], str]] = {
+    "lu": (_lu, "lu:n — n×n LU (I = J = lower-triangular ones)"),
+    "full": (_full, "full:m,n,r — full supports (rank ≤ r)"),
+    "diag": (_diag, "diag:n — diagonal (I = J = identity)"),
+    "butterfly": (_butterfly, "butterfly:N:s — split after factor s of the N×N dyadic butterfly"),
+    "monarch": (_monarch, "monarch:m — Monarch, N = m², (1,m,m,m)·(m,m,m,1)"),
+    "ks": (_ks, "ks:a,b,c,d;a,b,c,d — product of two Kronecker-sparse factors"),
+    "mcp": (_mcp, "mcp:ROW,ROW,... — rank-one completion gadget of a 0/1 observation mask"),
+    "random": (_random, "random:m,n,r,density,seed — seeded Bernoulli masks"),
+}
+
+FAMILY_HELP = "\n".join(h for _, h in _FAMILIES.values())
+
+
+def family_names() -> list[str]:
+    """Names of the pattern families."""
+    return list(_FAMILIES)
+
+
+def family(spec: str) -> SupportPattern:
+    """Build a pattern from a family spec such as ``"lu:3"`` or ``"full:3,3,2"``.
+
+    Examples
+    --------
+    >>> family("lu:3").x_support.astype(int).tolist()
+    [[1, 0, 0], [1, 1, 0], [1, 1, 1]]
+    >>> family("mcp:10,11").shape
+    (2, 2, 3)
+    >>> family("lux:3")
+    Traceback (most recent call last):
+    ...
+    wellposed.errors.InvalidSpecError: unknown family 'lux' in 'lux:3'; known families: lu, full, diag, \
+butterfly, monarch, ks, mcp, random.
+    """
+    if not isinstance(spec, str) or ":" not in spec:
+        raise InvalidSpecError(f"spec = {spec!r} is not a family spec like 'lu:3'; families:\n{FAMILY_HELP}")
+    name, _, args = spec.partition(":")
+    key = name.strip().lower()
+    if key not in _FAMILIES:
+        raise InvalidSpecError(f"unknown family {name!r} in {spec!r}; known families: {', '.join(_FAMILIES)}.")
+    return _FAMILIES[key][0](spec, args)
+
+
+def load_pattern(spec: str | Path) -> SupportPattern:
+    """Load a pattern from a file path (``.json`` or ``.npz``) or a family spec.
+
+    Raises :class:`~wellposed.errors.InvalidSpecError` for unreadable files and unknown families, and
+    :class:`~wellposed.errors.InvalidSupportError` for malformed masks.
+    """
+    path = Path(spec)
+    text = str(spec)
+    looks_like_file = path.suffix.lower() in (".json", ".npz") or path.exists()
+    if not looks_like_file:
+        return family(text)
+    if not path.is_file():
+        raise InvalidSpecError(f"pattern file {text!r} does not exist (or is not a file); give a .json/.npz "
+                               f"case file or a family spec such as lu:3.")
+    if path.suffix.lower() == ".npz":
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                missing = [k for k in ("x_support", "y_support") if k not in data.files]
+                if missing:
+                    raise InvalidSpecError(f"{text!r}: .npz file lacks array(s) {missing}; save with "
+                                           "np.savez(path, x_support=I, y_support=J).")
+                x, y = data["x_support"], data["y_support"]
+        except (OSError, ValueError) as exc:
+            raise InvalidSpecError(f"{text!r}: cannot read .npz file: {exc}") from None
+        try:
+            return SupportPattern(x, y, name=path.stem)
+        except InvalidSupportError as exc:
+            raise InvalidSupportError(f"{text!r}: {exc}") from None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidSpecError(f"{text!r}: cannot read file: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise InvalidSpecError(f"{text!r}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}.") from None
+    pattern = SupportPattern.from_json(data, where=text)
+    if not pattern.name:
+        pattern = pattern.with_masks(pattern.x_support, pattern.y_support, name=path.stem)
+    return pattern
