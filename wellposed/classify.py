@@ -21,6 +21,10 @@ __all__ = [
     "classify_batch",
     "REASON_DTO",
     "REASON_RELAXED",
+    "REASON_NO_CEC",
+    "REASON_TRIVIAL",
+    "describe_pair",
+    "not_tractable_reason",
 ]
 
 REASON_DTO = (
@@ -31,6 +35,14 @@ REASON_RELAXED = (
     "relaxed C1+C2: non-complete classes meet only inside the union of complete classes (C1) and each "
     "splits into full bicliques outside it (C2); SVD per biclique, exact fit on complete classes"
 )
+
+REASON_NO_CEC = "there is no complete class, so the relaxed condition reduces to DTO"
+REASON_TRIVIAL = "every component is empty: P = {0}, trivially tractable"
+
+
+def not_tractable_reason(dto_failure: str, relaxed_failure: str) -> str:
+    """The reason text of a non-tractable verdict."""
+    return f"not tractable by DTO ({dto_failure}) nor by the relaxed condition ({relaxed_failure})"
 
 
 @dataclass(frozen=True)
@@ -114,15 +126,20 @@ def _pair_relation(gi: np.ndarray, gj: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return overlap, same_i & same_j
 
 
-def _describe_pair(p: SupportPattern, k: int, l: int, gi: np.ndarray, gj: np.ndarray) -> str:
-    ik, il = int(gi[k, k]), int(gi[l, l])
-    jk, jl = int(gj[k, k]), int(gj[l, l])
-    ci, cj = int(gi[k, l]), int(gj[k, l])
-    sk, sl = ik * jk, il * jl
-    common = ci * cj
-    kind = "nested" if common in (sk, sl) else "partially overlapping"
-    return (f"components {k} and {l} have {kind} rank-one supports: S_{k} is {ik}×{jk}, S_{l} is {il}×{jl}, "
-            f"they share {ci}×{cj} = {common} entries")
+def describe_pair(k: int, l: int, size_k: tuple[int, int], size_l: tuple[int, int],
+                  common: tuple[int, int]) -> str:
+    """Text naming two overlapping, non-identical components (sizes are ``(|I|, |J|)``)."""
+    sk, sl = size_k[0] * size_k[1], size_l[0] * size_l[1]
+    shared = common[0] * common[1]
+    kind = "nested" if shared in (sk, sl) else "partially overlapping"
+    return (f"components {k} and {l} have {kind} rank-one supports: S_{k} is {size_k[0]}×{size_k[1]}, "
+            f"S_{l} is {size_l[0]}×{size_l[1]}, they share {common[0]}×{common[1]} = {shared} entries")
+
+
+def _pair_text(k: int, l: int, a: int, b: int, gi: np.ndarray, gj: np.ndarray) -> str:
+    """``describe_pair`` for components labelled k, l at Gram indices a, b."""
+    return describe_pair(k, l, (int(gi[a, a]), int(gj[a, a])), (int(gi[b, b]), int(gj[b, b])),
+                         (int(gi[a, b]), int(gj[a, b])))
 
 
 def classify(pattern: SupportPattern) -> Classification:
@@ -160,7 +177,7 @@ def classify(pattern: SupportPattern) -> Classification:
     live = np.flatnonzero(~pattern.empty_components())
     if live.size == 0:
         return Classification(pattern, (), tuple(int(k) for k in empty), True, False,
-                              "every component is empty: P = {0}, trivially tractable")
+                              REASON_TRIVIAL)
     gi, gj = _grams(x[:, live], y[:, live])
     overlap, identical = _pair_relation(gi, gj)
     # classes: identical is an equivalence relation on live components; label by first member
@@ -178,13 +195,13 @@ def classify(pattern: SupportPattern) -> Classification:
         return Classification(pattern, tuple(classes), empty_t, True, False, REASON_DTO)
     a, b = (int(t) for t in np.argwhere(bad)[0])
     pair = (int(live[a]), int(live[b]))
-    dto_failure = _describe_pair(pattern, pair[0], pair[1], gi, gj)
+    dto_failure = _pair_text(pair[0], pair[1], a, b, gi, gj)
     ok, why, bicl = _relaxed(pattern, classes)
     if ok:
         return Classification(pattern, tuple(classes), empty_t, False, True,
                               f"{REASON_RELAXED} (not DTO: {dto_failure})", pair, bicl)
     return Classification(pattern, tuple(classes), empty_t, False, False,
-                          f"not tractable by DTO ({dto_failure}) nor by the relaxed condition ({why})", pair)
+                          not_tractable_reason(dto_failure, why), pair)
 
 
 def _relaxed(
@@ -194,7 +211,7 @@ def _relaxed(
     m, n = pattern.m, pattern.n
     cec = [c for c in classes if c.complete]
     if not cec:
-        return False, "there is no complete class, so the relaxed condition reduces to DTO", {}
+        return False, REASON_NO_CEC, {}
     s_t = np.zeros((m, n), dtype=bool)
     for c in cec:
         s_t[np.ix_(c.rows, c.cols)] = True

@@ -331,6 +331,8 @@ class SupportPattern:
         cells, times ``(m + n) r``.
         """
         if self.is_trivial():
+            if transpose:
+                return "T" + min(f"{self.m}x{self.n}x0:", f"{self.n}x{self.m}x0:")
             return f"{self.m}x{self.n}x0:"
         key = _canonical_key(self.drop_empty())
         if transpose:

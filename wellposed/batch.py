@@ -1,0 +1,334 @@
+"""Streaming, resumable batch classification of many support patterns.
+
+Input: a JSONL file (one pattern object per line: ``{"x_support": [...], "y_support": [...], "name": ...}``
+or ``{"spec": "lu:3"}``) or a directory of ``.json`` case files. Output: JSONL or CSV (by extension),
+one row per input record, each carrying its ``line`` number (1-based line of the JSONL file, or
+1-based position of the file in sorted order for a directory). Blank lines are skipped.
+
+Patterns of equal shape inside a chunk are classified together with one batched Gram product
+(:func:`wellposed.classify.classify_batch`); only patterns that need the relaxed condition go through
+:func:`wellposed.classify.classify` one by one. Rows are identical to the one-by-one output.
+
+Restarting with the same output file resumes: finished rows are kept, a partly written last row
+is dropped, and only missing line numbers are processed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .analysis import BATCH_FIELDS, CLOSEDNESS_FIELDS, batch_record
+from .classify import (
+    REASON_DTO,
+    REASON_NO_CEC,
+    REASON_TRIVIAL,
+    classify,
+    classify_batch,
+    describe_pair,
+    not_tractable_reason,
+)
+from .errors import InvalidSpecError, WellposedError
+from .support import SupportPattern
+
+__all__ = ["BatchSummary", "run_batch", "classify_lines", "iter_input"]
+
+CHUNK = 4096
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """What a batch run did."""
+
+    total: int
+    processed: int
+    skipped: int
+    errors: int
+    first_errors: tuple[str, ...]
+    out: Path
+
+
+# ---------------------------------------------------------------- input
+def iter_input(path: Path) -> Iterator[tuple[int, str]]:
+    """Yield ``(line_number, raw_json_text)``; blank lines are skipped."""
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() == ".json" and p.is_file())
+        for idx, f in enumerate(files, start=1):
+            try:
+                text = f.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                text = json.dumps({"__error__": f"{f.name}: cannot read file: {exc}"})
+            yield idx, text
+        return
+    with path.open("r", encoding="utf-8", errors="replace") as fh:
+        for idx, line in enumerate(fh, start=1):
+            if line.strip():
+                yield idx, line
+
+
+def _fast_mask(rows: Any) -> np.ndarray | None:
+    """Rows of '0'/'1' strings → bool array, or None to fall back to full validation."""
+    if not isinstance(rows, list) or not rows or not all(type(t) is str for t in rows):
+        return None
+    width = len(rows[0])
+    if width == 0 or any(len(t) != width for t in rows):
+        return None
+    buf = np.frombuffer("".join(rows).encode("ascii", "replace"), dtype=np.uint8) - 48
+    if (buf > 1).any():
+        return None
+    return buf.reshape(len(rows), width).astype(bool)
+
+
+def _parse(line_no: int, raw: str, where: str) -> SupportPattern | tuple[np.ndarray, np.ndarray, str]:
+    """Parse one record; returns raw masks on the fast path or a validated pattern otherwise."""
+    try:
+        obj = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise InvalidSpecError(f"{where} {line_no}: invalid JSON at column {exc.colno}: {exc.msg}.") from None
+    if isinstance(obj, dict) and "__error__" in obj:
+        raise InvalidSpecError(str(obj["__error__"]))
+    if isinstance(obj, dict) and "spec" in obj:
+        from .families import family
+
+        try:
+            return family(str(obj["spec"]))
+        except WellposedError as exc:
+            raise InvalidSpecError(f"{where} {line_no}: {exc}") from None
+    if isinstance(obj, dict) and set(obj) <= {"x_support", "y_support", "name", "id"}:
+        x = _fast_mask(obj.get("x_support"))
+        y = _fast_mask(obj.get("y_support"))
+        if x is not None and y is not None and x.shape[1] == y.shape[1]:
+            return x, y, str(obj.get("name", obj.get("id", "")) or "")
+    try:
+        return SupportPattern.from_json(obj, where=f"{where} {line_no}")
+    except WellposedError as exc:
+        raise InvalidSpecError(str(exc)) from None
+
+
+# ---------------------------------------------------------------- classification of a chunk
+def _vector_records(x: np.ndarray, y: np.ndarray, names: list[str]) -> list[dict[str, Any]]:
+    """Batch rows for B patterns of one shape, identical to ``batch_record(classify(p))``."""
+    bsz, m, r = x.shape
+    n = y.shape[1]
+    out = classify_batch(x, y)
+    xi, yi = x.astype(np.int32), y.astype(np.int32)
+    gi = np.swapaxes(xi, 1, 2) @ xi
+    gj = np.swapaxes(yi, 1, 2) @ yi
+    records: list[dict[str, Any]] = []
+    for b in range(bsz):
+        if out["needs_relaxed"][b]:
+            records.append(batch_record(classify(SupportPattern(x[b], y[b], name=names[b]))))
+            continue
+        dto = bool(out["dto"][b])
+        ncls = int(out["num_classes"][b])
+        if dto:
+            reason = REASON_DTO if ncls else REASON_TRIVIAL
+            pair = None
+        else:
+            k, l = int(out["pair_k"][b]), int(out["pair_l"][b])
+            g1, g2 = gi[b], gj[b]
+            text = describe_pair(k, l, (int(g1[k, k]), int(g2[k, k])), (int(g1[l, l]), int(g2[l, l])),
+                                 (int(g1[k, l]), int(g2[k, l])))
+            reason = not_tractable_reason(text, REASON_NO_CEC)
+            pair = [k, l]
+        records.append({
+            "name": names[b], "m": m, "n": n, "r": r, "dto": dto, "tractable": dto,
+            "tractable_method": "dto" if dto else "none", "tractable_reason": reason,
+            "failing_pair": pair, "num_classes": ncls, "num_complete_classes": int(out["num_complete"][b]),
+        })
+    return records
+
+
+def classify_lines(
+    items: list[tuple[int, str]], closedness: bool = False, timeout: float = 10.0, where: str = "line"
+) -> list[dict[str, Any]]:
+    """Classify a chunk of raw records; returns rows in input order (errors become error rows)."""
+    rows: list[dict[str, Any] | None] = [None] * len(items)
+    groups: dict[tuple[int, int, int], list[tuple[int, np.ndarray, np.ndarray, str]]] = {}
+    for pos, (line_no, raw) in enumerate(items):
+        try:
+            parsed = _parse(line_no, raw, where)
+        except WellposedError as exc:
+            rows[pos] = {"line": line_no, "ok": False, "error": str(exc)}
+            continue
+        if isinstance(parsed, SupportPattern):
+            x, y, name = parsed.x_support, parsed.y_support, parsed.name
+        else:
+            x, y, name = parsed
+        groups.setdefault((x.shape[0], y.shape[0], x.shape[1]), []).append((pos, x, y, name))
+    for members in groups.values():
+        recs = _vector_records(np.stack([t[1] for t in members]), np.stack([t[2] for t in members]),
+                               [t[3] for t in members])
+        for (pos, x, y, name), rec in zip(members, recs):
+            row = {"line": items[pos][0], "ok": True, **rec}
+            if closedness:
+                row.update(_closedness_fields(SupportPattern(x, y, name=name), timeout))
+            rows[pos] = row
+    return [r for r in rows if r is not None]
+
+
+def _closedness_fields(p: SupportPattern, timeout: float) -> dict[str, Any]:
+    from .closedness import decide_closedness
+
+    v = decide_closedness(p, timeout=timeout).to_json()
+    return {k: v.get(k) for k in CLOSEDNESS_FIELDS}
+
+
+# ---------------------------------------------------------------- output
+def _columns(closedness: bool) -> list[str]:
+    cols = list(BATCH_FIELDS[:1]) + ["ok", "error"] + list(BATCH_FIELDS[1:])
+    return cols + (list(CLOSEDNESS_FIELDS) if closedness else [])
+
+
+def _format_rows(rows: list[dict[str, Any]], fmt: str, closedness: bool) -> str:
+    if fmt == "jsonl":
+        return "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in rows)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=_columns(closedness), extrasaction="ignore", lineterminator="\n")
+    for r in rows:
+        writer.writerow({k: (json.dumps(v) if isinstance(v, (list, dict)) else v) for k, v in r.items()})
+    return buf.getvalue()
+
+
+def _work(args: tuple[list[tuple[int, str]], bool, float, str, str]) -> tuple[str, int, int, list[str]]:
+    items, closedness, timeout, where, fmt = args
+    rows = classify_lines(items, closedness, timeout, where)
+    errors = [r["error"] for r in rows if not r["ok"]]
+    return _format_rows(rows, fmt, closedness), len(rows), len(errors), errors[:5]
+
+
+def _recover(out: Path, fmt: str, closedness: bool) -> set[int]:
+    """Line numbers already in ``out``; truncates a partly written last row. Creates the header."""
+    done: set[int] = set()
+    if not out.exists() or out.stat().st_size == 0:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with out.open("w", encoding="utf-8") as fh:
+            if fmt == "csv":
+                fh.write(",".join(_columns(closedness)) + "\n")
+        return done
+    data = out.read_bytes()
+    cut = data.rfind(b"\n") + 1
+    if cut < len(data):
+        with out.open("r+b") as fh:
+            fh.truncate(cut)
+        data = data[:cut]
+    text = data.decode("utf-8", errors="replace")
+    if fmt == "jsonl":
+        for row in text.splitlines():
+            try:
+                done.add(int(json.loads(row)["line"]))
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+                raise InvalidSpecError(
+                    f"out = {str(out)!r} exists but is not a batch output (row {row[:60]!r}); choose another "
+                    "--out or delete the file to start over."
+                ) from None
+    else:
+        reader = csv.reader(io.StringIO(text))
+        header = next(reader, None)
+        if header != _columns(closedness):
+            raise InvalidSpecError(
+                f"out = {str(out)!r} has a different header ({header!r}); it was written by another batch "
+                "configuration (e.g. with/without --closedness). Choose another --out or delete the file."
+            )
+        for row in reader:
+            if row:
+                done.add(int(row[0]))
+    return done
+
+
+def run_batch(
+    source: str | Path,
+    out: str | Path,
+    *,
+    jobs: int = 1,
+    closedness: bool = False,
+    timeout: float = 10.0,
+    chunk: int = CHUNK,
+    progress: Callable[[int], None] | None = None,
+) -> BatchSummary:
+    """Classify every record of ``source`` into ``out`` (JSONL or CSV by extension); resumable.
+
+    Parameters
+    ----------
+    source : path
+        JSONL file or directory of ``.json`` case files.
+    out : path
+        ``.jsonl`` / ``.json`` (JSON lines) or ``.csv``. If it exists, rows already there are kept and
+        their line numbers are skipped.
+    jobs : int
+        Worker processes (1 = in-process).
+    closedness : bool
+        Also decide closedness for each pattern (slow; see :mod:`wellposed.closedness`).
+    progress : callable, optional
+        Called with the number of records finished after each chunk.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "in.jsonl").write_text('{"spec": "lu:2"}\\n{"spec": "diag:2"}\\nnot json\\n')
+    >>> s = run_batch(d / "in.jsonl", d / "out.jsonl")
+    >>> s.processed, s.errors
+    (3, 1)
+    >>> run_batch(d / "in.jsonl", d / "out.jsonl").skipped  # a rerun resumes: nothing left to do
+    3
+    """
+    src, dst = Path(source), Path(out)
+    if not src.exists():
+        raise InvalidSpecError(f"input {str(src)!r} does not exist; give a JSONL file or a directory of .json files.")
+    suffix = dst.suffix.lower()
+    if suffix not in (".jsonl", ".json", ".csv"):
+        raise InvalidSpecError(f"out = {str(dst)!r}: use a .jsonl or .csv extension.")
+    fmt = "csv" if suffix == ".csv" else "jsonl"
+    if not isinstance(jobs, int) or jobs < 1:
+        raise InvalidSpecError(f"jobs = {jobs!r} must be a positive integer.")
+    where = "file" if src.is_dir() else "line"
+    done = _recover(dst, fmt, closedness)
+
+    def chunks() -> Iterator[tuple[list[tuple[int, str]], bool, float, str, str]]:
+        buf: list[tuple[int, str]] = []
+        for item in iter_input(src):
+            if item[0] in done:
+                continue
+            buf.append(item)
+            if len(buf) >= chunk:
+                yield buf, closedness, timeout, where, fmt
+                buf = []
+        if buf:
+            yield buf, closedness, timeout, where, fmt
+
+    processed = errors = 0
+    first: list[str] = []
+    with dst.open("a", encoding="utf-8") as fh:
+        if jobs == 1:
+            results: Iterator[tuple[str, int, int, list[str]]] = map(_work, chunks())
+            pool = None
+        else:
+            import multiprocessing as mp
+
+            pool = mp.get_context("spawn" if os.name == "nt" else "fork").Pool(jobs)
+            results = pool.imap(_work, chunks())
+        try:
+            for text, count, nerr, errs in results:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+                processed += count
+                errors += nerr
+                first.extend(errs[: max(0, 5 - len(first))])
+                if progress is not None:
+                    progress(count)
+        finally:
+            if pool is not None:
+                pool.terminate()
+                pool.join()
+    return BatchSummary(total=processed + len(done), processed=processed, skipped=len(done), errors=errors,
+                        first_errors=tuple(first), out=dst)

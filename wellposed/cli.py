@@ -1,0 +1,209 @@
+"""Command-line interface: ``wellposed analyze | batch | families | ...``.
+
+Exit codes
+----------
+0  success.
+1  an unexpected internal failure (please report it with the command line).
+2  bad input or usage: unknown family, unreadable file, malformed mask, bad option value.
+3  ``batch`` finished but some input records were invalid (each has an error row in the output).
+130  interrupted (Ctrl-C); a batch run can be resumed by running the same command again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from ._commands import COMMAND_MODULES
+from .errors import WellposedError
+
+__all__ = ["main", "build_parser", "EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "EXIT_PARTIAL"]
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+_EPILOG = """Convention: A ≈ X Yᵀ, X is m×r with mask I (x_support), Y is n×r with mask J (y_support).
+SPEC is a .json case file, a .npz file with arrays x_support/y_support, or a family such as lu:3
+(see `wellposed families`). Exit codes: 0 ok, 1 internal failure, 2 bad input, 3 batch with invalid
+records, 130 interrupted."""
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be > 0")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be ≥ 1")
+    return value
+
+
+def _print_analysis(rec: dict[str, Any]) -> None:
+    title = rec["name"] or "pattern"
+    print(f"{title}: A is {rec['m']}×{rec['n']}, r = {rec['r']} components ({rec['free_entries']} free entries)")
+    if rec.get("description"):
+        print(f"  {rec['description']}")
+    if rec["empty_components"]:
+        print(f"  empty components (ignored): {rec['empty_components']}")
+    print(f"  classes of identical rank-one supports: {rec['num_classes']} "
+          f"({rec['num_complete_classes']} complete)")
+    for c in rec["classes"][:20]:
+        mark = " complete" if c["complete"] else ""
+        print(f"    components {c['components']}: rows {c['rows']} × cols {c['cols']}{mark}")
+    if len(rec["classes"]) > 20:
+        print(f"    ... {len(rec['classes']) - 20} more")
+    g = rec["graph"]
+    rel = g["edges_by_relation"]
+    print(f"  support graph: {g['nodes']} nodes, {g['edges']} edges (identical {rel['identical']}, nested "
+          f"{rel['nested']}, partial {rel['partial']}), {g['connected_components']} connected component(s)")
+    verdict = "yes" if rec["tractable"] else "no"
+    print(f"  tractable: {verdict} [{rec['tractable_method']}]")
+    print(f"    {rec['tractable_reason']}")
+    closed = rec.get("closed")
+    text = {True: "yes (well-posed for every A)", False: "no (ill-posed for some A)", None: "undecided"}[closed]
+    if rec.get("closed_method") is None and closed is None:
+        text = "not computed"
+    print(f"  closed: {text}" + (f" [{rec['closed_method']}]" if rec.get("closed_method") else ""))
+    if rec.get("closed_reason") and rec.get("closed_method"):
+        print(f"    {rec['closed_reason']}")
+    cert = rec.get("certificate")
+    if isinstance(cert, dict) and cert.get("limit_matrix") is not None:
+        print(f"    limit matrix A* = {cert['limit_matrix']}")
+    if rec.get("expected"):
+        print(f"  expected (from the case file): {rec['expected']}")
+    print(f"  time: {rec['seconds']:.3f} s")
+
+
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    from .analysis import analyze
+    from .families import load_pattern
+    from .graph import draw_pattern, export_graph, support_graph
+
+    pattern = load_pattern(args.spec)
+    rec = analyze(pattern, closedness=not args.no_closedness, backend=args.backend, timeout=args.timeout)
+    if args.graph:
+        rec["graph_file"] = str(export_graph(support_graph(pattern), args.graph))
+    if args.picture:
+        rec["picture_file"] = str(draw_pattern(pattern, args.picture))
+    if args.json:
+        print(json.dumps(rec, ensure_ascii=False))
+    else:
+        _print_analysis(rec)
+        for key in ("graph_file", "picture_file"):
+            if key in rec:
+                print(f"  wrote {rec[key]}")
+    return EXIT_OK
+
+
+def _cmd_families(args: argparse.Namespace) -> int:
+    from .families import FAMILY_HELP
+
+    print(FAMILY_HELP)
+    return EXIT_OK
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from .batch import run_batch
+
+    bar = None
+    if sys.stderr.isatty() and not args.quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(unit="pattern", desc="batch", file=sys.stderr)
+    try:
+        summary = run_batch(args.input, args.out, jobs=args.jobs, closedness=args.closedness,
+                            timeout=args.timeout, progress=bar.update if bar is not None else None)
+    finally:
+        if bar is not None:
+            bar.close()
+    print(f"{summary.processed} processed, {summary.skipped} already done, {summary.errors} invalid; "
+          f"output: {summary.out}")
+    for err in summary.first_errors:
+        print(f"error: {err}", file=sys.stderr)
+    if summary.errors > len(summary.first_errors):
+        print(f"error: ... {summary.errors - len(summary.first_errors)} more invalid records (rows with "
+              '"ok": false in the output)', file=sys.stderr)
+    return EXIT_PARTIAL if summary.errors else EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``wellposed`` command (core commands plus registered modules)."""
+    parser = argparse.ArgumentParser(
+        prog="wellposed",
+        description="Is a fixed-support matrix factorization well-posed (closed) and tractable?",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"wellposed {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("analyze", help="classify one pattern: classes, graph, tractability, closedness",
+                       description="Classify one support pattern and say why.", epilog=_EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("spec", metavar="SPEC", help="case file (.json/.npz) or family spec such as lu:3")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--no-closedness", action="store_true", help="skip the closedness engine")
+    p.add_argument("--backend", default="z3", help="QE backend for the last stage (z3 or qepcad)")
+    p.add_argument("--timeout", type=_positive_float, default=10.0, help="seconds per QE/solver call")
+    p.add_argument("--graph", metavar="FILE", help="write the rank-one support graph (.graphml or .json)")
+    p.add_argument("--picture", metavar="FILE", help="draw the masks and rank-one supports (.png/.svg)")
+    p.set_defaults(func=_cmd_analyze)
+
+    p = sub.add_parser("batch", help="classify many patterns (JSONL or directory), resumable",
+                       description="Classify every pattern of a JSONL file (one object per line) or a "
+                       "directory of .json case files. Rerunning with the same --out resumes.")
+    p.add_argument("input", metavar="INPUT", help="JSONL file or directory of .json files")
+    p.add_argument("--out", required=True, help="output .jsonl or .csv (resumed if it exists)")
+    p.add_argument("--jobs", type=_positive_int, default=1, help="worker processes (default 1)")
+    p.add_argument("--closedness", action="store_true", help="also decide closedness (slow)")
+    p.add_argument("--timeout", type=_positive_float, default=10.0, help="seconds per closedness QE call")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_batch)
+
+    p = sub.add_parser("families", help="list the named pattern families")
+    p.set_defaults(func=_cmd_families)
+
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``wellposed`` console script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.func(args))
+    except WellposedError as exc:
+        if isinstance(exc, ValueError):
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
