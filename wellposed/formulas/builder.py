@@ -1,0 +1,575 @@
+"""Build the closedness, everything and membership sentences of a support pattern, with exact encodings."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import sympy
+
+from ..errors import InvalidMatrixError, InvalidSpecError, InvalidSupportError
+from ..support import SupportPattern
+from .nodes import (
+    TRUE,
+    Const,
+    Exists,
+    ForAll,
+    Formula,
+    Implies,
+    Not,
+    Sentence,
+    atom,
+    conj,
+    count_atoms,
+)
+
+__all__ = [
+    "Encoding",
+    "ALL_ENCODINGS",
+    "NO_ENCODINGS",
+    "closedness_sentences",
+    "everything_sentence",
+    "membership_sentence",
+    "automorphisms",
+    "zero_patterns",
+    "spanning_forest",
+    "AUTOMORPHISM_LIMIT",
+    "MAX_PATTERN_ENTRIES",
+]
+
+#: Above this many candidate (row, column) permutation pairs, symmetry reduction uses the identity only.
+AUTOMORPHISM_LIMIT = 100_000
+#: Splitting by zero pattern enumerates 2^u patterns of the u candidate entries of A; u is capped here.
+MAX_PATTERN_ENTRIES = 20
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """Which exact-equivalence encodings the closedness sentence uses (all on by default).
+
+    Attributes
+    ----------
+    box : bool
+        Closeness by the box norm, one pair of linear-in-ε atoms per entry ``|A_ij − (X'Y'ᵀ)_ij| < ε``,
+        instead of one degree-4 atom ``Σ (A_ij − (X'Y'ᵀ)_ij)² < ε``.
+    zero_outside : bool
+        Entries of ``A`` outside the union of the rank-one supports are the constant 0 (no variable).
+    gauge : bool
+        In the closure part only, the first allowed entry of each column of ``X'`` is fixed to 1.
+    zero_patterns : bool
+        One sentence per zero/nonzero pattern ``Z`` of ``A`` (``A_ij ≠ 0`` exactly on ``Z``).
+    scaling : bool
+        With ``zero_patterns``: the entries of ``A`` on a spanning forest of ``Z`` are fixed to 1
+        (diagonal scaling ``D1 A D2`` preserves ``P`` and its closure).
+    symmetry : bool
+        With ``zero_patterns``: one ``Z`` per orbit of the pattern's automorphism group.
+
+    See ``docs/qe.md`` for the equivalence proof of each encoding.
+
+    Examples
+    --------
+    >>> Encoding().box, NO_ENCODINGS.box
+    (True, False)
+    >>> Encoding(zero_patterns=False).label()
+    'box+zero_outside+gauge'
+    """
+
+    box: bool = True
+    zero_outside: bool = True
+    gauge: bool = True
+    zero_patterns: bool = True
+    scaling: bool = True
+    symmetry: bool = True
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not isinstance(value, bool):
+                raise InvalidSpecError(f"Encoding.{f.name} = {value!r} must be True or False.")
+
+    def label(self) -> str:
+        """Names of the encodings in effect, joined by ``+`` (``"none"`` if none)."""
+        on = [f.name for f in fields(self) if getattr(self, f.name)]
+        if not self.zero_patterns:
+            on = [n for n in on if n not in ("scaling", "symmetry")]
+        return "+".join(on) or "none"
+
+    def without(self, name: str) -> Encoding:
+        """The same encoding with ``name`` switched off."""
+        if name not in {f.name for f in fields(self)}:
+            raise InvalidSpecError(
+                f"encoding name {name!r} is unknown; choose from {[f.name for f in fields(self)]}."
+            )
+        return Encoding(**{f.name: (getattr(self, f.name) and f.name != name) for f in fields(self)})
+
+
+ALL_ENCODINGS = Encoding()
+NO_ENCODINGS = Encoding(False, False, False, False, False, False)
+
+
+# ------------------------------------------------------------------------------------------ validation
+def _check_pattern(pattern: Any, parameter: str = "pattern") -> SupportPattern:
+    if not isinstance(pattern, SupportPattern):
+        raise InvalidSupportError(
+            f"{parameter} = {pattern!r} is not a SupportPattern; build one with "
+            "SupportPattern(x_support, y_support) or wellposed.families.family('lu:2')."
+        )
+    return pattern
+
+
+def _check_encoding(encoding: Any) -> Encoding:
+    if not isinstance(encoding, Encoding):
+        raise InvalidSpecError(f"encoding = {encoding!r} must be a wellposed.formulas.Encoding instance.")
+    return encoding
+
+
+def _idx(*ks: int) -> str:
+    return "".join(str(k + 1) for k in ks) if max(ks) < 9 else "c".join(str(k + 1) for k in ks)
+
+
+# ------------------------------------------------------------------------------------------ polynomials
+def _factor_symbols(p: SupportPattern, xname: str, yname: str) -> tuple[dict, dict]:
+    xs = {(i, k): sympy.Symbol(f"{xname}{_idx(i, k)}") for i, k in zip(*np.nonzero(p.x_support), strict=True)}
+    ys = {(j, k): sympy.Symbol(f"{yname}{_idx(j, k)}") for j, k in zip(*np.nonzero(p.y_support), strict=True)}
+    return xs, ys
+
+
+def _product(p: SupportPattern, xs: dict, ys: dict) -> list[list[sympy.Expr]]:
+    """Entries of X Yᵀ as polynomials (entries with an overridden constant are substituted)."""
+    out = []
+    for i in range(p.m):
+        row = []
+        for j in range(p.n):
+            ks = np.flatnonzero(p.x_support[i] & p.y_support[j])
+            row.append(sympy.Add(*[xs[(i, int(k))] * ys[(j, int(k))] for k in ks]))
+        out.append(row)
+    return out
+
+
+def _block(quantifier: type, variables: Sequence[Any], body: Formula) -> Formula:
+    vs = tuple(v for v in variables if isinstance(v, sympy.Symbol))
+    if not vs or isinstance(body, Const):
+        return body
+    return quantifier(vs, body)
+
+
+# ------------------------------------------------------------------------------------------ symmetry
+def automorphisms(
+    pattern: SupportPattern, transpose: bool = True
+) -> list[tuple[np.ndarray, np.ndarray, bool]]:
+    """Row/column permutations (and transposition) of A that map the pattern's support set to itself.
+
+    Each element ``(sigma, tau, t)`` acts on a matrix by ``B[sigma[i], tau[j]] = A[i, j]`` followed by
+    a transposition when ``t``; the set ``P`` of products and its closure are invariant under it,
+    because the pattern's multiset of rank-one supports ``{(I_k, J_k)}`` is mapped to itself.
+
+    Parameters
+    ----------
+    pattern : SupportPattern
+    transpose : bool
+        Also look for symmetries that transpose A (only when ``m == n``).
+
+    Returns
+    -------
+    list of (ndarray, ndarray, bool)
+        Always contains the identity first. If ``m!·n!`` exceeds :data:`AUTOMORPHISM_LIMIT` only the
+        identity is returned (sound: symmetry is an optimization).
+
+    Examples
+    --------
+    >>> from wellposed.families import family
+    >>> len(automorphisms(family("full:2,2,1")))
+    8
+    >>> len(automorphisms(family("lu:2")))
+    2
+
+    Notes
+    -----
+    Cost ``O(m!·n!·r log r)``: every pair of permutations is tried.
+    """
+    p = _check_pattern(pattern).drop_empty() if not pattern.is_trivial() else pattern
+    m, n = p.m, p.n
+    ident = (np.arange(m), np.arange(n), False)
+    if math.factorial(m) * math.factorial(n) > AUTOMORPHISM_LIMIT:
+        return [ident]
+    x, y = p.x_support, p.y_support
+
+    def key(xm: np.ndarray, ym: np.ndarray) -> list[bytes]:
+        return sorted(xm[:, k].tobytes() + b"|" + ym[:, k].tobytes() for k in range(xm.shape[1]))
+
+    target = key(x, y)
+    out = [ident]
+    for sigma in itertools.permutations(range(m)):
+        s = np.array(sigma)
+        xi = x[np.argsort(s)]
+        for tau in itertools.permutations(range(n)):
+            t = np.array(tau)
+            yi = y[np.argsort(t)]
+            if (sigma != tuple(range(m)) or tau != tuple(range(n))) and key(xi, yi) == target:
+                out.append((s, t, False))
+            if transpose and m == n and key(yi, xi) == target:
+                out.append((s, t, True))
+    return out
+
+
+def _position_maps(
+    positions: list[tuple[int, int]], group: list[tuple[np.ndarray, np.ndarray, bool]]
+) -> np.ndarray:
+    """(|G|, u) array: index of the image of each candidate position under each group element."""
+    index = {pos: q for q, pos in enumerate(positions)}
+    maps = np.empty((len(group), len(positions)), dtype=np.int64)
+    for g, (s, t, tr) in enumerate(group):
+        for q, (i, j) in enumerate(positions):
+            image = (int(t[j]), int(s[i])) if tr else (int(s[i]), int(t[j]))
+            maps[g, q] = index[image]
+    return maps
+
+
+def zero_patterns(
+    pattern: SupportPattern, symmetry: bool = True, zero_outside: bool = True
+) -> list[np.ndarray]:
+    """Nonzero patterns ``Z`` of ``A`` to consider, one per symmetry orbit, smallest first.
+
+    Parameters
+    ----------
+    pattern : SupportPattern
+    symmetry : bool
+        Keep one representative (the smallest bit code) per orbit of :func:`automorphisms`.
+    zero_outside : bool
+        Only patterns inside the union of the rank-one supports (otherwise any entry of A).
+
+    Returns
+    -------
+    list of ndarray
+        m×n boolean masks, nonempty (``A = 0`` is always in P), sorted by size then bit code.
+
+    Examples
+    --------
+    >>> from wellposed.families import family
+    >>> [z.astype(int).tolist() for z in zero_patterns(family("full:1,2,1"))]
+    [[[1, 0]], [[1, 1]]]
+    >>> len(zero_patterns(family("full:2,2,1"), symmetry=False)), len(zero_patterns(family("full:2,2,1")))
+    (15, 5)
+
+    Notes
+    -----
+    Vectorized over the ``2^u`` subsets (``u`` candidate entries): one bit-permutation per group element,
+    ``O(|G| · 2^u · u)`` integer operations. :func:`_zero_patterns_reference` is the plain-loop oracle.
+    """
+    p = _check_pattern(pattern)
+    positions = _positions(p, zero_outside)
+    u = len(positions)
+    codes = np.arange(1, 2**u, dtype=np.int64)
+    if symmetry and u:
+        maps = _position_maps(positions, automorphisms(p))
+        bits = ((codes[:, None] >> np.arange(u, dtype=np.int64)) & 1).astype(np.int64)  # (2^u-1, u)
+        canonical = codes.copy()
+        for g in range(1, maps.shape[0]):
+            canonical = np.minimum(canonical, bits @ (np.int64(1) << maps[g]))
+        codes = codes[canonical == codes]
+    return _masks_from_codes(p, positions, codes)
+
+
+def _positions(p: SupportPattern, zero_outside: bool) -> list[tuple[int, int]]:
+    allowed = p.union_mask() if zero_outside else np.ones((p.m, p.n), dtype=bool)
+    positions = [(int(i), int(j)) for i, j in zip(*np.nonzero(allowed), strict=True)]
+    if len(positions) > MAX_PATTERN_ENTRIES:
+        raise InvalidSpecError(
+            f"pattern {p!r} has {len(positions)} candidate entries of A: splitting by zero pattern would "
+            f"enumerate 2^{len(positions)} sentences (limit {MAX_PATTERN_ENTRIES} entries); use "
+            "Encoding(zero_patterns=False) for one sentence."
+        )
+    return positions
+
+
+def _masks_from_codes(
+    p: SupportPattern, positions: list[tuple[int, int]], codes: np.ndarray
+) -> list[np.ndarray]:
+    u = len(positions)
+    sizes = np.array([bin(int(c)).count("1") for c in codes], dtype=np.int64)
+    order = np.lexsort((codes, sizes))
+    masks = []
+    rows = np.array([i for i, _ in positions], dtype=np.int64)
+    cols = np.array([j for _, j in positions], dtype=np.int64)
+    for c in codes[order]:
+        z = np.zeros((p.m, p.n), dtype=bool)
+        on = ((int(c) >> np.arange(u)) & 1).astype(bool)
+        z[rows[on], cols[on]] = True
+        masks.append(z)
+    return masks
+
+
+def _zero_patterns_reference(pattern: SupportPattern, symmetry: bool = True,
+                             zero_outside: bool = True) -> list[np.ndarray]:
+    """Plain-loop oracle for :func:`zero_patterns`: one subset and one group element at a time."""
+    positions = _positions(pattern, zero_outside)
+    group = automorphisms(pattern) if symmetry else automorphisms(pattern)[:1]
+    kept = []
+    for code in range(1, 2 ** len(positions)):
+        chosen = {positions[q] for q in range(len(positions)) if code >> q & 1}
+        best = code
+        for s, t, tr in group:
+            image = 0
+            for pos in positions:
+                i, j = pos
+                target = (int(t[j]), int(s[i])) if tr else (int(s[i]), int(t[j]))
+                if pos in chosen:
+                    image |= 1 << positions.index(target)
+            best = min(best, image)
+        if best == code:
+            kept.append(code)
+    return _masks_from_codes(pattern, positions, np.array(kept, dtype=np.int64))
+
+
+def spanning_forest(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Entries of a spanning forest of the bipartite graph (rows, columns, edges = True entries).
+
+    Every matrix with nonzero pattern ``mask`` can be brought by an invertible diagonal scaling
+    ``D1 A D2`` to one equal to 1 on these entries (fix the scales along each tree from its root).
+
+    Examples
+    --------
+    >>> spanning_forest(np.ones((2, 2), dtype=bool))
+    [(0, 0), (0, 1), (1, 0)]
+
+    Notes
+    -----
+    Breadth-first search, ``O(m n)``.
+    """
+    mask = np.asarray(mask, dtype=bool)
+    m, n = mask.shape
+    seen_r = np.zeros(m, dtype=bool)
+    seen_c = np.zeros(n, dtype=bool)
+    edges: list[tuple[int, int]] = []
+    for root in range(m):
+        if seen_r[root] or not mask[root].any():
+            continue
+        seen_r[root] = True
+        queue: list[tuple[str, int]] = [("r", root)]
+        while queue:
+            side, v = queue.pop(0)
+            if side == "r":
+                for j in np.flatnonzero(mask[v] & ~seen_c):
+                    seen_c[j] = True
+                    edges.append((v, int(j)))
+                    queue.append(("c", int(j)))
+            else:
+                for i in np.flatnonzero(mask[:, v] & ~seen_r):
+                    seen_r[i] = True
+                    edges.append((int(i), v))
+                    queue.append(("r", int(i)))
+    return sorted(edges)
+
+
+# ------------------------------------------------------------------------------------------ sentences
+def _prepare(pattern: Any) -> SupportPattern:
+    p = _check_pattern(pattern)
+    return p if p.is_trivial() else p.drop_empty()
+
+
+def closedness_sentences(pattern: SupportPattern, encoding: Encoding = ALL_ENCODINGS) -> list[Sentence]:
+    """Sentences whose disjunction says "P is not closed" (P is closed iff every one is false).
+
+    The base sentence is ``∃A [∀X,Y: XYᵀ ≠ A] ∧ [∀ε>0 ∃X',Y': ‖X'Y'ᵀ − A‖ < ε]`` over the allowed
+    entries; the options of ``encoding`` transform it into equivalent, smaller sentences.
+
+    Parameters
+    ----------
+    pattern : SupportPattern
+    encoding : Encoding
+        Encodings to apply (default: all).
+
+    Returns
+    -------
+    list of Sentence
+        One sentence, or one per nonzero pattern of A with ``encoding.zero_patterns`` (smallest
+        first). Empty components are dropped first; a pattern with no nonempty component yields no
+        sentence (P = {0} is closed).
+
+    Examples
+    --------
+    >>> from wellposed.families import family
+    >>> [s.name for s in closedness_sentences(family("full:1,2,1"))]
+    ['closedness[Z=10]', 'closedness[Z=11]']
+    >>> s = closedness_sentences(family("lu:2"), Encoding(zero_patterns=False))[0]
+    >>> s.num_variables
+    15
+
+    Notes
+    -----
+    Building is polynomial (``O(mnr)`` atoms per sentence), plus ``O(|G| 2^u u)`` for the zero-pattern
+    enumeration; deciding the sentences is doubly exponential in their number of variables.
+    """
+    p = _prepare(pattern)
+    enc = _check_encoding(encoding)
+    if p.is_trivial():
+        return []
+    if not enc.zero_patterns:
+        return [_closedness_sentence(p, enc, None)]
+    return [_closedness_sentence(p, enc, z) for z in zero_patterns(p, enc.symmetry, enc.zero_outside)]
+
+
+def _closedness_sentence(p: SupportPattern, enc: Encoding, z: np.ndarray | None) -> Sentence:
+    union = p.union_mask()
+    m, n = p.m, p.n
+    a_entries: dict[tuple[int, int], sympy.Expr] = {}
+    a_vars: list[sympy.Symbol] = []
+    nonzero: list[Formula] = []
+    forest = set(spanning_forest(z)) if (z is not None and enc.scaling) else set()
+    for i in range(m):
+        for j in range(n):
+            if enc.zero_outside and not union[i, j]:
+                a_entries[(i, j)] = sympy.Integer(0)
+            elif z is not None and not z[i, j]:
+                a_entries[(i, j)] = sympy.Integer(0)
+            elif (i, j) in forest:
+                a_entries[(i, j)] = sympy.Integer(1)
+            else:
+                sym = sympy.Symbol(f"a{_idx(i, j)}")
+                a_entries[(i, j)] = sym
+                a_vars.append(sym)
+                if z is not None:
+                    nonzero.append(atom(sym, "!="))
+    # membership part: ∀X,Y: XYᵀ ≠ A
+    xs, ys = _factor_symbols(p, "x", "y")
+    prod = _product(p, xs, ys)
+    equal = conj(atom(prod[i][j], "=", a_entries[(i, j)]) for i in range(m) for j in range(n))
+    not_member = _block(ForAll, [*xs.values(), *ys.values()], Not(equal) if not isinstance(equal, Const)
+                        else Const(not equal.value))
+    # closure part: ∀ε>0 ∃X',Y': X'Y'ᵀ within ε of A
+    us, vs = _factor_symbols(p, "u", "v")
+    if enc.gauge:
+        for k in range(p.r):
+            pivot = int(np.flatnonzero(p.x_support[:, k])[0])
+            us[(pivot, k)] = sympy.Integer(1)
+    prod2 = _product(p, us, vs)
+    eps = sympy.Symbol("e")
+    diffs = [prod2[i][j] - a_entries[(i, j)] for i in range(m) for j in range(n)]
+    diffs = [d for d in (sympy.expand(d) for d in diffs) if d != 0]
+    if enc.box:
+        close = conj(conj([atom(d, "<", eps), atom(-d, "<", eps)]) for d in diffs)
+    else:
+        close = atom(sympy.Add(*[d**2 for d in diffs]), "<", eps)
+    approx = ForAll((eps,), Implies(atom(eps, ">"), _block(Exists, [*us.values(), *vs.values()], close)))
+    body = conj([*nonzero, not_member, approx])
+    formula = _block(Exists, a_vars, body)
+    zname = "" if z is None else "[Z=" + ".".join("".join("1" if v else "0" for v in row) for row in z) + "]"
+    info: dict[str, Any] = {
+        "pattern": p.to_json(),
+        "encoding": enc.label(),
+        "zero_pattern": None if z is None else [[int(v) for v in row] for row in z],
+        "a_variables": len(a_vars),
+        "atoms": count_atoms(formula),
+    }
+    s = Sentence(formula, "closedness", "closedness" + zname,
+                 "some A" + ("" if z is None else " with this nonzero pattern") +
+                 " is a limit of products X'Y'ᵀ but not itself a product XYᵀ (true ⇒ P is not closed)", info)
+    s.info["variables"] = s.num_variables
+    return s
+
+
+def everything_sentence(pattern: SupportPattern) -> Sentence:
+    """``∀A supported on the union ∃X,Y: XYᵀ = A`` (true ⇒ P is every such matrix, hence closed).
+
+    Examples
+    --------
+    >>> from wellposed.families import family
+    >>> everything_sentence(family("diag:2")).num_variables
+    6
+    """
+    p = _prepare(pattern)
+    if p.is_trivial():
+        return Sentence(TRUE, "everything", "everything",
+                        "P = {0} is every matrix supported on the empty union")
+    union = p.union_mask()
+    a_vars = {(int(i), int(j)): sympy.Symbol(f"a{_idx(int(i), int(j))}")
+              for i, j in zip(*np.nonzero(union), strict=True)}
+    xs, ys = _factor_symbols(p, "x", "y")
+    prod = _product(p, xs, ys)
+    equal = conj(atom(prod[i][j], "=", a) for (i, j), a in a_vars.items())
+    formula = _block(ForAll, list(a_vars.values()), _block(Exists, [*xs.values(), *ys.values()], equal))
+    s = Sentence(formula, "everything", "everything",
+                 "every matrix supported on the union of the rank-one supports is a product XYᵀ "
+                 "(true ⇒ P is that linear space, closed)", {"pattern": p.to_json()})
+    s.info["variables"] = s.num_variables
+    return s
+
+
+def _rational(value: Any, where: str) -> sympy.Rational:
+    if isinstance(value, (bool, np.bool_)):
+        raise InvalidMatrixError(f"{where} = {value!r} is a boolean; give a number.")
+    try:
+        if isinstance(value, (float, np.floating)):
+            if not math.isfinite(float(value)):
+                raise InvalidMatrixError(f"{where} = {value!r} is not finite.")
+            frac = Fraction(float(value))
+        elif isinstance(value, sympy.Rational):
+            return value
+        elif isinstance(value, (int, np.integer, Fraction, str)):
+            frac = Fraction(value) if not isinstance(value, np.integer) else Fraction(int(value))
+        else:
+            raise TypeError
+    except (TypeError, ValueError, ZeroDivisionError):
+        raise InvalidMatrixError(
+            f"{where} = {value!r} is not a rational number; use ints, floats, fractions.Fraction, "
+            "sympy.Rational or strings such as '1/3'."
+        ) from None
+    return sympy.Rational(frac.numerator, frac.denominator)
+
+
+def membership_sentence(pattern: SupportPattern, a0: Any) -> Sentence:
+    """``∃X,Y: XYᵀ = A0`` for a given rational matrix ``A0`` (true ⇒ ``A0 ∈ P``).
+
+    Parameters
+    ----------
+    pattern : SupportPattern
+    a0 : array-like, shape (m, n)
+        Entries are ints, finite floats (taken exactly), Fractions, sympy Rationals or strings
+        like ``"1/3"``.
+
+    Examples
+    --------
+    >>> from wellposed.families import family
+    >>> s = membership_sentence(family("lu:2"), [[0, 1], [1, 0]])
+    >>> s.num_variables
+    6
+    >>> membership_sentence(family("diag:2"), [[0, 1], [0, 0]]).formula
+    Const(value=False)
+    """
+    p = _check_pattern(pattern)
+    rows = _matrix_rows(a0, p)
+    q = _prepare(p)
+    if q.is_trivial():
+        value = all(v == 0 for row in rows for v in row)
+        return Sentence(Const(value), "membership", "membership", "A0 = 0 (P = {0})")
+    xs, ys = _factor_symbols(q, "x", "y")
+    prod = _product(q, xs, ys)
+    equal = conj(atom(prod[i][j], "=", rows[i][j]) for i in range(q.m) for j in range(q.n))
+    formula = _block(Exists, [*xs.values(), *ys.values()], equal)
+    return Sentence(formula, "membership", "membership", "A0 = XYᵀ for some feasible X, Y (true ⇒ A0 ∈ P)",
+                    {"pattern": q.to_json(), "a0": [[str(v) for v in row] for row in rows]})
+
+
+def _matrix_rows(a0: Any, p: SupportPattern) -> list[list[sympy.Rational]]:
+    if isinstance(a0, np.ndarray):
+        if a0.ndim != 2:
+            raise InvalidMatrixError(f"a0 has shape {a0.shape}; it must be the m×n = {p.m}×{p.n} matrix.")
+        raw = a0.tolist()
+    else:
+        try:
+            raw = [list(row) for row in a0]
+        except TypeError:
+            raise InvalidMatrixError(
+                f"a0 = {a0!r} is not a 2-D array of numbers (shape {p.m}×{p.n})."
+            ) from None
+    if len(raw) != p.m or any(len(row) != p.n for row in raw):
+        raise InvalidMatrixError(
+            f"a0 = {a0!r} does not have shape {p.m}×{p.n} (rows × columns of A for this pattern)."
+        )
+    return [[_rational(v, f"a0[{i}][{j}]") for j, v in enumerate(row)] for i, row in enumerate(raw)]
+
