@@ -1,0 +1,589 @@
+"""Globally optimal fixed-support matrix factorization on tractable supports (DTO and relaxed C1+C2)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from wellposed.classify import Classification, classify
+from wellposed.errors import (
+    CertificateError,
+    InvalidMatrixError,
+    InvalidSpecError,
+    InvalidSupportError,
+    NotTractableError,
+)
+from wellposed.support import SupportPattern
+
+__all__ = [
+    "FSMFBlock",
+    "FSMFResult",
+    "solve_fsmf",
+    "solve_fsmf_reference",
+    "fsmf_optimal_value",
+    "as_data_matrix",
+    "CHECK_RTOL",
+]
+
+#: Relative tolerance (w.r.t. ``‖A‖_F²``) of the agreement between the recomputed residual and the
+#: certified optimum when ``check=True``.
+CHECK_RTOL = 1e-8
+
+_Index = tuple[int, ...]
+
+
+# --------------------------------------------------------------------------------------------- validation
+def as_data_matrix(A: Any, pattern: SupportPattern, parameter: str = "A") -> np.ndarray:
+    """Validate a data matrix against a pattern; return it as float64 or complex128.
+
+    Parameters
+    ----------
+    A : array-like or scipy.sparse matrix, shape (m, n)
+        Real or complex numbers, all finite.
+    pattern : SupportPattern
+        The pattern whose ``(m, n)`` the matrix must match.
+    parameter : str
+        Name used in error messages.
+
+    Returns
+    -------
+    numpy.ndarray
+        A fresh C-contiguous float64 (or complex128) copy.
+
+    Raises
+    ------
+    InvalidMatrixError
+        Empty, not 2-D, wrong shape, non-numeric or non-finite.
+
+    Examples
+    --------
+    >>> from wellposed.families import family
+    >>> as_data_matrix([[1, 2], [3, 4]], family("full:2,2,1")).dtype
+    dtype('float64')
+    >>> as_data_matrix([[1.0, float("nan")], [0, 0]], family("full:2,2,1"))
+    Traceback (most recent call last):
+    ...
+    wellposed.errors.InvalidMatrixError: A has 1 non-finite entry (first nan at (0, 1)); FSMF needs finite \
+numbers: replace or drop NaN/inf entries (e.g. np.nan_to_num(A)).
+    """
+    if not isinstance(pattern, SupportPattern):
+        raise InvalidSupportError(
+            f"pattern = {pattern!r} is not a SupportPattern; build one with SupportPattern(I, J) or "
+            "wellposed.families.load_pattern(spec)."
+        )
+    if hasattr(A, "toarray") and hasattr(A, "nnz"):  # scipy.sparse, without importing scipy
+        A = A.toarray()
+    try:
+        arr = np.asarray(A)
+    except (ValueError, TypeError) as exc:
+        raise InvalidMatrixError(f"{parameter} could not be read as a numeric array: {exc}") from None
+    if arr.dtype.kind == "b":
+        raise InvalidMatrixError(
+            f"{parameter} has dtype bool, which looks like a support mask; pass the data matrix to factorize "
+            f"(or {parameter}.astype(float) if 0/1 data is meant)."
+        )
+    if arr.dtype.kind not in "iufc":
+        raise InvalidMatrixError(
+            f"{parameter} has dtype {arr.dtype} (value {_short(A)}); FSMF needs a real or complex numeric "
+            "array: convert with np.asarray(A, dtype=float)."
+        )
+    if arr.ndim != 2:
+        raise InvalidMatrixError(
+            f"{parameter} must be a 2-D matrix of shape (m, n) = ({pattern.m}, {pattern.n}), got an array "
+            f"of shape {arr.shape}; reshape it (e.g. A.reshape({pattern.m}, {pattern.n}))."
+        )
+    if arr.size == 0:
+        raise InvalidMatrixError(
+            f"{parameter} is empty (shape {arr.shape}); the pattern expects a {pattern.m}×{pattern.n} matrix."
+        )
+    if arr.shape != (pattern.m, pattern.n):
+        looks_transposed = arr.shape == (pattern.n, pattern.m)
+        hint = " (it looks transposed: pass A.T or pattern.transpose())" if looks_transposed else ""
+        raise InvalidMatrixError(
+            f"{parameter} has shape {arr.shape} but the pattern {pattern!r} needs (m, n) = "
+            f"({pattern.m}, {pattern.n}){hint}."
+        )
+    out = np.array(arr, dtype=np.complex128 if arr.dtype.kind == "c" else np.float64, order="C", copy=True)
+    bad = ~np.isfinite(out)
+    if bad.any():
+        i, j = (int(t) for t in np.argwhere(bad)[0])
+        count = int(bad.sum())
+        raise InvalidMatrixError(
+            f"{parameter} has {count} non-finite entr{'y' if count == 1 else 'ies'} (first "
+            f"{out[i, j].item()!r} at ({i}, {j})); FSMF needs finite numbers: replace or drop NaN/inf "
+            "entries (e.g. np.nan_to_num(A))."
+        )
+    return out
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _check_flag(value: Any, parameter: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise InvalidSpecError(f"{parameter} = {value!r} must be True or False.")
+    return bool(value)
+
+
+# --------------------------------------------------------------------------------------------- results
+@dataclass(frozen=True)
+class FSMFBlock:
+    """One independent piece of an optimal FSMF: a truncated SVD or an exact fit on a rectangle.
+
+    Attributes
+    ----------
+    kind : str
+        ``"svd"`` (best rank-``rank`` approximation of ``A[rows, cols]``) or ``"exact"`` (a complete
+        class fitting its rectangle exactly).
+    class_index : int
+        Index of the class in ``Classification.classes``.
+    components : tuple of int
+        Components (columns of X and Y) of the class.
+    rows, cols : tuple of int
+        The rectangle: a class rectangle (DTO) or a biclique of a non-complete class (relaxed).
+    rank : int
+        Number of components actually used on this block.
+    tail : float
+        ``Σ_{i>rank} σ_i(A[rows, cols])²``, the block's share of the optimal value (0 for ``"exact"``).
+    """
+
+    kind: str
+    class_index: int
+    components: _Index
+    rows: _Index
+    cols: _Index
+    rank: int
+    tail: float
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(len(rows), len(cols))``."""
+        return (len(self.rows), len(self.cols))
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready summary of the block."""
+        return {"kind": self.kind, "class_index": self.class_index, "components": list(self.components),
+                "rows": list(self.rows), "cols": list(self.cols), "rank": self.rank, "tail": self.tail}
+
+
+@dataclass(frozen=True, eq=False)
+class FSMFResult:
+    """A globally optimal factorization ``A ≈ X @ Y.T`` with its optimality certificate.
+
+    Unpacks like a pair: ``X, Y = solve_fsmf(A, pattern)``.
+
+    Attributes
+    ----------
+    X, Y : numpy.ndarray
+        Factors, ``m×r`` and ``n×r``; entries outside the supports are exact zeros.
+    residual : float
+        ``‖A − X Yᵀ‖_F²`` recomputed from the factors (with ``check=True``).
+    optimal_value : float
+        The theorem's value ``‖A off ∪S_k‖² + Σ tails``: no feasible (X, Y) does better.
+    off_support : float
+        ``‖A off ∪S_k‖²``, the part of the optimum no factorization can touch.
+    a_norm2 : float
+        ``‖A‖_F²`` (to read errors relatively).
+    method : str
+        ``"dto"`` or ``"relaxed"``.
+    reason : str
+        The classification's explanation of why the support is tractable.
+    blocks : tuple of FSMFBlock
+        The independent sub-problems solved.
+    checked : bool
+        Whether ``residual`` was recomputed from the factors and compared with ``optimal_value``.
+    classification : Classification
+        The classification used.
+    """
+
+    X: np.ndarray
+    Y: np.ndarray
+    residual: float
+    optimal_value: float
+    off_support: float
+    a_norm2: float
+    method: str
+    reason: str
+    blocks: tuple[FSMFBlock, ...]
+    checked: bool
+    classification: Classification = field(repr=False)
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        yield self.X
+        yield self.Y
+
+    @property
+    def gap(self) -> float:
+        """``residual − optimal_value`` (rounding-level for a correct solve)."""
+        return self.residual - self.optimal_value
+
+    @property
+    def relative_error(self) -> float:
+        """``‖A − X Yᵀ‖_F / ‖A‖_F`` (0 when ``A = 0``)."""
+        return float(np.sqrt(max(self.residual, 0.0) / self.a_norm2)) if self.a_norm2 > 0 else 0.0
+
+    @property
+    def X_sparse(self) -> Any:
+        """``X`` as a ``scipy.sparse.csr_array`` (structural nonzeros only)."""
+        import scipy.sparse as sp
+
+        return sp.csr_array(self.X)
+
+    @property
+    def Y_sparse(self) -> Any:
+        """``Y`` as a ``scipy.sparse.csr_array`` (structural nonzeros only)."""
+        import scipy.sparse as sp
+
+        return sp.csr_array(self.Y)
+
+    def product(self) -> np.ndarray:
+        """The approximation ``X @ Y.T``."""
+        return _product(self.X, self.Y)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready summary (no arrays)."""
+        svd = [b for b in self.blocks if b.kind == "svd"]
+        shapes: dict[str, int] = {}
+        for b in svd:
+            key = f"{b.shape[0]}x{b.shape[1]}:rank{b.rank}"
+            shapes[key] = shapes.get(key, 0) + 1
+        return {
+            "method": self.method, "reason": self.reason, "residual": self.residual,
+            "optimal_value": self.optimal_value, "off_support": self.off_support,
+            "tails": self.optimal_value - self.off_support, "a_norm2": self.a_norm2,
+            "relative_error": self.relative_error, "gap": self.gap, "checked": self.checked,
+            "m": int(self.X.shape[0]), "n": int(self.Y.shape[0]), "r": int(self.X.shape[1]),
+            "num_svd_blocks": len(svd), "num_exact_blocks": len(self.blocks) - len(svd),
+            "svd_block_shapes": shapes,
+        }
+
+
+# --------------------------------------------------------------------------------------------- plan
+@dataclass(frozen=True)
+class _Group:
+    """Blocks of one shape, stacked for one batched LAPACK call."""
+
+    rows: np.ndarray  # (B, h) row indices
+    cols: np.ndarray  # (B, w) column indices
+    comps: np.ndarray  # (B, k) components used
+    class_ids: np.ndarray  # (B,)
+    block_ids: np.ndarray  # (B,) positions in the block list
+
+
+@dataclass(frozen=True)
+class _Plan:
+    svd_groups: tuple[_Group, ...]
+    exact_groups: tuple[_Group, ...]
+    items: tuple[tuple[str, int, _Index, _Index, _Index, int], ...]  # kind, class, comps, rows, cols, rank
+    union: np.ndarray  # (m, n) bool
+    owner: np.ndarray | None  # (m, n) class index owning each entry of S_T (relaxed only)
+
+
+def _require_tractable(cls: Classification) -> None:
+    if not cls.tractable:
+        raise NotTractableError(
+            f"the support of {cls.pattern!r} is outside the tractability theorems: {cls.reason}. No exact "
+            "solver is known for it (FSMF is NP-hard in general); for a local solution without optimality "
+            "certificate use solvers.baselines.fit_fsmf_baseline(A, pattern, method='als')."
+        )
+
+
+def _plan(cls: Classification) -> _Plan:
+    """Split a tractable pattern into SVD blocks and exact blocks grouped by shape.
+
+    One pass over the classes (and bicliques) builds integer index arrays; the numeric work is then
+    done per group with batched gathers, one batched SVD and batched scatters.
+    """
+    items: list[tuple[str, int, _Index, _Index, _Index, int]] = []
+    for idx, c in enumerate(cls.classes):
+        if c.complete:
+            items.append(("exact", idx, c.components, c.rows, c.cols, min(len(c.rows), len(c.cols))))
+        elif cls.dto:
+            items.append(("svd", idx, c.components, c.rows, c.cols, c.size))
+        else:
+            for rows, cols in cls.bicliques.get(idx, ()):
+                items.append(("svd", idx, c.components, rows, cols, min(c.size, len(rows), len(cols))))
+    buckets: dict[tuple[str, int, int, int], list[int]] = {}
+    for pos, (kind, _, _, rows, cols, rank) in enumerate(items):
+        buckets.setdefault((kind, len(rows), len(cols), rank), []).append(pos)
+    svd_groups: list[_Group] = []
+    exact_groups: list[_Group] = []
+    for (kind, _, _, rank), positions in buckets.items():
+        group = _Group(
+            rows=np.array([items[p][3] for p in positions], dtype=np.intp),
+            cols=np.array([items[p][4] for p in positions], dtype=np.intp),
+            comps=np.array([items[p][2][:rank] for p in positions], dtype=np.intp),
+            class_ids=np.array([items[p][1] for p in positions], dtype=np.intp),
+            block_ids=np.array(positions, dtype=np.intp),
+        )
+        (svd_groups if kind == "svd" else exact_groups).append(group)
+    p = cls.pattern
+    union = p.union_mask()
+    owner = None
+    if cls.relaxed:
+        owner = np.full((p.m, p.n), -1, dtype=np.intp)
+        for idx in reversed(range(len(cls.classes))):  # the first complete class covering an entry owns it
+            c = cls.classes[idx]
+            if c.complete:
+                owner[np.ix_(c.rows, c.cols)] = idx
+    return _Plan(tuple(svd_groups), tuple(exact_groups), tuple(items), union, owner)
+
+
+def _gather(M: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Stack of blocks ``M[rows[b]][:, cols[b]]``, shape (B, h, w)."""
+    return M[rows[:, :, None], cols[:, None, :]]
+
+
+def _product(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """``X @ Y.T``, through scipy.sparse when the factors are sparse enough to save work."""
+    work_sparse = float(np.count_nonzero(X, axis=0) @ np.count_nonzero(Y, axis=0))
+    if work_sparse < 0.25 * X.shape[0] * Y.shape[0] * max(X.shape[1], 1):
+        import scipy.sparse as sp
+
+        return np.asarray((sp.csr_array(X) @ sp.csc_array(Y.T)).toarray())
+    return X @ Y.T
+
+
+def _sq(M: np.ndarray) -> float:
+    """``‖M‖_F²`` for real or complex arrays."""
+    if np.iscomplexobj(M):
+        return float(np.sum(M.real**2) + np.sum(M.imag**2))
+    return float(np.sum(M * M))
+
+
+# --------------------------------------------------------------------------------------------- solver
+def solve_fsmf(A: Any, pattern: SupportPattern, *, check: bool = True) -> FSMFResult:
+    """Globally optimal ``min ‖A − X Yᵀ‖_F²`` with ``supp X ⊆ I``, ``supp Y ⊆ J``, on tractable supports.
+
+    The pattern is classified (:func:`wellposed.classify.classify`). If its rank-one supports are
+    pairwise disjoint or identical (DTO), each class gets the truncated SVD of its rectangle of ``A``
+    at rank ``|P|``. If the relaxed condition C1+C2 holds, each non-complete class gets one truncated
+    SVD per biclique of its support outside the complete classes, and the complete classes then fit
+    the remaining residual exactly on their rectangles. Complete classes always fit exactly.
+
+    Parameters
+    ----------
+    A : array-like, shape (m, n)
+        Finite real or complex data matrix (a scipy.sparse matrix is densified).
+    pattern : SupportPattern
+        The supports ``I`` (of X) and ``J`` (of Y).
+    check : bool, default True
+        Recompute ``‖A − X Yᵀ‖²`` from the factors and compare it with the certified optimum; raise
+        :class:`~wellposed.errors.CertificateError` if they differ by more than
+        ``CHECK_RTOL · ‖A‖_F²``. With ``check=False`` the product is skipped and ``residual`` is the
+        sum of the block errors (equal to the optimum by construction).
+
+    Returns
+    -------
+    FSMFResult
+        Factors (exact zeros off the supports), residual, certified optimal value, per-block details.
+
+    Raises
+    ------
+    NotTractableError
+        The support satisfies neither DTO nor C1+C2; the message gives the reason and points to
+        :func:`solvers.baselines.fit_fsmf_baseline`.
+    InvalidMatrixError
+        ``A`` is empty, not 2-D, of the wrong shape, non-numeric or not finite.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from wellposed.families import family
+    >>> A = np.array([[3.0, 0.0], [0.0, 1.0]])
+    >>> res = solve_fsmf(A, family("full:2,2,1"))
+    >>> res.method, round(res.residual, 12), round(res.optimal_value, 12)
+    ('dto', 1.0, 1.0)
+    >>> X, Y = res
+    >>> np.round(X @ Y.T, 12)
+    array([[3., 0.], [0., 0.]])
+    >>> solve_fsmf(A, family("lu:2"))
+    Traceback (most recent call last):
+    ...
+    wellposed.errors.NotTractableError: the support of <SupportPattern 'lu:2' m=2 n=2 r=2> is outside ...
+
+    Notes
+    -----
+    Blocks of equal shape and rank are stacked and solved by one batched ``np.linalg.svd`` call;
+    gathers and scatters are fancy-indexing operations. Cost: classification ``O((m + n) r²)`` plus
+    ``Σ_b h_b w_b min(h_b, w_b)`` for the SVDs, plus (relaxed only) the non-complete product on the
+    complete rectangles; the check adds one product ``X Yᵀ`` (sparse when cheaper). A plain-loop
+    version, :func:`solve_fsmf_reference`, serves as test oracle.
+
+    References
+    ----------
+    Q.-T. Le, E. Riccietti, R. Gribonval. Spurious valleys, NP-hardness, and tractability of sparse
+    matrix factorization with fixed support. SIAM J. Matrix Anal. Appl., 2023.
+    """
+    A = as_data_matrix(A, pattern)
+    check = _check_flag(check, "check")
+    cls = classify(pattern)
+    _require_tractable(cls)
+    plan = _plan(cls)
+    m, n, r = pattern.shape
+    X = np.zeros((m, r), dtype=A.dtype)
+    Y = np.zeros((n, r), dtype=A.dtype)
+    tails = np.zeros(len(plan.items))
+    for g in plan.svd_groups:
+        k = g.comps.shape[1]
+        U, s, Vh = np.linalg.svd(_gather(A, g.rows, g.cols), full_matrices=False)
+        root = np.sqrt(s[:, :k])
+        X[g.rows[:, :, None], g.comps[:, None, :]] = U[:, :, :k] * root[:, None, :]
+        Y[g.cols[:, :, None], g.comps[:, None, :]] = np.swapaxes(Vh[:, :k, :], 1, 2) * root[:, None, :]
+        tails[g.block_ids] = np.sum(s[:, k:] ** 2, axis=1)
+    # the targets of the complete classes are taken before any of them is filled in
+    targets = [_exact_target(A, X, Y, g, plan.owner) for g in plan.exact_groups]
+    for g, target in zip(plan.exact_groups, targets, strict=True):
+        h, w = g.rows.shape[1], g.cols.shape[1]
+        eye = np.broadcast_to(np.eye(min(h, w), dtype=A.dtype), (len(g.block_ids), min(h, w), min(h, w)))
+        if h <= w:
+            X[g.rows[:, :, None], g.comps[:, None, :]] = eye
+            Y[g.cols[:, :, None], g.comps[:, None, :]] = np.swapaxes(target, 1, 2)
+        else:
+            X[g.rows[:, :, None], g.comps[:, None, :]] = target
+            Y[g.cols[:, :, None], g.comps[:, None, :]] = eye
+    off_support = _sq(A[~plan.union])
+    optimal = off_support + float(np.sum(tails))
+    a_norm2 = _sq(A)
+    if check:
+        residual = _sq(A - _product(X, Y))
+        _verify(X, Y, pattern, residual, optimal, a_norm2)
+    else:
+        residual = optimal
+    blocks = tuple(FSMFBlock(kind, cid, comps, rows, cols, rank, float(tails[pos]))
+                   for pos, (kind, cid, comps, rows, cols, rank) in enumerate(plan.items))
+    return FSMFResult(X, Y, residual, optimal, off_support, a_norm2, cls.method, cls.reason, blocks, check,
+                      cls)
+
+
+def _exact_target(
+    A: np.ndarray, X: np.ndarray, Y: np.ndarray, g: _Group, owner: np.ndarray | None
+) -> np.ndarray:
+    """What the complete classes of group ``g`` must represent exactly on their rectangles.
+
+    DTO: the blocks of ``A``. Relaxed: ``A`` minus the non-complete product, on the entries each
+    complete class owns, zero elsewhere (``X``, ``Y`` hold only non-complete components here).
+    """
+    target = _gather(A, g.rows, g.cols)
+    if owner is None:
+        return target
+    target = target - _gather_product(X, Y, g.rows, g.cols)
+    owned = _gather(owner, g.rows, g.cols) == g.class_ids[:, None, None]
+    return np.where(owned, target, 0)
+
+
+def _gather_product(X: np.ndarray, Y: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Stack of ``(X Yᵀ)[rows[b]][:, cols[b]]`` without forming the whole product."""
+    return X[rows] @ np.swapaxes(Y[cols], 1, 2)
+
+
+def _verify(X: np.ndarray, Y: np.ndarray, pattern: SupportPattern, residual: float, optimal: float,
+            a_norm2: float) -> None:
+    if np.any(X[~pattern.x_support] != 0) or np.any(Y[~pattern.y_support] != 0):
+        raise CertificateError("internal error: the factors have nonzero entries outside the supports.")
+    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(Y))):
+        raise CertificateError("the factors contain non-finite values (overflow in the SVD?).")
+    if abs(residual - optimal) > CHECK_RTOL * a_norm2 + 1e-300:
+        raise CertificateError(
+            f"the recomputed residual {residual!r} differs from the certified optimum {optimal!r} by more "
+            "than "
+            f"{CHECK_RTOL} · ‖A‖² = {CHECK_RTOL * a_norm2!r}; please report this pattern and matrix."
+        )
+
+
+def fsmf_optimal_value(A: Any, pattern: SupportPattern) -> float:
+    """The certified optimum ``min ‖A − X Yᵀ‖_F²`` of a tractable support, without forming factors.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from wellposed.families import family
+    >>> fsmf_optimal_value(np.diag([3.0, 2.0, 1.0]), family("full:3,3,1"))
+    5.0
+
+    Notes
+    -----
+    Same blocks as :func:`solve_fsmf`, singular values only (batched ``np.linalg.svd`` with
+    ``compute_uv=False``): ``Σ_b h_b w_b min(h_b, w_b)`` work with a smaller constant.
+    """
+    A = as_data_matrix(A, pattern)
+    cls = classify(pattern)
+    _require_tractable(cls)
+    plan = _plan(cls)
+    total = _sq(A[~plan.union])
+    for g in plan.svd_groups:
+        s = np.linalg.svd(_gather(A, g.rows, g.cols), compute_uv=False)
+        total += float(np.sum(s[:, g.comps.shape[1]:] ** 2))
+    return total
+
+
+# --------------------------------------------------------------------------------------------- oracle
+def solve_fsmf_reference(A: Any, pattern: SupportPattern) -> tuple[np.ndarray, np.ndarray, float]:
+    """Plain-loop reference for :func:`solve_fsmf`: ``(X, Y, optimal_value)``.
+
+    One SVD per block in a Python loop, the complete classes filled entry by entry. Slow; used as
+    the test oracle for the batched solver.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from wellposed.families import family
+    >>> X, Y, opt = solve_fsmf_reference(np.diag([3.0, 2.0, 1.0]), family("full:3,3,1"))
+    >>> opt
+    5.0
+
+    Notes
+    -----
+    Cost ``O(mn · #complete classes)`` Python steps on top of the SVDs.
+    """
+    A = as_data_matrix(A, pattern)
+    cls = classify(pattern)
+    _require_tractable(cls)
+    m, n, r = pattern.shape
+    X = np.zeros((m, r), dtype=A.dtype)
+    Y = np.zeros((n, r), dtype=A.dtype)
+    union = np.zeros((m, n), dtype=bool)
+    for rows_k, cols_k in pattern.rank_one_supports():
+        for i in rows_k:
+            for j in cols_k:
+                union[i, j] = True
+    optimal = 0.0
+    for i in range(m):
+        for j in range(n):
+            if not union[i, j]:
+                optimal += abs(A[i, j]) ** 2
+    for idx, c in enumerate(cls.classes):
+        if c.complete:
+            continue
+        pieces = [(c.rows, c.cols)] if cls.dto else list(cls.bicliques.get(idx, ()))
+        for rows, cols in pieces:
+            U, s, Vh = np.linalg.svd(A[np.ix_(rows, cols)], full_matrices=False)
+            k = min(c.size, len(s))
+            for t in range(k):
+                comp = c.components[t]
+                for a, i in enumerate(rows):
+                    X[i, comp] = U[a, t] * np.sqrt(s[t])
+                for b, j in enumerate(cols):
+                    Y[j, comp] = Vh[t, b] * np.sqrt(s[t])
+            optimal += float(np.sum(s[k:] ** 2))
+    left = A - X @ Y.T
+    done = np.zeros((m, n), dtype=bool)
+    for c in cls.classes:
+        if not c.complete:
+            continue
+        target = np.zeros((len(c.rows), len(c.cols)), dtype=A.dtype)
+        for a, i in enumerate(c.rows):
+            for b, j in enumerate(c.cols):
+                if not done[i, j]:
+                    target[a, b] = left[i, j]
+                    done[i, j] = True
+        U, s, Vh = np.linalg.svd(target, full_matrices=False)
+        for t in range(len(s)):
+            X[list(c.rows), c.components[t]] = U[:, t] * np.sqrt(s[t])
+            Y[list(c.cols), c.components[t]] = Vh[t, :] * np.sqrt(s[t])
+    return X, Y, optimal
