@@ -5,4 +5,5 @@ A module listed here must be cheap to import: heavy imports belong inside its ``
 
 COMMAND_MODULES: list[str] = [
     "solvers.solve_cli",
+    "wellposed.backends.cli",
 ]

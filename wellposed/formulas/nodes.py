@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Union
+from typing import Any
 
 import sympy
 
@@ -149,7 +149,7 @@ class ForAll:
         _check_block(self.vars, "ForAll")
 
 
-Formula = Union[Atom, Const, And, Or, Not, Implies, Exists, ForAll]  # noqa: UP007 (runtime alias)
+Formula = Atom | Const | And | Or | Not | Implies | Exists | ForAll
 
 
 def _check_block(variables: tuple[sympy.Symbol, ...], kind: str) -> None:

@@ -1,0 +1,209 @@
+"""The QE backend interface: answers, raw runs, and a subprocess runner that always times out cleanly."""
+
+from __future__ import annotations
+
+import enum
+import logging
+import math
+import os
+import signal
+import subprocess
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ..errors import BackendAnswerError, InvalidSpecError
+from ..formulas.nodes import Const, Sentence
+
+__all__ = ["Answer", "RawRun", "Decision", "Backend", "run_process", "check_timeout"]
+
+logger = logging.getLogger(__name__)
+
+
+class Answer(enum.Enum):
+    """What a backend said about a sentence; ``group`` folds it into TRUE / FALSE / UNKNOWN.
+
+    Examples
+    --------
+    >>> Answer.TIMEOUT.group
+    <Answer.UNKNOWN: 'unknown'>
+    >>> Answer.FALSE.decided, Answer.RESOURCE_OUT.decided
+    (True, False)
+    """
+
+    TRUE = "true"
+    FALSE = "false"
+    UNKNOWN = "unknown"  #: the tool answered "unknown"
+    TIMEOUT = "timeout"  #: the time limit was reached (the process group was killed)
+    RESOURCE_OUT = "resource-out"  #: the tool gave up for lack of memory
+
+    @property
+    def group(self) -> Answer:
+        """``TRUE``, ``FALSE`` or ``UNKNOWN`` (timeouts and resource exhaustion are unknown)."""
+        return self if self in (Answer.TRUE, Answer.FALSE) else Answer.UNKNOWN
+
+    @property
+    def decided(self) -> bool:
+        """True for TRUE and FALSE."""
+        return self.group is not Answer.UNKNOWN
+
+
+@dataclass(frozen=True)
+class RawRun:
+    """One process run: what was sent, what came back, how long it took, whether it was killed."""
+
+    argv: tuple[str, ...]
+    stdin: str
+    stdout: str
+    stderr: str
+    seconds: float
+    timed_out: bool
+    returncode: int | None
+    pgid: int | None = None
+
+    def transcript(self) -> str:
+        """Command, input, output and error streams as one text."""
+        status = "killed after timeout" if self.timed_out else f"exit code {self.returncode}"
+        return (f"$ {' '.join(self.argv)}   # {status}, {self.seconds:.3f} s\n--- stdin\n{self.stdin}"
+                f"--- stdout\n{self.stdout}--- stderr\n{self.stderr}")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A backend's answer about one sentence, with its timing and transcript."""
+
+    sentence: str
+    answer: Answer
+    backend: str
+    seconds: float
+    transcript: str
+
+
+def check_timeout(timeout: Any, parameter: str = "timeout") -> float:
+    """Validate a positive finite number of seconds."""
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise InvalidSpecError(f"{parameter} = {timeout!r} must be a number of seconds, e.g. 10.0.")
+    if not math.isfinite(timeout) or timeout <= 0:
+        raise InvalidSpecError(f"{parameter} = {timeout!r} must be positive and finite (seconds).")
+    return float(timeout)
+
+
+def run_process(
+    argv: Sequence[str], stdin: str, timeout: float, env: Mapping[str, str] | None = None
+) -> RawRun:
+    """Run ``argv`` in a new process group with ``stdin`` as input; kill the whole group on timeout.
+
+    Never leaves a process behind: on timeout (or any exception while waiting) the process group
+    receives SIGKILL and is reaped before returning.
+
+    Examples
+    --------
+    >>> run_process(["cat"], "hello\\n", 5.0).stdout
+    'hello\\n'
+    >>> run = run_process(["sh", "-c", "sleep 30"], "", 0.2)
+    >>> run.timed_out, run.seconds < 5
+    (True, True)
+    """
+    timeout = check_timeout(timeout)
+    full_env = None if env is None else {**os.environ, **env}
+    start = time.monotonic()
+    proc = subprocess.Popen(
+        list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, start_new_session=True, env=full_env,
+    )
+    pgid = proc.pid  # start_new_session: the child leads its own group
+    timed_out = False
+    try:
+        try:
+            out, err = proc.communicate(stdin, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_group(pgid)
+            out, err = proc.communicate()
+    except BaseException:
+        _kill_group(pgid)
+        proc.wait()
+        raise
+    _kill_group(pgid)  # grandchildren that outlived the leader
+    seconds = time.monotonic() - start
+    logger.debug("%s: %.3f s, timed_out=%s, rc=%s", argv[0], seconds, timed_out, proc.returncode)
+    return RawRun(tuple(argv), stdin, out or "", err or "", seconds, timed_out, proc.returncode, pgid)
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+class Backend(ABC):
+    """A quantifier-elimination tool: ``render`` a sentence, ``run`` the text, ``parse`` the output.
+
+    Subclasses declare their capabilities as class attributes, check availability without importing
+    or launching anything, and import or launch lazily.
+    """
+
+    #: registry name
+    name: ClassVar[str]
+    #: printer format used by :meth:`render` (a key of ``wellposed.formulas.FORMATS``)
+    fmt: ClassVar[str]
+    #: one-line description
+    description: ClassVar[str]
+    #: installed with wellposed itself (a Python dependency)
+    embedded: ClassVar[bool] = False
+    #: decides sentences with quantifier alternation (∃∀∃)
+    alternation: ClassVar[bool] = True
+    #: complete on the sentences it is given (given enough time and memory)
+    complete: ClassVar[bool] = True
+    #: how to install it
+    install_hint: ClassVar[str]
+
+    @classmethod
+    @abstractmethod
+    def available(cls) -> bool:
+        """Whether the tool is installed (cheap: no import, no launch)."""
+
+    @classmethod
+    @abstractmethod
+    def version(cls) -> str | None:
+        """Version string (may launch the tool; for display), ``None`` if not installed."""
+
+    @abstractmethod
+    def render(self, sentence: Sentence) -> str:
+        """The tool's input text for ``sentence`` (pure)."""
+
+    @abstractmethod
+    def run(self, text: str, timeout: float) -> RawRun:
+        """Run the tool on ``text`` with a hard ``timeout`` in seconds."""
+
+    @abstractmethod
+    def parse(self, text: str) -> Answer:
+        """Read the answer from the tool's output (pure); raise :class:`BackendAnswerError` if unreadable."""
+
+    def decide(self, sentence: Sentence, timeout: float) -> Decision:
+        """Render, run and parse; timeouts give :attr:`Answer.TIMEOUT`, never an exception.
+
+        A constant sentence (``TRUE``/``FALSE``) is answered without running the tool.
+        """
+        timeout = check_timeout(timeout)
+        if not isinstance(sentence, Sentence):
+            raise InvalidSpecError(f"sentence = {sentence!r} must be a wellposed.formulas.Sentence.")
+        if isinstance(sentence.formula, Const):
+            answer = Answer.TRUE if sentence.formula.value else Answer.FALSE
+            return Decision(sentence.name, answer, "constant", 0.0, f"constant sentence: {answer.value}")
+        text = self.render(sentence)
+        raw = self.run(text, timeout)
+        if raw.timed_out:
+            return Decision(sentence.name, Answer.TIMEOUT, self.name, raw.seconds, raw.transcript())
+        try:
+            answer = self.parse(raw.stdout)
+        except BackendAnswerError as exc:
+            raise BackendAnswerError(f"{self.name} on sentence {sentence.name!r}: {exc}",
+                                     transcript=raw.transcript()) from None
+        return Decision(sentence.name, answer, self.name, raw.seconds, raw.transcript())
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}>"

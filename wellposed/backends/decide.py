@@ -1,0 +1,205 @@
+"""Decide closedness, membership and "P is everything" by quantifier elimination, with transcripts."""
+
+from __future__ import annotations
+
+import enum
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..formulas.builder import (
+    ALL_ENCODINGS,
+    Encoding,
+    _check_encoding,
+    _check_pattern,
+    closedness_sentences,
+    everything_sentence,
+    membership_sentence,
+)
+from ..formulas.nodes import Sentence
+from .base import Answer, Decision, check_timeout
+from .registry import get_backend
+
+__all__ = ["QEAnswer", "QEResult", "QueryResult", "decide_by_qe", "member_by_qe", "everything_by_qe"]
+
+
+class QEAnswer(enum.Enum):
+    """Closedness verdict obtained by quantifier elimination."""
+
+    CLOSED = "closed"
+    NOT_CLOSED = "not-closed"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class QEResult:
+    """Closedness by QE: the verdict and its evidence (every sentence's answer and transcript).
+
+    Attributes
+    ----------
+    answer : QEAnswer
+        CLOSED iff every sentence was answered false; NOT_CLOSED as soon as one was answered true.
+    backend : str
+    seconds : float
+        Wall-clock time of the whole decision.
+    decisions : tuple of Decision
+        One per sentence that was run, in order.
+    skipped : tuple of str
+        Sentences not run (budget exhausted, or not needed once one was true).
+    witness : list of list of int or None
+        The nonzero pattern of ``A`` whose sentence is true (NOT_CLOSED with zero-pattern splitting).
+    encoding : str
+        Encodings used (see :class:`wellposed.formulas.Encoding`).
+    """
+
+    answer: QEAnswer
+    backend: str
+    seconds: float
+    decisions: tuple[Decision, ...]
+    skipped: tuple[str, ...] = ()
+    witness: list[list[int]] | None = None
+    encoding: str = ""
+    info: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def transcript(self) -> str:
+        """Every sentence's transcript, in order."""
+        parts = [f"=== {d.sentence}: {d.answer.value} ({d.backend}, {d.seconds:.3f} s)\n{d.transcript}"
+                 for d in self.decisions]
+        if self.skipped:
+            parts.append("=== not run: " + ", ".join(self.skipped) + "\n")
+        return "\n".join(parts)
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """Answer to one sentence (membership or everything) with its evidence."""
+
+    question: str
+    answer: Answer
+    backend: str
+    seconds: float
+    transcript: str
+    sentence: Sentence
+
+    @property
+    def value(self) -> bool | None:
+        """True / False when decided, ``None`` when unknown."""
+        return {Answer.TRUE: True, Answer.FALSE: False}.get(self.answer.group)
+
+
+def decide_by_qe(
+    pattern: Any,
+    backend: Any = "z3",
+    timeout: float = 10.0,
+    encoding: Encoding = ALL_ENCODINGS,
+    sentence_timeout: float | None = None,
+) -> QEResult:
+    """Decide whether ``P_{I,J}`` is closed by quantifier elimination.
+
+    Parameters
+    ----------
+    pattern : SupportPattern
+    backend : str, list of str or Backend
+        Backend name (``"z3"``, ``"qepcad"``), preference list, or instance.
+    timeout : float
+        Total wall-clock budget in seconds for all sentences.
+    encoding : Encoding
+        Encodings of the closedness sentence (default: all).
+    sentence_timeout : float, optional
+        Cap per sentence (default: the remaining budget), so that one hard sentence does not starve
+        the others — a later sentence may still be true.
+
+    Returns
+    -------
+    QEResult
+        P is not closed iff some sentence is true; unknown on any sentence gives UNKNOWN unless
+        another one is true. Sentences are run smallest first.
+
+    Examples
+    --------
+    >>> from wellposed.families import family
+    >>> decide_by_qe(family("lu:2")).answer
+    <QEAnswer.NOT_CLOSED: 'not-closed'>
+    >>> r = decide_by_qe(family("full:2,2,1"))
+    >>> r.answer, len(r.decisions)
+    (<QEAnswer.CLOSED: 'closed'>, 5)
+
+    Notes
+    -----
+    Each sentence costs one process launch plus the backend's QE time, which is doubly exponential
+    in the number of variables in the worst case.
+    """
+    start = time.monotonic()
+    p = _check_pattern(pattern)
+    budget = check_timeout(timeout)
+    cap = budget if sentence_timeout is None else check_timeout(sentence_timeout, "sentence_timeout")
+    enc = _check_encoding(encoding)
+    engine = get_backend(backend)
+    sentences = sorted(closedness_sentences(p, enc), key=lambda s: (s.num_variables, s.info.get("atoms", 0)))
+    decisions: list[Decision] = []
+    skipped: list[str] = []
+    witness = None
+    undecided = False
+    for idx, s in enumerate(sentences):
+        remaining = budget - (time.monotonic() - start)
+        if remaining <= 0.01:
+            skipped.extend(t.name for t in sentences[idx:])
+            undecided = True
+            break
+        d = engine.decide(s, min(remaining, cap))
+        decisions.append(d)
+        if d.answer is Answer.TRUE:
+            witness = s.info.get("zero_pattern")
+            skipped.extend(t.name for t in sentences[idx + 1:])
+            break
+        if d.answer.group is Answer.UNKNOWN:
+            undecided = True
+    if witness is not None or any(d.answer is Answer.TRUE for d in decisions):
+        answer = QEAnswer.NOT_CLOSED
+    elif undecided:
+        answer = QEAnswer.UNKNOWN
+    else:
+        answer = QEAnswer.CLOSED
+    return QEResult(answer, engine.name, time.monotonic() - start, tuple(decisions), tuple(skipped),
+                    witness, enc.label(), {"sentences": len(sentences)})
+
+
+def _query(sentence: Sentence, question: str, backend: Any, timeout: float) -> QueryResult:
+    budget = check_timeout(timeout)
+    engine = get_backend(backend)
+    start = time.monotonic()
+    d = engine.decide(sentence, budget)
+    return QueryResult(question, d.answer, d.backend, time.monotonic() - start, d.transcript, sentence)
+
+
+def member_by_qe(pattern: Any, a0: Any, backend: Any = "z3", timeout: float = 10.0) -> QueryResult:
+    """Is the rational matrix ``A0`` in ``P`` (``∃X,Y: XYᵀ = A0``)?
+
+    Examples
+    --------
+    >>> from wellposed.families import family
+    >>> member_by_qe(family("lu:2"), [[0, 1], [1, 0]]).value
+    False
+    >>> member_by_qe(family("lu:2"), [[1, 2], [3, 4]]).value
+    True
+    """
+    p = _check_pattern(pattern)
+    return _query(membership_sentence(p, a0), "membership", backend, timeout)
+
+
+def everything_by_qe(pattern: Any, backend: Any = "z3", timeout: float = 10.0) -> QueryResult:
+    """Is every matrix supported on the union of the rank-one supports a product (``∀A ∃X,Y``)?
+
+    True implies that ``P`` is a linear space, hence closed.
+
+    Examples
+    --------
+    >>> from wellposed.families import family
+    >>> everything_by_qe(family("diag:2")).value
+    True
+    >>> everything_by_qe(family("full:2,2,1")).value
+    False
+    """
+    p = _check_pattern(pattern)
+    return _query(everything_sentence(p), "everything", backend, timeout)

@@ -1,0 +1,114 @@
+"""The QEPCAD B backend: prenex input on stdin, answer read after "An equivalent quantifier-free formula"."""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+from pathlib import Path
+
+from ..errors import BackendAnswerError, BackendNotAvailableError, InvalidSpecError
+from ..formulas.nodes import Sentence
+from ..formulas.printers import to_qepcad
+from .base import Answer, Backend, RawRun, check_timeout, run_process
+
+__all__ = ["QepcadBackend", "qepcad_home"]
+
+_ANSWER_MARK = "An equivalent quantifier-free formula:"
+_RESOURCE_MARKS = ("Too few cells reclaimed", "prime list", "Failure occurred in")
+
+
+def qepcad_home(executable: str | None = None) -> str | None:
+    """The directory QEPCAD B expects in the environment variable ``qe`` (holds ``bin/qepcad.help``).
+
+    Upstream builds need ``qe`` set; the Debian package falls back to ``/usr/lib/qepcad`` by itself.
+    Returns ``$qe`` if set, else the first existing candidate: the installation prefix of the
+    executable, ``<prefix>/lib/qepcad``, ``/usr/lib/qepcad``, ``/usr/local/lib/qepcad``.
+    """
+    if os.environ.get("qe"):
+        return os.environ["qe"]
+    candidates = []
+    if executable:
+        prefix = Path(executable).resolve().parent.parent
+        candidates += [prefix, prefix / "lib" / "qepcad"]
+    candidates += [Path("/usr/lib/qepcad"), Path("/usr/local/lib/qepcad")]
+    for c in candidates:
+        if (c / "bin" / "qepcad.help").is_file():
+            return str(c)
+    return None
+
+
+class QepcadBackend(Backend):
+    """QEPCAD B (partial cylindrical algebraic decomposition), run as a subprocess.
+
+    Parameters
+    ----------
+    cells : int
+        Garbage-collected memory in cells (``+N`` flag, 4 bytes each; QEPCAD's own default is
+        2,000,000). Larger values cost start-up time.
+
+    Examples
+    --------
+    >>> QepcadBackend().parse("Before Normalization >\\nAn equivalent quantifier-free formula:\\n\\nFALSE\\n")
+    <Answer.FALSE: 'false'>
+    """
+
+    name = "qepcad"
+    fmt = "qepcad"
+    description = "QEPCAD B, partial cylindrical algebraic decomposition"
+    embedded = False
+    alternation = True
+    complete = True
+    install_hint = "apt-get install qepcad  (Debian/Ubuntu package; upstream: set $qe to the install dir)"
+
+    def __init__(self, cells: int = 10_000_000) -> None:
+        if isinstance(cells, bool) or not isinstance(cells, int) or not 100_000 <= cells <= 1_073_741_822:
+            raise InvalidSpecError(f"cells = {cells!r} must be an integer in [100000, 1073741822] (+N flag).")
+        self.cells = cells
+
+    @classmethod
+    def available(cls) -> bool:
+        return shutil.which("qepcad") is not None
+
+    @classmethod
+    def version(cls) -> str | None:
+        exe = shutil.which("qepcad")
+        if exe is None:
+            return None
+        home = qepcad_home(exe)
+        run = run_process([exe, "-v"], "", 10.0, env={"qe": home} if home else None)
+        text = (run.stdout + run.stderr).strip()
+        return text.split("Version", 1)[1].strip(" -") if "Version" in text else (text or None)
+
+    def render(self, sentence: Sentence) -> str:
+        return to_qepcad(sentence)
+
+    def command(self, timeout: float) -> list[str]:
+        """The command line used by :meth:`run`."""
+        exe = shutil.which("qepcad")
+        if exe is None:
+            raise BackendNotAvailableError(f"qepcad is not installed; install it with: {self.install_hint}")
+        return [exe, "-noecho", "-t", str(math.ceil(timeout) + 1), f"+N{self.cells}"]
+
+    def run(self, text: str, timeout: float) -> RawRun:
+        timeout = check_timeout(timeout)
+        argv = self.command(timeout)
+        home = qepcad_home(argv[0])
+        return run_process(argv, text, timeout, env={"qe": home} if home else None)
+
+    def parse(self, text: str) -> Answer:
+        if _ANSWER_MARK in text:
+            after = [ln.strip() for ln in text.split(_ANSWER_MARK, 1)[1].splitlines() if ln.strip()]
+            if after and after[0] in ("TRUE", "FALSE"):
+                return Answer.TRUE if after[0] == "TRUE" else Answer.FALSE
+            raise BackendAnswerError(
+                f"QEPCAD answered {after[0] if after else '(nothing)'!r} where TRUE or FALSE was expected "
+                "(was the sentence closed?).", transcript=text)
+        if "Exiting QEPCADB due to timeout" in text:
+            return Answer.TIMEOUT
+        errors = [ln.strip() for ln in text.splitlines() if ln.strip().startswith("Error ")]
+        if errors:
+            raise BackendAnswerError(f"QEPCAD rejected its input: {errors[0]}", transcript=text)
+        if any(mark in text for mark in _RESOURCE_MARKS):
+            return Answer.RESOURCE_OUT
+        raise BackendAnswerError(f"QEPCAD output has no line {_ANSWER_MARK!r}.", transcript=text)
