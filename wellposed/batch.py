@@ -74,25 +74,11 @@ def iter_input(path: Path) -> Iterator[tuple[int, str]]:
                 yield idx, line
 
 
-def _fast_mask(rows: Any) -> np.ndarray | None:
-    """Rows of '0'/'1' strings → bool array, or None to fall back to full validation."""
-    if not isinstance(rows, list) or not rows or not all(type(t) is str for t in rows):
-        return None
-    width = len(rows[0])
-    if width == 0 or any(len(t) != width for t in rows):
-        return None
-    buf = np.frombuffer("".join(rows).encode("ascii", "replace"), dtype=np.uint8) - 48
-    if (buf > 1).any():
-        return None
-    return buf.reshape(len(rows), width).astype(bool)
+_FAST_KEYS = frozenset({"x_support", "y_support", "name", "id"})
 
 
-def _parse(line_no: int, raw: str, where: str) -> SupportPattern | tuple[np.ndarray, np.ndarray, str]:
-    """Parse one record; returns raw masks on the fast path or a validated pattern otherwise."""
-    try:
-        obj = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise InvalidSpecError(f"{where} {line_no}: invalid JSON at column {exc.colno}: {exc.msg}.") from None
+def _parse_slow(line_no: int, obj: Any, where: str) -> SupportPattern:
+    """Validate one decoded record with full error messages (the general path)."""
     if isinstance(obj, dict) and "__error__" in obj:
         raise InvalidSpecError(str(obj["__error__"]))
     if isinstance(obj, dict) and "spec" in obj:
@@ -102,15 +88,30 @@ def _parse(line_no: int, raw: str, where: str) -> SupportPattern | tuple[np.ndar
             return family(str(obj["spec"]))
         except WellposedError as exc:
             raise InvalidSpecError(f"{where} {line_no}: {exc}") from None
-    if isinstance(obj, dict) and set(obj) <= {"x_support", "y_support", "name", "id"}:
-        x = _fast_mask(obj.get("x_support"))
-        y = _fast_mask(obj.get("y_support"))
-        if x is not None and y is not None and x.shape[1] == y.shape[1]:
-            return x, y, str(obj.get("name", obj.get("id", "")) or "")
     try:
         return SupportPattern.from_json(obj, where=f"{where} {line_no}")
     except WellposedError as exc:
         raise InvalidSpecError(str(exc)) from None
+
+
+def _fast_fields(obj: Any) -> tuple[int, int, int, str, str, str] | None:
+    """(m, n, r, joined x rows, joined y rows, name) for a plain record of 0/1 strings, else None."""
+    if type(obj) is not dict or not obj.keys() <= _FAST_KEYS:
+        return None
+    xs, ys = obj.get("x_support"), obj.get("y_support")
+    if type(xs) is not list or type(ys) is not list or not xs or not ys:
+        return None
+    try:
+        lengths = set(map(len, xs)) | set(map(len, ys))
+        jx, jy = "".join(xs), "".join(ys)
+    except TypeError:
+        return None
+    if len(lengths) != 1:
+        return None
+    r = lengths.pop()
+    if r == 0:
+        return None
+    return len(xs), len(ys), r, jx, jy, str(obj.get("name", obj.get("id", "")) or "")
 
 
 # ---------------------------------------------------------------- classification of a chunk
@@ -119,30 +120,33 @@ def _vector_records(x: np.ndarray, y: np.ndarray, names: list[str]) -> list[dict
     bsz, m, r = x.shape
     n = y.shape[1]
     out = classify_batch(x, y)
-    xi, yi = x.astype(np.int32), y.astype(np.int32)
-    gi = np.swapaxes(xi, 1, 2) @ xi
-    gj = np.swapaxes(yi, 1, 2) @ yi
+    k_arr, l_arr = np.maximum(out["pair_k"], 0), np.maximum(out["pair_l"], 0)
+    bi = np.arange(bsz)
+    # |I_k|, |I_l|, |I_k ∩ I_l| (and for J) of the failing pair, for every pattern at once
+    xk, xl = x[bi, :, k_arr], x[bi, :, l_arr]
+    yk, yl = y[bi, :, k_arr], y[bi, :, l_arr]
+    ix = [xk.sum(1).tolist(), xl.sum(1).tolist(), (xk & xl).sum(1).tolist()]
+    iy = [yk.sum(1).tolist(), yl.sum(1).tolist(), (yk & yl).sum(1).tolist()]
+    dto_l, ncls_l, ncomp_l = out["dto"].tolist(), out["num_classes"].tolist(), out["num_complete"].tolist()
+    relax_l, kl, ll = out["needs_relaxed"].tolist(), out["pair_k"].tolist(), out["pair_l"].tolist()
     records: list[dict[str, Any]] = []
     for b in range(bsz):
-        if out["needs_relaxed"][b]:
+        if relax_l[b]:
             records.append(batch_record(classify(SupportPattern(x[b], y[b], name=names[b]))))
             continue
-        dto = bool(out["dto"][b])
-        ncls = int(out["num_classes"][b])
+        dto = dto_l[b]
         if dto:
-            reason = REASON_DTO if ncls else REASON_TRIVIAL
+            reason = REASON_DTO if ncls_l[b] else REASON_TRIVIAL
             pair = None
         else:
-            k, l = int(out["pair_k"][b]), int(out["pair_l"][b])
-            g1, g2 = gi[b], gj[b]
-            text = describe_pair(k, l, (int(g1[k, k]), int(g2[k, k])), (int(g1[l, l]), int(g2[l, l])),
-                                 (int(g1[k, l]), int(g2[k, l])))
+            k, l = kl[b], ll[b]
+            text = describe_pair(k, l, (ix[0][b], iy[0][b]), (ix[1][b], iy[1][b]), (ix[2][b], iy[2][b]))
             reason = not_tractable_reason(text, REASON_NO_CEC)
             pair = [k, l]
         records.append({
             "name": names[b], "m": m, "n": n, "r": r, "dto": dto, "tractable": dto,
             "tractable_method": "dto" if dto else "none", "tractable_reason": reason,
-            "failing_pair": pair, "num_classes": ncls, "num_complete_classes": int(out["num_complete"][b]),
+            "failing_pair": pair, "num_classes": ncls_l[b], "num_complete_classes": ncomp_l[b],
         })
     return records
 
@@ -150,24 +154,55 @@ def _vector_records(x: np.ndarray, y: np.ndarray, names: list[str]) -> list[dict
 def classify_lines(
     items: list[tuple[int, str]], closedness: bool = False, timeout: float = 10.0, where: str = "line"
 ) -> list[dict[str, Any]]:
-    """Classify a chunk of raw records; returns rows in input order (errors become error rows)."""
+    """Classify a chunk of raw records; returns rows in input order (errors become error rows).
+
+    Records made of '0'/'1' strings are decoded for a whole group of equal shape at once; anything
+    else (nested lists, family specs, malformed input) goes through full validation.
+    """
     rows: list[dict[str, Any] | None] = [None] * len(items)
-    groups: dict[tuple[int, int, int], list[tuple[int, np.ndarray, np.ndarray, str]]] = {}
+    fast: dict[tuple[int, int, int], list[tuple[int, str, str, str]]] = {}
+    decoded: dict[int, Any] = {}
+    patterns: dict[tuple[int, int, int], list[tuple[int, np.ndarray, np.ndarray, str]]] = {}
+
+    def error(pos: int, exc: Exception) -> None:
+        rows[pos] = {"line": items[pos][0], "ok": False, "error": str(exc)}
+
+    def slow(pos: int) -> None:
+        try:
+            p = _parse_slow(items[pos][0], decoded[pos], where)
+        except WellposedError as exc:
+            error(pos, exc)
+            return
+        patterns.setdefault((p.m, p.n, p.r), []).append((pos, p.x_support, p.y_support, p.name))
+
     for pos, (line_no, raw) in enumerate(items):
         try:
-            parsed = _parse(line_no, raw, where)
-        except WellposedError as exc:
-            rows[pos] = {"line": line_no, "ok": False, "error": str(exc)}
+            obj = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            error(pos, InvalidSpecError(f"{where} {line_no}: invalid JSON at column {exc.colno}: {exc.msg}."))
             continue
-        if isinstance(parsed, SupportPattern):
-            x, y, name = parsed.x_support, parsed.y_support, parsed.name
+        decoded[pos] = obj
+        f = _fast_fields(obj)
+        if f is None:
+            slow(pos)
         else:
-            x, y, name = parsed
-        groups.setdefault((x.shape[0], y.shape[0], x.shape[1]), []).append((pos, x, y, name))
-    for members in groups.values():
+            fast.setdefault(f[:3], []).append((pos, f[3], f[4], f[5]))
+    for (m, n, r), members in fast.items():
+        bx = np.frombuffer("".join(t[1] for t in members).encode("latin-1", "replace"), dtype=np.uint8) - 48
+        by = np.frombuffer("".join(t[2] for t in members).encode("latin-1", "replace"), dtype=np.uint8) - 48
+        bx, by = bx.reshape(len(members), m, r), by.reshape(len(members), n, r)
+        ok = (bx <= 1).all(axis=(1, 2)) & (by <= 1).all(axis=(1, 2))
+        for b in np.flatnonzero(~ok).tolist():
+            slow(members[b][0])
+        good = np.flatnonzero(ok)
+        if good.size:
+            group = patterns.setdefault((m, n, r), [])
+            xg, yg = bx[good].astype(bool), by[good].astype(bool)
+            group.extend((members[b][0], xg[i], yg[i], members[b][3]) for i, b in enumerate(good.tolist()))
+    for members in patterns.values():
         recs = _vector_records(np.stack([t[1] for t in members]), np.stack([t[2] for t in members]),
                                [t[3] for t in members])
-        for (pos, x, y, name), rec in zip(members, recs):
+        for (pos, x, y, name), rec in zip(members, recs, strict=True):
             row = {"line": items[pos][0], "ok": True, **rec}
             if closedness:
                 row.update(_closedness_fields(SupportPattern(x, y, name=name), timeout))
@@ -283,7 +318,9 @@ def run_batch(
     """
     src, dst = Path(source), Path(out)
     if not src.exists():
-        raise InvalidSpecError(f"input {str(src)!r} does not exist; give a JSONL file or a directory of .json files.")
+        raise InvalidSpecError(
+            f"input {str(src)!r} does not exist; give a JSONL file or a directory of .json files."
+        )
     suffix = dst.suffix.lower()
     if suffix not in (".jsonl", ".json", ".csv"):
         raise InvalidSpecError(f"out = {str(dst)!r}: use a .jsonl or .csv extension.")

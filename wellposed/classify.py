@@ -261,6 +261,17 @@ def _biclique_components(block: np.ndarray) -> tuple[bool, list[tuple[list[int],
     return True, comps
 
 
+def _column_words(mask: np.ndarray) -> np.ndarray:
+    """(B, rows, r) bool → (B, words, r) uint64: column k's rows as a bit set."""
+    bsz, rows, r = mask.shape
+    nbytes = -(-rows // 64) * 8
+    packed = np.packbits(mask, axis=1, bitorder="little")  # (B, ceil(rows/8), r)
+    if packed.shape[1] != nbytes:
+        packed = np.concatenate([packed, np.zeros((bsz, nbytes - packed.shape[1], r), np.uint8)], axis=1)
+    words = np.ascontiguousarray(np.swapaxes(packed, 1, 2)).view("<u8")  # (B, r, words)
+    return np.swapaxes(words, 1, 2)
+
+
 def classify_batch(x_supports: np.ndarray, y_supports: np.ndarray) -> dict[str, np.ndarray]:
     """Vectorized DTO test over a batch of patterns of equal shape.
 
@@ -287,19 +298,30 @@ def classify_batch(x_supports: np.ndarray, y_supports: np.ndarray) -> dict[str, 
 
     Notes
     -----
-    One batched Gram product per mask, ``O(B (m + n) r²)`` operations, memory ``O(B r²)``.
+    The Gram entries ``(IᵀI)_kl`` are only compared with 0 and with the diagonal, so the batch path
+    computes the same predicates on bit sets: ``I_k ∩ I_l ≠ ∅`` and ``I_k = I_l`` with 64-bit words.
+    Cost ``O(B r² ⌈(m + n)/64⌉)`` word operations, memory ``O(B r²)``.
     """
     x = np.asarray(x_supports, dtype=bool)
     y = np.asarray(y_supports, dtype=bool)
     bsz, _, r = x.shape
-    gi, gj = _grams(x, y)
-    di = np.diagonal(gi, axis1=1, axis2=2)
-    dj = np.diagonal(gj, axis1=1, axis2=2)
+    wx, wy = _column_words(x), _column_words(y)  # (B, words, r) uint64 bit sets of I_k, J_k
+    di, dj = x.sum(axis=1), y.sum(axis=1)  # |I_k|, |J_k|
     live = (di > 0) & (dj > 0)
-    overlap, identical = _pair_relation(gi, gj)
+    meet_i = np.zeros((bsz, r, r), dtype=bool)
+    meet_j = np.zeros((bsz, r, r), dtype=bool)
+    same = np.ones((bsz, r, r), dtype=bool)
+    for w in range(wx.shape[1]):  # a handful of 64-bit words: (m + 63) // 64
+        a = wx[:, w]
+        meet_i |= (a[:, :, None] & a[:, None, :]) != 0
+        same &= a[:, :, None] == a[:, None, :]
+    for w in range(wy.shape[1]):
+        a = wy[:, w]
+        meet_j |= (a[:, :, None] & a[:, None, :]) != 0
+        same &= a[:, :, None] == a[:, None, :]
     both_live = live[:, :, None] & live[:, None, :]
-    overlap &= both_live
-    identical &= both_live
+    overlap = meet_i & meet_j & both_live
+    identical = same & both_live
     bad = overlap & ~identical
     dto = ~bad.reshape(bsz, -1).any(axis=1)
     flat = np.argmax(bad.reshape(bsz, -1), axis=1)
