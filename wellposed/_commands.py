@@ -6,4 +6,5 @@ A module listed here must be cheap to import: heavy imports belong inside its ``
 COMMAND_MODULES: list[str] = [
     "solvers.solve_cli",
     "wellposed.backends.cli",
+    "solvers.quantize_cli",
 ]

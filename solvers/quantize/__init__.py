@@ -1,1 +1,49 @@
 """Optimal quantization of rank-one matrices and butterfly factors in t-bit floating point."""
+
+from .butterfly import (
+    METHODS,
+    ChainQuantization,
+    chain_to_dense,
+    chain_to_dense_reference,
+    ks_apply,
+    ks_to_dense,
+    pair_supports_disjoint,
+    quantize_chain,
+    quantize_factors,
+    quantize_pair,
+)
+from .floats import PRESETS, FloatFormat, as_format, round_to_format, round_to_format_reference
+from .rank_one import (
+    BatchQuantization,
+    RankOneQuantization,
+    naive_rank_one,
+    quantize_rank_one,
+    quantize_rank_one_batch,
+    quantize_rank_one_reference,
+    rank_one_error,
+)
+
+__all__ = [
+    "FloatFormat",
+    "PRESETS",
+    "as_format",
+    "round_to_format",
+    "round_to_format_reference",
+    "RankOneQuantization",
+    "BatchQuantization",
+    "quantize_rank_one",
+    "quantize_rank_one_batch",
+    "quantize_rank_one_reference",
+    "naive_rank_one",
+    "rank_one_error",
+    "ChainQuantization",
+    "METHODS",
+    "quantize_pair",
+    "quantize_factors",
+    "quantize_chain",
+    "pair_supports_disjoint",
+    "ks_to_dense",
+    "ks_apply",
+    "chain_to_dense",
+    "chain_to_dense_reference",
+]

@@ -22,6 +22,7 @@ __all__ = [
     "quantize_chain",
     "pair_supports_disjoint",
     "ks_to_dense",
+    "ks_apply",
     "chain_to_dense",
     "chain_to_dense_reference",
 ]
@@ -150,10 +151,21 @@ def ks_to_dense(pattern: Any, data: ArrayLike) -> NDArray[np.float64]:
     return dense.reshape(a * b * d, a * c * d)
 
 
-def _apply_left(abcd: ABCD, data: NDArray[np.float64], mat: NDArray[np.float64]) -> NDArray[np.float64]:
-    """``F @ mat`` for a Kronecker-sparse F, O(nnz · ncols)."""
-    a, b, c, d = abcd
-    blocks = mat.reshape(a, c, d, -1)
+def ks_apply(pattern: Any, data: ArrayLike, mat: ArrayLike) -> NDArray[np.float64]:
+    """``F @ mat`` for a Kronecker-sparse factor F given by its pattern and (a, b, c, d) data.
+
+    Notes
+    -----
+    O(nnz(F) · ncols): one reshape and one batched contraction.
+
+    Examples
+    --------
+    >>> ks_apply((1, 2, 2, 1), np.arange(4.0).reshape(1, 2, 2, 1), np.eye(2))
+    array([[0., 1.],
+           [2., 3.]])
+    """
+    a, b, c, d = _as_abcd(pattern, "pattern")
+    blocks = np.asarray(mat, dtype=np.float64).reshape(a, c, d, -1)
     return np.einsum("xbcy,xcyn->xbyn", data, blocks, optimize=True).reshape(a * b * d, -1)
 
 
@@ -178,7 +190,7 @@ def chain_to_dense(patterns: Sequence[Any], factors: Sequence[ArrayLike]) -> NDA
     pats, datas = _validate_chain(patterns, factors)
     out = np.eye(pats[-1][0] * pats[-1][2] * pats[-1][3])
     for abcd, data in zip(reversed(pats), reversed(datas), strict=True):
-        out = _apply_left(abcd, data, out)
+        out = ks_apply(abcd, data, out)
     return out
 
 
