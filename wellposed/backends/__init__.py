@@ -1,11 +1,37 @@
-"""Quantifier-elimination backends (z3, QEPCAD B) behind one interface, and QE decisions."""
+"""Quantifier-elimination backends (z3, QEPCAD B) behind one interface, and QE decisions.
 
-from .base import Answer, Backend, Decision, RawRun, run_process
-from .decide import QEAnswer, QEResult, QueryResult, decide_by_qe, everything_by_qe, member_by_qe
-from .registry import DEFAULT_PREFERENCE, backend_classes, get_backend, installed_backends
+Names are imported lazily (on first attribute access) so that ``wellposed.backends.cli`` stays cheap
+to import.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __all__ = [
     "Answer", "Backend", "Decision", "RawRun", "run_process",
     "QEAnswer", "QEResult", "QueryResult", "decide_by_qe", "everything_by_qe", "member_by_qe",
     "DEFAULT_PREFERENCE", "backend_classes", "get_backend", "installed_backends",
 ]
+
+_WHERE = {
+    **dict.fromkeys(["Answer", "Backend", "Decision", "RawRun", "run_process"], "base"),
+    **dict.fromkeys(["QEAnswer", "QEResult", "QueryResult", "decide_by_qe", "everything_by_qe",
+                     "member_by_qe"], "decide"),
+    **dict.fromkeys(["DEFAULT_PREFERENCE", "backend_classes", "get_backend", "installed_backends"],
+                    "registry"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        module = importlib.import_module(f".{_WHERE[name]}", __name__)
+        value = getattr(module, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)

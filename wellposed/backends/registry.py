@@ -73,4 +73,6 @@ def get_backend(choice: Any = DEFAULT_PREFERENCE) -> Backend:
         if classes[name].available():
             return classes[name]()
     hints = "; ".join(f"{n}: {classes[n].install_hint}" for n in names)
-    raise BackendNotAvailableError(f"no requested QE backend is installed ({list(names)}); install one: {hints}.")
+    raise BackendNotAvailableError(
+        f"no requested QE backend is installed ({list(names)}); install one: {hints}."
+    )

@@ -503,10 +503,10 @@ def everything_sentence(pattern: SupportPattern) -> Sentence:
 def _rational(value: Any, where: str) -> sympy.Rational:
     if isinstance(value, (bool, np.bool_)):
         raise InvalidMatrixError(f"{where} = {value!r} is a boolean; give a number.")
+    if isinstance(value, (float, np.floating)) and not math.isfinite(float(value)):
+        raise InvalidMatrixError(f"{where} = {value!r} is not finite; give a finite rational number.")
     try:
         if isinstance(value, (float, np.floating)):
-            if not math.isfinite(float(value)):
-                raise InvalidMatrixError(f"{where} = {value!r} is not finite.")
             frac = Fraction(float(value))
         elif isinstance(value, sympy.Rational):
             return value

@@ -1,0 +1,5 @@
+% everything: every matrix supported on the union of the rank-one supports is a product XYᵀ (true ⇒ P is that linear space, closed)
+load_package redlog;
+rlset ofsf;
+phi := all({a11, a22}, ex({x11, x22, y11, y22}, (x11*y11 - a11 = 0 and x22*y22 - a22 = 0)));
+rlqe phi;

@@ -1,0 +1,2 @@
+(* closedness: some A is a limit of products X'Y'ᵀ but not itself a product XYᵀ (true ⇒ P is not closed) *)
+Resolve[Exists[{a11, a12}, (ForAll[{x11, y11, y21}, !((x11*y11 - a11 == 0 && x11*y21 - a12 == 0))] && ForAll[{e}, Implies[e > 0, Exists[{v11, v21}, a11^2 - 2*a11*v11 + a12^2 - 2*a12*v21 + v11^2 + v21^2 - e < 0]]])], Reals]

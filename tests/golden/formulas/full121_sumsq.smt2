@@ -1,0 +1,5 @@
+; closedness: some A is a limit of products X'Y'ᵀ but not itself a product XYᵀ (true ⇒ P is not closed)
+(declare-const a11 Real)
+(declare-const a12 Real)
+(assert (and (forall ((x11 Real) (y11 Real) (y21 Real)) (not (and (= (+ (* x11 y11) (* (- 1.0) a11)) 0.0) (= (+ (* x11 y21) (* (- 1.0) a12)) 0.0)))) (forall ((e Real)) (=> (> e 0.0) (exists ((v11 Real) (v21 Real)) (< (+ (* a11 a11) (* (- 2.0) a11 v11) (* a12 a12) (* (- 2.0) a12 v21) (* v11 v11) (* v21 v21) (* (- 1.0) e)) 0.0))))))
+(check-sat-using nlqsat)

@@ -1,0 +1,5 @@
+; closedness: some A is a limit of products X'Y'ᵀ but not itself a product XYᵀ (true ⇒ P is not closed)
+(declare-const a11 Real)
+(declare-const a12 Real)
+(assert (and (forall ((x11 Real) (y11 Real) (y21 Real)) (not (and (= (+ (* x11 y11) (* (- 1.0) a11)) 0.0) (= (+ (* x11 y21) (* (- 1.0) a12)) 0.0)))) (forall ((e Real)) (=> (> e 0.0) (exists ((u11 Real) (v11 Real) (v21 Real)) (< (+ (* u11 u11 v11 v11) (* u11 u11 v21 v21) (* (- 2.0) a11 u11 v11) (* (- 2.0) a12 u11 v21) (* a11 a11) (* a12 a12) (* (- 1.0) e)) 0.0))))))
+(check-sat-using nlqsat)

@@ -1,0 +1,2 @@
+(* closedness[Z=01.10]: some A with this nonzero pattern is a limit of products X'Y'ᵀ but not itself a product XYᵀ (true ⇒ P is not closed) *)
+Resolve[(ForAll[{x11, x21, x22, y11, y21, y22}, !((x11*y11 == 0 && x11*y21 - 1 == 0 && x21*y11 - 1 == 0 && x21*y21 + x22*y22 == 0))] && ForAll[{e}, Implies[e > 0, Exists[{u21, v11, v21, v22}, (-e + v11 < 0 && -e - v11 < 0 && -e + v21 - 1 < 0 && -e - v21 + 1 < 0 && u21*v11 - e - 1 < 0 && -u21*v11 - e + 1 < 0 && u21*v21 - e + v22 < 0 && -u21*v21 - e - v22 < 0)]]]), Reals]
