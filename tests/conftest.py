@@ -1,11 +1,30 @@
+"""Shared test configuration: optional tools are skipped when missing, unless CI demands them all."""
+
+import importlib.util
+import os
 import shutil
 
 import pytest
 
+_OPTIONAL = {
+    "requires_qepcad": (lambda: shutil.which("qepcad") is not None, "qepcad not installed (apt-get install qepcad)"),
+    "requires_dask": (lambda: importlib.util.find_spec("distributed") is not None,
+                      'dask.distributed not installed (pip install "dask[distributed]")'),
+    "requires_torch": (lambda: importlib.util.find_spec("torch") is not None,
+                       "torch not installed (pip install torch==2.13.0)"),
+}
+
+
+def pytest_configure(config):
+    if os.environ.get("WELLPOSED_REQUIRE_ALL_BACKENDS") == "1":
+        missing = [why for check, why in _OPTIONAL.values() if not check()]
+        if missing:
+            raise pytest.UsageError("WELLPOSED_REQUIRE_ALL_BACKENDS=1 but: " + "; ".join(missing))
+
 
 def pytest_collection_modifyitems(config, items):
-    skip_qepcad = pytest.mark.skip(reason="qepcad not installed (apt-get install qepcad)")
-    have_qepcad = shutil.which("qepcad") is not None
+    available = {name: check() for name, (check, _) in _OPTIONAL.items()}
     for item in items:
-        if "requires_qepcad" in item.keywords and not have_qepcad:
-            item.add_marker(skip_qepcad)
+        for name, (_, why) in _OPTIONAL.items():
+            if name in item.keywords and not available[name]:
+                item.add_marker(pytest.mark.skip(reason=why))

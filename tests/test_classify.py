@@ -1,6 +1,7 @@
 """Tractability verdicts: catalogue, plain-set reference, invariances, batch = one by one."""
 
 import itertools
+import json
 
 import networkx as nx
 import numpy as np
@@ -28,7 +29,7 @@ def reference_verdict(p: SupportPattern) -> tuple[bool, bool]:
     classes: dict[frozenset, int] = {}
     for s in sup:
         classes[s] = classes.get(s, 0) + 1
-    shape = {s: r for s, r in zip(sup, rect)}
+    shape = {s: r for s, r in zip(sup, rect, strict=True)}
     cec = [s for s, k in classes.items() if k >= min(len(shape[s][0]), len(shape[s][1]))]
     if not cec:
         return False, False
@@ -110,8 +111,9 @@ def test_batch_equals_one_by_one(m, n, r, seed, density):
         assert out["dto"][b] == c.dto
         assert out["num_classes"][b] == len(c.classes)
         assert out["num_complete"][b] == sum(k.complete for k in c.classes)
-        lines.append((b + 1, '{"name": "p%d", "x_support": %s, "y_support": %s}' % (
-            b, str(p.to_json()["x_support"]).replace("'", '"'), str(p.to_json()["y_support"]).replace("'", '"'))))
+        rec = p.to_json()
+        rec = {"name": f"p{b}", "x_support": rec["x_support"], "y_support": rec["y_support"]}
+        lines.append((b + 1, json.dumps(rec)))
     rows = classify_lines(lines)
     for b, row in enumerate(rows):
         expect = batch_record(classify(SupportPattern(x[b], y[b], name=f"p{b}")))

@@ -24,7 +24,7 @@ def _ints(spec: str, text: str, count: int, names: str) -> list[int]:
     if len(parts) != count:
         raise InvalidSpecError(f"{spec!r}: expected {count} comma-separated integer(s) {names}, got {text!r}.")
     out = []
-    for name, t in zip(names.split(","), parts):
+    for name, t in zip(names.split(","), parts, strict=True):
         try:
             v = int(t)
         except ValueError:

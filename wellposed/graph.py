@@ -130,7 +130,7 @@ def draw_pattern(pattern: SupportPattern, path: str | Path, max_components: int 
     ax = axes[0]
     panels = [("I (x_support)", pattern.x_support), ("J (y_support)", pattern.y_support)]
     panels += [(f"S_{k}", pattern.support_mask(int(k))) for k in live]
-    for a, (title, mask) in zip(ax, panels):
+    for a, (title, mask) in zip(ax, panels, strict=True):
         a.imshow(mask, cmap="Greys", vmin=0, vmax=1, interpolation="nearest")
         a.set_title(title, fontsize=8)
         a.set_xticks([])
