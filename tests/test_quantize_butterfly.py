@@ -1,0 +1,282 @@
+"""Tests for butterfly-chain quantization and the ``wellposed quantize`` command."""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from solvers.quantize import (
+    FloatFormat,
+    chain_to_dense,
+    chain_to_dense_reference,
+    ks_apply,
+    ks_to_dense,
+    pair_supports_disjoint,
+    quantize_chain,
+    quantize_factors,
+    quantize_pair,
+    quantize_rank_one,
+    round_to_format,
+)
+from solvers.quantize.butterfly import _terms, _untermed_left, _untermed_right
+from solvers.quantize_cli import load_factor_file, save_factor_file
+from wellposed.cli import main
+from wellposed.errors import InvalidChainError, InvalidMatrixError, InvalidSpecError
+
+
+def dyadic(L: int) -> list[tuple[int, int, int, int]]:
+    return [(2**ell, 2, 2, 2 ** (L - ell - 1)) for ell in range(L)]
+
+
+def random_chain(pats, seed):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(p) for p in pats]
+
+
+def rel_err(pats, exact, approx):
+    p = chain_to_dense(pats, exact)
+    return np.linalg.norm(p - chain_to_dense(pats, approx)) / np.linalg.norm(p)
+
+
+CHAINS = [dyadic(2), dyadic(3), dyadic(4), [(1, 3, 3, 3), (3, 3, 3, 1)], [(1, 2, 3, 2), (3, 2, 2, 1)],
+          [(2, 3, 2, 1), (1, 2, 3, 2)]]
+
+
+@pytest.mark.parametrize("pats", CHAINS, ids=str)
+def test_chain_to_dense_matches_dense_products(pats):
+    data = random_chain(pats, 0)
+    assert np.allclose(chain_to_dense(pats, data), chain_to_dense_reference(pats, data))
+    x = np.random.default_rng(1).standard_normal((pats[0][0] * pats[0][2] * pats[0][3], 3))
+    assert np.allclose(ks_apply(pats[0], data[0], x), ks_to_dense(pats[0], data[0]) @ x)
+
+
+@pytest.mark.parametrize("pats", CHAINS[:5], ids=str)
+def test_terms_are_the_rank_one_decomposition(pats):
+    left, right = pats[0], pats[1]
+    ld, rd = random_chain([left, right], 2)
+    X, Y = _terms(left, ld, right, rd)
+    assert np.array_equal(_untermed_left(left, X), ld) and np.array_equal(_untermed_right(right, Y), rd)
+    dl, dr = ks_to_dense(left, ld), ks_to_dense(right, rd)
+    total = sum(np.outer(dl[:, j], dr[j, :]) for j in range(dl.shape[1]))
+    assert np.allclose(total, dl @ dr)
+    # each term's support is (rows of column j) × (columns of row j); X, Y carry its nonzeros
+    for j in range(dl.shape[1]):
+        assert np.allclose(np.sort(np.abs(dl[:, j][dl[:, j] != 0])), np.sort(np.abs(X[j][X[j] != 0])))
+
+
+def test_disjointness_of_rank_one_supports_matches_dense_check():
+    for left, right in [(p[0], p[1]) for p in CHAINS] + [((1, 2, 2, 1), (1, 2, 2, 1)), ((2, 2, 2, 1),
+                                                                                        (1, 2, 2, 2))]:
+        dl = ks_to_dense(left, np.ones(left)) != 0
+        dr = ks_to_dense(right, np.ones(right)) != 0
+        supports = [np.outer(dl[:, j], dr[j, :]) for j in range(dl.shape[1])]
+        disjoint = all(not np.any(a & b) for i, a in enumerate(supports) for b in supports[i + 1:])
+        assert pair_supports_disjoint(left, right) == disjoint, (left, right)
+
+
+@pytest.mark.parametrize("pats", [dyadic(2), [(1, 3, 3, 3), (3, 3, 3, 1)], [(1, 2, 3, 2), (3, 2, 2, 1)]],
+                         ids=str)
+@pytest.mark.parametrize("t", [2, 4])
+def test_disjoint_pair_is_optimal_term_by_term(pats, t):
+    """Product error² is the sum of the rank-one errors², each the exact optimum; never worse than rounding."""
+    ld, rd = random_chain(pats, 3)
+    lq, rq, optimal = quantize_pair(pats[0], ld, pats[1], rd, t)
+    assert optimal
+    assert np.array_equal(round_to_format(lq, t), lq) and np.array_equal(round_to_format(rq, t), rq)
+    X, Y = _terms(pats[0], ld, pats[1], rd)
+    term_sq = sum(quantize_rank_one(X[j], Y[j], t).error ** 2 for j in range(X.shape[0]))
+    exact = chain_to_dense(pats, [ld, rd])
+    err = np.linalg.norm(exact - chain_to_dense(pats, [lq, rq]))
+    assert math.isclose(err**2, term_sq, rel_tol=1e-9)
+    naive = np.linalg.norm(exact - chain_to_dense(pats, [round_to_format(ld, t), round_to_format(rd, t)]))
+    assert err <= naive
+
+
+def test_identical_supports_pair_is_not_claimed_optimal():
+    ld, rd = random_chain([(1, 2, 2, 1), (1, 2, 2, 1)], 4)
+    _, _, optimal = quantize_pair((1, 2, 2, 1), ld, (1, 2, 2, 1), rd, 3)
+    assert not optimal
+
+
+def test_two_factor_methods_agree_and_are_optimal():
+    pats = dyadic(2)
+    data = random_chain(pats, 5)
+    a = quantize_factors(pats, data, 3, "pairwise")
+    b = quantize_factors(pats, data, 3, "l2r")
+    assert a.optimal and b.optimal
+    assert math.isclose(rel_err(pats, data, a.factors), rel_err(pats, data, b.factors), rel_tol=1e-12)
+
+
+@pytest.mark.parametrize("L", [3, 4, 5])
+def test_heuristics_beat_rounding_on_random_butterflies(L):
+    pats = dyadic(L)
+    for seed in range(3):
+        data = random_chain(pats, 10 + seed)
+        naive = rel_err(pats, data, quantize_factors(pats, data, 4, "naive").factors)
+        for method in ("pairwise", "l2r"):
+            q = quantize_factors(pats, data, 4, method)
+            assert not q.optimal and all(q.pair_disjoint)
+            assert all(np.array_equal(round_to_format(f, 4), f) for f in q.factors)
+            assert rel_err(pats, data, q.factors) < naive
+
+
+def test_exact_hadamard_factors_quantize_without_error():
+    h = np.array([[1.0, 1.0], [1.0, -1.0]])
+    pats = dyadic(4)
+    data = [np.broadcast_to(h[None, :, :, None], p).copy() for p in pats]
+    for method in ("pairwise", "l2r"):
+        q = quantize_factors(pats, data, 1, method)
+        assert rel_err(pats, data, q.factors) == 0.0
+
+
+def test_bounded_format_chain_and_uncertified_warning():
+    pats = dyadic(3)
+    data = random_chain(pats, 6)
+    q = quantize_factors(pats, data, "bf16", "l2r")
+    assert rel_err(pats, data, q.factors) < rel_err(pats, data, quantize_factors(pats, data, "bf16",
+                                                                                       "naive").factors)
+    wild = [d.copy() for d in data]
+    wild[0][0, 0, 0, 0] = 1e-7
+    wild[0][0, 1, 0, 0] = 3e4
+    with pytest.warns(RuntimeWarning, match="exponent range"):
+        quantize_factors(pats, wild, "fp16", "pairwise")
+
+
+@dataclass
+class _Pattern:
+    a: int
+    b: int
+    c: int
+    d: int
+
+
+@dataclass
+class _Factor:
+    pattern: _Pattern
+    data: np.ndarray
+
+
+class _Chain:
+    def __init__(self, factors):
+        self.factors = list(factors)
+
+
+def test_quantize_chain_duck_typing():
+    pats = dyadic(3)
+    data = random_chain(pats, 7)
+    chain = _Chain([_Factor(_Pattern(*p), d) for p, d in zip(pats, data, strict=True)])
+    q = quantize_chain(chain, 3, "l2r")
+    assert isinstance(q, _Chain) and all(isinstance(f, _Factor) for f in q.factors)
+    expected = quantize_factors(pats, data, 3, "l2r").factors
+    assert all(np.array_equal(f.data, e) for f, e in zip(q.factors, expected, strict=True))
+    pairs = quantize_chain(list(zip(pats, data, strict=True)), 3, "pairwise")
+    assert [p for p, _ in pairs] == pats
+    with pytest.raises(InvalidChainError):
+        quantize_chain(42, 3)
+
+
+def test_chain_validation():
+    pats = dyadic(2)
+    data = random_chain(pats, 8)
+    with pytest.raises(InvalidChainError, match="inner dimensions"):
+        quantize_factors([pats[0], (1, 2, 2, 1)], [data[0], np.ones((1, 2, 2, 1))], 3)
+    with pytest.raises(InvalidMatrixError, match="shape"):
+        quantize_factors(pats, [data[0], np.ones((2, 2, 2, 2))], 3)
+    with pytest.raises(InvalidSpecError, match="method"):
+        quantize_factors(pats, data, 3, "best")  # type: ignore[arg-type]
+    with pytest.raises(InvalidMatrixError, match="complex"):
+        quantize_factors(pats, [data[0] + 1j, data[1]], 3)
+    with pytest.raises(InvalidChainError, match="positive"):
+        quantize_factors([(0, 2, 2, 1)], [np.ones((0, 2, 2, 1))], 3)
+    with pytest.raises(InvalidChainError, match="at least one"):
+        quantize_factors([], [], 3)
+    with pytest.raises(InvalidMatrixError, match="overflows"):
+        quantize_factors([(1, 1, 1, 1)], [np.full((1, 1, 1, 1), 1e6)], "fp16", "naive")
+
+
+# ----------------------------------------------------------------------------------------------------------
+# CLI
+# ----------------------------------------------------------------------------------------------------------
+
+
+def test_cli_json_text_and_out(tmp_path, capsys):
+    pats = dyadic(3)
+    data = random_chain(pats, 9)
+    path = tmp_path / "chain.npz"
+    save_factor_file(str(path), pats, data)
+    assert main(["quantize", str(path), "--bits", "4", "--json"]) == 0
+    rec = json.loads(capsys.readouterr().out)
+    assert rec["num_factors"] == 3 and rec["t"] == 4 and not rec["optimal"]
+    assert rec["relative_error"] < rec["naive_relative_error"]
+    out = tmp_path / "q.npz"
+    assert main(["quantize", str(path), "--format", "bf16", "--method", "l2r", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "relative error of the product" in text and "heuristic" in text
+    qp, qd = load_factor_file(str(out))
+    assert qp == pats and all(np.array_equal(round_to_format(d, "bf16"), d) for d in qd)
+
+
+def test_cli_two_factor_file_reports_optimal(tmp_path, capsys):
+    pats = dyadic(2)
+    path = tmp_path / "pair.npz"
+    save_factor_file(str(path), pats, random_chain(pats, 10))
+    assert main(["quantize", str(path), "--bits", "3"]) == 0
+    assert "proven optimal" in capsys.readouterr().out
+
+
+def test_cli_probe_estimate_for_large_products(tmp_path, capsys, monkeypatch):
+    import solvers.quantize_cli as qc
+
+    monkeypatch.setattr(qc, "_DENSE_LIMIT", 4)
+    pats = dyadic(3)
+    data = random_chain(pats, 11)
+    path = tmp_path / "c.npz"
+    save_factor_file(str(path), pats, data)
+    assert main(["quantize", str(path), "--bits", "5", "--json"]) == 0
+    rec = json.loads(capsys.readouterr().out)
+    exact = rel_err(pats, data, quantize_factors(pats, data, 5, "pairwise").factors)
+    assert rec["error_is_estimate"] and math.isclose(rec["relative_error"], exact, rel_tol=0.5)
+
+
+def test_cli_bad_input_exits_2(tmp_path, capsys):
+    path = tmp_path / "c.npz"
+    save_factor_file(str(path), dyadic(2), random_chain(dyadic(2), 12))
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, something=np.ones(2))
+    cases = [
+        [str(tmp_path / "missing.npz"), "--bits", "3"],
+        [str(path)],
+        [str(path), "--bits", "3", "--format", "fp16"],
+        [str(path), "--bits", "0"],
+        [str(path), "--bits", "30"],
+        [str(path), "--format", "fp12"],
+        [str(bad), "--bits", "3"],
+    ]
+    for args in cases:
+        assert main(["quantize", *args]) == 2, args
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and "Traceback" not in err
+
+
+def test_save_load_roundtrip(tmp_path):
+    pats = dyadic(3)
+    data = random_chain(pats, 13)
+    path = tmp_path / "r.npz"
+    save_factor_file(str(path), pats, data)
+    lp, ld = load_factor_file(str(path))
+    assert lp == pats and all(np.array_equal(a, b) for a, b in zip(ld, data, strict=True))
+
+
+def test_format_object_accepted_everywhere():
+    pats = dyadic(2)
+    data = random_chain(pats, 14)
+    fmt = FloatFormat(5, -10, 10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        q = quantize_factors(pats, data, fmt)
+    assert q.optimal and q.fmt is fmt
