@@ -37,6 +37,7 @@ from .classify import (
     not_tractable_reason,
 )
 from .errors import InvalidSpecError, WellposedError
+from .executors import ordered_map
 from .support import SupportPattern
 
 __all__ = ["BatchSummary", "run_batch", "classify_lines", "iter_input"]
@@ -288,6 +289,7 @@ def run_batch(
     timeout: float = 10.0,
     chunk: int = CHUNK,
     progress: Callable[[int], None] | None = None,
+    scheduler: str | None = None,
 ) -> BatchSummary:
     """Classify every record of ``source`` into ``out`` (JSONL or CSV by extension); resumable.
 
@@ -300,6 +302,9 @@ def run_batch(
         their line numbers are skipped.
     jobs : int
         Worker processes (1 = in-process).
+    scheduler : str, optional
+        Dask scheduler address (``"tcp://host:8786"``): run the chunks on that cluster instead
+        (see :func:`wellposed.executors.ordered_map`); the output is identical to a local run.
     closedness : bool
         Also decide closedness for each pattern (slow; see :mod:`wellposed.closedness`).
     progress : callable, optional
@@ -345,14 +350,7 @@ def run_batch(
     processed = errors = 0
     first: list[str] = []
     with dst.open("a", encoding="utf-8") as fh:
-        if jobs == 1:
-            results: Iterator[tuple[str, int, int, list[str]]] = map(_work, chunks())
-            pool = None
-        else:
-            import multiprocessing as mp
-
-            pool = mp.get_context("spawn" if os.name == "nt" else "fork").Pool(jobs)
-            results = pool.imap(_work, chunks())
+        results = ordered_map(_work, chunks(), jobs=jobs, scheduler=scheduler)
         try:
             for text, count, nerr, errs in results:
                 fh.write(text)
@@ -364,8 +362,8 @@ def run_batch(
                 if progress is not None:
                     progress(count)
         finally:
-            if pool is not None:
-                pool.terminate()
-                pool.join()
+            close = getattr(results, "close", None)
+            if close is not None:
+                close()
     return BatchSummary(total=processed + len(done), processed=processed, skipped=len(done), errors=errors,
                         first_errors=tuple(first), out=dst)

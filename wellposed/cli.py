@@ -125,7 +125,8 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         bar = tqdm(unit="pattern", desc="batch", file=sys.stderr)
     try:
         summary = run_batch(args.input, args.out, jobs=args.jobs, closedness=args.closedness,
-                            timeout=args.timeout, progress=bar.update if bar is not None else None)
+                            timeout=args.timeout, progress=bar.update if bar is not None else None,
+                            scheduler=args.scheduler)
     finally:
         if bar is not None:
             bar.close()
@@ -173,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--closedness", action="store_true", help="also decide closedness (slow)")
     p.add_argument("--timeout", type=_positive_float, default=10.0, help="seconds per closedness QE call")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster (e.g. tcp://host:8786)")
     p.set_defaults(func=_cmd_batch)
 
     p = sub.add_parser("families", help="list the named pattern families")
