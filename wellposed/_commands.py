@@ -6,5 +6,6 @@ A module listed here must be cheap to import: heavy imports belong inside its ``
 COMMAND_MODULES: list[str] = [
     "solvers.solve_cli",
     "wellposed.backends.cli",
+    "wellposed.demo_cli",
     "solvers.quantize_cli",
 ]
