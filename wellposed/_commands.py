@@ -8,4 +8,5 @@ COMMAND_MODULES: list[str] = [
     "wellposed.backends.cli",
     "wellposed.demo_cli",
     "solvers.quantize_cli",
+    "wellposed.network_cli",
 ]

@@ -1,0 +1,120 @@
+"""The ``wellposed network MASKS...`` sub-command: per-layer, per-pair and linear-set report of a sparse network."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+__all__ = ["add_parser", "run", "format_report", "NAME"]
+
+NAME = "network"
+
+_DESCRIPTION = """Analyze the layer masks of a sparse network before training.
+MASKS: one .npz (numpy.savez: arrays in order arr_0, arr_1, ... or in archive order), several .npy or
+scipy.sparse .npz files (one layer each, in the order given), a .json file {"masks": [...]}, or a torch
+state_dict (.pt/.pth) with *.weight_mask buffers (torch.nn.utils.prune) or explicit masks.
+Masks are out × in (torch Linear.weight layout), first layer first.
+Exit codes: 0 ok, 1 failure, 2 bad input."""
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register the ``network`` sub-command."""
+    p = subparsers.add_parser(NAME, help="analyze the layer masks of a sparse network (before training)",
+                              description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("masks", nargs="+", metavar="MASKS", help="mask file(s), see above")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds per closedness QE call (default 10)")
+    p.add_argument("--backend", default="z3", help="QE backend for the closedness engine (default z3)")
+    p.add_argument("--no-closedness", action="store_true", help="skip the closedness engine (theorems only)")
+    p.add_argument("--from-weights", action="store_true",
+                   help="torch files without masks: use the nonzero pattern of the *.weight tensors")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load the masks, analyze, print; returns the exit code."""
+    from .errors import WellposedError
+
+    if not args.timeout > 0:
+        print(f"error: --timeout {args.timeout!r} must be a positive number of seconds", file=sys.stderr)
+        return 2
+    try:
+        from .masks_io import load_masks
+        from .network import analyze_network
+
+        loaded = load_masks(args.masks, from_weights=args.from_weights)
+        report = analyze_network(list(loaded.masks), names=list(loaded.names),
+                                 closedness=not args.no_closedness, backend=args.backend, timeout=args.timeout)
+    except WellposedError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, ValueError) else 1
+    rec = report.to_json()
+    rec["files"] = list(dict.fromkeys(loaded.sources))
+    if args.json:
+        print(json.dumps(rec, ensure_ascii=False))
+    else:
+        print(format_report(rec))
+    return 0
+
+
+def _yn(value: bool | None) -> str:
+    return {True: "yes", False: "no", None: "undecided"}[value]
+
+
+def format_report(rec: dict[str, Any]) -> str:
+    """Readable text of a network report (the JSON of :meth:`NetworkReport.to_json`).
+
+    >>> import numpy as np
+    >>> from wellposed.network import analyze_network
+    >>> text = format_report(analyze_network([np.eye(2), np.ones((1, 2))], closedness=False).to_json())
+    >>> print(text.splitlines()[0])
+    network: 2 layers, 2 inputs → 1 outputs
+    """
+    out = [f"network: {rec['num_layers']} layers, {rec['input_dim']} inputs → {rec['output_dim']} outputs"]
+    out.append("layers (mask out × in):")
+    for lay in rec["layers"]:
+        extra = []
+        if lay["empty_rows"]:
+            extra.append(f"{len(lay['empty_rows'])} output neuron(s) without inputs")
+        if lay["empty_cols"]:
+            extra.append(f"{len(lay['empty_cols'])} unused input(s)")
+        if lay["partial_permutation"]:
+            extra.append("at most one entry per row and column")
+        shape = f"{lay['shape'][0]}×{lay['shape'][1]}"
+        out.append(f"  {lay['layer']}. {lay['name']}: {shape}, {lay['nnz']} allowed entries "
+                   f"(density {lay['density']:.3f})" + (f"; {'; '.join(extra)}" if extra else ""))
+    if rec["dead_hidden_neurons"]:
+        out.append(f"  hidden neurons that never carry signal (no input or no output weight): "
+                   f"{len(rec['dead_hidden_neurons'])}")
+    if rec["pairs"]:
+        out.append("adjacent pairs W_{l+1}·W_l as A ≈ X Yᵀ (X = W_{l+1}, Yᵀ = W_l, r = hidden width):")
+    for pr in rec["pairs"]:
+        a, b = pr["layers"]
+        out.append(f"  layers {b}·{a}: m={pr['m']} n={pr['n']} r={pr['r']}; tractable: {_yn(pr['tractable'])} "
+                   f"[{pr['tractable_method']}]; closed: {_yn(pr['closed'])}"
+                   + (f" [{pr['closed_method']}]" if pr.get("closed_method") else ""))
+        if not pr["tractable"]:
+            out.append(f"    {pr['tractable_reason']}")
+    if rec["splits"]:
+        out.append("splits of the whole network after layer s (boolean-product supports, an upper bound):")
+        for sp in rec["splits"]:
+            out.append(f"  after layer {sp['after_layer']}: r={sp['r']}; tractable: {_yn(sp['tractable'])} "
+                       f"[{sp['tractable_method']}]")
+    lin = rec["linear_set"]
+    out.append(f"linear set {{W_L ⋯ W_1}}: closed: {_yn(lin['closed'])} [{lin['method']}]")
+    out.append(f"  {lin['reason']}")
+    for step in lin["steps"]:
+        out.append(f"  - {step}")
+    cert = lin.get("certificate")
+    if cert:
+        out.append(f"  limit matrix A* = {cert['limit']} (reached by the curve, not in P; {cert['verified']['curve']})")
+    relu = rec["relu"]
+    out.append(f"ReLU network training: {relu['status'].upper()}")
+    for line in relu["proven"]:
+        out.append(f"  proven: {line}")
+    for line in relu["open"]:
+        out.append(f"  open: {line}")
+    out.append(f"  reference: {relu['reference']}")
+    return "\n".join(out)
