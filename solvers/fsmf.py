@@ -51,12 +51,12 @@ def as_data_matrix(A: Any, pattern: SupportPattern, parameter: str = "A") -> np.
     Returns
     -------
     numpy.ndarray
-        A fresh C-contiguous float64 (or complex128) copy.
+        C-contiguous float64 (or complex128); ``A`` itself when it already is one (never modified).
 
     Raises
     ------
     InvalidMatrixError
-        Empty, not 2-D, wrong shape, non-numeric or non-finite.
+        Empty, not 2-D, wrong shape, non-numeric, non-finite, or so large that ``‖A‖_F²`` overflows.
 
     Examples
     --------
@@ -106,7 +106,11 @@ numbers: replace or drop NaN/inf entries (e.g. np.nan_to_num(A)).
             f"{parameter} has shape {arr.shape} but the pattern {pattern!r} needs (m, n) = "
             f"({pattern.m}, {pattern.n}){hint}."
         )
-    out = np.array(arr, dtype=np.complex128 if arr.dtype.kind == "c" else np.float64, order="C", copy=True)
+    out = np.ascontiguousarray(arr, dtype=np.complex128 if arr.dtype.kind == "c" else np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        norm2 = _sq(out)
+    if np.isfinite(norm2):  # one BLAS pass in the common case: entries finite, squares representable
+        return out
     bad = ~np.isfinite(out)
     if bad.any():
         i, j = (int(t) for t in np.argwhere(bad)[0])
@@ -116,7 +120,11 @@ numbers: replace or drop NaN/inf entries (e.g. np.nan_to_num(A)).
             f"{out[i, j].item()!r} at ({i}, {j})); FSMF needs finite numbers: replace or drop NaN/inf "
             "entries (e.g. np.nan_to_num(A))."
         )
-    return out
+    big = float(np.max(np.abs(out)))
+    raise InvalidMatrixError(
+        f"{parameter} has entries as large as {big!r}: ‖{parameter}‖_F² overflows float64. Divide "
+        f"{parameter} by its largest entry first (the optimal value then scales by the square of that factor)."
+    )
 
 
 def _short(value: Any) -> str:
@@ -284,6 +292,22 @@ class _Plan:
     owner: np.ndarray | None  # (m, n) class index owning each entry of S_T (relaxed only)
 
 
+def _classification(pattern: SupportPattern, classification: Classification | None) -> Classification:
+    if classification is None:
+        return classify(pattern)
+    if not isinstance(classification, Classification):
+        raise InvalidSpecError(
+            f"classification = {_short(classification)} is not a Classification; pass "
+            "wellposed.classify.classify(pattern) or leave it out."
+        )
+    if classification.pattern != pattern:
+        raise InvalidSupportError(
+            f"classification was computed for {classification.pattern!r}, not for pattern = {pattern!r}; "
+            "pass classify(pattern) for this pattern or leave it out."
+        )
+    return classification
+
+
 def _require_tractable(cls: Classification) -> None:
     if not cls.tractable:
         raise NotTractableError(
@@ -323,14 +347,19 @@ def _plan(cls: Classification) -> _Plan:
         )
         (svd_groups if kind == "svd" else exact_groups).append(group)
     p = cls.pattern
-    union = p.union_mask()
+    # ∪S_k is the union of the block rectangles: every S_P lies in its bicliques plus the complete rectangles
+    union = np.zeros((p.m, p.n), dtype=bool)
+    for g in svd_groups + exact_groups:
+        union[g.rows[:, :, None], g.cols[:, None, :]] = True
     owner = None
-    if cls.relaxed:
-        owner = np.full((p.m, p.n), -1, dtype=np.intp)
-        for idx in reversed(range(len(cls.classes))):  # the first complete class covering an entry owns it
-            c = cls.classes[idx]
-            if c.complete:
-                owner[np.ix_(c.rows, c.cols)] = idx
+    if cls.relaxed:  # each entry of S_T is owned by the complete class of smallest index covering it
+        none = len(cls.classes)
+        owner = np.full((p.m, p.n), none, dtype=np.intp)
+        for g in exact_groups:
+            index = (g.rows[:, :, None], g.cols[:, None, :])
+            np.minimum.at(owner, index, np.broadcast_to(g.class_ids[:, None, None], (len(g.class_ids),
+                                                        g.rows.shape[1], g.cols.shape[1])))
+        owner[owner == none] = -1
     return _Plan(tuple(svd_groups), tuple(exact_groups), tuple(items), union, owner)
 
 
@@ -351,13 +380,14 @@ def _product(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
 
 def _sq(M: np.ndarray) -> float:
     """``‖M‖_F²`` for real or complex arrays."""
-    if np.iscomplexobj(M):
-        return float(np.sum(M.real**2) + np.sum(M.imag**2))
-    return float(np.sum(M * M))
+    flat = np.ravel(M)
+    return float(np.vdot(flat, flat).real)
 
 
 # --------------------------------------------------------------------------------------------- solver
-def solve_fsmf(A: Any, pattern: SupportPattern, *, check: bool = True) -> FSMFResult:
+def solve_fsmf(
+    A: Any, pattern: SupportPattern, *, check: bool = True, classification: Classification | None = None
+) -> FSMFResult:
     """Globally optimal ``min ‖A − X Yᵀ‖_F²`` with ``supp X ⊆ I``, ``supp Y ⊆ J``, on tractable supports.
 
     The pattern is classified (:func:`wellposed.classify.classify`). If its rank-one supports are
@@ -377,6 +407,9 @@ def solve_fsmf(A: Any, pattern: SupportPattern, *, check: bool = True) -> FSMFRe
         :class:`~wellposed.errors.CertificateError` if they differ by more than
         ``CHECK_RTOL · ‖A‖_F²``. With ``check=False`` the product is skipped and ``residual`` is the
         sum of the block errors (equal to the optimum by construction).
+    classification : Classification, optional
+        ``classify(pattern)``, when already at hand: saves the classification when many matrices
+        are solved with one pattern.
 
     Returns
     -------
@@ -422,7 +455,7 @@ def solve_fsmf(A: Any, pattern: SupportPattern, *, check: bool = True) -> FSMFRe
     """
     A = as_data_matrix(A, pattern)
     check = _check_flag(check, "check")
-    cls = classify(pattern)
+    cls = _classification(pattern, classification)
     _require_tractable(cls)
     plan = _plan(cls)
     m, n, r = pattern.shape
@@ -488,7 +521,7 @@ def _verify(X: np.ndarray, Y: np.ndarray, pattern: SupportPattern, residual: flo
         raise CertificateError("internal error: the factors have nonzero entries outside the supports.")
     if not (np.all(np.isfinite(X)) and np.all(np.isfinite(Y))):
         raise CertificateError("the factors contain non-finite values (overflow in the SVD?).")
-    if abs(residual - optimal) > CHECK_RTOL * a_norm2 + 1e-300:
+    if not abs(residual - optimal) <= CHECK_RTOL * a_norm2 + 1e-300:  # also catches NaN
         raise CertificateError(
             f"the recomputed residual {residual!r} differs from the certified optimum {optimal!r} by more "
             "than "
@@ -496,7 +529,7 @@ def _verify(X: np.ndarray, Y: np.ndarray, pattern: SupportPattern, residual: flo
         )
 
 
-def fsmf_optimal_value(A: Any, pattern: SupportPattern) -> float:
+def fsmf_optimal_value(A: Any, pattern: SupportPattern, *, classification: Classification | None = None) -> float:
     """The certified optimum ``min ‖A − X Yᵀ‖_F²`` of a tractable support, without forming factors.
 
     Examples
@@ -512,7 +545,7 @@ def fsmf_optimal_value(A: Any, pattern: SupportPattern) -> float:
     ``compute_uv=False``): ``Σ_b h_b w_b min(h_b, w_b)`` work with a smaller constant.
     """
     A = as_data_matrix(A, pattern)
-    cls = classify(pattern)
+    cls = _classification(pattern, classification)
     _require_tractable(cls)
     plan = _plan(cls)
     total = _sq(A[~plan.union])

@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         pattern = load_pattern(args.spec)
         A = as_data_matrix(_load_matrix(args.matrix), pattern, parameter="MATRIX")
         cls = classify(pattern)
-        exact = solve_fsmf(A, pattern) if cls.tractable else None
+        exact = solve_fsmf(A, pattern, classification=cls) if cls.tractable else None
         if exact is None and args.baseline is None:
             raise NotTractableError(f"{args.spec!r} is not tractable: {cls.reason}. Add --baseline als for a "
                                     "local solution without optimality certificate.")

@@ -263,6 +263,18 @@ def test_check_detects_a_wrong_product(monkeypatch):
         solve_fsmf(np.eye(3), family("full:3,3,1"))
 
 
+def test_reused_classification():
+    p = family("mcp:110,110,001")
+    A = np.random.default_rng(3).standard_normal((3, 3))
+    cls = classify(p)
+    assert solve_fsmf(A, p, classification=cls).optimal_value == pytest.approx(solve_fsmf(A, p).optimal_value)
+    assert fsmf_optimal_value(A, p, classification=cls) == pytest.approx(solve_fsmf(A, p).optimal_value)
+    with pytest.raises(InvalidSupportError, match="classification was computed for"):
+        solve_fsmf(A, family("full:3,3,1"), classification=cls)
+    with pytest.raises(InvalidSpecError, match="is not a Classification"):
+        solve_fsmf(A, p, classification="dto")
+
+
 def test_trivial_and_zero_inputs():
     p = SupportPattern(["10", "10"], ["00", "00"])
     A = np.array([[1.0, 2.0], [3.0, 4.0]])
@@ -294,6 +306,7 @@ def test_not_tractable_refusal_explains_and_points_to_baseline():
     [
         (np.array([[1.0, np.nan, 0.0], [0.0, 1.0, 0.0]]), r"1 non-finite entry \(first nan at \(0, 1\)\)"),
         (np.array([[np.inf, -np.inf, 0.0], [0.0, 1.0, 0.0]]), "2 non-finite entries"),
+        (np.full((2, 3), 1e300), r"as large as 1e\+300.*overflows float64. Divide A"),
         (np.ones((3, 2)), r"shape \(3, 2\) but the pattern .* needs \(m, n\) = \(2, 3\).*transposed"),
         (np.ones((2, 4)), r"shape \(2, 4\) but"),
         (np.zeros((0, 3)), "is empty"),
