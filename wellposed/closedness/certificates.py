@@ -1,0 +1,342 @@
+"""Not-closed certificates: an exact limit matrix, a Laurent curve reaching it, and a proof it is not in P.
+
+A certificate for "P_{I,J} is not closed" is a matrix ``A*`` with rational entries together with
+
+1. a curve ``X(ε), Y(ε)`` whose entries are Laurent polynomials in ε with rational coefficients,
+   supported in ``I`` and ``J``, such that ``X(ε) Y(ε)ᵀ = A* + O(ε)`` (so ``A*`` lies in the closure), and
+2. a proof that ``A* ∉ P``: either the system ``X Yᵀ = A*`` is unsatisfiable over the reals (z3,
+   nonlinear real arithmetic), or a *private minor*: three or four entries of ``A*`` that only one
+   component can reach and whose values no rank-one matrix takes.
+
+:meth:`NotClosedCertificate.verify` re-checks both parts with exact arithmetic (python-flint) and a
+fresh z3 query, independently of the search that found the certificate.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from ..errors import CertificateError
+from ..support import SupportPattern
+
+__all__ = [
+    "Laurent",
+    "NotClosedCertificate",
+    "laurent_product",
+    "check_not_in_p_z3",
+    "private_minor_proof",
+]
+
+#: A Laurent polynomial in ε: ``((exponent, coefficient), ...)`` sorted by exponent, nonzero coefficients.
+Laurent = tuple[tuple[int, Fraction], ...]
+
+
+def _frac(value: Any, what: str) -> Fraction:
+    if isinstance(value, bool):
+        raise CertificateError(f"{what} = {value!r} is a bool; give an int, a Fraction or a 'p/q' string.")
+    try:
+        return Fraction(value)
+    except (TypeError, ValueError, ZeroDivisionError):
+        raise CertificateError(f"{what} = {value!r} is not an exact rational (int, Fraction or 'p/q').") from None
+
+
+def _laurent(value: Any, what: str) -> Laurent:
+    """Normalize ``{exp: coef}`` or ``[(exp, coef), ...]`` into a sorted tuple without zero terms."""
+    items = value.items() if isinstance(value, Mapping) else value
+    acc: dict[int, Fraction] = {}
+    try:
+        pairs = list(items)
+    except TypeError:
+        raise CertificateError(f"{what} = {value!r} is not a Laurent polynomial {{exponent: coefficient}}.") from None
+    for pair in pairs:
+        try:
+            e, c = pair
+        except (TypeError, ValueError):
+            raise CertificateError(f"{what}: term {pair!r} is not an (exponent, coefficient) pair.") from None
+        if isinstance(e, bool) or not isinstance(e, (int, np.integer)):
+            raise CertificateError(f"{what}: exponent {e!r} must be an integer.")
+        acc[int(e)] = acc.get(int(e), Fraction(0)) + _frac(c, f"{what} coefficient of ε^{e}")
+    return tuple(sorted((e, c) for e, c in acc.items() if c != 0))
+
+
+def laurent_product(
+    pattern: SupportPattern,
+    x_curve: Mapping[tuple[int, int], Laurent],
+    y_curve: Mapping[tuple[int, int], Laurent],
+) -> dict[tuple[int, int], dict[int, Fraction]]:
+    """Exact ``X(ε) Y(ε)ᵀ`` as ``{(i, j): {exponent: coefficient}}`` (python-flint rationals).
+
+    Examples
+    --------
+    >>> from wellposed.families import family
+    >>> x = {(0, 0): ((0, Fraction(1)),), (1, 0): ((1, Fraction(1)),)}
+    >>> y = {(0, 0): ((0, Fraction(1)),), (1, 0): ((-1, Fraction(1)),)}
+    >>> prod = laurent_product(family("lu:2"), x, y)
+    >>> {k: {e: str(c) for e, c in v.items()} for k, v in sorted(prod.items())}
+    {(0, 0): {0: '1'}, (0, 1): {-1: '1'}, (1, 0): {1: '1'}, (1, 1): {0: '1'}}
+
+    Notes
+    -----
+    Plain loops over the nonzero curve entries (this is a verifier, not a kernel): cost
+    ``O(Σ_k nnz(X_k) nnz(Y_k) t²)`` for Laurent polynomials with ``t`` terms.
+    """
+    import flint
+
+    by_comp_x: dict[int, list[tuple[int, Laurent]]] = {}
+    by_comp_y: dict[int, list[tuple[int, Laurent]]] = {}
+    for (i, k), poly in x_curve.items():
+        by_comp_x.setdefault(k, []).append((i, poly))
+    for (j, k), poly in y_curve.items():
+        by_comp_y.setdefault(k, []).append((j, poly))
+    acc: dict[tuple[int, int], dict[int, Any]] = {}
+    for k, xs in by_comp_x.items():
+        for i, px in xs:
+            for j, py in by_comp_y.get(k, []):
+                cell = acc.setdefault((i, j), {})
+                for ex, cx in px:
+                    for ey, cy in py:
+                        term = flint.fmpq(cx.numerator, cx.denominator) * flint.fmpq(cy.numerator, cy.denominator)
+                        cell[ex + ey] = cell.get(ex + ey, flint.fmpq(0)) + term
+    out: dict[tuple[int, int], dict[int, Fraction]] = {}
+    for ij, cell in acc.items():
+        terms = {e: Fraction(int(c.p), int(c.q)) for e, c in cell.items() if c != 0}
+        if terms:
+            out[ij] = terms
+    return out
+
+
+def check_not_in_p_z3(pattern: SupportPattern, limit: Sequence[Sequence[Fraction]], timeout: float = 10.0) -> str:
+    """Ask z3 whether ``X Yᵀ = limit`` has a real solution with the supports; return the z3 answer.
+
+    Returns ``"unsat"`` (the limit is not in P), ``"sat"`` (it is) or ``"unknown"`` (timeout/incomplete).
+
+    Examples
+    --------
+    >>> from wellposed.families import family
+    >>> one, zero = Fraction(1), Fraction(0)
+    >>> check_not_in_p_z3(family("lu:2"), [[zero, one], [one, zero]])
+    'unsat'
+    >>> check_not_in_p_z3(family("lu:2"), [[one, one], [one, zero]])
+    'sat'
+
+    Notes
+    -----
+    ``|I| + |J|`` real unknowns and ``m n`` bilinear equations, solved by z3's nlsat procedure
+    (complete for nonlinear real arithmetic, doubly exponential in the worst case).
+    """
+    import z3
+
+    m, n, r = pattern.shape
+    union = pattern.union_mask()
+    for i in range(m):
+        for j in range(n):
+            if not union[i, j] and Fraction(limit[i][j]) != 0:
+                return "unsat"  # an entry no component reaches is nonzero
+    xs = {(i, k): z3.Real(f"x_{i}_{k}") for i, k in zip(*np.nonzero(pattern.x_support), strict=True)}
+    ys = {(j, k): z3.Real(f"y_{j}_{k}") for j, k in zip(*np.nonzero(pattern.y_support), strict=True)}
+    solver = z3.SolverFor("QF_NRA")
+    solver.set("timeout", max(1, int(timeout * 1000)))
+    for i in range(m):
+        for j in range(n):
+            terms = [xs[i, k] * ys[j, k] for k in range(r) if (i, k) in xs and (j, k) in ys]
+            if not terms:
+                continue
+            val = Fraction(limit[i][j])
+            solver.add(z3.Sum(terms) == z3.Q(val.numerator, val.denominator))
+    return str(solver.check())
+
+
+def private_minor_proof(
+    pattern: SupportPattern, limit: Sequence[Sequence[Fraction]], component: int, rows: Sequence[int],
+    cols: Sequence[int],
+) -> str:
+    """Check a private-minor non-membership proof; return ``""`` if valid, else why not.
+
+    The 2×2 minor ``rows × cols`` must have at least three entries reached by ``component`` only (and
+    by no identical component), and their values in ``limit`` must be impossible for a rank-one
+    product ``x yᵀ``: either all four private with nonzero determinant, or three private entries
+    ``a = (r0, c1), b = (r1, c1), c = (r1, c0)`` with ``a ≠ 0``, ``c ≠ 0`` and ``b = 0``.
+
+    Examples
+    --------
+    >>> from wellposed.families import family
+    >>> one, zero = Fraction(1), Fraction(0)
+    >>> private_minor_proof(family("lu:2"), [[zero, one], [one, zero]], 0, (1, 0), (1, 0))
+    ''
+    """
+    x, y = pattern.x_support, pattern.y_support
+    r0, r1 = (int(t) for t in rows)
+    c0, c1 = (int(t) for t in cols)
+    k = int(component)
+    if not (0 <= k < pattern.r) or len({r0, r1}) != 2 or len({c0, c1}) != 2:
+        return f"malformed minor: component {k}, rows {rows!r}, cols {cols!r}"
+
+    def private(i: int, j: int) -> bool:
+        covering = [c for c in range(pattern.r) if x[i, c] and y[j, c]]
+        return covering == [k]
+
+    val = {(i, j): Fraction(limit[i][j]) for i in (r0, r1) for j in (c0, c1)}
+    if all(private(i, j) for i in (r0, r1) for j in (c0, c1)):
+        det = val[r0, c0] * val[r1, c1] - val[r0, c1] * val[r1, c0]
+        return "" if det != 0 else "all four entries are private but the minor is singular"
+    if not (private(r0, c1) and private(r1, c1) and private(r1, c0)):
+        return "entries (r0,c1), (r1,c1), (r1,c0) are not all private to the component"
+    if val[r0, c1] != 0 and val[r1, c0] != 0 and val[r1, c1] == 0:
+        return ""
+    return "the three private values are not of the form a ≠ 0, b = 0, c ≠ 0"
+
+
+def _fmt(q: Fraction) -> str:
+    return str(q.numerator) if q.denominator == 1 else f"{q.numerator}/{q.denominator}"
+
+
+@dataclass(frozen=True)
+class NotClosedCertificate:
+    """Evidence that ``P_{I,J}`` is not closed (see the module docstring).
+
+    Parameters
+    ----------
+    pattern : SupportPattern
+        The pattern the indices refer to.
+    limit : tuple of tuple of Fraction
+        ``A*``, m×n exact rationals.
+    x_curve, y_curve : mapping ``(row, component) -> Laurent``
+        Nonzero entries of ``X(ε)`` and ``Y(ε)``.
+    proof : dict
+        ``{"kind": "z3-unsat"}`` or ``{"kind": "private-minor", "component": k, "rows": [i, i'],
+        "cols": [j, j']}``; ``verify`` re-checks it.
+    found_by : str
+        The search that produced it (``"lu-obstruction"``, ``"curve-search"``).
+
+    Examples
+    --------
+    >>> from wellposed.families import family
+    >>> from wellposed.closedness.obstruction import lu_obstruction
+    >>> cert = lu_obstruction(family("lu:2"))
+    >>> cert.limit_as_strings()
+    [['0', '1'], ['1', '0']]
+    >>> cert.verify()["proof"]
+    'private-minor'
+    """
+
+    pattern: SupportPattern
+    limit: tuple[tuple[Fraction, ...], ...]
+    x_curve: Mapping[tuple[int, int], Laurent]
+    y_curve: Mapping[tuple[int, int], Laurent]
+    proof: Mapping[str, Any] = field(default_factory=lambda: {"kind": "z3-unsat"})
+    found_by: str = ""
+
+    def __post_init__(self) -> None:
+        m, n = self.pattern.m, self.pattern.n
+        rows = [tuple(_frac(v, f"limit[{i}][{j}]") for j, v in enumerate(row)) for i, row in enumerate(self.limit)]
+        if len(rows) != m or any(len(row) != n for row in rows):
+            raise CertificateError(f"limit has shape {len(rows)}×{len(rows[0]) if rows else 0}; the pattern "
+                                   f"is {m}×{n}.")
+        object.__setattr__(self, "limit", tuple(rows))
+        object.__setattr__(self, "x_curve", {(int(i), int(k)): _laurent(p, f"X[{i},{k}]")
+                                             for (i, k), p in dict(self.x_curve).items()})
+        object.__setattr__(self, "y_curve", {(int(j), int(k)): _laurent(p, f"Y[{j},{k}]")
+                                             for (j, k), p in dict(self.y_curve).items()})
+        object.__setattr__(self, "proof", dict(self.proof))
+
+    def limit_as_strings(self) -> list[list[str]]:
+        """``A*`` with entries as ``"p/q"`` strings."""
+        return [[_fmt(v) for v in row] for row in self.limit]
+
+    def max_blowup(self) -> int:
+        """Largest negative exponent (in absolute value) in the curve: how fast factors blow up."""
+        exps = [e for p in (*self.x_curve.values(), *self.y_curve.values()) for e, _ in p]
+        return max([0] + [-e for e in exps])
+
+    def verify(self, timeout: float = 10.0, z3_check: bool = True) -> dict[str, Any]:
+        """Re-check the certificate from scratch; return a summary or raise :class:`CertificateError`.
+
+        Checks that the curve respects the supports, that ``X(ε) Y(ε)ᵀ`` has no negative power of ε
+        and constant term ``A*`` (exact rationals), and the non-membership proof: a fresh z3 query
+        (``unsat`` required) for ``"z3-unsat"``; for ``"private-minor"`` the combinatorial argument,
+        plus (if ``z3_check``) a z3 query that must not answer ``sat``. The summary's ``"z3"`` key
+        holds z3's answer (``"skipped"`` when not asked).
+        """
+        t0 = time.perf_counter()
+        p = self.pattern
+        for (i, k) in self.x_curve:
+            if not (0 <= i < p.m and 0 <= k < p.r and p.x_support[i, k]):
+                raise CertificateError(f"curve entry X[{i},{k}] is outside x_support.")
+        for (j, k) in self.y_curve:
+            if not (0 <= j < p.n and 0 <= k < p.r and p.y_support[j, k]):
+                raise CertificateError(f"curve entry Y[{j},{k}] is outside y_support.")
+        prod = laurent_product(p, self.x_curve, self.y_curve)
+        for i in range(p.m):
+            for j in range(p.n):
+                terms = prod.get((i, j), {})
+                neg = {e: c for e, c in terms.items() if e < 0}
+                if neg:
+                    raise CertificateError(f"entry ({i}, {j}) of X(ε)Y(ε)ᵀ keeps negative powers {neg}.")
+                if terms.get(0, Fraction(0)) != self.limit[i][j]:
+                    raise CertificateError(f"entry ({i}, {j}): constant term {terms.get(0, 0)} differs from "
+                                           f"the limit {self.limit[i][j]}.")
+        kind = self.proof.get("kind")
+        if kind not in ("private-minor", "z3-unsat"):
+            raise CertificateError(f"unknown proof kind {kind!r}; expected 'z3-unsat' or 'private-minor'.")
+        if kind == "private-minor":
+            why = private_minor_proof(p, self.limit, int(self.proof["component"]), self.proof["rows"],
+                                      self.proof["cols"])
+            if why:
+                raise CertificateError(f"private-minor proof rejected: {why}.")
+        answer = check_not_in_p_z3(p, self.limit, timeout=timeout) if z3_check or kind == "z3-unsat" else "skipped"
+        if answer == "sat":
+            raise CertificateError("z3 found X, Y with X Yᵀ = A*: the limit lies in P.")
+        if kind == "z3-unsat" and answer != "unsat":
+            raise CertificateError(f"z3 answered {answer!r} to 'exists X, Y with X Yᵀ = A*' (need unsat).")
+        return {"curve": "ok", "proof": kind, "z3": answer, "max_blowup": self.max_blowup(),
+                "seconds": time.perf_counter() - t0}
+
+    def lift(self, pattern: SupportPattern, rows: Sequence[int], cols: Sequence[int],
+             comps: Sequence[int]) -> NotClosedCertificate:
+        """The same certificate on a larger ``pattern`` of which this one is the part ``rows × cols``
+        with components ``comps`` (other entries of the limit and other components are zero).
+
+        A direct sum with zero is again a valid certificate: entries outside the part are reached by
+        other components only, which the curve leaves at zero; the proof is re-checked by ``verify``.
+        """
+        rows, cols, comps = list(rows), list(cols), list(comps)
+        limit = [[Fraction(0)] * pattern.n for _ in range(pattern.m)]
+        for a, i in enumerate(rows):
+            for b, j in enumerate(cols):
+                limit[i][j] = self.limit[a][b]
+        x = {(rows[i], comps[k]): poly for (i, k), poly in self.x_curve.items()}
+        y = {(cols[j], comps[k]): poly for (j, k), poly in self.y_curve.items()}
+        proof = dict(self.proof)
+        if proof.get("kind") == "private-minor":
+            proof["component"] = comps[int(proof["component"])]
+            proof["rows"] = [rows[int(t)] for t in proof["rows"]]
+            proof["cols"] = [cols[int(t)] for t in proof["cols"]]
+        return NotClosedCertificate(pattern, tuple(tuple(row) for row in limit), x, y, proof, self.found_by)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict: limit (``p/q`` strings), curve terms, proof and searcher."""
+        def curve(c: Mapping[tuple[int, int], Laurent]) -> list[dict[str, Any]]:
+            return [{"row": i, "component": k, "terms": [[e, _fmt(v)] for e, v in poly]}
+                    for (i, k), poly in sorted(c.items())]
+
+        return {"limit": self.limit_as_strings(), "x_curve": curve(self.x_curve), "y_curve": curve(self.y_curve),
+                "proof": dict(self.proof), "found_by": self.found_by, "max_blowup": self.max_blowup()}
+
+    @classmethod
+    def from_json(cls, pattern: SupportPattern, data: Mapping[str, Any]) -> NotClosedCertificate:
+        """Rebuild a certificate written by :meth:`to_json` for ``pattern``."""
+        try:
+            x = {(int(t["row"]), int(t["component"])): [(int(e), Fraction(v)) for e, v in t["terms"]]
+                 for t in data["x_curve"]}
+            y = {(int(t["row"]), int(t["component"])): [(int(e), Fraction(v)) for e, v in t["terms"]]
+                 for t in data["y_curve"]}
+            limit = tuple(tuple(Fraction(v) for v in row) for row in data["limit"])
+            return cls(pattern, limit, x, y, data.get("proof", {"kind": "z3-unsat"}), str(data.get("found_by", "")))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CertificateError(f"certificate record {dict(data)!r} is malformed: {exc}") from None

@@ -1,0 +1,143 @@
+"""Curve search: look for a limit matrix A* ∉ P reached by a Laurent curve of small degree.
+
+Candidates ``A*`` are 0/1 matrices on the union of the supports, fewest nonzeros first (P is invariant
+under row and column scaling, so 0/1 targets cover many sign patterns). For each candidate, z3 first
+checks ``A* ∉ P`` (the system ``X Yᵀ = A*`` is unsat); then it looks for a curve
+``X(ε) = Σ_{|e| ≤ d} X_e ε^e``, ``Y(ε) = Σ_{|e| ≤ d} Y_e ε^e`` whose product has no negative power of ε
+and constant term ``A*``: a system of bilinear equations in the coefficients. A rational solution gives
+a certificate, which the caller re-verifies independently.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from ..support import SupportPattern
+from .certificates import Laurent, NotClosedCertificate, check_not_in_p_z3
+
+__all__ = ["find_curve", "curve_search"]
+
+
+def _rational(value: Any) -> Fraction | None:
+    import z3
+
+    if z3.is_rational_value(value):
+        return Fraction(value.numerator_as_long(), value.denominator_as_long())
+    return None
+
+
+def find_curve(pattern: SupportPattern, limit: list[list[Fraction]], degree: int = 1,
+               timeout: float = 2.0) -> tuple[dict[tuple[int, int], Laurent], dict[tuple[int, int], Laurent]] | None:
+    """Find a Laurent curve of degree ≤ ``degree`` with ``X(ε)Y(ε)ᵀ = limit + O(ε)``, or None.
+
+    Returns ``(x_curve, y_curve)`` with rational coefficients, or None if z3 finds none (unsat,
+    unknown, or only irrational solutions).
+
+    Examples
+    --------
+    >>> from wellposed.families import family
+    >>> F0, F1 = Fraction(0), Fraction(1)
+    >>> find_curve(family("lu:2"), [[F0, F1], [F1, F0]]) is not None
+    True
+    >>> find_curve(family("full:2,2,1"), [[F1, F0], [F0, F1]]) is None
+    True
+
+    Notes
+    -----
+    ``(2d + 1)(|I| + |J|)`` real unknowns and ``(2d + 1)`` bilinear equations per covered entry
+    (orders ``-2d, …, 0``), solved by z3's nlsat.
+    """
+    import z3
+
+    m, n, r = pattern.shape
+    exps = range(-degree, degree + 1)
+    xv = {(int(i), int(k), e): z3.Real(f"x_{i}_{k}_{e + degree}")
+          for i, k in zip(*np.nonzero(pattern.x_support), strict=True) for e in exps}
+    yv = {(int(j), int(k), e): z3.Real(f"y_{j}_{k}_{e + degree}")
+          for j, k in zip(*np.nonzero(pattern.y_support), strict=True) for e in exps}
+    solver = z3.SolverFor("QF_NRA")
+    solver.set("timeout", max(1, int(timeout * 1000)))
+    union = pattern.union_mask()
+    for i in range(m):
+        for j in range(n):
+            if not union[i, j]:
+                if limit[i][j] != 0:
+                    return None
+                continue
+            ks = [k for k in range(r) if pattern.x_support[i, k] and pattern.y_support[j, k]]
+            for order in range(-2 * degree, 1):
+                terms = [xv[i, k, e] * yv[j, k, order - e] for k in ks for e in exps if -degree <= order - e <= degree]
+                target = limit[i][j] if order == 0 else Fraction(0)
+                solver.add(z3.Sum(terms) == z3.Q(target.numerator, target.denominator))
+    if solver.check() != z3.sat:
+        return None
+    model = solver.model()
+    x_curve: dict[tuple[int, int], dict[int, Fraction]] = {}
+    y_curve: dict[tuple[int, int], dict[int, Fraction]] = {}
+    for store, variables in ((x_curve, xv), (y_curve, yv)):
+        for (a, k, e), var in variables.items():
+            q = _rational(model.eval(var, model_completion=True))
+            if q is None:
+                return None
+            if q != 0:
+                store.setdefault((a, k), {})[e] = q
+    return ({key: tuple(sorted(v.items())) for key, v in x_curve.items()},
+            {key: tuple(sorted(v.items())) for key, v in y_curve.items()})
+
+
+def curve_search(pattern: SupportPattern, *, degree: int = 1, time_budget: float = 10.0,
+                 max_candidates: int = 512, query_timeout: float = 1.0) -> NotClosedCertificate | None:
+    """Search 0/1 limit candidates for a not-closed certificate (see the module docstring).
+
+    Parameters
+    ----------
+    pattern : SupportPattern
+    degree : int
+        Largest ``|exponent|`` in the curve (``degree = 1`` allows ε⁻¹, 1, ε).
+    time_budget : float
+        Stop after this many seconds.
+    max_candidates : int
+        Stop after this many candidates.
+    query_timeout : float
+        Timeout of each z3 query, seconds.
+
+    Examples
+    --------
+    >>> from wellposed.support import SupportPattern
+    >>> p = SupportPattern(["11", "11"], ["10", "01", "11"])  # two full-row components
+    >>> cert = curve_search(p)
+    >>> cert.limit_as_strings()
+    [['1', '1', '0'], ['0', '0', '1']]
+    >>> cert.verify()["proof"]
+    'z3-unsat'
+
+    Notes
+    -----
+    At most ``max_candidates`` pairs of z3 queries; each is NP-hard in general, so the time budget
+    bounds the whole search. Sound, not complete.
+    """
+    t0 = time.perf_counter()
+    union = pattern.union_mask()
+    cells = [(int(i), int(j)) for i, j in zip(*np.nonzero(union), strict=True)]
+    tried = 0
+    for nnz in range(2, len(cells) + 1):
+        for chosen in itertools.combinations(cells, nnz):
+            if tried >= max_candidates or time.perf_counter() - t0 > time_budget:
+                return None
+            tried += 1
+            limit = [[Fraction(0)] * pattern.n for _ in range(pattern.m)]
+            for i, j in chosen:
+                limit[i][j] = Fraction(1)
+            if check_not_in_p_z3(pattern, limit, timeout=query_timeout) != "unsat":
+                continue
+            curve = find_curve(pattern, limit, degree=degree, timeout=query_timeout)
+            if curve is None:
+                continue
+            return NotClosedCertificate(pattern, tuple(tuple(row) for row in limit), curve[0], curve[1],
+                                        {"kind": "z3-unsat"}, "curve-search")
+    return None

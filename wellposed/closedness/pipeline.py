@@ -1,0 +1,236 @@
+"""The closedness pipeline: reductions, theorems, certificates, QE, else undecided.
+
+Each stage either returns a verdict with evidence or passes on. Not-closed certificates found on a
+connected part are lifted to the original indices and re-verified on the original pattern.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import MutableMapping
+from typing import Any
+
+import numpy as np
+
+from ..errors import BackendNotAvailableError, CertificateError, InvalidSpecError, WellposedError
+from ..support import SupportPattern
+from .certificates import NotClosedCertificate
+from .obstruction import lu_obstruction
+from .theorems import closed_by_theorem, full_space_z3
+from .verdict import Answer, ClosednessVerdict
+
+__all__ = ["decide_closedness", "BACKENDS"]
+
+logger = logging.getLogger(__name__)
+
+#: QE backends the pipeline can hand a part to (implemented in :mod:`wellposed.backends`).
+BACKENDS = ("z3", "qepcad")
+
+
+def _validate(pattern: Any, backend: Any, timeout: Any, use_qe: Any, cache: Any, search: Any) -> None:
+    if not isinstance(pattern, SupportPattern):
+        raise InvalidSpecError(f"pattern = {pattern!r} must be a SupportPattern; build one with "
+                               "SupportPattern(I, J) or wellposed.families.load_pattern(spec).")
+    if backend not in BACKENDS:
+        raise InvalidSpecError(f"backend = {backend!r} is not a QE backend; use one of {list(BACKENDS)}.")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not math.isfinite(timeout) \
+            or timeout <= 0:
+        raise InvalidSpecError(f"timeout = {timeout!r} must be a positive finite number of seconds, e.g. 10.0.")
+    if not isinstance(use_qe, bool):
+        raise InvalidSpecError(f"use_qe = {use_qe!r} must be True or False.")
+    if not isinstance(search, bool):
+        raise InvalidSpecError(f"search = {search!r} must be True or False.")
+    if cache is not None and not isinstance(cache, MutableMapping):
+        raise InvalidSpecError(f"cache = {type(cache).__name__} must be None or a mutable mapping (e.g. a dict).")
+
+
+def _qe_stage(part: SupportPattern, backend: str, timeout: float) -> ClosednessVerdict | None | str:
+    """Hand the part to the QE layer; a verdict, or a string saying why the stage passed on."""
+    try:
+        from ..backends import decide_by_qe  # type: ignore[attr-defined]
+    except ImportError:
+        return "the QE layer (wellposed.backends) is not available"
+    try:
+        result = decide_by_qe(part, backend=backend, timeout=timeout)
+    except BackendNotAvailableError as exc:
+        return f"QE backend {backend!r} not available: {exc}"
+    except WellposedError as exc:
+        return f"QE backend {backend!r} failed: {exc}"
+    name = getattr(getattr(result, "answer", None), "name", "UNKNOWN")
+    transcript = str(getattr(result, "transcript", ""))
+    details = {"backend": str(getattr(result, "backend", backend)), "qe_seconds": getattr(result, "seconds", None),
+               "transcript_tail": transcript[-400:]}
+    method = "qe:qepcad" if backend == "qepcad" else "qe:z3"
+    if name == "CLOSED":
+        return ClosednessVerdict(Answer.CLOSED, method, f"{backend} decided the closedness sentence: false "
+                                 "(no matrix in the closure outside P)", details=details)
+    if name == "NOT_CLOSED":
+        return ClosednessVerdict(Answer.NOT_CLOSED, method, f"{backend} decided the closedness sentence: true "
+                                 "(some matrix of the closure is not in P)", details=details)
+    return f"QE backend {backend!r} answered unknown within {timeout:g} s"
+
+
+def _verified(cert: NotClosedCertificate, timeout: float) -> dict[str, Any] | None:
+    try:
+        return cert.verify(timeout=timeout)
+    except CertificateError as exc:  # a search bug must never become a wrong verdict
+        logger.warning("discarding a certificate that failed re-verification: %s", exc)
+        return None
+
+
+def _decide_part(part: SupportPattern, backend: str, timeout: float, use_qe: bool,
+                 search: bool) -> ClosednessVerdict:
+    """Decide one connected part (no empty component, rows/columns restricted to its union)."""
+    thm = closed_by_theorem(part)
+    if thm is not None:
+        return ClosednessVerdict(Answer.CLOSED, thm.method, thm.reason, details=thm.details)
+    notes: list[str] = []
+    cert = lu_obstruction(part, use_z3=False)
+    if cert is None and search:
+        cert = lu_obstruction(part, use_z3=True, timeout=min(1.0, timeout))
+    if cert is not None:
+        check = _verified(cert, timeout)
+        if check is not None:
+            return ClosednessVerdict(Answer.NOT_CLOSED, "certificate:lu-obstruction",
+                                     f"A* = {cert.limit_as_strings()} is the limit of a curve with one factor "
+                                     f"entry of order ε⁻¹ and is not in P ({check['proof']})", cert,
+                                     details={"verification": check})
+    if search:
+        answer = full_space_z3(part, timeout=min(1.0, timeout))
+        if answer == "unsat":
+            return ClosednessVerdict(Answer.CLOSED, "theorem:full-space",
+                                     "z3 proved that every matrix supported on the union of the supports is "
+                                     "in P, so P is a coordinate subspace, hence closed",
+                                     details={"z3": "unsat of ∃A ∀X,Y: XYᵀ ≠ A"})
+        notes.append(f"full-space test: z3 answered {answer}")
+        from .curves import curve_search
+
+        cert = curve_search(part, time_budget=timeout, query_timeout=min(1.0, timeout))
+        if cert is not None:
+            check = _verified(cert, timeout)
+            if check is not None:
+                return ClosednessVerdict(Answer.NOT_CLOSED, "certificate:curve-search",
+                                         f"A* = {cert.limit_as_strings()} is the limit of a Laurent curve "
+                                         f"(blow-up order {cert.max_blowup()}) and z3 proves A* ∉ P", cert,
+                                         details={"verification": check})
+        notes.append("curve search: no certificate within the budget")
+    if use_qe:
+        qe = _qe_stage(part, backend, timeout)
+        if isinstance(qe, ClosednessVerdict):
+            return qe
+        notes.append(str(qe))
+    return ClosednessVerdict(Answer.UNDECIDED, "undecided",
+                             "no theorem applies and no certificate was found; " + "; ".join(notes),
+                             details={"notes": notes})
+
+
+def decide_closedness(
+    pattern: SupportPattern,
+    *,
+    backend: str = "z3",
+    timeout: float = 10.0,
+    use_qe: bool = True,
+    cache: MutableMapping[str, ClosednessVerdict] | None = None,
+    search: bool = True,
+) -> ClosednessVerdict:
+    """Decide whether ``P_{I,J} = {X Yᵀ}`` is closed (FSMF well-posed for every A), with evidence.
+
+    Parameters
+    ----------
+    pattern : SupportPattern
+    backend : {"z3", "qepcad"}
+        QE backend for the last stage.
+    timeout : float
+        Seconds allowed to each solver stage (curve search, QE) of each connected part.
+    use_qe : bool
+        Run the QE stage when theorems and certificates do not decide.
+    cache : dict, optional
+        Maps canonical keys (up to transposition) of connected parts to their verdicts; reused across
+        calls (closed verdicts are reused as they are, not-closed ones when the part is identical).
+    search : bool
+        Run the solver-based stages (z3 obstruction, full-space test, curve search). With False only
+        the polynomial rules and the private-minor obstruction run.
+
+    Returns
+    -------
+    ClosednessVerdict
+        ``closed`` True / False / None, the method, a reason and, for not closed, a certificate on
+        the original pattern's indices, re-verified.
+
+    Examples
+    --------
+    >>> from wellposed.families import family
+    >>> v = decide_closedness(family("lu:3"))
+    >>> v.closed, v.method
+    (False, 'certificate:lu-obstruction')
+    >>> decide_closedness(family("full:3,3,2")).method
+    'theorem:dto'
+
+    Notes
+    -----
+    Reductions first (drop empty components, split into connected parts of the overlap graph: P is
+    the direct sum of the parts' sets, closed iff each is). Then, per part: closed-by-theorem rules
+    (polynomial time), the private-minor obstruction (polynomial), then z3-based stages bounded by
+    ``timeout``, then QE, else undecided.
+    """
+    _validate(pattern, backend, timeout, use_qe, cache, search)
+    from ..graph import connected_parts
+
+    t0 = time.perf_counter()
+    key = pattern.canonical_key(transpose=True)
+    if pattern.is_trivial():
+        thm = closed_by_theorem(pattern)
+        assert thm is not None  # the trivial rule always applies
+        return ClosednessVerdict(Answer.CLOSED, thm.method, thm.reason, seconds=time.perf_counter() - t0, key=key)
+    live = np.flatnonzero(~pattern.empty_components())
+    reduced = pattern.drop_empty()
+    split = connected_parts(reduced)
+    verdicts: list[ClosednessVerdict] = []
+    index_maps: list[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]] = []
+    for rows, cols, comps in split:
+        part = reduced.restrict(rows, cols, comps)
+        t_part = time.perf_counter()
+        part_key = part.canonical_key(transpose=True)
+        verdict = None
+        if cache is not None and part_key in cache:
+            hit = cache[part_key]
+            if hit.answer is not Answer.NOT_CLOSED or (hit.certificate is not None and hit.certificate.pattern == part):
+                verdict = hit
+        if verdict is None:
+            verdict = _decide_part(part, backend, timeout, use_qe, search)
+            verdict = verdict.with_timing(time.perf_counter() - t_part, part_key)
+            if cache is not None and (part_key not in cache or verdict.answer.decided):
+                cache[part_key] = verdict
+        verdicts.append(verdict)
+        index_maps.append((rows, cols, tuple(int(live[c]) for c in comps)))
+    seconds = time.perf_counter() - t0
+    for verdict, (rows, cols, comps) in zip(verdicts, index_maps, strict=True):
+        if verdict.answer is Answer.NOT_CLOSED:
+            parts_note = "" if len(verdicts) == 1 else f" (on the connected part with components {list(comps)})"
+            if verdict.certificate is None:  # decided by QE: no certificate to lift
+                return ClosednessVerdict(Answer.NOT_CLOSED, verdict.method, verdict.reason + parts_note,
+                                         parts=tuple(verdicts), seconds=seconds, key=key, details=verdict.details)
+            lifted = verdict.certificate.lift(pattern, rows, cols, comps)
+            check = _verified(lifted, timeout)
+            if check is None:
+                continue
+            return ClosednessVerdict(Answer.NOT_CLOSED, verdict.method, verdict.reason + parts_note, lifted,
+                                     tuple(verdicts), time.perf_counter() - t0, key,
+                                     {"verification": check})
+    if all(v.answer is Answer.CLOSED for v in verdicts):
+        if len(verdicts) == 1:
+            v = verdicts[0]
+            return ClosednessVerdict(Answer.CLOSED, v.method, v.reason, parts=tuple(verdicts), seconds=seconds,
+                                     key=key, details=v.details)
+        methods = sorted({v.method for v in verdicts})
+        method = methods[0] if len(methods) == 1 else "theorem:parts"
+        return ClosednessVerdict(Answer.CLOSED, method,
+                                 f"the overlap graph has {len(verdicts)} connected parts, each closed "
+                                 f"({', '.join(methods)}); P is their direct sum", parts=tuple(verdicts),
+                                 seconds=seconds, key=key)
+    undecided = [i for i, v in enumerate(verdicts) if v.answer is Answer.UNDECIDED]
+    return ClosednessVerdict(Answer.UNDECIDED, "undecided",
+                             f"{len(undecided)} of {len(verdicts)} connected part(s) undecided: "
+                             + verdicts[undecided[0]].reason, parts=tuple(verdicts), seconds=seconds, key=key)

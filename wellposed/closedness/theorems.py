@@ -1,0 +1,235 @@
+"""Closed-by-theorem rules: each returns a reason (and evidence) when it proves P_{I,J} closed, else None.
+
+Rules, in the order the pipeline tries them (proofs in docs/closedness.md):
+
+* ``trivial`` — every component empty: P = {0}.
+* ``vector`` — after restricting to the union of the supports, m = 1 or n = 1: P = ℝ^{union}.
+* ``dto`` / ``relaxed`` — the tractability theorems of :mod:`wellposed.classify`: P is a zero pattern plus
+  rank bounds on disjoint blocks.
+* ``pointed-cones`` — iterated absorption: P is a sum of closed cones C_P (rank ≤ |P| on R_P × C_P).
+  Complete cones are subspaces; absorbing them (zeroing their entries, map π) keeps closedness in both
+  directions. A cone whose remaining support is a disjoint union of full bicliques projects to a closed
+  cone, the direct sum of rank-≤|P| blocks; blocks that became complete are absorbed in turn. When the
+  remaining blocks are pairwise disjoint the sum is direct, hence closed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..classify import classify
+from ..support import SupportPattern
+
+__all__ = ["TheoremResult", "closed_by_theorem", "absorption", "AbsorptionResult", "full_space_z3"]
+
+
+@dataclass(frozen=True)
+class TheoremResult:
+    """A closed-by-theorem verdict: the rule id (``"theorem:..."``), a reason and evidence."""
+
+    method: str
+    reason: str
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AbsorptionResult:
+    """Outcome of iterated absorption.
+
+    ``absorbed`` is the final absorbed mask S (m×n); ``blocks`` the remaining rank-bounded blocks
+    ``(rows, cols, budget)`` outside S; ``stuck`` the cones whose remaining support is not a union of
+    full bicliques (``(rows, cols, budget)``); ``overlapping`` a pair of remaining blocks sharing an
+    entry, if any; ``rounds`` the number of absorption rounds.
+    """
+
+    absorbed: np.ndarray
+    blocks: tuple[tuple[tuple[int, ...], tuple[int, ...], int], ...]
+    stuck: tuple[tuple[tuple[int, ...], tuple[int, ...], int], ...]
+    overlapping: tuple[int, int] | None
+    rounds: int
+
+    @property
+    def closed(self) -> bool:
+        """True when the rule proves closedness: nothing stuck and the remaining blocks are disjoint."""
+        return not self.stuck and self.overlapping is None
+
+
+def _split_bicliques(omega: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """Split a boolean block into full bicliques (rows equal or disjoint), or None if impossible."""
+    b = omega.astype(np.int64)
+    g = b @ b.T
+    deg = np.diagonal(g)
+    equal = (g == deg[:, None]) & (g == deg[None, :])
+    if ((g > 0) & ~equal).any():
+        return None
+    live = deg > 0
+    reps = np.unique(np.argmax(equal & live[None, :] & live[:, None], axis=1)[live])
+    return [(np.flatnonzero(equal[k] & live), np.flatnonzero(omega[k])) for k in reps]
+
+
+def absorption(pattern: SupportPattern) -> AbsorptionResult:
+    """Run iterated absorption of complete blocks on ``pattern`` (see the module docstring).
+
+    Examples
+    --------
+    >>> from wellposed.families import family
+    >>> res = absorption(family("full:3,3,2"))
+    >>> res.closed, res.blocks
+    (True, (((0, 1, 2), (0, 1, 2), 2),))
+    >>> absorption(family("lu:2")).stuck
+    (((0, 1), (0, 1), 1),)
+
+    Notes
+    -----
+    Each round costs ``O(c (m n + m² n))`` for c cones (one Gram product per cone to test the biclique
+    structure); there are at most ``c`` rounds that absorb something.
+    """
+    m, n = pattern.m, pattern.n
+    cls = classify(pattern)
+    cones: list[tuple[np.ndarray, np.ndarray, int]] = [
+        (np.array(c.rows, dtype=np.int64), np.array(c.cols, dtype=np.int64), c.size) for c in cls.classes
+    ]
+    absorbed = np.zeros((m, n), dtype=bool)
+    rounds = 0
+    while True:
+        rounds += 1
+        changed = False
+        # absorb complete cones first (they are subspaces)
+        keep = []
+        for rows, cols, k in cones:
+            if k >= min(len(rows), len(cols)):
+                absorbed[np.ix_(rows, cols)] = True
+                changed = True
+            else:
+                keep.append((rows, cols, k))
+        nxt: list[tuple[np.ndarray, np.ndarray, int]] = []
+        stuck: list[tuple[np.ndarray, np.ndarray, int]] = []
+        for rows, cols, k in keep:
+            omega = ~absorbed[np.ix_(rows, cols)]
+            if not omega.any():
+                changed = True
+                continue
+            if omega.all():
+                nxt.append((rows, cols, k))
+                continue
+            blocks = _split_bicliques(omega)
+            if blocks is None:
+                stuck.append((rows, cols, k))
+                continue
+            changed = True
+            nxt.extend((rows[br], cols[bc], k) for br, bc in blocks)
+        cones = nxt + stuck
+        if not changed:
+            break
+    stuck_set = {id(c) for c in stuck}
+    blocks_final = [c for c in cones if id(c) not in stuck_set]
+    overlap = None
+    if len(blocks_final) > 1:
+        masks = np.zeros((len(blocks_final), m, n), dtype=bool)
+        for idx, (rows, cols, _) in enumerate(blocks_final):
+            masks[idx][np.ix_(rows, cols)] = True
+        flat = masks.reshape(len(blocks_final), -1).astype(np.int64)
+        g = flat @ flat.T
+        np.fill_diagonal(g, 0)
+        if (g > 0).any():
+            a, b = (int(t) for t in np.argwhere(g > 0)[0])
+            overlap = (a, b)
+
+    def tup(c: tuple[np.ndarray, np.ndarray, int]) -> tuple[tuple[int, ...], tuple[int, ...], int]:
+        return (tuple(int(t) for t in c[0]), tuple(int(t) for t in c[1]), int(c[2]))
+
+    absorbed.setflags(write=False)
+    return AbsorptionResult(absorbed, tuple(tup(c) for c in blocks_final), tuple(tup(c) for c in stuck),
+                            overlap, rounds)
+
+
+def closed_by_theorem(pattern: SupportPattern) -> TheoremResult | None:
+    """Try the closed-by-theorem rules in order; return the first that applies, else None.
+
+    Parameters
+    ----------
+    pattern : SupportPattern
+        Any pattern (empty components and uncovered rows/columns are allowed).
+
+    Examples
+    --------
+    >>> from wellposed.families import family
+    >>> closed_by_theorem(family("full:3,3,2")).method
+    'theorem:dto'
+    >>> closed_by_theorem(family("lu:3")) is None
+    True
+
+    Notes
+    -----
+    Cost dominated by :func:`wellposed.classify.classify` and :func:`absorption`: polynomial, no solver.
+    """
+    if pattern.is_trivial():
+        return TheoremResult("theorem:trivial", "every component is empty, so P = {0}", {})
+    union = pattern.union_mask()
+    m_eff = int(union.any(axis=1).sum())
+    n_eff = int(union.any(axis=0).sum())
+    if min(m_eff, n_eff) == 1:
+        return TheoremResult(
+            "theorem:vector",
+            f"the union of the supports spans {m_eff} row(s) and {n_eff} column(s); with a single row "
+            "or column every component is complete, so P is the space of matrices supported on the union",
+            {"rows": m_eff, "cols": n_eff})
+    cls = classify(pattern)
+    if cls.dto:
+        return TheoremResult("theorem:dto", cls.reason + "; P is a zero pattern plus rank bounds on disjoint "
+                             "blocks, a closed set", {"classes": len(cls.classes)})
+    if cls.relaxed:
+        return TheoremResult("theorem:relaxed", cls.reason + "; P is a zero pattern plus rank bounds on "
+                             "disjoint blocks, a closed set", {"classes": len(cls.classes)})
+    res = absorption(pattern)
+    if res.closed:
+        covered = int(res.absorbed.sum())
+        if not res.blocks:
+            what = "every cone is absorbed, so P is the space of all matrices supported on the union"
+        else:
+            what = (f"{covered} entries absorbed by complete blocks, then {len(res.blocks)} pairwise "
+                    "disjoint rank-bounded blocks: a direct sum of closed cones")
+        return TheoremResult("theorem:pointed-cones", f"iterated absorption ({res.rounds} rounds): {what}",
+                             {"absorbed_entries": covered, "blocks": [list(map(list, b[:2])) + [b[2]]
+                                                                      for b in res.blocks]})
+    return None
+
+
+def full_space_z3(pattern: SupportPattern, timeout: float = 1.0) -> str:
+    """Ask z3 whether every matrix supported on the union of the supports lies in P.
+
+    The sentence ``∃A ∀X,Y: X Yᵀ ≠ A`` (A on the union, X, Y on the supports) is handed to z3's
+    quantifier solver. Returns ``"unsat"`` (P is the whole space ℝ^{union}, hence closed), ``"sat"``
+    (some matrix is missing: no conclusion about closedness) or ``"unknown"``.
+
+    Examples
+    --------
+    >>> from wellposed.support import SupportPattern
+    >>> full_space_z3(SupportPattern(["11", "11"], ["10", "11", "11"]))
+    'unsat'
+    >>> from wellposed.families import family
+    >>> full_space_z3(family("lu:2"))
+    'sat'
+
+    Notes
+    -----
+    ``|union| + |I| + |J|`` variables with one quantifier alternation: z3 decides small cases in
+    milliseconds, the cost grows doubly exponentially, so keep ``timeout`` short.
+    """
+    import z3
+
+    m, n, r = pattern.shape
+    union = pattern.union_mask()
+    a = {(i, j): z3.Real(f"a_{i}_{j}") for i in range(m) for j in range(n) if union[i, j]}
+    xs = {(int(i), int(k)): z3.Real(f"x_{i}_{k}") for i, k in zip(*np.nonzero(pattern.x_support), strict=True)}
+    ys = {(int(j), int(k)): z3.Real(f"y_{j}_{k}") for j, k in zip(*np.nonzero(pattern.y_support), strict=True)}
+    eqs = [z3.Sum([xs[i, k] * ys[j, k] for k in range(r) if (i, k) in xs and (j, k) in ys]) == var
+           for (i, j), var in a.items()]
+    sentence = z3.Exists(list(a.values()), z3.ForAll(list(xs.values()) + list(ys.values()), z3.Not(z3.And(eqs))))
+    solver = z3.Solver()
+    solver.set("timeout", max(1, int(timeout * 1000)))
+    solver.add(sentence)
+    return str(solver.check())
