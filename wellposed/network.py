@@ -125,6 +125,8 @@ def bool_product(masks: Sequence[np.ndarray]) -> np.ndarray:
     >>> bool_product([np.eye(2, dtype=bool), np.array([[1, 1]], bool)]).astype(int).tolist()
     [[1, 1]]
     """
+    if len(masks) == 0:
+        raise InvalidSupportError("bool_product needs at least one mask.")
     acc = np.asarray(masks[0], dtype=bool)
     for m in masks[1:]:
         acc = (np.asarray(m, dtype=np.int64) @ acc.astype(np.int64)) > 0
@@ -465,12 +467,12 @@ def _decide_pair(pattern: SupportPattern, *, closedness: bool, backend: str, tim
     if not closedness:
         return {"closed": None, "closed_method": None, "closed_reason": "closedness not requested",
                 "certificate": None}, None
+    c = classify(pattern)
+    if c.tractable:  # the cheap closed certificate of the engine's first stage, without its canonical keys
+        return {"closed": True, "closed_method": f"theorem:{c.method}",
+                "closed_reason": "tractable support (" + c.method + "): P is a zero pattern plus rank bounds "
+                "on disjoint blocks, hence closed", "certificate": None}, None
     if pattern.m * pattern.n * pattern.r > engine_limit:
-        c = classify(pattern)
-        if c.tractable:
-            return {"closed": True, "closed_method": f"theorem:{c.method}",
-                    "closed_reason": "tractable support (" + c.method + "): P is a zero pattern plus rank bounds "
-                    "on disjoint blocks, hence closed", "certificate": None}, None
         return {"closed": None, "closed_method": "undecided",
                 "closed_reason": f"m·n·r = {pattern.m * pattern.n * pattern.r} exceeds engine_limit = "
                 f"{engine_limit} and no tractability theorem applies; raise engine_limit to run the full "
