@@ -464,14 +464,15 @@ class LinearSetVerdict:
 def _decide_pair(pattern: SupportPattern, *, closedness: bool, backend: str, timeout: float, use_qe: bool,
                  engine_limit: int) -> tuple[dict[str, Any], Any]:
     """Closedness of a two-factor pattern: (verdict JSON, verdict object or None)."""
-    if not closedness:
-        return {"closed": None, "closed_method": None, "closed_reason": "closedness not requested",
-                "certificate": None}, None
     c = classify(pattern)
     if c.tractable:  # the cheap closed certificate of the engine's first stage, without its canonical keys
         return {"closed": True, "closed_method": f"theorem:{c.method}",
                 "closed_reason": "tractable support (" + c.method + "): P is a zero pattern plus rank bounds "
                 "on disjoint blocks, hence closed", "certificate": None}, None
+    if not closedness:
+        return {"closed": None, "closed_method": "undecided",
+                "closed_reason": "not tractable, and the closedness engine was not requested",
+                "certificate": None}, None
     if pattern.m * pattern.n * pattern.r > engine_limit:
         return {"closed": None, "closed_method": "undecided",
                 "closed_reason": f"m·n·r = {pattern.m * pattern.n * pattern.r} exceeds engine_limit = "
@@ -504,7 +505,8 @@ def linear_set_verdict(
     masks : list of 0/1 arrays
         First layer first, each ``out × in``.
     closedness : bool
-        Run the two-factor closedness engine when two factors are left (else those cases stay open).
+        Run the two-factor closedness engine when two factors are left and no tractability theorem
+        applies (else those cases stay open).
     backend, timeout, use_qe
         Passed to :func:`wellposed.closedness.decide_closedness`.
     engine_limit : int
@@ -706,7 +708,8 @@ def analyze_network(
     names : list of str, optional
         Layer names for messages and the report.
     closedness : bool
-        Decide closedness of adjacent pairs and of the linear set with the closedness engine.
+        Run the closedness engine on pairs that no tractability theorem decides (otherwise those
+        pairs, and a linear set reduced to such a pair, are reported undecided).
     backend, timeout, use_qe
         Passed to :func:`wellposed.closedness.decide_closedness`.
     engine_limit : int
