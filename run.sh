@@ -23,7 +23,28 @@ shift || true
 case "$task" in
   demo)
     ensure_venv test
-    exec "$VENV/bin/python" -m wellposed.demo_main "$@"
+    W="$VENV/bin/wellposed"
+    PYV="$VENV/bin/python"
+    mkdir -p runs
+    echo "== 1. The four seed instances: well-posed (closed)? tractable? and why"
+    for spec in full:2,2,1 lu:2 full:3,3,2 lu:3; do "$W" analyze "$spec"; echo; done
+    echo "== 2. Classify the whole case catalogue (resumable batch; output runs/cases.jsonl)"
+    rm -f runs/cases.jsonl
+    "$W" batch cases --out runs/cases.jsonl --closedness --quiet
+    echo
+    echo "== 3. Optimal FSMF on a tractable support (Monarch, N = 16): certified global optimum"
+    "$PYV" -c "import numpy as np; np.save('runs/A16.npy', np.random.default_rng(0).standard_normal((16, 16)))"
+    "$W" solve monarch:4 runs/A16.npy
+    echo
+    if "$W" factor --help >/dev/null 2>&1; then
+      echo "== 4. Butterfly factorization of the 1024×1024 Hadamard matrix, then 8-bit quantization"
+      "$PYV" -c "import numpy as np, scipy.linalg as s; np.save('runs/hadamard1024.npy', s.hadamard(1024).astype(float))"
+      "$W" factor runs/hadamard1024.npy --chain butterfly:1024 --out runs/hadamard1024-factors.npz
+      "$W" quantize runs/hadamard1024-factors.npz --bits 8
+      echo
+    fi
+    echo "== 5. Why LU is ill-posed: the lesson, with figures in runs/lu-demo"
+    "$W" demo lu --out runs/lu-demo
     ;;
   test)
     ensure_venv test
