@@ -1,0 +1,364 @@
+"""The documentation is tested: code blocks run, commands exit 0, generated pages and figures are fresh.
+
+Runner rules (also stated in docs/index.md):
+- every fenced ```python block of a page runs, in order, in one namespace per page;
+- every ```console / ```bash / ```shell block line starting with ``$ wellposed`` or
+  ``$ python -m wellposed...`` runs and must exit 0 (``> FILE`` redirects stdout);
+- all pages run in one temporary directory (with ``cases/`` linked in), so files written by one block
+  are seen by the next ones, and figures land in that directory's ``docs/figures``;
+- ``<!-- skip-test -->`` before a block: only ``COMMAND --help`` runs (long benchmarks);
+  ``<!-- slow-test -->``: the command runs in the ``slow`` test, its ``--help`` in the fast one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+README = ROOT / "README.md"
+COMMAND_TIMEOUT = 600
+
+_FENCE = re.compile(r"^```\s*([\w+-]*)\s*$")
+_SHELL = {"console", "bash", "shell", "sh"}
+_IMAGE = re.compile(r"!\[[^\]]*\]\(([^)\s]+)")
+_LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s#]+)(#[^)\s]*)?\)")
+
+
+@dataclass(frozen=True)
+class Block:
+    page: str
+    line: int
+    lang: str
+    body: str
+    marker: str  # "", "skip" or "slow"
+
+
+def parse_blocks(text: str, page: str) -> list[Block]:
+    """Fenced blocks of a Markdown text, with the test marker written right before each."""
+    lines = text.splitlines()
+    out = []
+    i = 0
+    while i < len(lines):
+        m = _FENCE.match(lines[i])
+        if not m:
+            i += 1
+            continue
+        lang, start = m.group(1).lower() or "text", i
+        j = i + 1
+        while j < len(lines) and lines[j].strip() != "```":
+            j += 1
+        prev = next((lines[k].strip() for k in range(start - 1, -1, -1) if lines[k].strip()), "")
+        marker = {"<!-- skip-test -->": "skip", "<!-- slow-test -->": "slow"}.get(prev, "")
+        out.append(Block(page, start + 1, lang, "\n".join(lines[start + 1 : j]), marker))
+        i = j + 1
+    return out
+
+
+def shell_commands(body: str) -> list[str]:
+    """``$ ...`` lines of a console block (backslash continuations joined)."""
+    cmds: list[str] = []
+    lines = body.splitlines()
+    k = 0
+    while k < len(lines):
+        line = lines[k]
+        if line.startswith("$ "):
+            cmd = line[2:].rstrip()
+            while cmd.endswith("\\") and k + 1 < len(lines):
+                k += 1
+                cmd = cmd[:-1].rstrip() + " " + lines[k].strip()
+            cmds.append(cmd)
+        k += 1
+    return cmds
+
+
+def to_argv(cmd: str, help_only: bool = False) -> tuple[list[str], str | None]:
+    """Translate a documented command into ``(argv, stdout_file)``; raise ValueError if not runnable."""
+    tokens = shlex.split(cmd)
+    out_file = None
+    if ">" in tokens:
+        at = tokens.index(">")
+        if at != len(tokens) - 2:
+            raise ValueError(f"only a final '> FILE' redirection is supported: {cmd!r}")
+        out_file = tokens[at + 1]
+        tokens = tokens[:at]
+    if tokens[0] == "wellposed":
+        argv = [sys.executable, "-m", "wellposed", *tokens[1:]]
+        head = 3
+    elif tokens[:2] == ["python", "-m"] and tokens[2].split(".")[0] in ("wellposed", "solvers"):
+        argv = [sys.executable, "-m", *tokens[2:]]
+        head = 3
+    elif tokens[0] == "python" and tokens[1].startswith("benchmarks/") and tokens[1].endswith(".py"):
+        argv = [sys.executable, str(ROOT / tokens[1]), *tokens[2:]]
+        head = 2
+    else:
+        raise ValueError(f"cannot run documented command {cmd!r}: write it as `wellposed ...`, "
+                         "`python -m wellposed...` or `python benchmarks/NAME.py ...`")
+    if help_only:
+        keep = head
+        while keep < len(argv) and not argv[keep].startswith("-") and "/" not in argv[keep] \
+                and "." not in argv[keep]:
+            keep += 1
+        argv = argv[:keep] + ["--help"]
+        out_file = None
+    return argv, out_file
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["MPLBACKEND"] = "Agg"
+    env["COLUMNS"] = "100"
+    return env
+
+
+def run_command(cmd: str, workdir: Path, help_only: bool = False) -> str | None:
+    """Run one documented command; return an error text or None."""
+    try:
+        argv, out_file = to_argv(cmd, help_only)
+    except ValueError as exc:
+        return str(exc)
+    proc = subprocess.run(argv, cwd=workdir, env=_env(), capture_output=True, text=True,
+                          timeout=COMMAND_TIMEOUT)
+    if out_file is not None:
+        target = workdir / out_file
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(proc.stdout, encoding="utf-8")
+    if proc.returncode != 0:
+        shown = " ".join(argv[2:]) if help_only else cmd
+        return f"`{shown}` exited {proc.returncode}:\n{proc.stderr[-2000:]}"
+    return None
+
+
+def run_page(page: Path, workdir: Path, slow: bool, readme: bool = False) -> list[str]:
+    """Run every block of a page in order; return the failures (page:line: message).
+
+    With ``readme=True`` every fenced block (whatever its language tag) contributes its ``$ wellposed`` /
+    ``$ python -m wellposed`` lines and other ``$`` lines (``./run.sh ...``) are left to the quick-start test.
+    """
+    errors = []
+    namespace: dict[str, object] = {"__name__": f"docs_{page.stem}"}
+    for block in parse_blocks(page.read_text(encoding="utf-8"), page.name):
+        where = f"{block.page}:{block.line}"
+        if block.lang == "python":
+            if block.marker == "skip":
+                errors.append(f"{where}: python blocks may not be skipped")
+                continue
+            cwd = os.getcwd()
+            os.chdir(workdir)
+            try:
+                with contextlib.redirect_stdout(io.StringIO()):
+                    exec(compile(block.body, where, "exec"), namespace)
+            except Exception as exc:  # report every failing block, not just the first
+                errors.append(f"{where}: {type(exc).__name__}: {exc}")
+            finally:
+                os.chdir(cwd)
+        elif block.lang in _SHELL or readme:
+            help_only = block.marker == "skip" or (block.marker == "slow" and not slow)
+            for cmd in shell_commands(block.body):
+                if readme and not re.match(r"(wellposed|python -m wellposed)\b", cmd):
+                    continue
+                problem = run_command(cmd, workdir, help_only=help_only)
+                if problem:
+                    errors.append(f"{where}: {problem}")
+    return errors
+
+
+def doc_pages() -> list[Path]:
+    return sorted(DOCS.glob("*.md"))
+
+
+def _workdir(tmp: Path) -> Path:
+    work = tmp / "work"
+    work.mkdir()
+    (work / "cases").symlink_to(ROOT / "cases", target_is_directory=True)
+    return work
+
+
+def _images(page: Path) -> list[str]:
+    return [m.group(1) for m in _IMAGE.finditer(page.read_text(encoding="utf-8"))]
+
+
+def _same_picture(a: Path, b: Path) -> bool:
+    import matplotlib.image as mpimg
+
+    x, y = mpimg.imread(a), mpimg.imread(b)
+    return x.shape == y.shape and float(np.abs(x - y).mean()) < 0.01
+
+
+def _run_all_docs(tmp_path: Path, slow: bool) -> tuple[Path, list[str]]:
+    work = _workdir(tmp_path)
+    errors = []
+    for page in doc_pages():
+        errors += run_page(page, work, slow)
+    return work, errors
+
+
+def _check_figures(work: Path, include_cases: bool) -> list[str]:
+    problems = []
+    for page in doc_pages():
+        for ref in _images(page):
+            if ref.startswith(("http://", "https://")):
+                continue
+            committed = (page.parent / ref).resolve()
+            rel = committed.relative_to(ROOT)
+            produced = work / rel
+            if "cases" in rel.parts and not include_cases:
+                continue  # covered by the manifest check (test_generated_pages_are_up_to_date)
+            if not produced.is_file():
+                problems.append(f"{page.name}: figure {ref} is not produced by any command in docs/")
+            elif not committed.is_file():
+                problems.append(f"{page.name}: figure {ref} is produced but not committed")
+            elif produced.suffix == ".png" and not _same_picture(produced, committed):
+                problems.append(f"{page.name}: committed {ref} differs from what the docs' command draws")
+    return problems
+
+
+def test_docs_blocks_run_and_every_figure_is_produced(tmp_path):
+    """Every python block and documented command of docs/*.md runs; the non-catalogue figures are
+    redrawn by those commands and match the committed ones."""
+    work, errors = _run_all_docs(tmp_path, slow=False)
+    assert not errors, "\n".join(errors)
+    problems = _check_figures(work, include_cases=False)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.slow
+def test_docs_slow_commands_and_catalogue_figures(tmp_path):
+    work, errors = _run_all_docs(tmp_path, slow=True)
+    assert not errors, "\n".join(errors)
+    problems = _check_figures(work, include_cases=True)
+    assert not problems, "\n".join(problems)
+
+
+def test_generated_pages_are_up_to_date():
+    from wellposed.docs_tools import stale_pages
+
+    problems = stale_pages(DOCS, ROOT / "cases")
+    assert not problems, "\n".join(problems)
+
+
+def test_figures_are_small_and_referenced():
+    figures = [p for p in (DOCS / "figures").rglob("*") if p.suffix in (".png", ".svg")]
+    assert figures
+    referenced = {(page.parent / ref).resolve() for page in doc_pages() for ref in _images(page)}
+    for fig in figures:
+        assert fig.stat().st_size < 200_000, f"{fig.relative_to(ROOT)} is {fig.stat().st_size} bytes"
+        assert fig.resolve() in referenced, f"{fig.relative_to(ROOT)} is not used by any page"
+
+
+def test_relative_links_resolve():
+    missing = []
+    for page in [*doc_pages(), README] if README.is_file() else doc_pages():
+        for m in _LINK.finditer(page.read_text(encoding="utf-8")):
+            target = m.group(1)
+            if "://" in target or target.startswith("mailto:"):
+                continue
+            if not (page.parent / target).exists():
+                missing.append(f"{page.name}: link to {target}")
+    assert not missing, "\n".join(missing)
+
+
+def test_every_benchmark_script_is_documented():
+    page = (DOCS / "benchmarks.md").read_text(encoding="utf-8")
+    scripts = sorted(p.name for p in (ROOT / "benchmarks").glob("*.py") if not p.name.startswith("_"))
+    assert scripts
+    for name in scripts:
+        assert f"python benchmarks/{name}" in page, f"benchmarks/{name} has no rerun command in benchmarks.md"
+
+
+def test_catalogue_manifest_matches_cases():
+    manifest = json.loads((DOCS / "figures" / "cases" / "MANIFEST.json").read_text(encoding="utf-8"))
+    names = {json.loads(p.read_text(encoding="utf-8")).get("name", p.stem) for p in (ROOT / "cases").glob("*.json")}
+    assert set(manifest) == names
+
+
+# ---------------------------------------------------------------------------------------------- runner
+def test_runner_parses_blocks_markers_and_commands():
+    text = "\n".join([
+        "intro", "```python", "x = 1", "```", "", "<!-- skip-test -->", "```console",
+        "$ python benchmarks/bench_x.py --quick", "output", "$ wellposed demo lu \\", "  --n 3", "```",
+        "<!-- slow-test -->", "", "```bash", "$ wellposed families > fam.txt", "```", "```text", "$ no", "```",
+    ])
+    blocks = parse_blocks(text, "p.md")
+    assert [(b.lang, b.line, b.marker) for b in blocks] == [
+        ("python", 2, ""), ("console", 7, "skip"), ("bash", 15, "slow"), ("text", 18, "")]
+    assert shell_commands(blocks[1].body) == ["python benchmarks/bench_x.py --quick", "wellposed demo lu --n 3"]
+    argv, out = to_argv("wellposed demo lu --n 3", help_only=True)
+    assert argv[1:] == ["-m", "wellposed", "demo", "lu", "--help"] and out is None
+    argv, out = to_argv("python -m wellposed.docs_tools cli > docs/cli.md")
+    assert argv[1:] == ["-m", "wellposed.docs_tools", "cli"] and out == "docs/cli.md"
+    argv, _ = to_argv("python benchmarks/bench_fsmf.py --quick", help_only=True)
+    assert argv[1:] == [str(ROOT / "benchmarks" / "bench_fsmf.py"), "--help"]
+    with pytest.raises(ValueError, match="cannot run"):
+        to_argv("rm -rf /")
+
+
+def test_runner_reports_failures(tmp_path):
+    page = tmp_path / "bad.md"
+    page.write_text("```python\nraise RuntimeError('boom')\n```\n\n```console\n$ wellposed analyze nope:1\n```\n",
+                    encoding="utf-8")
+    errors = run_page(page, tmp_path, slow=False)
+    assert len(errors) == 2
+    assert errors[0].startswith("bad.md:1: RuntimeError: boom")
+    assert errors[1].startswith("bad.md:5: `wellposed analyze nope:1` exited 2")
+
+
+# ---------------------------------------------------------------------------------------------- README
+def _readme_section(title: str) -> str:
+    text = README.read_text(encoding="utf-8")
+    m = re.search(rf"^#+\s*{re.escape(title)}\s*$(.*?)(?=^#+\s|\Z)", text, flags=re.M | re.S | re.I)
+    assert m, f"README.md has no '{title}' section"
+    return m.group(1)
+
+
+def _run_sh_tasks() -> dict[str, str]:
+    """``task -> body`` of the case statement of run.sh."""
+    text = (ROOT / "run.sh").read_text(encoding="utf-8")
+    return {m.group(1): m.group(2) for m in re.finditer(r"^\s{2}([\w-]+)\)\n(.*?)^\s*;;", text, re.M | re.S)}
+
+
+@pytest.mark.skipif(not README.is_file(), reason="README.md not written yet")
+def test_readme_quick_start_tasks_exist_and_demo_runs(tmp_path):
+    section = _readme_section("Quick start")
+    tasks = re.findall(r"\./run\.sh\s+([\w-]+)", section)
+    assert "demo" in tasks and "test" in tasks
+    known = _run_sh_tasks()
+    for task in tasks:
+        assert task in known, f"README quick start uses ./run.sh {task}, which run.sh does not define"
+    # run what `./run.sh demo` execs, with this interpreter (no venv creation inside the test suite)
+    m = re.search(r'exec "\$VENV/bin/python" -m ([\w.]+)', known["demo"])
+    assert m, "run.sh demo does not exec a python module"
+    proc = subprocess.run([sys.executable, "-m", m.group(1)], cwd=tmp_path, env=_env(), capture_output=True,
+                          text=True, timeout=COMMAND_TIMEOUT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip()
+    # `./run.sh test` runs pytest: check its command line collects (running the suite here would recurse)
+    m = re.search(r'exec "\$VENV/bin/python" -m pytest (.*)"\$@"', known["test"])
+    assert m, "run.sh test does not exec pytest"
+    args = [a for a in shlex.split(m.group(1)) if a not in ("-n", "2")]
+    proc = subprocess.run([sys.executable, "-m", "pytest", *args, "--collect-only", "-q", "-p", "no:cacheprovider",
+                           str(ROOT / "tests" / "test_support.py")], cwd=ROOT, env=_env(), capture_output=True,
+                          text=True, timeout=COMMAND_TIMEOUT)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+
+
+@pytest.mark.skipif(not README.is_file(), reason="README.md not written yet")
+def test_readme_wellposed_commands_run(tmp_path):
+    work = _workdir(tmp_path)
+    errors = run_page(README, work, slow=False, readme=True)
+    assert not errors, "\n".join(errors)
+    usage = _readme_section("Usage")
+    assert shell_commands(usage) or re.findall(r"^\$ wellposed", usage, re.M), "README Usage has no $ wellposed"
