@@ -9,4 +9,5 @@ COMMAND_MODULES: list[str] = [
     "wellposed.demo_cli",
     "solvers.quantize_cli",
     "wellposed.network_cli",
+    "solvers.butterfly.cli",
 ]
