@@ -1,0 +1,242 @@
+"""Kronecker-sparse patterns, chains, SPEC parser, factors, fast apply and .npz storage."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from solvers.butterfly import (
+    FactorChain,
+    KSFactor,
+    KSPattern,
+    chain_shape,
+    check_chain,
+    debut,
+    dyadic_butterfly,
+    ks_apply,
+    ks_apply_reference,
+    load_metadata,
+    monarch,
+    parse_chain_spec,
+    product_pattern,
+)
+from wellposed.errors import InvalidChainError, InvalidMatrixError, InvalidSpecError
+
+ks_patterns = st.builds(
+    KSPattern,
+    st.integers(1, 3),
+    st.integers(1, 3),
+    st.integers(1, 3),
+    st.integers(1, 3),
+)
+
+
+def random_chain(pats, rng, complex_=False):
+    facs = []
+    for p in pats:
+        d = rng.standard_normal(p.abcd)
+        if complex_:
+            d = d + 1j * rng.standard_normal(p.abcd)
+        facs.append(KSFactor(p, d))
+    return FactorChain(tuple(facs))
+
+
+@st.composite
+def chainable_chains(draw, max_len=4):
+    """Random chainable chains from the (b, c) block sizes and per-split ranks r_l."""
+    L = draw(st.integers(1, max_len))
+    a = 1
+    pats = []
+    b = draw(st.integers(1, 3))
+    for ell in range(L):
+        c = draw(st.integers(1, 3))
+        if ell == L - 1:
+            pats.append((a, b, c))
+            break
+        r = draw(st.integers(1, 2))
+        # next a must be a multiple of a dividing a*c with r = a*c/a_next: choose a_next = a*c/r when integer
+        if (a * c) % r:
+            r = 1
+        a_next = a * c // r
+        pats.append((a, b, c))
+        b = r * draw(st.integers(1, 2))
+        a = a_next
+    # d_l: product of what the later factors expand: derive from validity backwards, starting at d_L = 1
+    ds = [1]
+    for ell in range(len(pats) - 1, 0, -1):
+        a1, b1, c1 = pats[ell - 1]
+        a2, b2, _ = pats[ell]
+        num = a2 * b2 * ds[0]
+        den = a1 * c1
+        if num % den:
+            return check_chain([KSPattern(1, 2, 2, 1)])
+        ds.insert(0, num // den)
+    try:
+        return check_chain([KSPattern(a_, b_, c_, d_) for (a_, b_, c_), d_ in zip(pats, ds, strict=True)])
+    except InvalidChainError:
+        return check_chain([KSPattern(1, 2, 2, 1)])
+
+
+# ---------------------------------------------------------------------------------------------- patterns
+@given(ks_patterns)
+@settings(max_examples=60, deadline=None)
+def test_mask_shape_nnz_and_index_formula(p):
+    M = p.mask()
+    assert M.shape == p.shape and M.sum() == p.nnz
+    ia, ib, ic, id_ = (np.arange(n) for n in p.abcd)
+    rows = ia[:, None, None] * p.b * p.d + ib[None, :, None] * p.d + id_[None, None, :]
+    cols = ia[:, None, None] * p.c * p.d + ic[None, :, None] * p.d + id_[None, None, :]
+    # the mask is I_a ⊗ 1_{b×c} ⊗ I_d
+    assert np.array_equal(M, np.kron(np.kron(np.eye(p.a), np.ones((p.b, p.c))), np.eye(p.d)).astype(bool))
+    assert rows.size and cols.size
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "2", True, None])
+def test_pattern_rejects_bad_sizes(bad):
+    with pytest.raises(InvalidChainError, match="positive integer"):
+        KSPattern(1, bad, 1, 1)
+
+
+def test_families():
+    assert [p.abcd for p in dyadic_butterfly(16)] == [(1, 2, 2, 8), (2, 2, 2, 4), (4, 2, 2, 2), (8, 2, 2, 1)]
+    assert [p.abcd for p in monarch(64)] == [(1, 8, 8, 8), (8, 8, 8, 1)]
+    assert chain_shape(debut([(3, 2), (5, 7), (2, 2)])) == (30, 28)
+    with pytest.raises(InvalidChainError, match="power of two"):
+        dyadic_butterfly(12)
+    with pytest.raises(InvalidChainError, match="perfect square"):
+        monarch(12)
+    with pytest.raises(InvalidChainError, match="must divide"):
+        monarch(12, 5)
+    with pytest.raises(InvalidChainError, match="block_sizes"):
+        debut([])
+
+
+def test_check_chain_messages():
+    with pytest.raises(InvalidChainError, match="not valid at factors 0 and 1"):
+        check_chain([KSPattern(1, 2, 2, 2), KSPattern(1, 3, 3, 1)])
+    with pytest.raises(InvalidChainError, match="does not divide"):
+        check_chain([KSPattern(2, 2, 3, 1), KSPattern(3, 2, 2, 1)])
+    with pytest.raises(InvalidChainError, match="d_1=4 does not divide d_0=2"):
+        check_chain([KSPattern(1, 2, 4, 2), KSPattern(1, 2, 2, 4)])
+    with pytest.raises(InvalidChainError, match="not an integer"):
+        check_chain([KSPattern(1, 1, 3, 2), KSPattern(2, 3, 1, 1)])
+    with pytest.raises(InvalidChainError, match="empty"):
+        check_chain([])
+    with pytest.raises(InvalidChainError, match="sequence of KSPattern"):
+        check_chain(KSPattern(1, 1, 1, 1))
+    # valid but not chainable is accepted when chainability is not required
+    assert len(check_chain([KSPattern(1, 1, 3, 2), KSPattern(2, 3, 1, 1)], chainable=False)) == 2
+
+
+@given(chainable_chains())
+@settings(max_examples=40, deadline=None)
+def test_product_of_chainable_chain_stays_in_product_pattern(pats):
+    rng = np.random.default_rng(0)
+    M = random_chain(pats, rng).to_dense()
+    P = product_pattern(pats)
+    assert M.shape == P.shape
+    assert not np.any(M[~P.mask()]), "product leaves the Kronecker-sparse product pattern"
+
+
+def test_spec_parser():
+    assert parse_chain_spec("butterfly:8") == dyadic_butterfly(8)
+    assert parse_chain_spec(" Monarch:36 ") == monarch(36)
+    assert parse_chain_spec("monarch:12,3") == monarch(12, 3)
+    assert parse_chain_spec("debut:2x3,4X5") == debut([(2, 3), (4, 5)])
+    assert parse_chain_spec("ks:1,2,2,2;2,2,2,1;") == dyadic_butterfly(4)
+    for bad, err in [
+        ("butterfly", InvalidSpecError),
+        ("butterfly:8,2", InvalidSpecError),
+        ("butterfly:x", InvalidSpecError),
+        ("ks:1,2,2", InvalidSpecError),
+        ("debut:2-3", InvalidSpecError),
+        ("circulant:4", InvalidSpecError),
+        (42, InvalidSpecError),
+        ("butterfly:6", InvalidChainError),
+        ("ks:1,2,2,2;1,3,3,1", InvalidChainError),
+    ]:
+        with pytest.raises(err):
+            parse_chain_spec(bad)
+
+
+# ---------------------------------------------------------------------------------------------- factors
+def test_factor_validation():
+    p = KSPattern(1, 2, 2, 1)
+    with pytest.raises(InvalidMatrixError, match=r"shape \(a, b, c, d\)"):
+        KSFactor(p, np.zeros((2, 2)))
+    with pytest.raises(InvalidMatrixError, match="non-finite"):
+        KSFactor(p, np.full((1, 2, 2, 1), np.inf))
+    with pytest.raises(InvalidMatrixError, match="real or complex"):
+        KSFactor(p, np.array(["a", "b", "c", "d"]).reshape(1, 2, 2, 1))
+    f = KSFactor(p, np.arange(4).reshape(1, 2, 2, 1))
+    assert f.dtype == np.float64 and not f.data.flags.writeable
+    with pytest.raises(InvalidChainError, match="not valid"):
+        FactorChain((KSFactor(p, np.ones((1, 2, 2, 1))), KSFactor(KSPattern(1, 3, 3, 1), np.ones((1, 3, 3, 1)))))
+    with pytest.raises(InvalidChainError, match="non-empty"):
+        FactorChain(())
+
+
+@given(ks_patterns, st.integers(1, 3), st.booleans())
+@settings(max_examples=50, deadline=None)
+def test_ks_apply_matches_reference_dense_and_scipy(p, batch, complex_):
+    rng = np.random.default_rng(p.nnz + batch)
+    D = rng.standard_normal(p.abcd) + (1j * rng.standard_normal(p.abcd) if complex_ else 0)
+    X = rng.standard_normal((p.shape[1], batch))
+    f = KSFactor(p, D)
+    Y = ks_apply(p, f.data, X)
+    assert np.allclose(Y, ks_apply_reference(p, f.data, X), atol=1e-12)
+    assert np.allclose(Y, f.to_dense() @ X, atol=1e-12)
+    assert np.allclose(Y, f.to_scipy() @ X, atol=1e-12)
+    assert np.allclose(ks_apply(p, f.data, X[:, 0]), Y[:, 0])
+    # supports respected exactly: the dense matrix is zero off the mask and holds all nnz values on it
+    assert not np.any(f.to_dense()[~p.mask()])
+    assert f.to_scipy().nnz == p.nnz
+
+
+@given(chainable_chains(), st.booleans())
+@settings(max_examples=30, deadline=None)
+def test_chain_apply_equals_dense_multiplication(pats, complex_):
+    rng = np.random.default_rng(len(pats))
+    ch = random_chain(pats, rng, complex_)
+    X = rng.standard_normal((ch.shape[1], 3))
+    dense = np.linalg.multi_dot([f.to_dense() for f in ch] + [X]) if len(ch) > 1 else ch.factors[0].to_dense() @ X
+    assert np.allclose(ch.apply(X), dense, atol=1e-10)
+    assert np.allclose(ch.apply_reference(X), dense, atol=1e-10)
+    S = X
+    for M in reversed(ch.to_scipy()):
+        S = M @ S
+    assert np.allclose(S, dense, atol=1e-10)
+
+
+def test_chain_apply_rejects_bad_shape():
+    ch = random_chain(dyadic_butterfly(8), np.random.default_rng(0))
+    with pytest.raises(InvalidMatrixError, match=r"\(8,\) or \(8, batch\)"):
+        ch.apply(np.ones((4, 2)))
+    with pytest.raises(InvalidMatrixError):
+        ch.apply(np.ones((8, 2, 2)))
+
+
+def test_npz_roundtrip_and_format(tmp_path):
+    rng = np.random.default_rng(3)
+    ch = random_chain(debut([(2, 3), (3, 2)]), rng, complex_=True)
+    path = tmp_path / "f.npz"
+    ch.save(path, note=np.array("hello"))
+    with np.load(path) as z:
+        assert int(z["num_factors"]) == 2
+        assert z["pattern_0"].dtype == np.int64 and list(z["pattern_0"]) == [1, 2, 3, 3]
+        assert np.array_equal(z["factor_1"], ch.factors[1].data)
+    back = FactorChain.load(path)
+    assert back.patterns == ch.patterns
+    assert all(np.array_equal(a.data, b.data) for a, b in zip(back, ch, strict=True))
+    assert str(load_metadata(path)["note"]) == "hello"
+
+
+def test_npz_load_errors(tmp_path):
+    np.savez(tmp_path / "x.npz", foo=np.zeros(2))
+    with pytest.raises(InvalidSpecError, match="num_factors"):
+        FactorChain.load(tmp_path / "x.npz")
+    np.savez(tmp_path / "y.npz", num_factors=np.int64(1), pattern_0=np.array([1, 2, 2]), factor_0=np.zeros(4))
+    with pytest.raises(InvalidSpecError, match="4 integers"):
+        FactorChain.load(tmp_path / "y.npz")
+    with pytest.raises(InvalidSpecError, match="cannot read"):
+        FactorChain.load(tmp_path / "missing.npz")
