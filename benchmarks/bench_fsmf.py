@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -80,7 +81,7 @@ def table_values(quick: bool) -> None:
     print("-" * len(head))
     for p in specs:
         A = np.random.default_rng(0).standard_normal((p.m, p.n))
-        t_solve, res = best_time(lambda p=p, A=A: solve_fsmf(A, p), 3)
+        t_solve, res = best_time(partial(solve_fsmf, A, p), 3)
         t_als = time.perf_counter()
         als = fit_fsmf_baseline(A, p, method="als", restarts=restarts)
         t_als = time.perf_counter() - t_als
@@ -98,7 +99,7 @@ def table_speed(quick: bool) -> None:
     specs = (["ks:1,2,2,128;128,2,2,1", "butterfly:256:4"] if quick
              else ["ks:1,2,2,512;512,2,2,1", "ks:1,4,4,256;256,4,4,1", "butterfly:1024:5", "butterfly:1024:2"])
     print("Table 2 — batched solver vs per-block loops, classification precomputed and timed apart "
-          "(best of 3; ratio = loop / batched)")
+          "(best of 5; ratio = loop / batched)")
     head = (f"{'pattern':<24}{'m×n×r':>16}{'blocks':>7}{'block':>8}{'classify':>10}{'batched':>10}"
             f"{'+check':>10}{'SVD loop':>10}{'ratio':>7}{'reference':>11}{'ratio':>7}")
     print(head)
@@ -106,11 +107,11 @@ def table_speed(quick: bool) -> None:
     for spec in specs:
         p = family(spec)
         A = np.random.default_rng(1).standard_normal((p.m, p.n))
-        t_c, cls = best_time(lambda p=p: classify(p), 1)
-        t_b, res = best_time(lambda p=p, A=A, cls=cls: solve_fsmf(A, p, check=False, classification=cls), 3)
-        t_k, _ = best_time(lambda p=p, A=A, cls=cls: solve_fsmf(A, p, classification=cls), 3)
-        t_l, tails = best_time(lambda p=p, A=A, cls=cls: svd_loop(A, p, cls), 3)
-        t_r, ref = best_time(lambda p=p, A=A: solve_fsmf_reference(A, p), 1)
+        t_c, cls = best_time(partial(classify, p), 1)
+        t_b, res = best_time(partial(solve_fsmf, A, p, check=False, classification=cls), 5)
+        t_k, _ = best_time(partial(solve_fsmf, A, p, classification=cls), 5)
+        t_l, tails = best_time(partial(svd_loop, A, p, cls), 5)
+        t_r, ref = best_time(partial(solve_fsmf_reference, A, p), 1)
         if not (np.isclose(tails + res.off_support, res.optimal_value) and np.isclose(ref[2], res.optimal_value)):
             raise RuntimeError(f"{spec}: the three methods disagree on the optimum")
         shape = f"{p.m}×{p.n}×{p.r}"

@@ -380,8 +380,9 @@ def _product(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
 
 def _sq(M: np.ndarray) -> float:
     """``‖M‖_F²`` for real or complex arrays."""
-    flat = np.ravel(M)
-    return float(np.vdot(flat, flat).real)
+    if np.iscomplexobj(M):
+        return float(np.sum(np.square(M.real)) + np.sum(np.square(M.imag)))
+    return float(np.sum(np.square(M)))  # not a BLAS dot: no thread start-up on small arrays
 
 
 # --------------------------------------------------------------------------------------------- solver
