@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 import os
 import shutil
+import time
 from pathlib import Path
 
 from ..errors import BackendAnswerError, BackendNotAvailableError, InvalidSpecError
 from ..formulas.nodes import Sentence
 from ..formulas.printers import to_qepcad
-from .base import Answer, Backend, RawRun, check_timeout, run_process
+from .base import Answer, Backend, Decision, RawRun, check_timeout, run_process
 
 __all__ = ["QepcadBackend", "qepcad_home"]
 
@@ -46,6 +47,9 @@ class QepcadBackend(Backend):
     cells : int
         Garbage-collected memory in cells (``+N`` flag, 4 bytes each; QEPCAD's own default is
         2,000,000). Larger values cost start-up time.
+    max_cells : int
+        When QEPCAD runs out of cells, :meth:`decide` retries with four times as many, up to this
+        many, while the time budget lasts.
 
     Examples
     --------
@@ -61,10 +65,15 @@ class QepcadBackend(Backend):
     complete = True
     install_hint = "apt-get install qepcad  (Debian/Ubuntu package; upstream: set $qe to the install dir)"
 
-    def __init__(self, cells: int = 10_000_000) -> None:
-        if isinstance(cells, bool) or not isinstance(cells, int) or not 100_000 <= cells <= 1_073_741_822:
-            raise InvalidSpecError(f"cells = {cells!r} must be an integer in [100000, 1073741822] (+N flag).")
+    def __init__(self, cells: int = 10_000_000, max_cells: int = 160_000_000) -> None:
+        for name, value in (("cells", cells), ("max_cells", max_cells)):
+            if isinstance(value, bool) or not isinstance(value, int) or not 100_000 <= value <= 1_073_741_822:
+                raise InvalidSpecError(
+                    f"{name} = {value!r} must be an integer in [100000, 1073741822] (+N flag)."
+                )
         self.cells = cells
+        self.max_cells = max(cells, max_cells)
+        self._cells = cells  # current +N value (raised temporarily by decide)
 
     @classmethod
     def available(cls) -> bool:
@@ -88,7 +97,23 @@ class QepcadBackend(Backend):
         exe = shutil.which("qepcad")
         if exe is None:
             raise BackendNotAvailableError(f"qepcad is not installed; install it with: {self.install_hint}")
-        return [exe, "-noecho", "-t", str(math.ceil(timeout) + 1), f"+N{self.cells}"]
+        return [exe, "-noecho", "-t", str(math.ceil(timeout) + 1), f"+N{self._cells}"]
+
+    def decide(self, sentence: Sentence, timeout: float) -> Decision:
+        """As :meth:`Backend.decide`, retrying with 4× the cells after a memory failure (time permitting)."""
+        timeout = check_timeout(timeout)
+        start = time.monotonic()
+        self._cells = self.cells
+        tries = []
+        while True:
+            d = super().decide(sentence, timeout - (time.monotonic() - start))
+            tries.append(d.transcript)
+            remaining = timeout - (time.monotonic() - start)
+            if d.answer is not Answer.RESOURCE_OUT or self._cells >= self.max_cells or remaining < 0.5:
+                break
+            self._cells = min(4 * self._cells, self.max_cells)
+        self._cells = self.cells
+        return Decision(d.sentence, d.answer, d.backend, time.monotonic() - start, "\n".join(tries))
 
     def run(self, text: str, timeout: float) -> RawRun:
         timeout = check_timeout(timeout)
