@@ -7,7 +7,10 @@ Runner rules (also stated in docs/index.md):
 - all pages run in one temporary directory (with ``cases/`` linked in), so files written by one block
   are seen by the next ones, and figures land in that directory's ``docs/figures``;
 - ``<!-- skip-test -->`` before a block: only ``COMMAND --help`` runs (long benchmarks);
-  ``<!-- slow-test -->``: the command runs in the ``slow`` test, its ``--help`` in the fast one.
+  ``<!-- slow-test -->``: the command runs in the ``slow`` test, its ``--help`` in the fast one;
+  ``<!-- check-output -->``: every output line shown under a command must be a line of the command's
+  real output; a line containing ``...`` must match a real line up to the ``...`` (so shown excerpts
+  cannot drift).
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ class Block:
     line: int
     lang: str
     body: str
-    marker: str  # "", "skip" or "slow"
+    marker: str  # "", "skip", "slow" or "check"
 
 
 def parse_blocks(text: str, page: str) -> list[Block]:
@@ -61,7 +64,8 @@ def parse_blocks(text: str, page: str) -> list[Block]:
         while j < len(lines) and lines[j].strip() != "```":
             j += 1
         prev = next((lines[k].strip() for k in range(start - 1, -1, -1) if lines[k].strip()), "")
-        marker = {"<!-- skip-test -->": "skip", "<!-- slow-test -->": "slow"}.get(prev, "")
+        marker = {"<!-- skip-test -->": "skip", "<!-- slow-test -->": "slow",
+                  "<!-- check-output -->": "check"}.get(prev, "")
         out.append(Block(page, start + 1, lang, "\n".join(lines[start + 1 : j]), marker))
         i = j + 1
     return out
@@ -69,7 +73,12 @@ def parse_blocks(text: str, page: str) -> list[Block]:
 
 def shell_commands(body: str) -> list[str]:
     """``$ ...`` lines of a console block (backslash continuations joined)."""
-    cmds: list[str] = []
+    return [cmd for cmd, _ in shell_transcript(body)]
+
+
+def shell_transcript(body: str) -> list[tuple[str, list[str]]]:
+    """``[(command, shown output lines)]`` of a console block (backslash continuations joined)."""
+    out: list[tuple[str, list[str]]] = []
     lines = body.splitlines()
     k = 0
     while k < len(lines):
@@ -79,9 +88,11 @@ def shell_commands(body: str) -> list[str]:
             while cmd.endswith("\\") and k + 1 < len(lines):
                 k += 1
                 cmd = cmd[:-1].rstrip() + " " + lines[k].strip()
-            cmds.append(cmd)
+            out.append((cmd, []))
+        elif out:
+            out[-1][1].append(line)
         k += 1
-    return cmds
+    return out
 
 
 def to_argv(cmd: str, help_only: bool = False) -> tuple[list[str], str | None]:
@@ -124,8 +135,11 @@ def _env() -> dict[str, str]:
     return env
 
 
-def run_command(cmd: str, workdir: Path, help_only: bool = False) -> str | None:
-    """Run one documented command; return an error text or None."""
+def run_command(cmd: str, workdir: Path, help_only: bool = False, shown: list[str] | None = None) -> str | None:
+    """Run one documented command; return an error text or None.
+
+    ``shown``: output lines the docs display under the command, checked against the real output.
+    """
     try:
         argv, out_file = to_argv(cmd, help_only)
     except ValueError as exc:
@@ -137,8 +151,20 @@ def run_command(cmd: str, workdir: Path, help_only: bool = False) -> str | None:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(proc.stdout, encoding="utf-8")
     if proc.returncode != 0:
-        shown = " ".join(argv[2:]) if help_only else cmd
-        return f"`{shown}` exited {proc.returncode}:\n{proc.stderr[-2000:]}"
+        label = " ".join(argv[2:]) if help_only else cmd
+        return f"`{label}` exited {proc.returncode}:\n{proc.stderr[-2000:]}"
+    if shown:
+        real = [line.rstrip() for line in proc.stdout.splitlines()]
+        drift = []
+        for line in shown:
+            head = line.split("...")[0].rstrip() if "..." in line else line.rstrip()
+            if not head.strip():
+                continue
+            ok = any(r.startswith(head) for r in real) if "..." in line else head in real
+            if not ok:
+                drift.append(line)
+        if drift:
+            return f"`{cmd}`: shown output lines not in the real output: {drift[:3]!r}"
     return None
 
 
@@ -167,10 +193,11 @@ def run_page(page: Path, workdir: Path, slow: bool, readme: bool = False) -> lis
                 os.chdir(cwd)
         elif block.lang in _SHELL or readme:
             help_only = block.marker == "skip" or (block.marker == "slow" and not slow)
-            for cmd in shell_commands(block.body):
+            for cmd, shown in shell_transcript(block.body):
                 if readme and not re.match(r"(wellposed|python -m wellposed)\b", cmd):
                     continue
-                problem = run_command(cmd, workdir, help_only=help_only)
+                problem = run_command(cmd, workdir, help_only=help_only,
+                                      shown=shown if block.marker == "check" else None)
                 if problem:
                     errors.append(f"{where}: {problem}")
     return errors
