@@ -28,6 +28,15 @@ from wellposed.errors import InvalidMatrixError, InvalidSpecError
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.fixture(params=["direct", "lookup"])
+def search_path(request, monkeypatch):
+    """Run a test with both ways of evaluating ŷ = round(μ y): per candidate, or by breakpoint lookup."""
+    from solvers.quantize import rank_one
+
+    monkeypatch.setattr(rank_one, "_DIRECT_MAX", 1 << 30 if request.param == "direct" else 0)
+    return request.param
+
+
 # ----------------------------------------------------------------------------------------------------------
 # helpers: grids and brute force
 # ----------------------------------------------------------------------------------------------------------
@@ -173,7 +182,7 @@ def test_format_validation_and_presets():
 
 
 @pytest.mark.parametrize("t", [1, 2, 3, 4])
-def test_search_matches_brute_force_unbounded(t):
+def test_search_matches_brute_force_unbounded(t, search_path):
     cases = list(tiny_cases(10 + t, 10, max_len=3 if t <= 3 else 2))
     for x, y in cases:
         grid = unbounded_grid(t, -3, 3)
@@ -224,14 +233,14 @@ def test_search_matches_joint_brute_force_without_best_response():
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_search_matches_rational_reference(seed):
+def test_search_matches_rational_reference(seed, search_path):
     for x, y in tiny_cases(100 + seed, 10):
         t = 1 + seed + (int(abs(x[0]) * 10) % 3)
         _, _, err = quantize_rank_one_reference(x, y, t)
         assert math.isclose(quantize_rank_one(x, y, t).error, float(err), rel_tol=1e-10, abs_tol=1e-12)
 
 
-def test_nearly_coincident_breakpoints_are_ordered_exactly():
+def test_nearly_coincident_breakpoints_are_ordered_exactly(search_path):
     """x entries one ulp apart put many breakpoints in the same float: the exact order must survive."""
     f = 1.7  # q/f and q/nextafter(f) round to the same float for some midpoints q (t = 4)
     x = np.array([f, np.nextafter(f, 2), np.nextafter(np.nextafter(f, 2), 2), 1.9, np.nextafter(1.9, 2)])
@@ -257,7 +266,7 @@ def test_nearly_coincident_breakpoints_are_ordered_exactly():
     assert math.isclose(quantize_rank_one(x, y, t).error, float(err), rel_tol=1e-12)
 
 
-def test_bounded_format_against_complete_brute_force():
+def test_bounded_format_against_complete_brute_force(search_path):
     fmt = FloatFormat(3, -2, 2, overflow="saturate")
     grid = bounded_grid(fmt)
     assert grid.size == 2 * (3 + 5 * 4) + 1
@@ -334,7 +343,7 @@ def test_symmetries(x, y, t, data):
     assert abs(flipped - base) <= 1e-9 * scale + 1e-300
 
 
-def test_batch_equals_single_and_handles_zero_rows():
+def test_batch_equals_single_and_handles_zero_rows(search_path):
     rng = np.random.default_rng(4)
     X, Y = rng.standard_normal((9, 3)), rng.standard_normal((9, 4))
     X[2] = 0.0

@@ -146,8 +146,9 @@ def ks_to_dense(pattern: Any, data: ArrayLike) -> NDArray[np.float64]:
     abcd = _as_abcd(pattern, "pattern")
     arr = _as_data(data, abcd, "data")
     a, b, c, d = abcd
-    eye_a, eye_d = np.eye(a), np.eye(d)
-    dense = np.einsum("xbcy,xu,yv->xbyucv", arr, eye_a, eye_d)
+    eye_a: NDArray[np.float64] = np.eye(a)
+    eye_d: NDArray[np.float64] = np.eye(d)
+    dense: NDArray[np.float64] = np.einsum("xbcy,xu,yv->xbyucv", arr, eye_a, eye_d)
     return dense.reshape(a * b * d, a * c * d)
 
 
@@ -165,8 +166,10 @@ def ks_apply(pattern: Any, data: ArrayLike, mat: ArrayLike) -> NDArray[np.float6
            [2., 3.]])
     """
     a, b, c, d = _as_abcd(pattern, "pattern")
-    blocks = np.asarray(mat, dtype=np.float64).reshape(a, c, d, -1)
-    return np.einsum("xbcy,xcyn->xbyn", data, blocks, optimize=True).reshape(a * b * d, -1)
+    arr: NDArray[np.float64] = np.asarray(data, dtype=np.float64)
+    blocks: NDArray[np.float64] = np.asarray(mat, dtype=np.float64).reshape(a, c, d, -1)
+    out: NDArray[np.float64] = np.einsum("xbcy,xcyn->xbyn", arr, blocks, optimize=True)
+    return out.reshape(a * b * d, -1)
 
 
 def chain_to_dense(patterns: Sequence[Any], factors: Sequence[ArrayLike]) -> NDArray[np.float64]:

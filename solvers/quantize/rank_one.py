@@ -29,6 +29,7 @@ __all__ = [
 MAX_EVENTS = 1 << 25
 _CHUNK_EVENTS = 1 << 22
 _SHORTLIST = 8
+_DIRECT_MAX = 8  # y of at most this length: evaluate round(μ y) directly per candidate
 _SPLIT = 134217729.0  # 2**27 + 1, Dekker's splitting constant for float64
 
 
@@ -350,28 +351,50 @@ def _configuration(side: _Side, cand: NDArray[np.int64]) -> NDArray[np.float64]:
     return side.sign[:, None, :] * np.ldexp(value, side.exp[:, None, :])
 
 
+def _normalized(v: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """Rows scaled by powers of two so that the largest magnitude lies in [1, 2); returns (scaled, shift)."""
+    nonzero = v != 0
+    _, ex = np.frexp(np.abs(v))
+    shift = np.where(nonzero, ex.astype(np.int64) - 1, np.iinfo(np.int64).min // 4).max(axis=1)
+    shift = np.where(nonzero.any(axis=1), shift, 0)
+    return np.ldexp(v, -shift[:, None]), shift
+
+
 def _search_chunk(
-    xs: NDArray[np.float64], ys: NDArray[np.float64], t: int
+    xs: NDArray[np.float64], ys: NDArray[np.float64], t: int, direct: bool
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], int]:
-    """Exact search for rows with nonzero x and y. Returns x̂, ŷ (original scale), squared error, #cand."""
+    """Exact search for rows with nonzero x and y. Returns x̂, ŷ (original scale), squared error, #cand.
+
+    ``direct``: evaluate ``round(μ y)`` for every candidate (O(n) each, for short y) instead of looking the
+    sums up in the breakpoint structure of y (O(log) each).
+    """
     sx = _build_side(xs, t, exact_order=True)
-    sy = _build_side(ys, t, exact_order=False)
     a_val, b_val = sx.cum1[:, 1:], sx.cum2[:, 1:]
     mu = a_val / b_val
-    mant, ex = np.frexp(mu)
-    mu_red = 2.0 * mant  # in [1, 2)
-    kexp = ex - 1
-    crossed = _count_crossed(sy.key, mu_red)
-    g1 = np.ldexp(np.take_along_axis(sy.cum1, crossed, axis=1), kexp)
-    g2 = np.ldexp(np.take_along_axis(sy.cum2, crossed, axis=1), 2 * kexp)
-    total = (sx.norm2 * sy.norm2)[:, None]
+    x_norm = sx.sign * np.ldexp(sx.frac, sx.exp)
+    if direct:
+        y_norm, y_shift = _normalized(ys)
+        cand_y = round_to_format(mu[..., None] * y_norm[:, None, :], t)
+        g1 = np.einsum("pcn,pn->pc", cand_y, y_norm)
+        g2 = np.einsum("pcn,pcn->pc", cand_y, cand_y)
+        del cand_y
+        y_norm2 = np.sum(y_norm * y_norm, axis=1)
+    else:
+        sy = _build_side(ys, t, exact_order=False)
+        mant, ex = np.frexp(mu)
+        mu_red = 2.0 * mant  # in [1, 2)
+        kexp = ex - 1
+        crossed = _count_crossed(sy.key, mu_red)
+        g1 = np.ldexp(np.take_along_axis(sy.cum1, crossed, axis=1), kexp)
+        g2 = np.ldexp(np.take_along_axis(sy.cum2, crossed, axis=1), 2 * kexp)
+        y_norm = sy.sign * np.ldexp(sy.frac, sy.exp)
+        y_shift, y_norm2 = sy.shift, sy.norm2
+    total = (sx.norm2 * y_norm2)[:, None]
     screened = total - 2.0 * a_val * g1 + b_val * g2
     n_cand = screened.shape[1]
     n_short = min(_SHORTLIST, n_cand)
     short = np.argpartition(screened, n_short - 1, axis=1)[:, :n_short]
     # exact re-evaluation of the shortlist with the cancellation-free error formula
-    x_norm = sx.sign * np.ldexp(sx.frac, sx.exp)
-    y_norm = sy.sign * np.ldexp(sy.frac, sy.exp)
     xh = _configuration(sx, short)  # (P, S, m)
     bb = np.sum(xh * xh, axis=2)
     alpha = np.sum(x_norm[:, None, :] * xh, axis=2) / bb
@@ -381,8 +404,8 @@ def _search_chunk(
     best = np.argmin(err, axis=1)
     rows = np.arange(xs.shape[0])
     x_out = np.ldexp(xh[rows, best], sx.shift[:, None])
-    y_out = np.ldexp(yh[rows, best], sy.shift[:, None])
-    sq = np.ldexp(err[rows, best], 2 * (sx.shift + sy.shift))
+    y_out = np.ldexp(yh[rows, best], y_shift[:, None])
+    sq = np.ldexp(err[rows, best], 2 * (sx.shift + y_shift))
     return x_out, y_out, sq, n_cand
 
 
@@ -391,21 +414,26 @@ def _search_unbounded(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], int]:
     rows, m = xs.shape
     n = ys.shape[1]
+    if n > _DIRECT_MAX and m <= _DIRECT_MAX:  # the optimum is symmetric: search on the longer side
+        y_hat, x_hat, n_cand = _search_unbounded(ys, xs, t)
+        return x_hat, y_hat, n_cand
     half = 1 << (t - 1)
+    direct = n <= _DIRECT_MAX
     per_row = (m + n) * half
     if per_row > MAX_EVENTS:
         raise InvalidSpecError(
             f"t={t!r} with vectors of length m={m}, n={n} needs (m+n)*2**(t-1) = {per_row} breakpoints, "
             f"above the limit {MAX_EVENTS}: lower t or quantize smaller blocks"
         )
+    cost = m * half * (n + 2) if direct else per_row
     x_hat = np.zeros_like(xs)
     y_hat = np.zeros_like(ys)
     live = np.flatnonzero(np.any(xs != 0, axis=1) & np.any(ys != 0, axis=1))
-    chunk = max(1, _CHUNK_EVENTS // per_row)
+    chunk = max(1, _CHUNK_EVENTS // cost)
     n_cand = 0
     for start in range(0, live.size, chunk):  # chunks bound memory; each chunk is fully vectorized
         sel = live[start : start + chunk]
-        xo, yo, _, n_cand = _search_chunk(xs[sel], ys[sel], t)
+        xo, yo, _, n_cand = _search_chunk(xs[sel], ys[sel], t, direct)
         x_hat[sel], y_hat[sel] = xo, yo
     return x_hat, y_hat, n_cand
 
