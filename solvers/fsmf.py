@@ -33,6 +33,7 @@ __all__ = [
 CHECK_RTOL = 1e-8
 
 _Index = tuple[int, ...]
+_JSON_BLOCKS = 100  # at most this many blocks are listed by FSMFResult.to_json
 
 
 # --------------------------------------------------------------------------------------------- validation
@@ -254,7 +255,7 @@ class FSMFResult:
         return _product(self.X, self.Y)
 
     def to_json(self) -> dict[str, Any]:
-        """JSON-ready summary (no arrays)."""
+        """JSON-ready summary (no arrays; the first 100 blocks are listed)."""
         svd = [b for b in self.blocks if b.kind == "svd"]
         shapes: dict[str, int] = {}
         for b in svd:
@@ -268,6 +269,8 @@ class FSMFResult:
             "m": int(self.X.shape[0]), "n": int(self.Y.shape[0]), "r": int(self.X.shape[1]),
             "num_svd_blocks": len(svd), "num_exact_blocks": len(self.blocks) - len(svd),
             "svd_block_shapes": shapes,
+            "blocks": [b.to_json() for b in self.blocks[:_JSON_BLOCKS]],
+            "blocks_listed": min(len(self.blocks), _JSON_BLOCKS),
         }
 
 

@@ -230,6 +230,7 @@ def test_result_object():
     assert kinds.count("svd") == 2 and kinds.count("exact") == 4
     info = json.loads(json.dumps(res.to_json()))
     assert info["method"] == "relaxed" and info["num_svd_blocks"] == 2 and info["checked"] is True
+    assert info["blocks_listed"] == 6 and {b["kind"] for b in info["blocks"]} == {"svd", "exact"}
     assert 0 < res.relative_error < 1
     assert abs(res.gap) < 1e-12
 
