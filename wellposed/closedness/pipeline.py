@@ -18,7 +18,7 @@ from ..errors import BackendNotAvailableError, CertificateError, InvalidSpecErro
 from ..support import SupportPattern
 from .certificates import NotClosedCertificate
 from .obstruction import lu_obstruction
-from .theorems import closed_by_theorem, full_space_z3
+from .theorems import closed_by_theorem, determinantal_z3, linear_slice_onto
 from .verdict import Answer, ClosednessVerdict
 
 __all__ = ["decide_closedness", "BACKENDS"]
@@ -97,14 +97,25 @@ def _decide_part(part: SupportPattern, backend: str, timeout: float, use_qe: boo
                                      f"A* = {cert.limit_as_strings()} is the limit of a curve with one factor "
                                      f"entry of order ε⁻¹ and is not in P ({check['proof']})", cert,
                                      details={"verification": check})
+    onto = linear_slice_onto(part)
+    if onto is not None:
+        return ClosednessVerdict(Answer.CLOSED, "theorem:full-space",
+                                 "with one factor of each component fixed to the integers in the details, the "
+                                 "product is a linear map onto all matrices supported on the union (exact "
+                                 "rank), so P is a coordinate subspace, hence closed", details=onto)
     if search:
-        answer = full_space_z3(part, timeout=min(1.0, timeout))
-        if answer == "unsat":
-            return ClosednessVerdict(Answer.CLOSED, "theorem:full-space",
-                                     "z3 proved that every matrix supported on the union of the supports is "
-                                     "in P, so P is a coordinate subspace, hence closed",
-                                     details={"z3": "unsat of ∃A ∀X,Y: XYᵀ ≠ A"})
-        notes.append(f"full-space test: z3 answered {answer}")
+        for orientation, q in (("as given", part), ("transposed", part.transpose())):
+            answer, minors = determinantal_z3(q, timeout=min(4.0, timeout / 2))
+            if answer == "unsat":
+                what = (f"the {len(minors)} minors that vanish on P (max-flow rank bounds)" if minors
+                        else "no rank condition")
+                method = "theorem:determinantal" if minors else "theorem:full-space"
+                return ClosednessVerdict(Answer.CLOSED, method,
+                                         f"z3 proved that every matrix on the union satisfying {what} is in P "
+                                         f"(pattern {orientation}); P is that closed algebraic set",
+                                         details={"z3": "unsat of ∃A ∈ D ∀X,Y: XYᵀ ≠ A", "orientation": orientation,
+                                                  "minors": [[list(a), list(b)] for a, b in minors]})
+            notes.append(f"determinantal test ({orientation}): z3 answered {answer}")
         from .curves import curve_search
 
         cert = curve_search(part, time_budget=timeout, query_timeout=min(1.0, timeout))
@@ -184,6 +195,10 @@ def decide_closedness(
         thm = closed_by_theorem(pattern)
         assert thm is not None  # the trivial rule always applies
         return ClosednessVerdict(Answer.CLOSED, thm.method, thm.reason, seconds=time.perf_counter() - t0, key=key)
+    whole = closed_by_theorem(pattern)
+    if whole is not None:  # a rule on the whole pattern: no need to split
+        return ClosednessVerdict(Answer.CLOSED, whole.method, whole.reason, seconds=time.perf_counter() - t0,
+                                 key=key, details=whole.details)
     live = np.flatnonzero(~pattern.empty_components())
     reduced = pattern.drop_empty()
     split = connected_parts(reduced)

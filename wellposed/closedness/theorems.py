@@ -15,6 +15,7 @@ Rules, in the order the pipeline tries them (proofs in docs/closedness.md):
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +24,10 @@ import numpy as np
 from ..classify import classify
 from ..support import SupportPattern
 
-__all__ = ["TheoremResult", "closed_by_theorem", "absorption", "AbsorptionResult", "full_space_z3"]
+__all__ = [
+    "TheoremResult", "closed_by_theorem", "absorption", "AbsorptionResult", "full_space_z3", "generic_rank_bound",
+    "rank_conditions", "determinantal_z3", "linear_slice_onto",
+]
 
 
 @dataclass(frozen=True)
@@ -233,3 +237,172 @@ def full_space_z3(pattern: SupportPattern, timeout: float = 1.0) -> str:
     solver.set("timeout", max(1, int(timeout * 1000)))
     solver.add(sentence)
     return str(solver.check())
+
+
+def generic_rank_bound(pattern: SupportPattern, rows: tuple[int, ...], cols: tuple[int, ...]) -> int:
+    """Upper bound (attained for generic factors) on ``rank (X Yᵀ)[rows, cols]`` over all of P.
+
+    It is the largest number of vertex-disjoint paths row → component → column in the graph with an
+    edge (i, k) when ``I[i, k]`` and (k, j) when ``J[j, k]``: any set of vertices meeting every such
+    path is a factorization bottleneck (Menger; Lindström–Gessel–Viennot for the generic case).
+
+    Examples
+    --------
+    >>> from wellposed.families import family
+    >>> generic_rank_bound(family("lu:3"), (0, 1), (0, 1))
+    2
+    >>> generic_rank_bound(family("lu:3"), (0,), (0, 1, 2))
+    1
+
+    Notes
+    -----
+    One unit-capacity max flow on ``|rows| + 2r + |cols| + 2`` nodes (networkx), ``O(r (m + n) r)``.
+    """
+    import networkx as nx
+
+    g = nx.DiGraph()
+    x, y = pattern.x_support, pattern.y_support
+    for i in rows:
+        g.add_edge("s", ("row", i), capacity=1)
+        for k in np.flatnonzero(x[i]):
+            g.add_edge(("row", i), ("in", int(k)), capacity=1)
+    for k in range(pattern.r):
+        g.add_edge(("in", k), ("out", k), capacity=1)
+    for j in cols:
+        g.add_edge(("col", j), "t", capacity=1)
+        for k in np.flatnonzero(y[j]):
+            g.add_edge(("out", int(k)), ("col", j), capacity=1)
+    if "s" not in g or "t" not in g:
+        return 0
+    return int(nx.maximum_flow_value(g, "s", "t"))
+
+
+def rank_conditions(pattern: SupportPattern) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """Square minors ``(rows, cols)`` of A, inside the union, that vanish on all of P.
+
+    A minor of size s vanishes on P when :func:`generic_rank_bound` of its rows and columns is < s;
+    these minors, with the zero pattern, cut out a closed algebraic set D ⊇ P.
+
+    Examples
+    --------
+    >>> from wellposed.families import family
+    >>> rank_conditions(family("full:3,3,2"))
+    [((0, 1, 2), (0, 1, 2))]
+    """
+    m, n = pattern.m, pattern.n
+    out = []
+    for s in range(2, min(m, n) + 1):
+        for rows in itertools.combinations(range(m), s):
+            for cols in itertools.combinations(range(n), s):
+                if generic_rank_bound(pattern, rows, cols) < s:
+                    out.append((rows, cols))
+    return out
+
+
+def determinantal_z3(pattern: SupportPattern, timeout: float = 1.0,
+                     max_minors: int = 64) -> tuple[str, list[tuple[tuple[int, ...], tuple[int, ...]]]]:
+    """Ask z3 whether P equals the closed set D of matrices on the union whose rank-bounded minors vanish.
+
+    Returns ``(answer, minors)``: ``answer`` is z3's answer to ``∃A ∈ D ∀X,Y: X Yᵀ ≠ A`` —
+    ``"unsat"`` proves ``D ⊆ P``, and since ``P ⊆ D`` always, ``P = D`` is closed; ``"sat"`` or
+    ``"unknown"`` prove nothing. ``"skipped"`` when there are more than ``max_minors`` minors.
+    With no minor this is the full-space test (:func:`full_space_z3`).
+
+    Examples
+    --------
+    >>> from wellposed.support import SupportPattern
+    >>> p = SupportPattern(["100", "110", "111"], ["110", "001", "111"])
+    >>> answer, minors = determinantal_z3(p, timeout=20.0)
+    >>> answer, minors
+    ('unsat', [((0, 1), (0, 1)), ((0, 1), (1, 2))])
+
+    Notes
+    -----
+    The minors are found by max-flow bounds (:func:`rank_conditions`), at most
+    ``Σ_s C(m, s) C(n, s)`` flows; the z3 query has one quantifier alternation.
+    """
+    import z3
+
+    minors = rank_conditions(pattern)
+    if len(minors) > max_minors:
+        return "skipped", minors
+    m, n, r = pattern.shape
+    union = pattern.union_mask()
+    zero = z3.RealVal(0)
+    a = {(i, j): z3.Real(f"a_{i}_{j}") for i in range(m) for j in range(n) if union[i, j]}
+
+    def entry(i: int, j: int) -> Any:
+        return a.get((i, j), zero)
+
+    def det(rows: tuple[int, ...], cols: tuple[int, ...]) -> Any:
+        if len(rows) == 1:
+            return entry(rows[0], cols[0])
+        return z3.Sum([(-1) ** c * entry(rows[0], cols[c]) * det(rows[1:], cols[:c] + cols[c + 1:])
+                       for c in range(len(cols))])
+
+    xs = {(int(i), int(k)): z3.Real(f"x_{i}_{k}") for i, k in zip(*np.nonzero(pattern.x_support), strict=True)}
+    ys = {(int(j), int(k)): z3.Real(f"y_{j}_{k}") for j, k in zip(*np.nonzero(pattern.y_support), strict=True)}
+    eqs = [z3.Sum([xs[i, k] * ys[j, k] for k in range(r) if (i, k) in xs and (j, k) in ys]) == var
+           for (i, j), var in a.items()]
+    in_d = z3.And([det(rows, cols) == 0 for rows, cols in minors]) if minors else z3.BoolVal(True)
+    sentence = z3.Exists(list(a.values()), z3.And(in_d, z3.ForAll(list(xs.values()) + list(ys.values()),
+                                                                  z3.Not(z3.And(eqs)))))
+    solver = z3.Solver()
+    solver.set("timeout", max(1, int(timeout * 1000)))
+    solver.add(sentence)
+    return str(solver.check()), minors
+
+
+def linear_slice_onto(pattern: SupportPattern, seed: int = 0, trials: int = 2) -> dict[str, Any] | None:
+    """Find fixed numeric values for one side of each component making ``(free side) ↦ X Yᵀ`` onto ℝ^{union}.
+
+    For each choice of side per component (fix ``x_k`` and vary ``y_k``, or the reverse) and random
+    nonzero integers on the fixed side, the product is linear in the free entries; if that linear map
+    has rank ``|union|`` (exact integer rank, python-flint), every matrix supported on the union is a
+    product, so P = ℝ^{union} is closed. Returns the evidence (sides, fixed values) or None.
+
+    Examples
+    --------
+    >>> from wellposed.support import SupportPattern
+    >>> p = SupportPattern(["111", "111"], ["110", "101", "011"])  # 2×3, column supports {0,1},{0,2},{1,2}
+    >>> linear_slice_onto(p)["rank"]
+    6
+    >>> from wellposed.families import family
+    >>> linear_slice_onto(family("lu:2")) is None
+    True
+
+    Notes
+    -----
+    ``2^r · trials`` exact ranks of ``|union| × (free entries)`` integer matrices (fraction-free
+    elimination in python-flint). Only used for ``r ≤ 12``.
+    """
+    import flint
+
+    m, n, r = pattern.shape
+    if r > 12:
+        return None
+    union = pattern.union_mask()
+    cells = np.argwhere(union)
+    target = len(cells)
+    x, y = pattern.x_support, pattern.y_support
+    rng = np.random.default_rng(seed)
+    for _ in range(trials):
+        x0 = rng.integers(1, 98, size=(m, r)) * x
+        y0 = rng.integers(1, 98, size=(n, r)) * y
+        for sides in itertools.product((0, 1), repeat=r):
+            side = np.array(sides, dtype=bool)
+            # variables: y_{j,k} for components with side 0, x_{i,k} for side 1
+            yk = [(j, k) for k in np.flatnonzero(~side) for j in np.flatnonzero(y[:, k])]
+            xk = [(i, k) for k in np.flatnonzero(side) for i in np.flatnonzero(x[:, k])]
+            if len(yk) + len(xk) < target:
+                continue
+            mat = np.zeros((target, len(yk) + len(xk)), dtype=np.int64)
+            ci, cj = cells[:, 0], cells[:, 1]
+            for col, (j, k) in enumerate(yk):
+                mat[:, col] = np.where(cj == j, x0[ci, k], 0)
+            for col, (i, k) in enumerate(xk):
+                mat[:, len(yk) + col] = np.where(ci == i, y0[cj, k], 0)
+            if flint.fmpz_mat(mat.tolist()).rank() == target:
+                return {"sides": ["vary Y" if s == 0 else "vary X" for s in sides],
+                        "fixed_x": x0.tolist(), "fixed_y": y0.tolist(), "rank": target}
+    return None
