@@ -170,7 +170,7 @@ def test_cli_writes_small_svg_figures(tmp_path, capsys):
     assert main(["demo", "lu", "--out", str(out), "--format", "svg", "--steps", "200"]) == 0
     printed = capsys.readouterr().out
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["contrast-masks.svg", "lu-masks.svg", "lu-sequence.svg", "lu-training.svg"]
+    assert names == ["lu-sequence.svg", "lu-supports.svg", "lu-training.svg"]
     for p in out.iterdir():
         assert str(p) in printed
         assert 1000 < p.stat().st_size < 200_000

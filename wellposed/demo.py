@@ -468,6 +468,50 @@ def closed_contrast(n: int = 2) -> Contrast:
 
 # ---------------------------------------------------------------------------------------------- figures
 _FORMATS = ("png", "svg")
+_MAX_DRAWN = 4
+
+
+def _draw_mask(ax: Any, mask: np.ndarray, title: str, color: str) -> None:
+    from matplotlib.colors import ListedColormap
+
+    ax.imshow(mask.astype(float), cmap=ListedColormap(["white", color]), vmin=0, vmax=1)
+    rows, cols = mask.shape
+    ax.set_xticks(np.arange(cols))
+    ax.set_yticks(np.arange(rows))
+    ax.set_xticklabels([str(j + 1) for j in range(cols)], fontsize=6)
+    ax.set_yticklabels([str(i + 1) for i in range(rows)], fontsize=6)
+    ax.set_xticks(np.arange(cols + 1) - 0.5, minor=True)
+    ax.set_yticks(np.arange(rows + 1) - 0.5, minor=True)
+    ax.grid(which="minor", color="0.6", lw=0.6)
+    ax.tick_params(which="both", length=0)
+    ax.set_title(title, fontsize=8)
+
+
+def _supports_figure(n: int, plt: Any) -> Any:
+    """Masks and rank-one supports of LU (top row) and of the closed contrast (bottom row)."""
+    lu, full = lu_pattern(n), contrast_pattern(n)
+    shown = min(n, _MAX_DRAWN)
+    fig, axes = plt.subplots(2, 2 + shown, figsize=(1.55 * (2 + shown) + 0.6, 3.9), squeeze=False)
+    top = [("I: mask of X", lu.x_support), ("J: mask of Y", lu.y_support)]
+    top += [(f"S{k + 1} = I{k + 1} × J{k + 1}", lu.support_mask(k)) for k in range(shown)]
+    for ax, (title, mask) in zip(axes[0], top, strict=True):
+        _draw_mask(ax, mask, title, "#c0392b")
+    bottom = [("I: mask of X", full.x_support), ("J: mask of Y", full.y_support),
+              ("S1 = ... = S" + str(n - 1) if n > 2 else "S1 = I1 × J1", full.support_mask(0))]
+    for ax, (title, mask) in zip(axes[1], bottom, strict=False):
+        _draw_mask(ax, mask, title, "#27ae60")
+    for ax in axes[1, len(bottom):]:
+        ax.axis("off")
+    more = f" (first {shown} of {n} shown)" if n > shown else ""
+    axes[0, 0].text(-0.25, 1.32, f"LU, r = {n}: supports S_k nested, S1 ⊃ S2 ⊃ …{more} — not closed",
+                    transform=axes[0, 0].transAxes, fontsize=9, color="#c0392b")
+    axes[1, 0].text(-0.25, 1.32, f"full, r = {n - 1}: all supports identical (rank ≤ {n - 1}) — closed",
+                    transform=axes[1, 0].transAxes, fontsize=9, color="#27ae60")
+    # n ≥ 2 gives at least 4 columns, so the bottom row always has a free axis for the legend
+    axes[1, len(bottom)].text(0.0, 0.5, "X Yᵀ = Σ_k X[:,k] Y[:,k]ᵀ:\ncomponent k writes\nonly inside S_k",
+                              fontsize=7, va="center", transform=axes[1, len(bottom)].transAxes)
+    fig.subplots_adjust(left=0.06, right=0.98, bottom=0.06, top=0.84, wspace=0.35, hspace=0.65)
+    return fig
 
 
 def _save(fig: Any, path: Path, fmt: str) -> Path:
@@ -486,8 +530,7 @@ def plot_lu_demo(out_dir: str | Path, *, n: int = 2, fmt: str = "png", steps: in
 
     Figures: ``lu-sequence`` (error → 0 while the factor norms blow up, with the lower bound),
     ``lu-training`` (gradient descent on LU vs the closed contrast: loss and parameter norms),
-    ``lu-masks`` and ``contrast-masks`` (masks and rank-one supports, by
-    :func:`wellposed.graph.draw_pattern`).
+    ``lu-supports`` (masks I, J and rank-one supports S_k of LU and of the contrast, drawn on a grid).
     ``training`` may pass precomputed ``(lu_runs, contrast_runs)`` from :func:`gradient_descent`
     (then ``steps`` and ``seeds`` are ignored).
 
@@ -496,7 +539,7 @@ def plot_lu_demo(out_dir: str | Path, *, n: int = 2, fmt: str = "png", steps: in
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as d:
     ...     sorted(plot_lu_demo(d, steps=200))
-    ['contrast-masks', 'lu-masks', 'lu-sequence', 'lu-training']
+    ['lu-sequence', 'lu-supports', 'lu-training']
 
     Notes
     -----
@@ -513,8 +556,6 @@ def plot_lu_demo(out_dir: str | Path, *, n: int = 2, fmt: str = "png", steps: in
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
-
-    from .graph import draw_pattern
 
     out.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
@@ -579,6 +620,5 @@ def plot_lu_demo(out_dir: str | Path, *, n: int = 2, fmt: str = "png", steps: in
         fig.subplots_adjust(left=0.07, right=0.98, bottom=0.15, top=0.82, wspace=0.2)
         paths["lu-training"] = _save(fig, out / f"lu-training.{fmt}", fmt)
 
-        paths["lu-masks"] = draw_pattern(lu_pattern(n), out / f"lu-masks.{fmt}")
-        paths["contrast-masks"] = draw_pattern(contrast.pattern, out / f"contrast-masks.{fmt}")
+        paths["lu-supports"] = _save(_supports_figure(n, plt), out / f"lu-supports.{fmt}", fmt)
     return paths
