@@ -10,4 +10,5 @@ COMMAND_MODULES: list[str] = [
     "solvers.quantize_cli",
     "wellposed.network_cli",
     "solvers.butterfly.cli",
+    "wellposed.closedness.cli",
 ]
