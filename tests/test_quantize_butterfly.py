@@ -280,3 +280,19 @@ def test_format_object_accepted_everywhere():
         warnings.simplefilter("error")
         q = quantize_factors(pats, data, fmt)
     assert q.optimal and q.fmt is fmt
+
+
+def test_quantize_chain_on_butterfly_solver_output():
+    butterfly = pytest.importorskip("solvers.butterfly")
+    pats = butterfly.dyadic_butterfly(16)
+    rng = np.random.default_rng(15)
+    product = chain_to_dense([p.abcd for p in pats], [rng.standard_normal(p.abcd) for p in pats])
+    chain = butterfly.factorize(product, pats).chain
+    q = quantize_chain(chain, 5, "l2r")
+    assert isinstance(q, butterfly.FactorChain)
+    arrays = quantize_factors([f.pattern for f in chain.factors], [f.data for f in chain.factors], 5, "l2r")
+    assert all(np.array_equal(f.data, a) for f, a in zip(q.factors, arrays.factors, strict=True))
+    naive = quantize_factors([f.pattern for f in chain.factors], [f.data for f in chain.factors], 5, "naive")
+    exact = chain.to_dense()
+    assert np.linalg.norm(q.to_dense() - exact) < np.linalg.norm(
+        chain_to_dense([f.pattern for f in chain.factors], naive.factors) - exact)
