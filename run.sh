@@ -48,10 +48,13 @@ case "$task" in
     ;;
   test)
     ensure_venv test
+    # two xdist workers on two cores: single-threaded BLAS avoids oversubscription (tiny L-BFGS vectors)
+    export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}" OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
     exec "$VENV/bin/python" -m pytest -q -n 2 -m "not slow" "$@"
     ;;
   test-all)
     ensure_venv test
+    export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}" OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
     exec "$VENV/bin/python" -m pytest -q -n 2 "$@"
     ;;
   lint)

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .support import SupportPattern
+from .support import SupportPattern, count_product
 
 __all__ = [
     "Classification",
@@ -111,9 +111,7 @@ class Classification:
 
 
 def _grams(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    xi = x.astype(np.int32)
-    yi = y.astype(np.int32)
-    return np.swapaxes(xi, -1, -2) @ xi, np.swapaxes(yi, -1, -2) @ yi
+    return count_product(np.swapaxes(x, -1, -2), x), count_product(np.swapaxes(y, -1, -2), y)
 
 
 def _pair_relation(gi: np.ndarray, gj: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -244,8 +242,7 @@ def _biclique_components(block: np.ndarray) -> tuple[bool, list[tuple[list[int],
     Holds iff any two rows are equal or disjoint (then columns are too). Returns the bicliques
     with at least one edge.
     """
-    b = block.astype(np.int32)
-    g = b @ b.T
+    g = count_product(block, block.T)
     deg = np.diagonal(g)
     equal = (g == deg[:, None]) & (g == deg[None, :])
     if ((g > 0) & ~equal).any():

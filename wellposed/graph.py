@@ -15,7 +15,7 @@ import networkx as nx
 import numpy as np
 
 from .classify import Classification, classify
-from .support import SupportPattern
+from .support import SupportPattern, count_product
 
 __all__ = ["support_graph", "graph_summary", "connected_parts", "export_graph", "draw_pattern"]
 
@@ -37,9 +37,8 @@ def support_graph(pattern: SupportPattern, classification: Classification | None
     Overlaps come from the Gram matrices ``IᵀI`` and ``JᵀJ`` in ``O((m + n) r²)``.
     """
     cls = classification if classification is not None else classify(pattern)
-    x = pattern.x_support.astype(np.int64)
-    y = pattern.y_support.astype(np.int64)
-    gi, gj = x.T @ x, y.T @ y
+    x, y = pattern.x_support, pattern.y_support
+    gi, gj = count_product(x.T, x), count_product(y.T, y)
     g = nx.Graph(name=pattern.name or "pattern", m=pattern.m, n=pattern.n, r=pattern.r)
     class_of: dict[int, int] = {}
     for idx, c in enumerate(cls.classes):
