@@ -135,17 +135,48 @@ def _env() -> dict[str, str]:
     return env
 
 
-def run_command(cmd: str, workdir: Path, help_only: bool = False, shown: list[str] | None = None) -> str | None:
+_IN_PROCESS = {"wellposed": "wellposed.cli", "wellposed.docs_tools": "wellposed.docs_tools"}
+
+
+def _run_in_process(argv: list[str], workdir: Path) -> subprocess.CompletedProcess:
+    """Run ``python -m wellposed[.docs_tools] ...`` by calling its ``main(argv)`` in this process.
+
+    Same entry point as the console script, without paying the interpreter start-up and imports for
+    every documented command. Anything else runs in a subprocess.
+    """
+    import importlib
+
+    if len(argv) < 3 or argv[1] != "-m" or argv[2] not in _IN_PROCESS:
+        return subprocess.run(argv, cwd=workdir, env=_env(), capture_output=True, text=True,
+                              timeout=COMMAND_TIMEOUT)
+    main = importlib.import_module(_IN_PROCESS[argv[2]]).main
+    out, err = io.StringIO(), io.StringIO()
+    cwd = os.getcwd()
+    os.chdir(workdir)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(argv[3:])
+            except SystemExit as exc:  # argparse: --help (0) and usage errors (2)
+                code = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        os.chdir(cwd)
+    return subprocess.CompletedProcess(argv, int(code or 0), out.getvalue(), err.getvalue())
+
+
+def run_command(cmd: str, workdir: Path, help_only: bool = False, shown: list[str] | None = None,
+                in_process: bool = True) -> str | None:
     """Run one documented command; return an error text or None.
 
     ``shown``: output lines the docs display under the command, checked against the real output.
+    ``in_process``: call the CLI's ``main`` here instead of starting ``python -m ...``.
     """
     try:
         argv, out_file = to_argv(cmd, help_only)
     except ValueError as exc:
         return str(exc)
-    proc = subprocess.run(argv, cwd=workdir, env=_env(), capture_output=True, text=True,
-                          timeout=COMMAND_TIMEOUT)
+    proc = _run_in_process(argv, workdir) if in_process else subprocess.run(
+        argv, cwd=workdir, env=_env(), capture_output=True, text=True, timeout=COMMAND_TIMEOUT)
     if out_file is not None:
         target = workdir / out_file
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -197,7 +228,7 @@ def run_page(page: Path, workdir: Path, slow: bool, readme: bool = False) -> lis
                 if readme and not re.match(r"(wellposed|python -m wellposed)\b", cmd):
                     continue
                 problem = run_command(cmd, workdir, help_only=help_only,
-                                      shown=shown if block.marker == "check" else None)
+                                      shown=shown if block.marker == "check" else None, in_process=not readme)
                 if problem:
                     errors.append(f"{where}: {problem}")
     return errors
