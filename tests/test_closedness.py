@@ -278,3 +278,16 @@ def test_verdict_needs_certificate() -> None:
         ClosednessVerdict(Answer.NOT_CLOSED, "certificate:curve-search", "x")
     with pytest.raises(ValueError, match="method"):
         ClosednessVerdict(Answer.CLOSED, "theorem:magic", "x")
+
+
+@settings(max_examples=50, deadline=None)
+@given(masks)
+def test_fast_parts_match_graph_oracle(xy: tuple[list[list[bool]], list[list[bool]]]) -> None:
+    from wellposed.closedness.pipeline import connected_parts_fast
+    from wellposed.graph import connected_parts
+
+    p = SupportPattern(np.array(xy[0]), np.array(xy[1]))
+    if p.is_trivial():
+        return
+    q = p.drop_empty()
+    assert connected_parts_fast(q) == connected_parts(q)

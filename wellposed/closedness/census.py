@@ -89,12 +89,13 @@ def census_record(key: str, pattern: SupportPattern, timeout: float, backend: st
 
 def _worker(args: tuple[str, list[str], list[str], float, str, bool]) -> dict[str, Any]:
     key, xs, ys, timeout, backend, use_qe = args
-    return census_record(key, SupportPattern(xs, ys), timeout, backend, use_qe)
+    pattern = SupportPattern.from_json({"x_support": xs, "y_support": ys})
+    return census_record(key, pattern, timeout, backend, use_qe)
 
 
 def read_records(path: str | Path) -> list[dict[str, Any]]:
     """Records of a census JSONL file (a truncated last line, from an interrupted run, is skipped)."""
-    out = []
+    out: list[dict[str, Any]] = []
     p = Path(path)
     if not p.exists():
         return out

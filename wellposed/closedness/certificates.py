@@ -332,9 +332,9 @@ class NotClosedCertificate:
     def from_json(cls, pattern: SupportPattern, data: Mapping[str, Any]) -> NotClosedCertificate:
         """Rebuild a certificate written by :meth:`to_json` for ``pattern``."""
         try:
-            x = {(int(t["row"]), int(t["component"])): [(int(e), Fraction(v)) for e, v in t["terms"]]
+            x = {(int(t["row"]), int(t["component"])): tuple((int(e), Fraction(v)) for e, v in t["terms"])
                  for t in data["x_curve"]}
-            y = {(int(t["row"]), int(t["component"])): [(int(e), Fraction(v)) for e, v in t["terms"]]
+            y = {(int(t["row"]), int(t["component"])): tuple((int(e), Fraction(v)) for e, v in t["terms"])
                  for t in data["y_curve"]}
             limit = tuple(tuple(Fraction(v) for v in row) for row in data["limit"])
             return cls(pattern, limit, x, y, data.get("proof", {"kind": "z3-unsat"}), str(data.get("found_by", "")))

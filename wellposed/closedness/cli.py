@@ -77,7 +77,7 @@ def run_closedness(args: argparse.Namespace) -> int:
         return 2
     if args.emit:
         try:
-            from ..formulas import emit  # type: ignore[attr-defined]
+            from ..formulas import emit
         except ImportError:
             print("error: the formula emitter (wellposed.formulas) is not available in this installation",
                   file=sys.stderr)

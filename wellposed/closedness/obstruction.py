@@ -108,8 +108,8 @@ def lu_obstruction(pattern: SupportPattern, *, use_z3: bool = True, timeout: flo
     seen: set[tuple[tuple[int, int], tuple[int, int]]] = set()
     for k in range(pattern.r):
         rows, cols = np.flatnonzero(x[:, k]), np.flatnonzero(y[:, k])
-        for i in rows:
-            for j in cols:
+        for i in (int(t) for t in rows):
+            for j in (int(t) for t in cols):
                 others = [c for c in range(pattern.r) if c != k and x[i, c] and y[j, c]]
                 if not others:
                     continue

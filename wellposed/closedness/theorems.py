@@ -264,14 +264,14 @@ def generic_rank_bound(pattern: SupportPattern, rows: tuple[int, ...], cols: tup
     x, y = pattern.x_support, pattern.y_support
     for i in rows:
         g.add_edge("s", ("row", i), capacity=1)
-        for k in np.flatnonzero(x[i]):
-            g.add_edge(("row", i), ("in", int(k)), capacity=1)
+        for kk in np.flatnonzero(x[i]):
+            g.add_edge(("row", i), ("in", int(kk)), capacity=1)
     for k in range(pattern.r):
         g.add_edge(("in", k), ("out", k), capacity=1)
     for j in cols:
         g.add_edge(("col", j), "t", capacity=1)
-        for k in np.flatnonzero(y[j]):
-            g.add_edge(("out", int(k)), ("col", j), capacity=1)
+        for kk in np.flatnonzero(y[j]):
+            g.add_edge(("out", int(kk)), ("col", j), capacity=1)
     if "s" not in g or "t" not in g:
         return 0
     return int(nx.maximum_flow_value(g, "s", "t"))
