@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import sys
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -296,7 +297,8 @@ DECISION_ROWS: tuple[DecisionRow, ...] = (
     DecisionRow("diagonal / sparse rank-one", "diag:4",
                 "always (r = 1 or disjoint supports): DTO, closed"),
     DecisionRow("butterfly, two-factor split", "butterfly:16:2",
-                "any split of the dyadic butterfly chain: DTO, one batched SVD of 2×2 (or larger) blocks; closed"),
+                "any split of the dyadic butterfly chain: DTO, many small independent blocks solved by one batched "
+                "SVD; closed"),
     DecisionRow("Monarch", "monarch:4",
                 "DTO (blocks of rank 1), closed"),
     DecisionRow("DeBut / Kronecker-sparse pair", "ks:1,3,2,2;2,2,3,1",
@@ -341,7 +343,7 @@ def decision_table() -> str:
     Examples
     --------
     >>> text = decision_table()
-    >>> "| LU (n ≥ 2) | `lu:3` | 3×3×3 | no [none] |" in text
+    >>> "| LU (n ≥ 2) | `lu:3` | 3×3×3 | 1× 3×3 r1, 1× 2×2 r1, 1× 1×1 r1 | no [none] |" in text
     True
 
     Notes
@@ -359,15 +361,21 @@ def decision_table() -> str:
              "*tractable* means a theorem applies (DTO, or relaxed C1+C2, see [theory](theory.md)); "
              "*closed* means the set `{X Yᵀ}` is closed, i.e. the problem is well-posed for every `A`. "
              "Bracketed: the method that produced the verdict.", "",
-             "| structure | instance | m×n×r | tractable | closed | when |", "|---|---|---|---|---|---|"]
+             "*classes* counts the classes of identical rank-one supports by rectangle shape and rank budget.",
+             "",
+             "| structure | instance | m×n×r | classes | tractable | closed | when |",
+             "|---|---|---|---|---|---|---|"]
     for row in DECISION_ROWS:
         p = _decision_pattern(row.spec)
         c = classify(p)
         closed, method = _closedness(p)
         inst = {"block": p.name, "case": f"`cases/{row.spec[5:]}.json`"}.get(row.spec.split(":")[0],
                                                                                f"`{row.spec}`")
-        lines.append(f"| {row.structure} | {inst} | {p.m}×{p.n}×{p.r} | {_yes_no(c.tractable)} [{c.method}] | "
-                     f"{closed} [{method}] | {_cell(row.rule)} |")
+        shapes = Counter((len(k.rows), len(k.cols), k.size) for k in c.classes)
+        classes = ", ".join(f"{count}× {a}×{b} r{size}" for (a, b, size), count in
+                            sorted(shapes.items(), key=lambda t: (-t[0][0] * t[0][1], t[0])))
+        lines.append(f"| {row.structure} | {inst} | {p.m}×{p.n}×{p.r} | {classes} | {_yes_no(c.tractable)} "
+                     f"[{c.method}] | {closed} [{method}] | {_cell(row.rule)} |")
     lines += ["", "Reproduce a row: `wellposed analyze SPEC` (for example `wellposed analyze lu:3`).",
               "", "## Reading the table", "",
               "- **Tractable and closed** (low-rank, block, butterfly splits, Monarch, DeBut pairs, relaxed overlaps): "
