@@ -240,3 +240,15 @@ def test_npz_load_errors(tmp_path):
         FactorChain.load(tmp_path / "y.npz")
     with pytest.raises(InvalidSpecError, match="cannot read"):
         FactorChain.load(tmp_path / "missing.npz")
+
+
+def test_apply_results_do_not_alias_workspace():
+    rng = np.random.default_rng(0)
+    ch = random_chain(dyadic_butterfly(16), rng)
+    X = rng.standard_normal((16, 3))
+    Y1 = ch.apply(X)
+    keep = Y1.copy()
+    Y2 = ch.apply(2 * X)
+    assert np.array_equal(Y1, keep) and np.allclose(Y2, 2 * Y1)
+    Z = ch.apply((1 + 1j) * X)  # complex input through a real chain
+    assert np.allclose(Z, (1 + 1j) * Y1)

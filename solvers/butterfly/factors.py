@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -132,11 +133,38 @@ def ks_apply(pattern: KSPattern, data: np.ndarray, X: np.ndarray) -> np.ndarray:
             f"X must have shape ({a * c * d},) or ({a * c * d}, batch) for pattern {pattern}, got {X.shape!r}."
         )
     X2 = np.ascontiguousarray(X.reshape(a * c * d, -1))
+    out = np.empty((a * b * d, X2.shape[1]), dtype=np.result_type(data.dtype, X2.dtype))
+    _ks_apply_into(pattern, data, X2, out)
+    return out[:, 0] if vec else out
+
+
+def _ks_apply_into(pattern: KSPattern, data: np.ndarray, X2: np.ndarray, out: np.ndarray) -> None:
+    """``out[:] = factor @ X2`` for C-contiguous ``X2`` (cols, k) and ``out`` (rows, k): one batched matmul
+    over the ``a*d`` blocks, reading and writing strided views (no transposed copies)."""
+    a, b, c, d = pattern.abcd
     k = X2.shape[1]
-    out = np.empty((a, b, d, k), dtype=np.result_type(data.dtype, X2.dtype))
-    np.matmul(data.transpose(0, 3, 1, 2), X2.reshape(a, c, d, k).transpose(0, 2, 1, 3), out=out.transpose(0, 2, 1, 3))
-    res = out.reshape(a * b * d, k)
-    return res[:, 0] if vec else res
+    np.matmul(
+        data.transpose(0, 3, 1, 2),
+        X2.reshape(a, c, d, k).transpose(0, 2, 1, 3),
+        out=out.reshape(a, b, d, k).transpose(0, 2, 1, 3),
+    )
+
+
+_WORKSPACE = threading.local()
+
+
+def _buffers(dtype: np.dtype, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Two reusable flat work buffers per thread (fresh multi-megabyte arrays cost more in page faults
+    than the arithmetic of one factor)."""
+    cache = getattr(_WORKSPACE, "cache", None)
+    if cache is None:
+        cache = _WORKSPACE.cache = {}
+    key = np.dtype(dtype).str
+    bufs = cache.get(key)
+    if bufs is None or bufs[0].size < size:
+        bufs = (np.empty(size, dtype=dtype), np.empty(size, dtype=dtype))
+        cache[key] = bufs
+    return bufs
 
 
 def ks_apply_reference(pattern: KSPattern, data: np.ndarray, X: np.ndarray) -> np.ndarray:
@@ -237,10 +265,23 @@ class FactorChain:
         n = self.shape[1]
         if X.ndim not in (1, 2) or X.shape[0] != n:
             raise InvalidMatrixError(f"X must have shape ({n},) or ({n}, batch), got {X.shape!r}.")
-        Y = X
-        for f in reversed(self.factors):
-            Y = ks_apply(f.pattern, f.data, Y)
-        return Y
+        vec = X.ndim == 1
+        X2 = np.ascontiguousarray(X.reshape(n, -1))
+        k = X2.shape[1]
+        dtype = np.result_type(self.dtype, X2.dtype)
+        facs = self.factors[::-1]
+        size = max(f.shape[0] for f in facs) * k
+        bufs = _buffers(dtype, size) if len(facs) > 1 else None
+        Y = X2
+        for i, f in enumerate(facs):
+            rows = f.shape[0]
+            if i == len(facs) - 1 or bufs is None:
+                out = np.empty((rows, k), dtype=dtype)
+            else:
+                out = bufs[i % 2][: rows * k].reshape(rows, k)
+            _ks_apply_into(f.pattern, f.data, Y, out)
+            Y = out
+        return Y[:, 0] if vec else Y
 
     def apply_reference(self, X: np.ndarray) -> np.ndarray:
         """Plain-loop oracle for :meth:`apply` (tests only)."""
