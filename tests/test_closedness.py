@@ -291,3 +291,23 @@ def test_fast_parts_match_graph_oracle(xy: tuple[list[list[bool]], list[list[boo
         return
     q = p.drop_empty()
     assert connected_parts_fast(q) == connected_parts(q)
+
+
+def _case_files() -> list:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "cases"
+    return sorted(p for p in root.glob("*.json") if '"closed"' in p.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("path", _case_files(), ids=lambda p: p.stem)
+def test_case_catalogue_expected_closedness(path) -> None:
+    from wellposed.families import load_pattern
+
+    p = load_pattern(str(path))
+    if "closed" not in p.expected:
+        pytest.skip("no expected closedness")
+    v = decide_closedness(p, use_qe=False, timeout=5.0)
+    assert v.closed is p.expected["closed"], v.reason
+    if v.certificate is not None:
+        v.certificate.verify()

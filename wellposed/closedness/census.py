@@ -110,7 +110,7 @@ def read_records(path: str | Path) -> list[dict[str, Any]]:
 
 
 def run_census(out: str | Path, *, max_m: int = 3, max_n: int = 3, max_r: int = 3, timeout: float = 5.0,
-               jobs: int = 1, backend: str = "z3", use_qe: bool = True,
+               jobs: int = 1, backend: str = "z3", use_qe: bool = True, retry_undecided: bool = False,
                progress: Callable[[int, int], None] | None = None) -> list[dict[str, Any]]:
     """Run (or resume) the census, appending one JSON record per pattern to ``out``.
 
@@ -124,6 +124,8 @@ def run_census(out: str | Path, *, max_m: int = 3, max_n: int = 3, max_r: int = 
         Per-stage solver timeout passed to :func:`~wellposed.closedness.decide_closedness`.
     jobs : int
         Worker processes.
+    retry_undecided : bool
+        Run the undecided keys again (a new record for a key supersedes the older one).
     progress : callable(done, total), optional
 
     Returns
@@ -137,7 +139,9 @@ def run_census(out: str | Path, *, max_m: int = 3, max_n: int = 3, max_r: int = 
         raise InvalidSpecError(f"timeout = {timeout!r} must be a positive number of seconds.")
     path = Path(out)
     patterns = dict(enumerate_patterns(max_m, max_n, max_r))
-    old = {rec["key"]: rec for rec in read_records(path) if "key" in rec}
+    old = {rec["key"]: rec for rec in read_records(path) if "key" in rec}  # the last record of a key wins
+    if retry_undecided:
+        old = {k: rec for k, rec in old.items() if rec.get("closed") is not None}
     todo = [k for k in sorted(patterns) if k not in old]
     path.parent.mkdir(parents=True, exist_ok=True)
     # drop a truncated trailing line before appending

@@ -61,6 +61,7 @@ def add_parser(subparsers: Any) -> None:
     c.add_argument("--jobs", type=_positive_int, default=1, help="worker processes")
     c.add_argument("--backend", choices=["z3", "qepcad"], default="z3")
     c.add_argument("--no-qe", action="store_true", help="skip the QE stage")
+    c.add_argument("--retry-undecided", action="store_true", help="run the undecided keys of --out again")
     c.add_argument("--markdown", help="also write the summary table to this Markdown file")
     c.set_defaults(func=run_census_command)
 
@@ -133,7 +134,8 @@ def run_census_command(args: argparse.Namespace) -> int:
 
     try:
         records = run_census(args.out, max_m=args.max_m, max_n=args.max_n, max_r=args.max_r, timeout=args.timeout,
-                             jobs=args.jobs, backend=args.backend, use_qe=not args.no_qe, progress=progress)
+                             jobs=args.jobs, backend=args.backend, use_qe=not args.no_qe,
+                             retry_undecided=args.retry_undecided, progress=progress)
     except InvalidSpecError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -193,6 +193,7 @@ def decide_closedness(
     cache : dict, optional
         Maps canonical keys (up to transposition) of connected parts to their verdicts; reused across
         calls (closed verdicts are reused as they are, not-closed ones when the part is identical).
+        Canonical keys (``verdict.key``) are only computed when a cache is given.
     search : bool
         Run the solver-based stages (z3 obstruction, full-space test, curve search). With False only
         the polynomial rules and the private-minor obstruction run.
@@ -221,7 +222,8 @@ def decide_closedness(
     """
     _validate(pattern, backend, timeout, use_qe, cache, search)
     t0 = time.perf_counter()
-    key = pattern.canonical_key(transpose=True)
+    # canonical keys can be costly for very symmetric patterns: only computed when a cache is used
+    key = pattern.canonical_key(transpose=True) if cache is not None else ""
     if pattern.is_trivial():
         thm = closed_by_theorem(pattern)
         assert thm is not None  # the trivial rule always applies
@@ -238,7 +240,7 @@ def decide_closedness(
     for rows, cols, comps in split:
         part = reduced.restrict(rows, cols, comps)
         t_part = time.perf_counter()
-        part_key = part.canonical_key(transpose=True)
+        part_key = part.canonical_key(transpose=True) if cache is not None else ""
         verdict = None
         if cache is not None and part_key in cache:
             hit = cache[part_key]
