@@ -58,7 +58,7 @@ def _agree(sentences, timeout):
 
 
 def test_cross_check_every_sentence_of_small_patterns():
-    sentences = [s for name in ["diag:2", "full:1,2,2", "full:2,2,1"] for s in closedness_sentences(family(name))]
+    sentences = [s for name in ["diag:2", "full:1,2,2"] for s in closedness_sentences(family(name))]
     sentences += [everything_sentence(family("lu:2")), membership_sentence(family("lu:2"), [[1, 1], [1, 0]])]
     both, *_ = _agree(sentences, 30.0)
     assert both == len(sentences)
