@@ -229,3 +229,18 @@ def test_zero_matrix_and_integer_input():
     assert res.error == 0 and res.certificate_ratio == 1.0 and res.rel_error == 0.0
     assert res.chain.dtype == np.float64
     assert isinstance(res.chain.factors[0], KSFactor)
+
+
+def test_non_finite_detected_everywhere():
+    pats = parse_chain_spec("ks:2,2,2,2;4,2,2,1")  # block-diagonal product: A has entries off its pattern
+    A = np.zeros(pats[0].shape[:1] + pats[-1].shape[1:])
+    A[0, -1] = np.nan  # off the product pattern
+    assert not product_pattern(pats).mask()[0, -1]
+    with pytest.raises(InvalidMatrixError, match=r"first at \(0, 7\)"):
+        factorize(A, pats)
+    F = np.fft.fft(np.eye(16))
+    F[3, 5] = np.inf
+    with pytest.raises(InvalidMatrixError, match=r"first at \(3, 5\)"):
+        factorize(F, dyadic_butterfly(16), bit_reversal=True, orthonormalize=True)
+    with pytest.raises(InvalidMatrixError, match="too large"):
+        factorize(np.full((8, 8), 1e300), dyadic_butterfly(8))

@@ -137,7 +137,29 @@ def _discarded(w: np.ndarray, n_drop: int, G: np.ndarray, inner: int) -> np.ndar
     return np.clip(w[..., :n_drop] - slack[..., None], 0.0, None).sum(axis=-1)
 
 
-def _truncate(B: np.ndarray, r: int, side: _Side) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+class _Run:
+    """Mutable bookkeeping of one factorization run: recorded split errors (lower bounds) and the energy of
+    the data on the product pattern (read off the root Gram matrices, which saves a pass over ``A``)."""
+
+    def __init__(self, L: int) -> None:
+        self.tails = np.full(L - 1, np.nan)
+        self.energy: float | None = None
+
+
+class _NonFinite(Exception):
+    """Internal: a Gram matrix came out non-finite (nan/inf in the input, or overflow)."""
+
+
+def _check_gram(G: np.ndarray, run: _Run | None) -> None:
+    if not np.isfinite(G).all():
+        raise _NonFinite
+    if run is not None and run.energy is None:  # the root split sees every entry of the product pattern once
+        run.energy = float(np.trace(G, axis1=-2, axis2=-1).real.sum())
+
+
+def _truncate(
+    B: np.ndarray, r: int, side: _Side, run: _Run | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Best rank-``r`` factorization ``B ≈ U @ W`` of a batch of blocks (..., m, n), via the smaller Gram matrix.
 
     ``side='left'``: ``U`` has orthonormal columns; ``'right'``: ``W`` has orthonormal rows; ``'balanced'``:
@@ -149,6 +171,7 @@ def _truncate(B: np.ndarray, r: int, side: _Side) -> tuple[np.ndarray, np.ndarra
     batch = B.shape[:-2]
     if m <= n:
         G = _gram_rows(B)
+        _check_gram(G, run)
         w, E = np.linalg.eigh(G)
         U0 = E[..., :, m - k :][..., ::-1]
         lam = np.clip(w[..., m - k :][..., ::-1], 0.0, None)
@@ -165,6 +188,7 @@ def _truncate(B: np.ndarray, r: int, side: _Side) -> tuple[np.ndarray, np.ndarra
             U, W = U0 * s[..., None, :], Z * inv[..., :, None]
     else:
         G = _gram_cols(B)
+        _check_gram(G, run)
         w, E = np.linalg.eigh(G)
         V0 = E[..., :, n - k :][..., ::-1]
         lam = np.clip(w[..., n - k :][..., ::-1], 0.0, None)
@@ -218,13 +242,6 @@ def _split_point(n: int, order: Order) -> int:
     return n // 2
 
 
-class _Run:
-    """Mutable bookkeeping of one factorization run: recorded split errors (lower bounds)."""
-
-    def __init__(self, L: int) -> None:
-        self.tails = np.full(L - 1, np.nan)
-
-
 def _factor_plain(
     pats: tuple[KSPattern, ...], D: np.ndarray, offset: int, order: Order, run: _Run, root: bool
 ) -> list[np.ndarray]:
@@ -233,7 +250,7 @@ def _factor_plain(
     s = _split_point(len(pats), order)
     Pl, Pr = product_pattern(pats[:s]), product_pattern(pats[s:])
     pr = _Pair.of(Pl, Pr)
-    U, W, tail = _truncate(pr.product_blocks(D), pr.r, "balanced")
+    U, W, tail = _truncate(pr.product_blocks(D), pr.r, "balanced", run)
     if root:
         run.tails[offset + s - 1] = float(tail.sum())
     X, Y = pr.left_from_blocks(U), pr.right_from_blocks(W)
@@ -282,11 +299,11 @@ def _factor_ortho(
     pr = _Pair.of(Pl, Pr)
     B = pr.product_blocks(D)
     if s == 1:
-        U, W, tail = _truncate(B, pr.r, "left")
+        U, W, tail = _truncate(B, pr.r, "left", run)
         run.tails[offset] = float(tail.sum())
         del B
         return [pr.left_from_blocks(U)] + _factor_ortho(pats[1:], pr.right_from_blocks(W), offset + 1, order, run)
-    U, W, tail = _truncate(B, pr.r, "right")
+    U, W, tail = _truncate(B, pr.r, "right", run)
     run.tails[offset + s - 1] = float(tail.sum())
     if s == len(pats) - 1:
         del B
@@ -414,7 +431,7 @@ class ButterflyResult:
         }
 
 
-def _validate_matrix(A: object) -> tuple[np.ndarray, float]:
+def _validate_matrix(A: object, scan: bool = True) -> np.ndarray:
     if isinstance(A, np.ndarray):
         M = A
     else:
@@ -429,16 +446,21 @@ def _validate_matrix(A: object) -> tuple[np.ndarray, float]:
     if M.dtype.kind not in "biufc":
         raise InvalidMatrixError(f"A must be real or complex, got dtype {M.dtype!r}.")
     M = M.astype(np.complex128 if M.dtype.kind == "c" else np.float64, copy=False)
-    norm2 = _sqnorm(M)  # one pass; nan/inf entries make it non-finite
-    if not math.isfinite(norm2):
-        bad = np.argwhere(~np.isfinite(M))
-        if bad.size:
-            first = tuple(int(i) for i in bad[0])
-            raise InvalidMatrixError(
-                f"A has non-finite entries (first at {first!r}: {M[first]!r}); replace nan/inf before factorizing."
-            )
+    if scan:
+        _require_finite(M)
+    return M
+
+
+def _require_finite(M: np.ndarray) -> None:
+    """Raise InvalidMatrixError naming the first nan/inf entry, or the overflow, of ``M``."""
+    bad = np.argwhere(~np.isfinite(M))
+    if bad.size:
+        first = tuple(int(i) for i in bad[0])
+        raise InvalidMatrixError(
+            f"A has non-finite entries (first at {first!r}: {M[first]!r}); replace nan/inf before factorizing."
+        )
+    if not math.isfinite(_sqnorm(M)):
         raise InvalidMatrixError("A is too large in magnitude: its squared Frobenius norm overflows; rescale A.")
-    return M, norm2
 
 
 def _permute_columns(M: np.ndarray, perm: np.ndarray) -> np.ndarray:
@@ -450,7 +472,7 @@ def _permute_columns(M: np.ndarray, perm: np.ndarray) -> np.ndarray:
     return out
 
 
-def _restrict(A: np.ndarray, P: KSPattern, norm2: float) -> tuple[np.ndarray, float]:
+def _restrict(A: np.ndarray, P: KSPattern) -> tuple[np.ndarray, float]:
     """Entries of A on the Kronecker-sparse pattern P as an (a, b, c, d) array, and the energy off P."""
     a, b, c, d = P.abcd
     if a == 1 and d == 1:
@@ -571,7 +593,9 @@ def factorize(
             f"orthonormalize and bit_reversal must be booleans, got {orthonormalize!r} and {bit_reversal!r}."
         )
     pats = check_chain(chain)
-    M, normA2 = _validate_matrix(A)
+    # Finiteness is checked on the fly: the root Gram matrices see every entry on the product pattern, the
+    # entries off it are summed in _restrict; anything non-finite triggers a scan that names the entry.
+    M = _validate_matrix(A, scan=False)
     shape = chain_shape(pats)
     if M.shape != shape:
         raise InvalidMatrixError(
@@ -581,15 +605,28 @@ def factorize(
     perm = None
     if bit_reversal:
         perm = bit_reversal_permutation(M.shape[1])
-        M = _permute_columns(M, perm)
-    D0, off2 = _restrict(M, product_pattern(pats), normA2)
-    run = _Run(len(pats))
-    if orthonormalize:
-        datas = _factor_ortho(pats, D0, 0, order, run)
-    else:
-        datas = _factor_plain(pats, D0, 0, order, run, True)
+    M_in = M
+    try:
+        # nan/inf and overflow are reported as InvalidMatrixError below, not as RuntimeWarnings
+        with np.errstate(over="ignore", invalid="ignore"):
+            if perm is not None:
+                M = _permute_columns(M, perm)
+            D0, off2 = _restrict(M, product_pattern(pats))
+            if not math.isfinite(off2):
+                raise _NonFinite
+            run = _Run(len(pats))
+            if orthonormalize:
+                datas = _factor_ortho(pats, D0, 0, order, run)
+            else:
+                datas = _factor_plain(pats, D0, 0, order, run, True)
+            on2 = run.energy if run.energy is not None else _sqnorm(D0)
+            if not math.isfinite(on2):
+                raise _NonFinite
+    except _NonFinite:
+        _require_finite(M_in)
+        raise InvalidMatrixError("A overflows during the factorization; rescale A.") from None
+    normA2 = off2 + on2
     factors = tuple(KSFactor(p, d) for p, d in zip(pats, datas, strict=True))
-    # Measured error: the factors multiplied back inside the product pattern (never densely).
     # The middle split keeps both sub-products small (N^1.5 entries each for the dyadic butterfly).
     err = math.sqrt(off2 + _residual2(pats, [f.data for f in factors], D0, len(pats) // 2))
     # Certified lower bounds: sums of non-negative terms, lowered by their relative rounding error.
@@ -635,10 +672,10 @@ def split_errors_exact(A: np.ndarray, chain: Sequence[KSPattern]) -> np.ndarray:
     ``O(Σ_s n_blocks_s · b_s·c_s·min(b_s, c_s))``.
     """
     pats = check_chain(chain)
-    M, norm2 = _validate_matrix(A)
+    M = _validate_matrix(A)
     if M.shape != chain_shape(pats):
         raise InvalidMatrixError(f"A has shape {M.shape!r}, the chain multiplies to {chain_shape(pats)!r}.")
-    D0, off2 = _restrict(M, product_pattern(pats), norm2)
+    D0, off2 = _restrict(M, product_pattern(pats))
     out = np.empty(len(pats) - 1)
     for s in range(1, len(pats)):  # one batched call per split point
         pr = _Pair.of(product_pattern(pats[:s]), product_pattern(pats[s:]))
