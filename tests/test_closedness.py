@@ -311,3 +311,35 @@ def test_case_catalogue_expected_closedness(path) -> None:
     assert v.closed is p.expected["closed"], v.reason
     if v.certificate is not None:
         v.certificate.verify()
+
+
+@pytest.mark.parametrize("x,y", [
+    (["111", "111"], ["110", "101", "011"]),
+    (["110", "111"], ["100", "111", "111"]),
+    (["011", "111", "111"], ["111", "111", "111"]),
+])
+def test_linear_slice_evidence_factors_planted_matrices(x: list[str], y: list[str]) -> None:
+    """Re-check the full-space evidence: with the published fixed values, solve for the free side exactly."""
+    import sympy
+
+    from wellposed.closedness.theorems import linear_slice_onto
+
+    p = pat(x, y)
+    ev = linear_slice_onto(p)
+    assert ev is not None
+    rng = np.random.default_rng(3)
+    a = rng.integers(-5, 6, size=(p.m, p.n)) * p.union_mask()
+    x0, y0 = np.array(ev["fixed_x"]), np.array(ev["fixed_y"])
+    syms_x = {(i, k): sympy.Symbol(f"x{i}_{k}") for i in range(p.m) for k in range(p.r)
+              if p.x_support[i, k] and ev["sides"][k] == "vary X"}
+    syms_y = {(j, k): sympy.Symbol(f"y{j}_{k}") for j in range(p.n) for k in range(p.r)
+              if p.y_support[j, k] and ev["sides"][k] == "vary Y"}
+    xm = sympy.Matrix(p.m, p.r, lambda i, k: syms_x.get((i, k), int(x0[i, k])))
+    ym = sympy.Matrix(p.n, p.r, lambda j, k: syms_y.get((j, k), int(y0[j, k])))
+    eqs = [sympy.Eq((xm * ym.T)[i, j], int(a[i, j])) for i in range(p.m) for j in range(p.n) if p.union_mask()[i, j]]
+    sol = sympy.solve(eqs, list(syms_x.values()) + list(syms_y.values()), dict=True)
+    assert sol, "the linear system must be solvable for every A"
+    prod = (xm * ym.T).subs(sol[0])
+    free = prod.free_symbols
+    prod = prod.subs({s: 0 for s in free})
+    assert prod == sympy.Matrix(a.tolist())

@@ -305,7 +305,8 @@ def determinantal_z3(pattern: SupportPattern, timeout: float = 1.0,
 
     Returns ``(answer, minors)``: ``answer`` is z3's answer to ``∃A ∈ D ∀X,Y: X Yᵀ ≠ A`` —
     ``"unsat"`` proves ``D ⊆ P``, and since ``P ⊆ D`` always, ``P = D`` is closed; ``"sat"`` or
-    ``"unknown"`` prove nothing. ``"skipped"`` when there are more than ``max_minors`` minors.
+    ``"unknown"`` prove nothing. ``"skipped"`` when there are more than ``max_minors`` minors or
+    ``min(m, n) > 5``.
     With no minor this is the full-space test (:func:`full_space_z3`).
 
     Examples
@@ -323,10 +324,12 @@ def determinantal_z3(pattern: SupportPattern, timeout: float = 1.0,
     """
     import z3
 
+    m, n, r = pattern.shape
+    if min(m, n) > 5:  # the minor enumeration alone would be too large
+        return "skipped", []
     minors = rank_conditions(pattern)
     if len(minors) > max_minors:
         return "skipped", minors
-    m, n, r = pattern.shape
     union = pattern.union_mask()
     zero = z3.RealVal(0)
     a = {(i, j): z3.Real(f"a_{i}_{j}") for i in range(m) for j in range(n) if union[i, j]}
@@ -374,7 +377,8 @@ def linear_slice_onto(pattern: SupportPattern, seed: int = 0, trials: int = 2) -
     Notes
     -----
     ``2^r · trials`` exact ranks of ``|union| × (free entries)`` integer matrices (fraction-free
-    elimination in python-flint). Only used for ``r ≤ 12``.
+    elimination in python-flint); for ``r > 6`` only the two uniform side choices are tried, and
+    nothing for ``r > 12``.
     """
     import flint
 
@@ -389,7 +393,8 @@ def linear_slice_onto(pattern: SupportPattern, seed: int = 0, trials: int = 2) -
     for _ in range(trials):
         x0 = rng.integers(1, 98, size=(m, r)) * x
         y0 = rng.integers(1, 98, size=(n, r)) * y
-        for sides in itertools.product((0, 1), repeat=r):
+        choices = itertools.product((0, 1), repeat=r) if r <= 6 else iter([(0,) * r, (1,) * r])
+        for sides in choices:
             side = np.array(sides, dtype=bool)
             # variables: y_{j,k} for components with side 0, x_{i,k} for side 1
             yk = [(j, k) for k in np.flatnonzero(~side) for j in np.flatnonzero(y[:, k])]
