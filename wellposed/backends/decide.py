@@ -12,9 +12,10 @@ from ..formulas.builder import (
     Encoding,
     _check_encoding,
     _check_pattern,
-    closedness_sentences,
     everything_sentence,
+    iter_closedness_sentences,
     membership_sentence,
+    zero_patterns,
 )
 from ..formulas.nodes import Sentence
 from .base import Answer, Decision, check_timeout
@@ -44,8 +45,8 @@ class QEResult:
         Wall-clock time of the whole decision.
     decisions : tuple of Decision
         One per sentence that was run, in order.
-    skipped : tuple of str
-        Sentences not run (budget exhausted, or not needed once one was true).
+    skipped : int
+        Number of sentences not run (budget exhausted, or not needed once one was true).
     witness : list of list of int or None
         The nonzero pattern of ``A`` whose sentence is true (NOT_CLOSED with zero-pattern splitting).
     encoding : str
@@ -56,7 +57,7 @@ class QEResult:
     backend: str
     seconds: float
     decisions: tuple[Decision, ...]
-    skipped: tuple[str, ...] = ()
+    skipped: int = 0
     witness: list[list[int]] | None = None
     encoding: str = ""
     info: dict[str, Any] = field(default_factory=dict, compare=False)
@@ -67,7 +68,7 @@ class QEResult:
         parts = [f"=== {d.sentence}: {d.answer.value} ({d.backend}, {d.seconds:.3f} s)\n{d.transcript}"
                  for d in self.decisions]
         if self.skipped:
-            parts.append("=== not run: " + ", ".join(self.skipped) + "\n")
+            parts.append(f"=== {self.skipped} sentence(s) not run\n")
         return "\n".join(parts)
 
 
@@ -114,7 +115,8 @@ def decide_by_qe(
     -------
     QEResult
         P is not closed iff some sentence is true; unknown on any sentence gives UNKNOWN unless
-        another one is true. Sentences are run smallest first.
+        another one is true. Sentences are built on demand and run in order of increasing nonzero
+        pattern size.
 
     Examples
     --------
@@ -136,33 +138,33 @@ def decide_by_qe(
     cap = budget if sentence_timeout is None else check_timeout(sentence_timeout, "sentence_timeout")
     enc = _check_encoding(encoding)
     engine = get_backend(backend)
-    sentences = sorted(closedness_sentences(p, enc), key=lambda s: (s.num_variables, s.info.get("atoms", 0)))
+    total = len(zero_patterns(p, enc.symmetry, enc.zero_outside)) if (enc.zero_patterns and not p.is_trivial()) \
+        else int(not p.is_trivial())
     decisions: list[Decision] = []
-    skipped: list[str] = []
+    skipped = 0
     witness = None
     undecided = False
-    for idx, s in enumerate(sentences):
+    for s in iter_closedness_sentences(p, enc):  # smallest nonzero pattern first, built on demand
         remaining = budget - (time.monotonic() - start)
         if remaining <= 0.01:
-            skipped.extend(t.name for t in sentences[idx:])
             undecided = True
             break
         d = engine.decide(s, min(remaining, cap))
         decisions.append(d)
         if d.answer is Answer.TRUE:
             witness = s.info.get("zero_pattern")
-            skipped.extend(t.name for t in sentences[idx + 1:])
             break
         if d.answer.group is Answer.UNKNOWN:
             undecided = True
+    skipped = total - len(decisions)
     if witness is not None or any(d.answer is Answer.TRUE for d in decisions):
         answer = QEAnswer.NOT_CLOSED
     elif undecided:
         answer = QEAnswer.UNKNOWN
     else:
         answer = QEAnswer.CLOSED
-    return QEResult(answer, engine.name, time.monotonic() - start, tuple(decisions), tuple(skipped),
-                    witness, enc.label(), {"sentences": len(sentences)})
+    return QEResult(answer, engine.name, time.monotonic() - start, tuple(decisions), skipped,
+                    witness, enc.label(), {"sentences": total})
 
 
 def _query(sentence: Sentence, question: str, backend: Any, timeout: float) -> QueryResult:

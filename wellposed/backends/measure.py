@@ -15,7 +15,7 @@ import numpy as np
 
 from ..families import family
 from ..formulas.builder import ALL_ENCODINGS, NO_ENCODINGS, Encoding, closedness_sentences
-from ..support import SupportPattern
+from ..support import SupportPattern, as_mask
 from .decide import decide_by_qe
 from .registry import get_backend, installed_backends
 
@@ -24,8 +24,8 @@ __all__ = ["CASES", "measure_cases", "measure_ablation", "measure_crosscheck", "
 CASES: dict[str, SupportPattern] = {
     **{name: family(name) for name in ["full:2,2,1", "lu:2", "diag:2", "full:1,3,1", "full:3,1,1",
                                        "full:1,2,2", "full:2,2,2", "full:3,1,2", "full:2,3,1"]},
-    "lu-like:2x3": SupportPattern(["10", "11"], ["10", "11", "11"]),
-    "nested:2x3": SupportPattern(["11", "01"], ["11", "11", "01"]),
+    "lu-like:2x3": SupportPattern(as_mask(["10", "11"], "x"), as_mask(["10", "11", "11"], "y")),
+    "nested:2x3": SupportPattern(as_mask(["11", "01"], "x"), as_mask(["11", "11", "01"], "y")),
     **{name: family(name) for name in ["diag:3", "lu:3", "full:3,3,2"]},
 }
 

@@ -7,6 +7,7 @@ from .builder import (
     automorphisms,
     closedness_sentences,
     everything_sentence,
+    iter_closedness_sentences,
     membership_sentence,
     spanning_forest,
     zero_patterns,
@@ -32,7 +33,7 @@ from .printers import FORMATS, emit, render, to_mathematica, to_qepcad, to_redlo
 
 __all__ = [
     "ALL_ENCODINGS", "NO_ENCODINGS", "Encoding", "automorphisms", "closedness_sentences",
-    "everything_sentence", "membership_sentence", "spanning_forest", "zero_patterns",
+    "everything_sentence", "iter_closedness_sentences", "membership_sentence", "spanning_forest", "zero_patterns",
     "FALSE", "TRUE", "And", "Atom", "Const", "Exists", "ForAll", "Formula", "Implies", "Not", "Or",
     "Sentence", "UnsupportedNodeError", "atom", "prenex",
     "FORMATS", "emit", "render", "to_mathematica", "to_qepcad", "to_redlog", "to_smtlib",

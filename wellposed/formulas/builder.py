@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
 from fractions import Fraction
 from typing import Any
@@ -33,6 +33,7 @@ __all__ = [
     "ALL_ENCODINGS",
     "NO_ENCODINGS",
     "closedness_sentences",
+    "iter_closedness_sentences",
     "everything_sentence",
     "membership_sentence",
     "automorphisms",
@@ -405,13 +406,27 @@ def closedness_sentences(pattern: SupportPattern, encoding: Encoding = ALL_ENCOD
     Building is polynomial (``O(mnr)`` atoms per sentence), plus ``O(|G| 2^u u)`` for the zero-pattern
     enumeration; deciding the sentences is doubly exponential in their number of variables.
     """
+    return list(iter_closedness_sentences(pattern, encoding))
+
+
+def iter_closedness_sentences(pattern: SupportPattern, encoding: Encoding = ALL_ENCODINGS) -> Iterator[Sentence]:
+    """Lazy :func:`closedness_sentences` (same order), for callers that may stop at a true sentence.
+
+    Arguments are validated on the call, before the first sentence is requested.
+
+    Examples
+    --------
+    >>> from wellposed.families import family
+    >>> next(iter_closedness_sentences(family("lu:3"))).name
+    'closedness[Z=100.000.000]'
+    """
     p = _prepare(pattern)
     enc = _check_encoding(encoding)
     if p.is_trivial():
-        return []
+        return iter(())
     if not enc.zero_patterns:
-        return [_closedness_sentence(p, enc, None)]
-    return [_closedness_sentence(p, enc, z) for z in zero_patterns(p, enc.symmetry, enc.zero_outside)]
+        return iter([_closedness_sentence(p, enc, None)])
+    return (_closedness_sentence(p, enc, z) for z in zero_patterns(p, enc.symmetry, enc.zero_outside))
 
 
 def _closedness_sentence(p: SupportPattern, enc: Encoding, z: np.ndarray | None) -> Sentence:

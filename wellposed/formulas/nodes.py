@@ -268,7 +268,7 @@ def _children(f: Formula) -> Iterator[Formula]:
 def free_symbols(f: Formula) -> frozenset[sympy.Symbol]:
     """Variables occurring free in ``f``."""
     if isinstance(f, Atom):
-        return frozenset(f.lhs.free_symbols)  # type: ignore[arg-type]
+        return frozenset(f.lhs.free_symbols)
     if isinstance(f, (Exists, ForAll)):
         return free_symbols(f.body) - frozenset(f.vars)
     out: frozenset[sympy.Symbol] = frozenset()
@@ -321,10 +321,10 @@ Prefix = list[tuple[str, tuple[sympy.Symbol, ...]]]
 def _prenex(f: Formula) -> tuple[Prefix, Formula]:
     if isinstance(f, (Atom, Const)):
         return [], f
-    if isinstance(f, Exists) or isinstance(f, ForAll):
+    if isinstance(f, (Exists, ForAll)):
         q = "E" if isinstance(f, Exists) else "A"
-        prefix, matrix = _prenex(f.body)
-        return [(q, f.vars), *prefix], matrix
+        inner, matrix = _prenex(f.body)
+        return [(q, f.vars), *inner], matrix
     if isinstance(f, Not):
         if isinstance(f.arg, Atom):
             return [], f
@@ -387,7 +387,7 @@ def integer_terms(a: Atom) -> list[tuple[int, tuple[tuple[sympy.Symbol, int], ..
     >>> integer_terms(Atom(x * y / 2 - sympy.Rational(1, 3), "<"))
     [(3, ((x, 1), (y, 1))), (-2, ())]
     """
-    syms = sorted(a.lhs.free_symbols, key=lambda s: s.name)  # type: ignore[attr-defined]
+    syms = sorted(a.lhs.free_symbols, key=lambda s: s.name)
     poly = sympy.Poly(a.lhs, *syms) if syms else None
     if poly is None:
         value = Fraction(str(sympy.Rational(a.lhs)))
