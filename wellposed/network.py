@@ -752,7 +752,7 @@ def analyze_network(
             c = classify(pair_pattern(left, right))
             splits.append(SplitReport(s, left.shape[0], right.shape[1], right.shape[0], c.tractable, c.method,
                                       c.reason))
-    dead = []
+    dead: list[tuple[int, int]] = []
     for ell in range(1, len(ms)):
         no_in = ~ms[ell - 1].any(axis=1)
         no_out = ~ms[ell].any(axis=0)
