@@ -51,7 +51,7 @@ class RankOneQuantization:
         True when the search is exhaustive for ``fmt``: always for unbounded exponents; for a bounded format
         when the unbounded optimum fits the exponent range after a power-of-two rebalancing.
     candidates : int
-        Number of breakpoint intervals examined.
+        Number of breakpoints examined (``2**(t-1)`` per nonzero entry of the searched vector).
     fmt : FloatFormat
         Target format.
     """
@@ -445,7 +445,8 @@ def _search_unbounded(
 
 def _shift_window(v: NDArray[np.float64], fmt: FloatFormat) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Per row, the integer shifts s for which ``v * 2**s`` is exactly representable in ``fmt``."""
-    assert fmt.emin is not None and fmt.max_finite is not None  # noqa: S101 - internal invariant
+    if fmt.emin is None or fmt.max_finite is None:
+        raise InvalidSpecError(f"fmt={fmt!r} has no exponent range: shift windows need a bounded format")
     nonzero = v != 0
     mant, ex = np.frexp(np.abs(v))
     ex = ex.astype(np.int64)
@@ -617,7 +618,8 @@ def quantize_rank_one(x: ArrayLike, y: ArrayLike, fmt: FloatFormat | int | str) 
         batch = quantize_rank_one_batch(xv[None, :], yv[None, :], fmt)
     for item in caught:
         warnings.warn(item.message, item.category, stacklevel=2)
-    n_cand = xv.size * (1 << (fmt.t - 1)) if np.any(xv) and np.any(yv) else 0
+    searched = yv if (yv.size > _DIRECT_MAX and xv.size <= _DIRECT_MAX) else xv
+    n_cand = int(np.count_nonzero(searched)) * (1 << (fmt.t - 1)) if np.any(xv) and np.any(yv) else 0
     return RankOneQuantization(
         x_hat=batch.x_hat[0],
         y_hat=batch.y_hat[0],
