@@ -244,6 +244,8 @@ KNOWN = [
     ("full:1,3,1", QEAnswer.CLOSED),
     ("full:3,1,2", QEAnswer.CLOSED),
     ("full:2,2,2", QEAnswer.CLOSED),
+    ("diag:3", QEAnswer.CLOSED),
+    ("lu:3", QEAnswer.NOT_CLOSED),  # first true sentence: A = e12 + e21 (10 of 287 sentences run)
 ]
 
 
