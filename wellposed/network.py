@@ -619,8 +619,8 @@ def relu_report(shapes: Sequence[tuple[int, int]], linear: LinearSetVerdict) -> 
                      "not known to be sufficient, for networks with more than one hidden layer or more than one "
                      "output")
     else:
-        open_.append("the necessary condition (closedness of the linear set) is undecided: "
-                     + linear.reason)
+        open_.append("the necessary condition (closedness of the linear set) is undecided; see the linear-set "
+                     "verdict for what was tried")
         open_.append("well-posedness of training for every data set")
     return ReluReport("open", tuple(proven), tuple(open_))
 
