@@ -77,7 +77,8 @@ def _argument_rows(parser: argparse.ArgumentParser) -> list[tuple[str, str]]:
         extra = []
         if action.choices is not None and "{" not in name:
             extra.append("choices: " + ", ".join(f"`{c}`" for c in action.choices))
-        if action.option_strings and action.nargs != 0 and action.default not in (None, argparse.SUPPRESS):
+        if (action.option_strings and action.nargs != 0 and action.default not in (None, argparse.SUPPRESS)
+                and "default" not in help_text.lower()):
             extra.append(f"default: `{action.default}`")
         if action.required and action.option_strings:
             extra.append("required")
