@@ -115,7 +115,12 @@ def _gram_rows(B: np.ndarray) -> np.ndarray:
         return _abT(B, B)
     Br, Bi = B.real, B.imag
     X = _abT(Bi, Br)
-    return (_abT(Br, Br) + _abT(Bi, Bi)) + 1j * (X - np.swapaxes(X, -1, -2))
+    if B.strides[-1] == B.itemsize:  # interleaved real view: Re(G) in one contiguous product
+        Bf = B.view(np.float64 if B.dtype == np.complex128 else np.float32)
+        re = _abT(Bf, Bf)
+    else:
+        re = _abT(Br, Br) + _abT(Bi, Bi)
+    return re + 1j * (X - np.swapaxes(X, -1, -2))
 
 
 def _gram_cols(B: np.ndarray) -> np.ndarray:
