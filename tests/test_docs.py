@@ -159,6 +159,11 @@ def _run_in_process(argv: list[str], workdir: Path) -> subprocess.CompletedProce
                 code = main(argv[3:])
             except SystemExit as exc:  # argparse: --help (0) and usage errors (2)
                 code = exc.code if isinstance(exc.code, int) else 1
+            except Exception:  # what would be a traceback and exit 1 in a terminal
+                import traceback
+
+                traceback.print_exc(file=err)
+                code = 1
     finally:
         os.chdir(cwd)
     return subprocess.CompletedProcess(argv, int(code or 0), out.getvalue(), err.getvalue())
