@@ -60,7 +60,7 @@ CATALOGUE = [
 
 @pytest.mark.parametrize("name,pattern,closed,method", CATALOGUE, ids=[c[0] for c in CATALOGUE])
 def test_catalogue(name: str, pattern: SupportPattern, closed: bool, method: str | None) -> None:
-    v = decide_closedness(pattern, use_qe=False, timeout=5.0)
+    v = decide_closedness(pattern, use_qe=False, timeout=10.0)  # generous: z3 stages must not time out under load
     assert v.closed is closed, v.reason
     if method is not None:
         assert v.method == method

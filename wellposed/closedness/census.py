@@ -205,8 +205,9 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def render_markdown(summary: dict[str, Any], command: str, wall_seconds: float, records: list[dict[str, Any]]) -> str:
-    """The census table as Markdown (docs/census.md)."""
+def render_markdown(summary: dict[str, Any], command: str, wall_seconds: float, records: list[dict[str, Any]],
+                    note: str = "") -> str:
+    """The census table as Markdown (docs/census.md); ``note`` is printed under the command."""
     lines = [
         "# Closedness census",
         "",
@@ -218,6 +219,7 @@ def render_markdown(summary: dict[str, Any], command: str, wall_seconds: float, 
         f"Command: `{command}`  ",
         f"Wall-clock time of the last run: {wall_seconds:.1f} s (sum of per-pattern times "
         f"{summary['seconds_total']:.1f} s, slowest pattern {summary['seconds_max']:.2f} s).",
+        *([note] if note else []),
         "",
         "## Summary",
         "",
@@ -243,8 +245,9 @@ def render_markdown(summary: dict[str, Any], command: str, wall_seconds: float, 
                   "component).", "", "| key | reason |", "|---|---|"]
         by_key = {r["key"]: r for r in records}
         for k in summary["undecided"]:
-            reason = str(by_key[k].get("reason", "")).replace("|", "\\|")
-            lines.append(f"| `{k}` | {reason[:160]} |")
+            reason = str(by_key[k].get("reason", ""))
+            reason = reason.split("no certificate was found; ", 1)[-1].replace("|", "\\|")
+            lines.append(f"| `{k}` | {reason[:260]} |")
     else:
         lines.append("None.")
     lines.append("")

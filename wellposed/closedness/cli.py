@@ -151,10 +151,13 @@ def run_census_command(args: argparse.Namespace) -> int:
         print(f"  {method:30s} {answer:11s} {count}")
     if args.markdown:
         command = (f"wellposed census --out {args.out} --max-m {args.max_m} --max-n {args.max_n} --max-r "
-                   f"{args.max_r} --timeout {args.timeout:g} --jobs {args.jobs} --markdown {args.markdown}")
+                   f"{args.max_r} --timeout {args.timeout:g} --jobs {args.jobs}"
+                   + (" --retry-undecided" if args.retry_undecided else "") + f" --markdown {args.markdown}")
+        note = ("The undecided keys of a first full run (the same command without `--retry-undecided`, "
+                "possibly with another timeout) were re-tried by this command." if args.retry_undecided else "")
         try:
             with open(args.markdown, "w", encoding="utf-8") as fh:
-                fh.write(render_markdown(summary, command, wall, records))
+                fh.write(render_markdown(summary, command, wall, records, note))
         except OSError as exc:
             print(f"error: cannot write {args.markdown!r}: {exc}", file=sys.stderr)
             return 1
