@@ -343,3 +343,18 @@ def test_linear_slice_evidence_factors_planted_matrices(x: list[str], y: list[st
     free = prod.free_symbols
     prod = prod.subs({s: 0 for s in free})
     assert prod == sympy.Matrix(a.tolist())
+
+
+def test_two_membership_encodings_agree() -> None:
+    """The z3-API query of the searches and the SMT-LIB text of verify() give the same answers."""
+    from wellposed.closedness.certificates import _z3_on_smtlib, smtlib_membership_query
+
+    rng = np.random.default_rng(7)
+    for spec in ("lu:2", "lu:3", "mcp:10,11", "full:2,3,1"):
+        p = family(spec)
+        for _ in range(4):
+            a = [[Fraction(int(v), int(rng.integers(1, 3))) for v in row]
+                 for row in rng.integers(-1, 2, size=(p.m, p.n))]
+            first = check_not_in_p_z3(p, a, timeout=5.0)
+            second = _z3_on_smtlib(smtlib_membership_query(p, a), 5.0)
+            assert first == second

@@ -31,6 +31,7 @@ __all__ = [
     "laurent_product",
     "check_not_in_p_z3",
     "private_minor_proof",
+    "smtlib_membership_query",
 ]
 
 #: A Laurent polynomial in ε: ``((exponent, coefficient), ...)`` sorted by exponent, nonzero coefficients.
@@ -152,6 +153,48 @@ def check_not_in_p_z3(pattern: SupportPattern, limit: Sequence[Sequence[Fraction
     return str(solver.check())
 
 
+def smtlib_membership_query(pattern: SupportPattern, limit: Sequence[Sequence[Fraction]]) -> str:
+    """SMT-LIB 2 text of ``∃X, Y: X Yᵀ = limit`` (QF_NRA), written independently of the z3 API.
+
+    Examples
+    --------
+    >>> from wellposed.families import family
+    >>> text = smtlib_membership_query(family("full:1,1,1"), [[Fraction(1, 2)]])
+    >>> print(text)
+    (set-logic QF_NRA)
+    (declare-const x_0_0 Real)
+    (declare-const y_0_0 Real)
+    (assert (= (+ 0.0 (* x_0_0 y_0_0)) (/ 1.0 2.0)))
+    (check-sat)
+    """
+    x, y = pattern.x_support, pattern.y_support
+    lines = ["(set-logic QF_NRA)"]
+    lines += [f"(declare-const x_{i}_{k} Real)" for i in range(pattern.m) for k in range(pattern.r) if x[i, k]]
+    lines += [f"(declare-const y_{j}_{k} Real)" for j in range(pattern.n) for k in range(pattern.r) if y[j, k]]
+    for i in range(pattern.m):
+        for j in range(pattern.n):
+            q = Fraction(limit[i][j])
+            terms = " ".join(f"(* x_{i}_{k} y_{j}_{k})" for k in range(pattern.r) if x[i, k] and y[j, k])
+            value = f"(/ {abs(q.numerator)}.0 {q.denominator}.0)" if q.denominator != 1 else f"{abs(q.numerator)}.0"
+            if q < 0:
+                value = f"(- {value})"
+            if terms:
+                lines.append(f"(assert (= (+ 0.0 {terms}) {value}))")
+            elif q != 0:
+                lines.append("(assert false)")
+    lines.append("(check-sat)")
+    return "\n".join(lines)
+
+
+def _z3_on_smtlib(text: str, timeout: float) -> str:
+    import z3
+
+    solver = z3.SolverFor("QF_NRA")
+    solver.set("timeout", max(1, int(timeout * 1000)))
+    solver.from_string(text.replace("(check-sat)", ""))
+    return str(solver.check())
+
+
 def private_minor_proof(
     pattern: SupportPattern, limit: Sequence[Sequence[Fraction]], component: int, rows: Sequence[int],
     cols: Sequence[int],
@@ -259,7 +302,8 @@ class NotClosedCertificate:
 
         Checks that the curve respects the supports, that ``X(ε) Y(ε)ᵀ`` has no negative power of ε
         and constant term ``A*`` (exact rationals), and the non-membership proof: a fresh z3 query
-        (``unsat`` required) for ``"z3-unsat"``; for ``"private-minor"`` the combinatorial argument,
+        (``unsat`` required) for ``"z3-unsat"``, built as SMT-LIB text independently of the z3-API
+        encoding used by the searches; for ``"private-minor"`` the combinatorial argument,
         plus (if ``z3_check``) a z3 query that must not answer ``sat``. The summary's ``"z3"`` key
         holds z3's answer (``"skipped"`` when not asked).
         """
@@ -289,7 +333,9 @@ class NotClosedCertificate:
                                       self.proof["cols"])
             if why:
                 raise CertificateError(f"private-minor proof rejected: {why}.")
-        answer = check_not_in_p_z3(p, self.limit, timeout=timeout) if z3_check or kind == "z3-unsat" else "skipped"
+        # an encoding path independent of the searches: SMT-LIB text parsed by z3
+        answer = (_z3_on_smtlib(smtlib_membership_query(p, self.limit), timeout) if z3_check or kind == "z3-unsat"
+                  else "skipped")
         if answer == "sat":
             raise CertificateError("z3 found X, Y with X Yᵀ = A*: the limit lies in P.")
         if kind == "z3-unsat" and answer != "unsat":
