@@ -462,8 +462,14 @@ class LinearSetVerdict:
 
 
 def _decide_pair(pattern: SupportPattern, *, closedness: bool, backend: str, timeout: float, use_qe: bool,
-                 engine_limit: int) -> tuple[dict[str, Any], Any]:
-    """Closedness of a two-factor pattern: (verdict JSON, verdict object or None)."""
+                 engine_limit: int, memo: dict[SupportPattern, tuple[dict[str, Any], Any]] | None = None,
+                 ) -> tuple[dict[str, Any], Any]:
+    """Closedness of a two-factor pattern: (verdict JSON, verdict object or None); memoized per report."""
+    if memo is not None:
+        if pattern not in memo:
+            memo[pattern] = _decide_pair(pattern, closedness=closedness, backend=backend, timeout=timeout,
+                                         use_qe=use_qe, engine_limit=engine_limit)
+        return memo[pattern]
     c = classify(pattern)
     if c.tractable:  # the cheap closed certificate of the engine's first stage, without its canonical keys
         return {"closed": True, "closed_method": f"theorem:{c.method}",
@@ -497,6 +503,7 @@ def linear_set_verdict(
     timeout: float = 10.0,
     use_qe: bool = True,
     engine_limit: int = DEFAULT_ENGINE_LIMIT,
+    _memo: dict[SupportPattern, tuple[dict[str, Any], Any]] | None = None,
 ) -> LinearSetVerdict:
     """Decide whether the linear set ``{W_L ⋯ W_1 : supp W_ℓ ⊆ M_ℓ}`` is closed, with evidence.
 
@@ -551,7 +558,7 @@ def linear_set_verdict(
     if red.length == 2:
         pattern = pair_pattern(red.masks[1], red.masks[0], name="reduced pair")
         rec, verdict = _decide_pair(pattern, closedness=closedness, backend=backend, timeout=timeout,
-                                    use_qe=use_qe, engine_limit=engine_limit)
+                                    use_qe=use_qe, engine_limit=engine_limit, memo=_memo)
         where = f"layers {_span(red.groups[0])} | {_span(red.groups[1])}"
         if rec["closed"] is True:
             return LinearSetVerdict(True, "reduction:two-factor",
@@ -738,12 +745,13 @@ def analyze_network(
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
         raise InvalidSupportError(f"timeout = {timeout!r} must be a positive number of seconds.")
     layers = tuple(layer_info(m, ell, labels[ell - 1]) for ell, m in enumerate(ms, start=1))
+    memo: dict[SupportPattern, tuple[dict[str, Any], Any]] = {}  # the reduced pair is often an adjacent pair
     pairs = []
     for ell in range(1, len(ms)):
         p = pair_pattern(ms[ell], ms[ell - 1], name=f"layers {ell + 1}·{ell}")
         c = classify(p)
         rec, _ = _decide_pair(p, closedness=closedness, backend=backend, timeout=timeout, use_qe=use_qe,
-                              engine_limit=engine_limit)
+                              engine_limit=engine_limit, memo=memo)
         pairs.append(PairReport((ell, ell + 1), p, c.tractable, c.method, c.reason, rec))
     splits = []
     if len(ms) >= 3:
@@ -758,6 +766,6 @@ def analyze_network(
         no_out = ~ms[ell].any(axis=0)
         dead.extend((ell, int(h)) for h in np.flatnonzero(no_in | no_out))
     linear = linear_set_verdict(ms, closedness=closedness, backend=backend, timeout=timeout, use_qe=use_qe,
-                                engine_limit=engine_limit)
+                                engine_limit=engine_limit, _memo=memo)
     relu = relu_report([layer.shape for layer in layers], linear)
     return NetworkReport(layers, tuple(pairs), tuple(splits), linear, relu, tuple(dead))
