@@ -301,3 +301,23 @@ def test_validate_masks_names_layers() -> None:
         validate_masks([])
     with pytest.raises(InvalidSupportError, match="timeout"):
         analyze_network([np.ones((2, 2))], timeout=-1)
+
+
+@needs_engine
+@settings(max_examples=15, deadline=None)
+@given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(0, 2**32 - 1))
+def test_two_layer_linear_set_agrees_with_pair_engine(d, h, o, seed) -> None:
+    """Cross-check: merges + KS theorem + engine on the reduced pair vs the engine on the raw pair."""
+    from wellposed.closedness import decide_closedness
+    from wellposed.network import pair_pattern
+
+    rng = np.random.default_rng(seed)
+    masks = [rng.random((h, d)) < 0.6, rng.random((o, h)) < 0.6]
+    ours = linear_set_verdict(masks, timeout=1.0, use_qe=False).closed
+    engine = decide_closedness(pair_pattern(masks[1], masks[0]), timeout=1.0, use_qe=False).closed
+    if ours is not None and engine is not None:
+        assert ours == engine
+    eye_in, eye_out = np.eye(d, dtype=bool), np.eye(o, dtype=bool)
+    padded = linear_set_verdict([eye_in, *masks, eye_out], timeout=1.0, use_qe=False).closed
+    if ours is not None and padded is not None:
+        assert padded == ours  # identity layers merge exactly: same linear set
