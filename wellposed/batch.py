@@ -200,10 +200,10 @@ def classify_lines(
             group = patterns.setdefault((m, n, r), [])
             xg, yg = bx[good].astype(bool), by[good].astype(bool)
             group.extend((members[b][0], xg[i], yg[i], members[b][3]) for i, b in enumerate(good.tolist()))
-    for members in patterns.values():
-        recs = _vector_records(np.stack([t[1] for t in members]), np.stack([t[2] for t in members]),
-                               [t[3] for t in members])
-        for (pos, x, y, name), rec in zip(members, recs, strict=True):
+    for shape_group in patterns.values():
+        recs = _vector_records(np.stack([t[1] for t in shape_group]), np.stack([t[2] for t in shape_group]),
+                               [t[3] for t in shape_group])
+        for (pos, x, y, name), rec in zip(shape_group, recs, strict=True):
             row = {"line": items[pos][0], "ok": True, **rec}
             if closedness:
                 row.update(_closedness_fields(SupportPattern(x, y, name=name), timeout))
@@ -274,9 +274,9 @@ def _recover(out: Path, fmt: str, closedness: bool) -> set[int]:
                 f"out = {str(out)!r} has a different header ({header!r}); it was written by another batch "
                 "configuration (e.g. with/without --closedness). Choose another --out or delete the file."
             )
-        for row in reader:
-            if row:
-                done.add(int(row[0]))
+        for fields in reader:
+            if fields:
+                done.add(int(fields[0]))
     return done
 
 

@@ -232,7 +232,7 @@ class SupportPattern:
 
     def empty_components(self) -> np.ndarray:
         """Boolean vector: component k has ``I_k`` or ``J_k`` empty (contributes nothing)."""
-        return ~(self.x_support.any(axis=0) & self.y_support.any(axis=0))
+        return np.asarray(~(self.x_support.any(axis=0) & self.y_support.any(axis=0)))
 
     def num_free_entries(self) -> int:
         """``|I| + |J|``: number of free entries of (X, Y)."""
@@ -241,7 +241,7 @@ class SupportPattern:
     # ------------------------------------------------------------------ transformations
     def with_masks(self, x_support: Any, y_support: Any, **meta: Any) -> SupportPattern:
         """A new pattern with other masks and this one's metadata (overridable by keywords)."""
-        fields = {"name": self.name, "description": self.description, "source": self.source,
+        fields: dict[str, Any] = {"name": self.name, "description": self.description, "source": self.source,
                   "expected": self.expected}
         fields.update(meta)
         return SupportPattern(x_support, y_support, **fields)
