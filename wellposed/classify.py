@@ -205,7 +205,7 @@ def classify(pattern: SupportPattern) -> Classification:
 def _relaxed(
     pattern: SupportPattern, classes: list[SupportClass]
 ) -> tuple[bool, str, dict[int, tuple[tuple[tuple[int, ...], tuple[int, ...]], ...]]]:
-    """Check C1 and C2 (THEORY §1); return (holds, reason if not, bicliques per non-CEC class index)."""
+    """Check C1 and C2 (docs/theory.md); return (holds, reason if not, bicliques per non-CEC class index)."""
     m, n = pattern.m, pattern.n
     cec = [c for c in classes if c.complete]
     if not cec:

@@ -15,6 +15,7 @@ import networkx as nx
 import numpy as np
 
 from .classify import Classification, classify
+from .errors import InvalidSpecError
 from .support import SupportPattern, count_product
 
 __all__ = ["support_graph", "graph_summary", "connected_parts", "export_graph", "draw_pattern"]
@@ -104,12 +105,13 @@ def graph_summary(g: nx.Graph) -> dict[str, Any]:
 def export_graph(g: nx.Graph, path: str | Path) -> Path:
     """Write the graph as GraphML (``.graphml``) or node-link JSON (``.json``)."""
     out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".graphml":
         nx.write_graphml(g, out)
     elif out.suffix.lower() == ".json":
         out.write_text(json.dumps(nx.node_link_data(g, edges="links"), indent=1), encoding="utf-8")
     else:
-        raise ValueError(f"path = {str(path)!r}: use a .graphml or .json extension.")
+        raise InvalidSpecError(f"graph path = {str(path)!r}: use a .graphml or .json extension.")
     return out
 
 
@@ -118,6 +120,9 @@ def draw_pattern(pattern: SupportPattern, path: str | Path, max_components: int 
 
     Works without a display (Agg backend). At most ``max_components`` supports are drawn.
     """
+    out = Path(path)
+    if out.suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise InvalidSpecError(f"picture path = {str(path)!r}: use a .png, .svg or .pdf extension.")
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -136,7 +141,7 @@ def draw_pattern(pattern: SupportPattern, path: str | Path, max_components: int 
         a.set_yticks([])
     fig.suptitle(pattern.name or "support pattern", fontsize=9)
     fig.tight_layout()
-    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return out

@@ -289,7 +289,7 @@ def _ks_representations(mask: np.ndarray) -> list[tuple[int, int, int, int]]:
 
 
 def _chainable(p: tuple[int, int, int, int], q: tuple[int, int, int, int]) -> bool:
-    """THEORY §3: ``p`` left of ``q``; valid and chainable."""
+    """docs/theory.md: ``p`` left of ``q``; valid and chainable."""
     a1, _, c1, d1 = p
     a2, b2, _, d2 = q
     return (a1 * c1 * d1 == a2 * b2 * d2 and a2 % a1 == 0 and d1 % d2 == 0

@@ -20,7 +20,7 @@ from .errors import InvalidSupportError
 __all__ = ["SupportPattern", "as_mask", "count_product", "CANONICAL_PERMUTATION_LIMIT"]
 
 #: Above this many candidate orderings the canonical key falls back to a sound, non-canonical key.
-CANONICAL_PERMUTATION_LIMIT = 50_000
+CANONICAL_PERMUTATION_LIMIT = 5_040
 
 
 def count_product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -413,18 +413,11 @@ def _canonical_key(p: SupportPattern) -> str:
     stacked = np.concatenate([p.x_support, p.y_support], axis=0)  # (m+n) × r
     distinct, counts = np.unique(stacked, axis=1, return_counts=True)
     xs, ys = distinct[:m], distinct[m:]
-    rdeg_x = xs.astype(np.int64) @ counts  # weighted row degrees: invariant under column orderings
-    rdeg_y = ys.astype(np.int64) @ counts
-    invariants = []
-    for k in range(distinct.shape[1]):
-        invariants.append((
-            int(counts[k]), int(xs[:, k].sum()), int(ys[:, k].sum()),
-            tuple(sorted(int(v) for v in rdeg_x[xs[:, k]])), tuple(sorted(int(v) for v in rdeg_y[ys[:, k]])),
-        ))
-    order = sorted(range(len(invariants)), key=lambda k: invariants[k])
+    colours = _refine_components(xs, ys, counts)
+    order = sorted(range(len(colours)), key=lambda k: colours[k])
     cells: list[list[int]] = []
     for k in order:
-        if cells and invariants[cells[-1][0]] == invariants[k]:
+        if cells and colours[cells[-1][0]] == colours[k]:
             cells[-1].append(k)
         else:
             cells.append([k])
@@ -440,6 +433,39 @@ def _canonical_key(p: SupportPattern) -> str:
             best = enc
     assert best is not None  # at least one ordering exists
     return prefix + best
+
+
+def _relabel(signatures: list[Any]) -> list[int]:
+    """Replace signatures by their rank among the distinct ones (an isomorphism-invariant labelling)."""
+    ranks = {sig: i for i, sig in enumerate(sorted(set(signatures)))}
+    return [ranks[sig] for sig in signatures]
+
+
+def _refine_components(xs: np.ndarray, ys: np.ndarray, counts: np.ndarray) -> list[int]:
+    """Colour refinement (1-dimensional Weisfeiler–Leman) of components against rows of X and of Y.
+
+    Colours are computed from sorted signatures only, so they are invariant under row and component
+    permutations; the partition they induce only gets finer from one round to the next.
+    """
+    cols_x = [np.flatnonzero(xs[:, k]).tolist() for k in range(xs.shape[1])]
+    cols_y = [np.flatnonzero(ys[:, k]).tolist() for k in range(ys.shape[1])]
+    rows_x = [np.flatnonzero(row).tolist() for row in xs]
+    rows_y = [np.flatnonzero(row).tolist() for row in ys]
+    comp = _relabel([(int(c), len(a), len(b)) for c, a, b in zip(counts, cols_x, cols_y, strict=True)])
+    rx, ry = [0] * len(rows_x), [0] * len(rows_y)
+    sizes = (-1, -1, -1)
+    for _ in range(len(comp) + len(rx) + len(ry) + 1):
+        rx = _relabel([(rx[i], tuple(sorted(comp[k] for k in ks for _ in range(int(counts[k])))))
+                       for i, ks in enumerate(rows_x)])
+        ry = _relabel([(ry[j], tuple(sorted(comp[k] for k in ks for _ in range(int(counts[k])))))
+                       for j, ks in enumerate(rows_y)])
+        comp = _relabel([(comp[k], tuple(sorted(rx[i] for i in cols_x[k])), tuple(sorted(ry[j] for j in cols_y[k])))
+                         for k in range(len(comp))])
+        new_sizes = (len(set(comp)), len(set(rx)), len(set(ry)))
+        if new_sizes == sizes:
+            break
+        sizes = new_sizes
+    return comp
 
 
 def _encode(xs: np.ndarray, ys: np.ndarray, counts: np.ndarray) -> str:
