@@ -143,8 +143,11 @@ def test_rounding_matches_rational_reference(t, bounds, saturate, values):
 
 @FAST
 @given(t=st.integers(1, 20), k=st.integers(-30, 30),
-       values=st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=30))
+       values=st.lists(st.floats(-1e6, 1e6, allow_nan=False).filter(lambda v: v == 0 or abs(v) > 1e-280),
+                       min_size=1, max_size=30))
 def test_rounding_properties(t, k, values):
+    # float64 carries the computation: keep z·2^k out of its subnormal range, where bits are lost
+
     z = np.array(values)
     r = round_to_format(z, t)
     assert np.array_equal(round_to_format(r, t), r)  # idempotent
