@@ -79,7 +79,7 @@ def census_record(key: str, pattern: SupportPattern, timeout: float, backend: st
         "key": key, "m": pattern.m, "n": pattern.n, "r": pattern.r,
         "x_support": pattern.to_json()["x_support"], "y_support": pattern.to_json()["y_support"],
         "closed": v.closed, "method": v.method, "reason": v.reason,
-        "part_methods": sorted({pv.method for pv in v.parts}),
+        "part_methods": sorted({pv.method for pv in v.parts}) or [v.method],
         "seconds": round(time.perf_counter() - t0, 4),
     }
     if v.certificate is not None:

@@ -254,12 +254,13 @@ def decide_closedness(
         verdicts.append(verdict)
         index_maps.append((rows, cols, tuple(int(live[c]) for c in comps)))
     seconds = time.perf_counter() - t0
+    shown = tuple(verdicts) if len(verdicts) > 1 else ()  # a single part is the verdict itself
     for verdict, (rows, cols, comps) in zip(verdicts, index_maps, strict=True):
         if verdict.answer is Answer.NOT_CLOSED:
             parts_note = "" if len(verdicts) == 1 else f" (on the connected part with components {list(comps)})"
             if verdict.certificate is None:  # decided by QE: no certificate to lift
                 return ClosednessVerdict(Answer.NOT_CLOSED, verdict.method, verdict.reason + parts_note,
-                                         parts=tuple(verdicts), seconds=seconds, key=key, details=verdict.details)
+                                         parts=shown, seconds=seconds, key=key, details=verdict.details)
             lifted = verdict.certificate.lift(pattern, rows, cols, comps)
             if lifted.pattern == verdict.certificate.pattern and lifted.limit == verdict.certificate.limit \
                     and "verification" in verdict.details:
@@ -269,13 +270,13 @@ def decide_closedness(
             if check is None:
                 continue
             return ClosednessVerdict(Answer.NOT_CLOSED, verdict.method, verdict.reason + parts_note, lifted,
-                                     tuple(verdicts), time.perf_counter() - t0, key,
+                                     shown, time.perf_counter() - t0, key,
                                      {"verification": check})
     if all(v.answer is Answer.CLOSED for v in verdicts):
         if len(verdicts) == 1:
             v = verdicts[0]
-            return ClosednessVerdict(Answer.CLOSED, v.method, v.reason, parts=tuple(verdicts), seconds=seconds,
-                                     key=key, details=v.details)
+            return ClosednessVerdict(Answer.CLOSED, v.method, v.reason, seconds=seconds, key=key,
+                                     details=v.details)
         methods = sorted({v.method for v in verdicts})
         method = methods[0] if len(methods) == 1 else "theorem:parts"
         return ClosednessVerdict(Answer.CLOSED, method,
@@ -285,4 +286,5 @@ def decide_closedness(
     undecided = [i for i, v in enumerate(verdicts) if v.answer is Answer.UNDECIDED]
     return ClosednessVerdict(Answer.UNDECIDED, "undecided",
                              f"{len(undecided)} of {len(verdicts)} connected part(s) undecided: "
-                             + verdicts[undecided[0]].reason, parts=tuple(verdicts), seconds=seconds, key=key)
+                             + verdicts[undecided[0]].reason, parts=shown, seconds=seconds, key=key,
+                             details=verdicts[undecided[0]].details)
