@@ -303,7 +303,8 @@ def determinantal_z3(pattern: SupportPattern, timeout: float = 1.0,
                      max_minors: int = 64) -> tuple[str, list[tuple[tuple[int, ...], tuple[int, ...]]]]:
     """Ask z3 whether P equals the closed set D of matrices on the union whose rank-bounded minors vanish.
 
-    Returns ``(answer, minors)``: ``answer`` is z3's answer to ``∃A ∈ D ∀X,Y: X Yᵀ ≠ A`` —
+    Returns ``(answer, minors)``: ``answer`` is z3's answer to ``∃A ∈ D ∀X,Y: X Yᵀ ≠ A`` (with the
+    witness A normalized by diagonal scalings, which preserve D and P: row 0 and column 0 in {0, 1}) —
     ``"unsat"`` proves ``D ⊆ P``, and since ``P ⊆ D`` always, ``P = D`` is closed; ``"sat"`` or
     ``"unknown"`` prove nothing. ``"skipped"`` when there are more than ``max_minors`` minors or
     ``min(m, n) > 5``.
@@ -347,9 +348,12 @@ def determinantal_z3(pattern: SupportPattern, timeout: float = 1.0,
     ys = {(int(j), int(k)): z3.Real(f"y_{j}_{k}") for j, k in zip(*np.nonzero(pattern.y_support), strict=True)}
     eqs = [z3.Sum([xs[i, k] * ys[j, k] for k in range(r) if (i, k) in xs and (j, k) in ys]) == var
            for (i, j), var in a.items()]
-    in_d = z3.And([det(rows, cols) == 0 for rows, cols in minors]) if minors else z3.BoolVal(True)
-    sentence = z3.Exists(list(a.values()), z3.And(in_d, z3.ForAll(list(xs.values()) + list(ys.values()),
-                                                                  z3.Not(z3.And(eqs)))))
+    conditions = [det(rows, cols) == 0 for rows, cols in minors]
+    # D and P are invariant under A -> D1 A D2 (invertible diagonal): a witness can be scaled so that
+    # row 0 (by column scalings) and then column 0 below row 0 (by row scalings) hold only 0s and 1s
+    conditions += [z3.Or(var == 0, var == 1) for (i, j), var in a.items() if i == 0 or j == 0]
+    sentence = z3.Exists(list(a.values()), z3.And(*conditions, z3.ForAll(list(xs.values()) + list(ys.values()),
+                                                                         z3.Not(z3.And(eqs)))))
     solver = z3.Solver()
     solver.set("timeout", max(1, int(timeout * 1000)))
     solver.add(sentence)
