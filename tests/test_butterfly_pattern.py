@@ -252,3 +252,15 @@ def test_apply_results_do_not_alias_workspace():
     assert np.array_equal(Y1, keep) and np.allclose(Y2, 2 * Y1)
     Z = ch.apply((1 + 1j) * X)  # complex input through a real chain
     assert np.allclose(Z, (1 + 1j) * Y1)
+
+
+def test_apply_plan_merges_butterfly_pairs_only_when_not_denser():
+    rng = np.random.default_rng(1)
+    ch = random_chain(dyadic_butterfly(32), rng)  # 5 factors: two merged pairs and one single factor
+    plan = ch._apply_plan()
+    assert [f.pattern.abcd for f in plan] == [(1, 4, 4, 8), (4, 4, 4, 2), (16, 2, 2, 1)]
+    assert sum(f.pattern.nnz for f in plan) == ch.nnz
+    X = rng.standard_normal((32, 4))
+    assert np.allclose(ch.apply(X), ch.apply_reference(X), atol=1e-12)
+    mon = random_chain(monarch(16), rng)  # the product of Monarch's two factors is dense: kept apart
+    assert len(mon._apply_plan()) == 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -216,6 +216,7 @@ class FactorChain:
     """
 
     factors: tuple[KSFactor, ...]
+    _plan: Any = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         facs = self.factors
@@ -259,7 +260,9 @@ class FactorChain:
 
         Notes
         -----
-        ``O(nnz * batch)``: one reshape + one batched matmul per factor, rightmost factor first.
+        ``O(nnz * batch)``: one reshape + one batched matmul per factor, rightmost factor first, into two
+        reusable buffers; pairs of factors whose product is not denser than the pair are merged once
+        (see ``_apply_plan``). :meth:`apply_reference` is the plain-loop oracle.
         """
         X = np.asarray(X)
         n = self.shape[1]
@@ -269,7 +272,7 @@ class FactorChain:
         X2 = np.ascontiguousarray(X.reshape(n, -1))
         k = X2.shape[1]
         dtype = np.result_type(self.dtype, X2.dtype)
-        facs = self.factors[::-1]
+        facs = self._apply_plan()[::-1]
         size = max(f.shape[0] for f in facs) * k
         bufs = _buffers(dtype, size) if len(facs) > 1 else None
         Y = X2
@@ -282,6 +285,35 @@ class FactorChain:
             _ks_apply_into(f.pattern, f.data, Y, out)
             Y = out
         return Y[:, 0] if vec else Y
+
+    def _apply_plan(self) -> tuple[KSFactor, ...]:
+        """Factors used by :meth:`apply`: consecutive chainable pairs whose product has no more stored
+        entries than the pair (e.g. two 2×2-block butterfly factors make one 4×4-block factor) are merged
+        once and cached, which halves the passes over ``X`` at equal arithmetic cost."""
+        if self._plan is None:
+            from solvers.butterfly.factorize import _combine
+
+            plan: list[KSFactor] = []
+            i = 0
+            facs = self.factors
+            while i < len(facs):
+                if i + 1 < len(facs):
+                    p, q = facs[i].pattern, facs[i + 1].pattern
+                    try:
+                        check_chain([p, q])
+                        chainable = True
+                    except InvalidChainError:
+                        chainable = False
+                    if chainable:
+                        P, D = _combine(p, facs[i].data, q, facs[i + 1].data)
+                        if P.nnz <= p.nnz + q.nnz:
+                            plan.append(KSFactor(P, D))
+                            i += 2
+                            continue
+                plan.append(facs[i])
+                i += 1
+            object.__setattr__(self, "_plan", tuple(plan))
+        return self._plan
 
     def apply_reference(self, X: np.ndarray) -> np.ndarray:
         """Plain-loop oracle for :meth:`apply` (tests only)."""
