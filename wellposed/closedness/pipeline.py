@@ -138,7 +138,7 @@ def _decide_part(part: SupportPattern, backend: str, timeout: float, use_qe: boo
                                  "rank), so P is a coordinate subspace, hence closed", details=onto)
     if search:
         for orientation, q in (("as given", part), ("transposed", part.transpose())):
-            answer, minors = determinantal_z3(q, timeout=min(8.0, timeout / 2))
+            answer, minors = determinantal_z3(q, timeout=min(20.0, timeout / 2))
             if answer == "unsat":
                 what = (f"the {len(minors)} minors that vanish on P (max-flow rank bounds)" if minors
                         else "no rank condition")
