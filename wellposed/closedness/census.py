@@ -172,7 +172,21 @@ def run_census(out: str | Path, *, max_m: int = 3, max_n: int = 3, max_r: int = 
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
     merged = {**old, **new}
+    _compact(path)
     return [merged[k] for k in sorted(patterns) if k in merged]
+
+
+def _compact(path: Path) -> None:
+    """Rewrite ``path`` with one record per key (the last one), sorted by key; atomic replace."""
+    latest: dict[str, dict[str, Any]] = {}
+    for rec in read_records(path):
+        if "key" in rec:
+            latest[rec["key"]] = rec
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        for key in sorted(latest):
+            fh.write(json.dumps(latest[key], ensure_ascii=False) + "\n")
+    tmp.replace(path)
 
 
 def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
