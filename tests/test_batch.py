@@ -24,7 +24,7 @@ def _write_random(path, count, seed=0, m=5, n=5, r=4):
 
 
 def _rows(path):
-    return [json.loads(t) for t in path.read_text().splitlines()]
+    return [json.loads(t) for t in path.read_text().split("\n")[:-1]]
 
 
 def test_errors_are_reported_per_line(tmp_path):
@@ -62,7 +62,7 @@ def test_resume_after_partial_write(tmp_path):
     run_batch(src, tmp_path / "ref.jsonl", chunk=64)
     ref = (tmp_path / "ref.jsonl").read_text()
     # simulate a run killed in the middle of writing a row
-    lines = ref.splitlines(keepends=True)
+    lines = [t + "\n" for t in ref.split("\n")[:-1]]
     out.write_text("".join(lines[:130]) + lines[130][:25])
     s = run_batch(src, out, chunk=64)
     assert s.skipped == 130 and s.processed == 170
@@ -124,3 +124,54 @@ def test_bad_arguments(tmp_path):
     (tmp_path / "o.jsonl").write_text("garbage\n")
     with pytest.raises(InvalidSpecError, match="not a batch output"):
         run_batch(tmp_path / "in.jsonl", tmp_path / "o.jsonl")
+
+
+def test_line_numbers_with_unusual_line_ends(tmp_path):
+    """CRLF endings and U+2028 inside strings: every path numbers lines by b'\\n' only."""
+    src = tmp_path / "in.jsonl"
+    recs = ['{"spec": "lu:2"}', '{"name": "a\u2028b", "x_support": ["1"], "y_support": ["1"]}', "", "oops\r",
+            '{"spec": "diag:2"}']
+    src.write_bytes(("\r\n".join(recs) + "\r\n").encode("utf-8"))
+    a = run_batch(src, tmp_path / "a.jsonl", jobs=1, chunk=2)
+    b = run_batch(src, tmp_path / "b.jsonl", jobs=2, chunk=2)
+    assert a.processed == b.processed == 4
+    rows = _rows(tmp_path / "a.jsonl")
+    assert rows == _rows(tmp_path / "b.jsonl")
+    assert [r["line"] for r in rows] == [1, 2, 4, 5]
+    assert rows[1]["name"] == "a\u2028b" and not rows[2]["ok"]
+
+
+def test_resume_with_jobs(tmp_path):
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    _write_random(src, 700, seed=5)
+    run_batch(src, tmp_path / "ref.jsonl", chunk=100)
+    ref = _rows(tmp_path / "ref.jsonl")
+    keep = [r for r in ref if r["line"] % 3 == 0]  # holes everywhere, as if rows were written out of order
+    out.write_text("".join(json.dumps(r) + "\n" for r in keep))
+    s = run_batch(src, out, jobs=2, chunk=100)
+    assert s.skipped == len(keep) and s.processed == 700 - len(keep)
+    assert sorted(_rows(out), key=lambda r: r["line"]) == ref
+
+
+def test_npz_batch_equals_jsonl(tmp_path):
+    rng = np.random.default_rng(11)
+    x, y = rng.random((300, 4, 3)) < 0.5, rng.random((300, 5, 3)) < 0.5
+    names = np.array([f"p{b}" for b in range(300)])
+    np.savez(tmp_path / "in.npz", x_support=x, y_support=y, names=names)
+    with (tmp_path / "in.jsonl").open("w") as fh:
+        for b in range(300):
+            fh.write(json.dumps(SupportPattern(x[b], y[b], name=f"p{b}").to_json()) + "\n")
+    run_batch(tmp_path / "in.npz", tmp_path / "a.jsonl", chunk=64, jobs=2)
+    run_batch(tmp_path / "in.jsonl", tmp_path / "b.jsonl", chunk=64)
+    assert _rows(tmp_path / "a.jsonl") == _rows(tmp_path / "b.jsonl")
+    # resume an .npz batch with holes
+    out = tmp_path / "c.jsonl"
+    out.write_text("".join(json.dumps(r) + "\n" for r in _rows(tmp_path / "b.jsonl") if r["line"] % 2))
+    assert run_batch(tmp_path / "in.npz", out, chunk=64).processed == 150
+    assert sorted(_rows(out), key=lambda r: r["line"]) == _rows(tmp_path / "b.jsonl")
+    np.savez(tmp_path / "bad.npz", x_support=x, y_support=y[:10])
+    with pytest.raises(InvalidSpecError, match="same B"):
+        run_batch(tmp_path / "bad.npz", tmp_path / "d.jsonl")
+    np.savez(tmp_path / "bad2.npz", x_support=x.astype(int) * 2, y_support=y)
+    with pytest.raises(InvalidSpecError, match="only 0/1"):
+        run_batch(tmp_path / "bad2.npz", tmp_path / "e.jsonl")

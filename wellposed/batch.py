@@ -1,9 +1,11 @@
 """Streaming, resumable batch classification of many support patterns.
 
 Input: a JSONL file (one pattern object per line: ``{"x_support": [...], "y_support": [...], "name": ...}``
-or ``{"spec": "lu:3"}``) or a directory of ``.json`` case files. Output: JSONL or CSV (by extension),
-one row per input record, each carrying its ``line`` number (1-based line of the JSONL file, or
-1-based position of the file in sorted order for a directory). Blank lines are skipped.
+or ``{"spec": "lu:3"}``), a directory of ``.json`` case files, or an ``.npz`` file with arrays
+``x_support`` (B, m, r), ``y_support`` (B, n, r) and optionally ``names`` (B,) — the fastest input for
+masks produced with numpy. Output: JSONL or CSV (by extension), one row per input record, each carrying
+its ``line`` number (1-based line of the JSONL file — lines end at ``\n`` only —, 1-based position of
+the file in sorted order for a directory, or 1-based index in the .npz arrays). Blank lines are skipped.
 
 Patterns of equal shape inside a chunk are classified together with one batched Gram product
 (:func:`wellposed.classify.classify_batch`); only patterns that need the relaxed condition go through
@@ -69,10 +71,80 @@ def iter_input(path: Path) -> Iterator[tuple[int, str]]:
                 text = json.dumps({"__error__": f"{f.name}: cannot read file: {exc}"})
             yield idx, text
         return
-    with path.open("r", encoding="utf-8", errors="replace") as fh:
-        for idx, line in enumerate(fh, start=1):
+    with path.open("rb") as fh:  # lines end at b"\n" only, as in _read_range
+        for idx, raw in enumerate(fh, start=1):
+            line = raw.decode("utf-8", errors="replace")
             if line.strip():
                 yield idx, line
+
+
+#: A chunk of work: either the records themselves, or a byte range of the input file that the worker
+#: reads itself (local runs: the parent then only scans line ends instead of shipping the text).
+_Items = list[tuple[int, str]]
+_Range = tuple[str, int, int, int, frozenset[int]]  # path, start, end, first line number, lines to skip
+_Arrays = tuple[np.ndarray, np.ndarray, list[str], int, frozenset[int]]  # x, y, names, first record, skip
+
+
+def _load_npz_batch(path: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Arrays ``x_support`` (B, m, r) and ``y_support`` (B, n, r), optional ``names`` (B,) of an .npz batch."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            missing = [k for k in ("x_support", "y_support") if k not in data.files]
+            if missing:
+                raise InvalidSpecError(
+                    f"{str(path)!r}: an .npz batch needs arrays x_support (B, m, r) and y_support (B, n, r); "
+                    f"missing {missing}. Save with np.savez(path, x_support=X, y_support=Y[, names=N])."
+                )
+            x, y = data["x_support"], data["y_support"]
+            names = [str(t) for t in data["names"]] if "names" in data.files else [""] * len(x)
+    except (OSError, ValueError) as exc:
+        raise InvalidSpecError(f"{str(path)!r}: cannot read .npz batch: {exc}") from None
+    if x.ndim != 3 or y.ndim != 3 or x.shape[0] != y.shape[0] or x.shape[2] != y.shape[2] or len(names) != len(x):
+        raise InvalidSpecError(
+            f"{str(path)!r}: x_support has shape {x.shape} and y_support {y.shape} (names: {len(names)}); "
+            "need (B, m, r) and (B, n, r) with the same B and r (and B names)."
+        )
+    for arr, label in ((x, "x_support"), (y, "y_support")):
+        if arr.dtype != bool:
+            if arr.dtype.kind not in "biuf" or ((arr != 0) & (arr != 1)).any():
+                raise InvalidSpecError(f"{str(path)!r}: {label} must contain only 0/1 (dtype {arr.dtype}).")
+    return x.astype(bool), y.astype(bool), names
+
+
+def _read_range(spec: _Range) -> _Items:
+    path, start, end, first, skip = spec
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        data = fh.read(end - start)
+    items: _Items = []
+    for offset, raw in enumerate(data.split(b"\n")):
+        line_no = first + offset
+        if line_no in skip or not raw.strip():
+            continue
+        items.append((line_no, raw.decode("utf-8", errors="replace")))
+    return items
+
+
+def _scan_ranges(path: Path, done: set[int], chunk: int) -> Iterator[_Range]:
+    """Byte ranges of ``chunk`` lines each, leaving out ranges whose lines are all done."""
+    start = offset = 0
+    first = count = 0
+    skip: set[int] = set()
+    with path.open("rb") as fh:
+        for line_no, raw in enumerate(fh, start=1):
+            if count == 0:
+                start, first = offset, line_no
+            offset += len(raw)
+            count += 1
+            if line_no in done:
+                skip.add(line_no)
+            if count >= chunk:
+                if len(skip) < count:
+                    yield str(path), start, offset, first, frozenset(skip)
+                count = 0
+                skip = set()
+    if count and len(skip) < count:
+        yield str(path), start, offset, first, frozenset(skip)
 
 
 _FAST_KEYS = frozenset({"x_support", "y_support", "name", "id"})
@@ -234,9 +306,28 @@ def _format_rows(rows: list[dict[str, Any]], fmt: str, closedness: bool) -> str:
     return buf.getvalue()
 
 
-def _work(args: tuple[list[tuple[int, str]], bool, float, str, str]) -> tuple[str, int, int, list[str]]:
-    items, closedness, timeout, where, fmt = args
-    rows = classify_lines(items, closedness, timeout, where)
+def _classify_arrays(payload: _Arrays, closedness: bool, timeout: float) -> list[dict[str, Any]]:
+    """Rows for a slice of an .npz batch (record number = 1-based index in the arrays)."""
+    x, y, names, first, skip = payload
+    keep = [b for b in range(x.shape[0]) if first + b not in skip]
+    recs = _vector_records(x[keep], y[keep], [names[b] for b in keep])
+    rows = []
+    for b, rec in zip(keep, recs, strict=True):
+        row = {"line": first + b, "ok": True, **rec}
+        if closedness:
+            row.update(_closedness_fields(SupportPattern(x[b], y[b], name=names[b]), timeout))
+        rows.append(row)
+    return rows
+
+
+def _work(args: tuple[_Items | _Range | _Arrays, bool, float, str, str]) -> tuple[str, int, int, list[str]]:
+    payload, closedness, timeout, where, fmt = args
+    if isinstance(payload, list):
+        rows = classify_lines(payload, closedness, timeout, where)
+    elif len(payload) == 5 and isinstance(payload[0], np.ndarray):
+        rows = _classify_arrays(payload, closedness, timeout)
+    else:
+        rows = classify_lines(_read_range(payload), closedness, timeout, where)
     errors = [r["error"] for r in rows if not r["ok"]]
     return _format_rows(rows, fmt, closedness), len(rows), len(errors), errors[:5]
 
@@ -258,7 +349,7 @@ def _recover(out: Path, fmt: str, closedness: bool) -> set[int]:
         data = data[:cut]
     text = data.decode("utf-8", errors="replace")
     if fmt == "jsonl":
-        for row in text.splitlines():
+        for row in text.split("\n")[:-1]:  # rows end at "\n" only (U+2028 may sit in a name)
             try:
                 done.add(int(json.loads(row)["line"]))
             except (json.JSONDecodeError, KeyError, TypeError, ValueError):
@@ -332,11 +423,23 @@ def run_batch(
     fmt = "csv" if suffix == ".csv" else "jsonl"
     if not isinstance(jobs, int) or jobs < 1:
         raise InvalidSpecError(f"jobs = {jobs!r} must be a positive integer.")
-    where = "file" if src.is_dir() else "line"
+    where = "file" if src.is_dir() else ("record" if src.suffix.lower() == ".npz" else "line")
     done = _recover(dst, fmt, closedness)
 
-    def chunks() -> Iterator[tuple[list[tuple[int, str]], bool, float, str, str]]:
-        buf: list[tuple[int, str]] = []
+    def chunks() -> Iterator[tuple[_Items | _Range | _Arrays, bool, float, str, str]]:
+        if src.suffix.lower() == ".npz" and src.is_file():
+            x, y, names = _load_npz_batch(src)
+            for s0 in range(0, len(x), chunk):
+                s1 = min(len(x), s0 + chunk)
+                skip = frozenset(i for i in range(s0 + 1, s1 + 1) if i in done)
+                if len(skip) < s1 - s0:
+                    yield (x[s0:s1], y[s0:s1], names[s0:s1], s0 + 1, skip), closedness, timeout, where, fmt
+            return
+        if scheduler is None and src.is_file():
+            for spec in _scan_ranges(src, done, chunk):
+                yield spec, closedness, timeout, where, fmt
+            return
+        buf: _Items = []
         for item in iter_input(src):
             if item[0] in done:
                 continue

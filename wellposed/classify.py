@@ -179,14 +179,19 @@ def classify(pattern: SupportPattern) -> Classification:
     gi, gj = _grams(x[:, live], y[:, live])
     overlap, identical = _pair_relation(gi, gj)
     # classes: identical is an equivalence relation on live components; label by first member
-    first = np.argmax(identical, axis=1)
-    classes: list[SupportClass] = []
-    for rep in np.unique(first):
-        members = live[first == rep]
-        k = int(members[0])
-        classes.append(SupportClass(tuple(int(c) for c in members),
-                                    tuple(int(i) for i in np.flatnonzero(x[:, k])),
-                                    tuple(int(j) for j in np.flatnonzero(y[:, k]))))
+    first = np.argmax(identical, axis=1).tolist()
+    live_l = live.tolist()
+    members_of: dict[int, list[int]] = {}
+    for pos, rep in enumerate(first):
+        members_of.setdefault(rep, []).append(live_l[pos])
+    reps = sorted(members_of)
+    rep_comps = [live_l[rep] for rep in reps]
+    x_cols, y_cols = x.T[rep_comps].tolist(), y.T[rep_comps].tolist()
+    classes = [
+        SupportClass(tuple(members_of[rep]), tuple(i for i, v in enumerate(xc) if v),
+                     tuple(j for j, v in enumerate(yc) if v))
+        for rep, xc, yc in zip(reps, x_cols, y_cols, strict=True)
+    ]
     bad = overlap & ~identical
     empty_t = tuple(int(k) for k in empty)
     if not bad.any():

@@ -165,10 +165,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--picture", metavar="FILE", help="draw the masks and rank-one supports (.png/.svg)")
     p.set_defaults(func=_cmd_analyze)
 
-    p = sub.add_parser("batch", help="classify many patterns (JSONL or directory), resumable",
-                       description="Classify every pattern of a JSONL file (one object per line) or a "
-                       "directory of .json case files. Rerunning with the same --out resumes.")
-    p.add_argument("input", metavar="INPUT", help="JSONL file or directory of .json files")
+    p = sub.add_parser("batch", help="classify many patterns (JSONL, .npz or directory), resumable",
+                       description="Classify every pattern of a JSONL file (one object per line), of an .npz "
+                       "file with arrays x_support (B,m,r) and y_support (B,n,r), or of a directory of .json "
+                       "case files. Rerunning with the same --out resumes.")
+    p.add_argument("input", metavar="INPUT", help="JSONL file, .npz batch, or directory of .json files")
     p.add_argument("--out", required=True, help="output .jsonl or .csv (resumed if it exists)")
     p.add_argument("--jobs", type=_positive_int, default=1, help="worker processes (default 1)")
     p.add_argument("--closedness", action="store_true", help="also decide closedness (slow)")
