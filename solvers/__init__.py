@@ -1,10 +1,22 @@
 """Numeric solvers for wellposed: optimal FSMF on tractable supports, baselines, butterfly chains, quantization.
 
 Sub-packages: :mod:`solvers.butterfly` (Kronecker-sparse chains, hierarchical factorization, fast apply) and
-:mod:`solvers.quantize` (t-bit rounding, optimal rank-one and butterfly quantization).
+:mod:`solvers.quantize` (t-bit rounding, optimal rank-one and butterfly quantization). The FSMF solver and the
+baseline are re-exported lazily, so that importing a sub-module (e.g. a CLI module) stays cheap.
 """
 
-from .baselines import BaselineResult, fit_fsmf_baseline
-from .fsmf import FSMFResult, solve_fsmf
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __all__ = ["solve_fsmf", "FSMFResult", "fit_fsmf_baseline", "BaselineResult"]
+
+_LAZY = {"solve_fsmf": ".fsmf", "FSMFResult": ".fsmf", "fit_fsmf_baseline": ".baselines",
+         "BaselineResult": ".baselines"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
