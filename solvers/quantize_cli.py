@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
+
+from wellposed.cli_args import usage_error as _error
 
 __all__ = ["NAME", "add_parser", "run", "load_factor_file", "save_factor_file"]
 
@@ -41,9 +42,6 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _error(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return 2
 
 
 def load_factor_file(path: str) -> tuple[list[tuple[int, int, int, int]], list[Any]]:

@@ -7,6 +7,9 @@ import json
 import sys
 from typing import Any
 
+from wellposed.cli_args import load_matrix_npy as _load_matrix
+from wellposed.cli_args import usage_error as _error
+
 __all__ = ["NAME", "add_parser", "run"]
 
 NAME = "solve"
@@ -35,25 +38,8 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _error(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return 2
 
 
-def _load_matrix(path: str) -> Any:
-    import numpy as np
-
-    from wellposed.errors import InvalidMatrixError
-
-    if not path.lower().endswith(".npy"):
-        raise InvalidMatrixError(f"MATRIX = {path!r} must be a .npy file; save A with numpy.save('A.npy', "
-                                 "A).")
-    try:
-        return np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise InvalidMatrixError(f"MATRIX file {path!r} does not exist.") from None
-    except (OSError, ValueError) as exc:
-        raise InvalidMatrixError(f"cannot read MATRIX {path!r} as a .npy array: {exc}") from None
 
 
 def run(args: argparse.Namespace) -> int:

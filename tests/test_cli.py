@@ -64,7 +64,7 @@ def test_bad_option_value(capsys):
     with pytest.raises(SystemExit) as info:
         main(["analyze", "lu:2", "--timeout", "-1"])
     assert info.value.code == 2
-    assert "must be > 0" in capsys.readouterr().err
+    assert "must be a finite number > 0" in capsys.readouterr().err
 
 
 def test_families(capsys):

@@ -312,8 +312,12 @@ def test_bounded_fp16_certified_equals_unbounded():
 
 @FAST
 @given(
-    x=st.lists(st.floats(-100, 100, allow_nan=False, allow_subnormal=False), min_size=1, max_size=6),
-    y=st.lists(st.floats(-100, 100, allow_nan=False, allow_subnormal=False), min_size=1, max_size=6),
+    # squared norms of entries below ~1e-100 times 2^-80 reach float64's subnormal range, where the
+    # error identity loses bits: the property is about the mathematics, so stay in the normal range
+    x=st.lists(st.floats(-100, 100, allow_nan=False, allow_subnormal=False).filter(lambda v: v == 0 or abs(v) > 1e-100),
+               min_size=1, max_size=6),
+    y=st.lists(st.floats(-100, 100, allow_nan=False, allow_subnormal=False).filter(lambda v: v == 0 or abs(v) > 1e-100),
+               min_size=1, max_size=6),
     k=st.integers(-40, 40),
     t=st.integers(1, 8),
 )

@@ -1,12 +1,24 @@
 """wellposed: is a fixed-support matrix factorization problem well-posed and tractable?
 
 Convention: ``A ≈ X @ Y.T`` with ``X`` m×r supported on ``I`` (``x_support``) and ``Y`` n×r supported
-on ``J`` (``y_support``).
+on ``J`` (``y_support``). ``SupportPattern`` and ``as_mask`` are loaded on first use, so that importing
+a light sub-module (errors, CLI helpers) does not load numpy.
 """
+
+from __future__ import annotations
+
+from typing import Any
 
 from .errors import *  # noqa: F401,F403
 from .errors import __all__ as _errors_all
-from .support import SupportPattern, as_mask
 
 __version__ = "0.1.0"
-__all__ = ["SupportPattern", "as_mask", "__version__", *_errors_all]
+__all__ = ["SupportPattern", "as_mask", "__version__", *_errors_all]  # noqa: F405 (loaded lazily by __getattr__)
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("SupportPattern", "as_mask"):
+        from . import support
+
+        return getattr(support, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

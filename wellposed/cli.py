@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from ._commands import COMMAND_MODULES
+from .cli_args import positive_float as _positive_float
+from .cli_args import positive_int as _positive_int
 from .errors import WellposedError
 
 __all__ = ["main", "build_parser", "EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "EXIT_PARTIAL"]
@@ -31,24 +33,8 @@ SPEC is a .json case file, a .npz file with arrays x_support/y_support, or a fam
 records, 130 interrupted."""
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be > 0")
-    return value
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be ≥ 1")
-    return value
 
 
 def _print_analysis(rec: dict[str, Any]) -> None:

@@ -8,29 +8,16 @@ import sys
 import time
 from typing import Any
 
+from ..cli_args import positive_float as _positive_float
+from ..cli_args import positive_int as _positive_int
+
 __all__ = ["add_parser", "run_closedness", "run_census_command"]
 
 EMIT_FORMATS = ("smtlib", "qepcad", "mathematica", "redlog")
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} must be a positive finite number of seconds")
-    return value
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be ≥ 1")
-    return value
 
 
 def add_parser(subparsers: Any) -> None:
