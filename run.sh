@@ -12,8 +12,13 @@ ensure_venv() {
     "$PY" -m venv "$VENV"
   fi
   if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    "$VENV/bin/python" -m pip install --quiet --upgrade pip
-    "$VENV/bin/python" -m pip install --quiet -e ".[$extras]"
+    echo "setting up $VENV (extras: $extras); pip log in $VENV/pip.log" >&2
+    if ! { "$VENV/bin/python" -m pip install --upgrade pip && "$VENV/bin/python" -m pip install -e ".[$extras]"; } \
+        > "$VENV/pip.log" 2>&1; then
+      tail -n 40 "$VENV/pip.log" >&2
+      echo "error: installing the package into $VENV failed (full log: $VENV/pip.log)" >&2
+      exit 1
+    fi
     touch "$stamp"
   fi
 }
