@@ -45,6 +45,7 @@ from .support import SupportPattern
 __all__ = ["BatchSummary", "run_batch", "classify_lines", "iter_input"]
 
 CHUNK = 4096
+_ROW_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # one encoder for every row
 
 
 @dataclass(frozen=True)
@@ -298,7 +299,8 @@ def _columns(closedness: bool) -> list[str]:
 
 def _format_rows(rows: list[dict[str, Any]], fmt: str, closedness: bool) -> str:
     if fmt == "jsonl":
-        return "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in rows)
+        encode = _ROW_ENCODER.encode
+        return "".join([encode(r) + "\n" for r in rows])
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=_columns(closedness), extrasaction="ignore", lineterminator="\n")
     for r in rows:
