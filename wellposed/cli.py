@@ -66,8 +66,6 @@ def _print_analysis(rec: dict[str, Any]) -> None:
     if rec.get("closed_reason") and rec.get("closed_method"):
         print(f"    {rec['closed_reason']}")
     cert = rec.get("certificate")
-    if isinstance(cert, dict) and cert.get("limit_matrix") is not None:
-        print(f"    limit matrix A* = {cert['limit_matrix']}")
     if rec.get("expected"):
         print(f"  expected (from the case file): {rec['expected']}")
     print(f"  time: {rec['seconds']:.3f} s")

@@ -292,6 +292,10 @@ class NotClosedCertificate:
         """``A*`` with entries as ``"p/q"`` strings."""
         return [[_fmt(v) for v in row] for row in self.limit]
 
+    def limit_text(self) -> str:
+        """``A*`` for people: ``[[0, 1], [1, 0]]`` (exact rationals as ``p/q``)."""
+        return "[" + ", ".join("[" + ", ".join(row) + "]" for row in self.limit_as_strings()) + "]"
+
     def max_blowup(self) -> int:
         """Largest negative exponent (in absolute value) in the curve: how fast factors blow up."""
         exps = [e for p in (*self.x_curve.values(), *self.y_curve.values()) for e, _ in p]

@@ -95,7 +95,7 @@ def run_closedness(args: argparse.Namespace) -> int:
     print(f"  reason: {verdict.reason}")
     if verdict.certificate is not None:
         cert = verdict.certificate
-        print(f"  limit matrix A*: {cert.limit_as_strings()}")
+        print(f"  limit matrix A*: {cert.limit_text()}")
         for name, curve in (("X", cert.x_curve), ("Y", cert.y_curve)):
             terms = ", ".join(f"{name}[{i},{k}] = " + " + ".join(f"{c}·ε^{e}" for e, c in poly)
                               for (i, k), poly in sorted(curve.items()))

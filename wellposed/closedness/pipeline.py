@@ -127,7 +127,7 @@ def _decide_part(part: SupportPattern, backend: str, timeout: float, use_qe: boo
         check = _verified(cert, timeout)
         if check is not None:
             return ClosednessVerdict(Answer.NOT_CLOSED, "certificate:lu-obstruction",
-                                     f"A* = {cert.limit_as_strings()} is the limit of a curve with one factor "
+                                     f"A* = {cert.limit_text()} is the limit of a curve with one factor "
                                      f"entry of order ε⁻¹ and is not in P ({check['proof']})", cert,
                                      details={"verification": check})
     onto = linear_slice_onto(part)
@@ -156,7 +156,7 @@ def _decide_part(part: SupportPattern, backend: str, timeout: float, use_qe: boo
             check = _verified(cert, timeout)
             if check is not None:
                 return ClosednessVerdict(Answer.NOT_CLOSED, "certificate:curve-search",
-                                         f"A* = {cert.limit_as_strings()} is the limit of a Laurent curve "
+                                         f"A* = {cert.limit_text()} is the limit of a Laurent curve "
                                          f"(blow-up order {cert.max_blowup()}) and z3 proves A* ∉ P", cert,
                                          details={"verification": check})
         notes.append("curve search: no certificate within the budget")
