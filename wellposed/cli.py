@@ -65,7 +65,6 @@ def _print_analysis(rec: dict[str, Any]) -> None:
     print(f"  closed: {text}" + (f" [{rec['closed_method']}]" if rec.get("closed_method") else ""))
     if rec.get("closed_reason") and rec.get("closed_method"):
         print(f"    {rec['closed_reason']}")
-    cert = rec.get("certificate")
     if rec.get("expected"):
         print(f"  expected (from the case file): {rec['expected']}")
     print(f"  time: {rec['seconds']:.3f} s")
