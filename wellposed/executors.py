@@ -127,6 +127,27 @@ def ordered_map(
     return _pool_map(func, iterable, jobs, max_in_flight or 2 * jobs)
 
 
+def _in_order(submit: Callable[[Any], Any], iterable: Iterable[Any], bound: int,
+              pending: collections.deque[Any]) -> Iterator[Any]:
+    """Submit items keeping at most ``bound`` in flight; yield their futures in input order.
+
+    ``pending`` is owned by the caller, which cancels what is left in it when it stops early.
+    """
+    items = iter(iterable)
+    exhausted = False
+    while True:
+        while not exhausted and len(pending) < bound:
+            try:
+                item = next(items)
+            except StopIteration:
+                exhausted = True
+                break
+            pending.append(submit(item))
+        if not pending:
+            return
+        yield pending.popleft()
+
+
 def _pool_map(func: Callable[[T], R], iterable: Iterable[T], jobs: int, bound: int) -> Iterator[R]:
     import multiprocessing as mp
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -138,19 +159,8 @@ def _pool_map(func: Callable[[T], R], iterable: Iterable[T], jobs: int, bound: i
     executor = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context(method))
     pending: collections.deque[Future[R]] = collections.deque()
     try:
-        items = iter(iterable)
-        exhausted = False
-        while True:
-            while not exhausted and len(pending) < bound:
-                try:
-                    item = next(items)
-                except StopIteration:
-                    exhausted = True
-                    break
-                pending.append(executor.submit(func, item))
-            if not pending:
-                return
-            yield pending.popleft().result()
+        for fut in _in_order(lambda item: executor.submit(func, item), iterable, bound, pending):
+            yield fut.result()
     finally:
         for fut in pending:
             fut.cancel()
@@ -168,25 +178,13 @@ def _dask_map(func: Callable[[T], R], iterable: Iterable[T], address: str, bound
             f"scheduler = {address!r}: cannot reach a Dask scheduler there ({type(exc).__name__}: {exc}); "
             "check the address printed by `dask scheduler`, or drop --scheduler to run locally."
         ) from None
+    pending: collections.deque[Any] = collections.deque()
     try:
         if bound is None:
             threads = sum(client.nthreads().values())
             bound = max(4, 2 * threads)
         logger.info("dask: %s, %d item(s) in flight", address, bound)
-        pending: collections.deque[Any] = collections.deque()
-        items = iter(iterable)
-        exhausted = False
-        while True:
-            while not exhausted and len(pending) < bound:
-                try:
-                    item = next(items)
-                except StopIteration:
-                    exhausted = True
-                    break
-                pending.append(client.submit(func, item, pure=False))
-            if not pending:
-                return
-            fut = pending.popleft()
+        for fut in _in_order(lambda item: client.submit(func, item, pure=False), iterable, bound, pending):
             try:
                 result = fut.result()
             finally:
