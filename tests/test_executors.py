@@ -106,7 +106,7 @@ def test_batch_pool_matches_in_process(tmp_path: Path) -> None:
 def dask_address():
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster:
+                                  dashboard_address=":0") as cluster:
         yield cluster.scheduler_address
 
 
