@@ -42,14 +42,17 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
-
-
 def load_factor_file(path: str) -> tuple[list[tuple[int, int, int, int]], list[Any]]:
     """Read patterns and factor data from a chain .npz file (keys num_factors, pattern_i, factor_i)."""
     import numpy as np
 
     from wellposed.errors import InvalidSpecError
 
+    if not path.lower().endswith(".npz"):
+        raise InvalidSpecError(
+            f"FACTORS = {path!r} must be a .npz factor file, as written by `wellposed factor ... --out F.npz` "
+            "(keys num_factors, pattern_0, factor_0, ...)."
+        )
     try:
         with np.load(path, allow_pickle=False) as npz:
             files = set(npz.files)

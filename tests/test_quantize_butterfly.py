@@ -248,7 +248,10 @@ def test_cli_bad_input_exits_2(tmp_path, capsys):
     save_factor_file(str(path), dyadic(2), random_chain(dyadic(2), 12))
     bad = tmp_path / "bad.npz"
     np.savez(bad, something=np.ones(2))
+    npy = tmp_path / "matrix.npy"
+    np.save(npy, np.ones((3, 3)))
     cases = [
+        [str(npy), "--bits", "4"],
         [str(tmp_path / "missing.npz"), "--bits", "3"],
         [str(path)],
         [str(path), "--bits", "3", "--format", "fp16"],
