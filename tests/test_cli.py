@@ -50,6 +50,7 @@ def test_analyze_writes_graph_and_picture(capsys, tmp_path):
 @pytest.mark.parametrize("argv, fragment", [
     (["analyze", "lux:3"], "unknown family 'lux'"),
     (["analyze", "missing.json"], "does not exist"),
+    (["analyze", str(CASES_DIR)], "is a directory"),
     (["analyze", "full:2,2"], "expected 3"),
     (["analyze", "random:2,2,2,0.5,x"], "seed"),
 ])

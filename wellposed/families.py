@@ -197,6 +197,9 @@ def load_pattern(spec: str | Path) -> SupportPattern:
     looks_like_file = path.suffix.lower() in (".json", ".npz") or path.exists()
     if not looks_like_file:
         return family(text)
+    if path.is_dir():
+        raise InvalidSpecError(f"{text!r} is a directory, not a pattern file; `wellposed batch {text} --out OUT.jsonl` "
+                               "classifies every .json case file in it.")
     if not path.is_file():
         raise InvalidSpecError(f"pattern file {text!r} does not exist (or is not a file); give a .json/.npz "
                                f"case file or a family spec such as lu:3.")
