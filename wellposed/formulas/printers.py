@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import sympy
@@ -216,26 +217,52 @@ def _mma_poly(a: Atom) -> str:
     return out or "0"
 
 
-_MMA_REL = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+@dataclass(frozen=True)
+class _InfixSyntax:
+    """Tokens of a Mathematica-like infix syntax (both Mathematica and Redlog fit this shape)."""
+
+    tool: str
+    rel: dict[str, str]
+    true: str
+    false: str
+    and_: str
+    or_: str
+    not_: str  # format with {0}
+    implies: str  # format with {0}, {1}
+    exists: str
+    forall: str
+    quantifier: str  # format with {q}, {vars}, {body}
 
 
-def _mma(f: Formula) -> str:
+def _infix(f: Formula, syn: _InfixSyntax) -> str:
     if isinstance(f, Atom):
-        return f"{_mma_poly(f)} {_MMA_REL[f.rel]} 0"
+        return f"{_mma_poly(f)} {syn.rel[f.rel]} 0"
     if isinstance(f, Const):
-        return "True" if f.value else "False"
+        return syn.true if f.value else syn.false
     if isinstance(f, And):
-        return "(" + " && ".join(_mma(a) for a in f.args) + ")"
+        return "(" + syn.and_.join(_infix(a, syn) for a in f.args) + ")"
     if isinstance(f, Or):
-        return "(" + " || ".join(_mma(a) for a in f.args) + ")"
+        return "(" + syn.or_.join(_infix(a, syn) for a in f.args) + ")"
     if isinstance(f, Not):
-        return f"!({_mma(f.arg)})"
+        return syn.not_.format(_infix(f.arg, syn))
     if isinstance(f, Implies):
-        return f"Implies[{_mma(f.lhs)}, {_mma(f.rhs)}]"
+        return syn.implies.format(_infix(f.lhs, syn), _infix(f.rhs, syn))
     if isinstance(f, (Exists, ForAll)):
-        q = "Exists" if isinstance(f, Exists) else "ForAll"
-        return f"{q}[{{{', '.join(v.name for v in f.vars)}}}, {_mma(f.body)}]"
-    raise _refuse(f, "Mathematica")
+        q = syn.exists if isinstance(f, Exists) else syn.forall
+        return syn.quantifier.format(q=q, vars=", ".join(v.name for v in f.vars), body=_infix(f.body, syn))
+    raise _refuse(f, syn.tool)
+
+
+_MMA = _InfixSyntax(
+    tool="Mathematica", rel={"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="},
+    true="True", false="False", and_=" && ", or_=" || ", not_="!({0})", implies="Implies[{0}, {1}]",
+    exists="Exists", forall="ForAll", quantifier="{q}[{{{vars}}}, {body}]",
+)
+_REDLOG = _InfixSyntax(
+    tool="Redlog", rel={"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="},
+    true="true", false="false", and_=" and ", or_=" or ", not_="not({0})", implies="({0} impl {1})",
+    exists="ex", forall="all", quantifier="{q}({{{vars}}}, {body})",
+)
 
 
 def to_mathematica(sentence: Sentence) -> str:
@@ -250,32 +277,10 @@ def to_mathematica(sentence: Sentence) -> str:
     Resolve[Exists[{x11, y11}, x11*y11 - 2 == 0], Reals]
     """
     s = _check_sentence(sentence, "Mathematica")
-    return f"(* {s.name}: {s.meaning} *)\nResolve[{_mma(s.formula)}, Reals]\n"
+    return f"(* {s.name}: {s.meaning} *)\nResolve[{_infix(s.formula, _MMA)}, Reals]\n"
 
 
 # ------------------------------------------------------------------------------------------ Redlog
-_REDLOG_REL = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
-
-
-def _redlog(f: Formula) -> str:
-    if isinstance(f, Atom):
-        return f"{_mma_poly(f)} {_REDLOG_REL[f.rel]} 0"
-    if isinstance(f, Const):
-        return "true" if f.value else "false"
-    if isinstance(f, And):
-        return "(" + " and ".join(_redlog(a) for a in f.args) + ")"
-    if isinstance(f, Or):
-        return "(" + " or ".join(_redlog(a) for a in f.args) + ")"
-    if isinstance(f, Not):
-        return f"not({_redlog(f.arg)})"
-    if isinstance(f, Implies):
-        return f"({_redlog(f.lhs)} impl {_redlog(f.rhs)})"
-    if isinstance(f, (Exists, ForAll)):
-        q = "ex" if isinstance(f, Exists) else "all"
-        return f"{q}({{{', '.join(v.name for v in f.vars)}}}, {_redlog(f.body)})"
-    raise _refuse(f, "Redlog")
-
-
 def to_redlog(sentence: Sentence) -> str:
     """REDUCE/Redlog script: ``rlqe`` of the sentence in the ordered-field context (``true``/``false``).
 
@@ -292,7 +297,7 @@ def to_redlog(sentence: Sentence) -> str:
     """
     s = _check_sentence(sentence, "Redlog")
     return (f"% {s.name}: {s.meaning}\nload_package redlog;\nrlset ofsf;\n"
-            f"phi := {_redlog(s.formula)};\nrlqe phi;\n")
+            f"phi := {_infix(s.formula, _REDLOG)};\nrlqe phi;\n")
 
 
 # ------------------------------------------------------------------------------------------ dispatch
