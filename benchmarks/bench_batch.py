@@ -75,23 +75,16 @@ def main() -> None:
         with src.open("w") as fh:
             for b in range(count):
                 fh.write(json.dumps(SupportPattern(gx[b], gy[b]).to_json(), separators=(",", ":")) + "\n")
-        for jobs in (1, 2):
-            out = Path(tmp) / f"out{jobs}.jsonl"
-            t = time.perf_counter()
-            run_batch(src, out, jobs=jobs)
-            wall = time.perf_counter() - t
-            rows.append({"method": "end-to-end run_batch() JSONL→JSONL", "jobs": jobs, "patterns": count,
-                         "patterns_per_s": count / wall})
         npz = Path(tmp) / "in.npz"
         np.savez(npz, x_support=gx, y_support=gy)
-        for jobs in (1, 2):
-            out = Path(tmp) / f"npz{jobs}.jsonl"
-            t = time.perf_counter()
-            run_batch(npz, out, jobs=jobs)
-            wall = time.perf_counter() - t
-            rows.append({"method": "end-to-end run_batch() .npz→JSONL", "jobs": jobs, "patterns": count,
-                         "patterns_per_s": count / wall})
-        outputs = [(Path(tmp) / f).read_bytes() for f in ("out1.jsonl", "out2.jsonl", "npz1.jsonl", "npz2.jsonl")]
+        for label, source in (("JSONL", src), (".npz", npz)):
+            for jobs in (1, 2):
+                t = time.perf_counter()
+                run_batch(source, Path(tmp) / f"{source.suffix[1:]}{jobs}.jsonl", jobs=jobs)
+                wall = time.perf_counter() - t
+                rows.append({"method": f"end-to-end run_batch() {label}→JSONL", "jobs": jobs, "patterns": count,
+                             "patterns_per_s": count / wall})
+        outputs = [(Path(tmp) / f).read_bytes() for f in ("jsonl1.jsonl", "jsonl2.jsonl", "npz1.jsonl", "npz2.jsonl")]
         same = all(o == outputs[0] for o in outputs)
 
     print(f"random {size}×{size} masks, r = {size}, density 0.5; 2 cores; target ≥ 100 000 patterns/s")
