@@ -113,6 +113,16 @@ def _verified(cert: NotClosedCertificate, timeout: float) -> dict[str, Any] | No
         return None
 
 
+def _not_closed(cert: NotClosedCertificate, timeout: float, method: str, reason: str) -> ClosednessVerdict | None:
+    """The not-closed verdict of a certificate that passes re-verification (``{proof}`` in ``reason`` is
+    filled from the check), or None when it fails."""
+    check = _verified(cert, timeout)
+    if check is None:
+        return None
+    return ClosednessVerdict(Answer.NOT_CLOSED, method, reason.replace("{proof}", str(check["proof"])), cert,
+                             details={"verification": check})
+
+
 def _decide_part(part: SupportPattern, backend: str, timeout: float, use_qe: bool,
                  search: bool) -> ClosednessVerdict:
     """Decide one connected part (no empty component, rows/columns restricted to its union)."""
@@ -124,12 +134,11 @@ def _decide_part(part: SupportPattern, backend: str, timeout: float, use_qe: boo
     if cert is None and search:
         cert = lu_obstruction(part, use_z3=True, timeout=min(1.0, timeout))
     if cert is not None:
-        check = _verified(cert, timeout)
-        if check is not None:
-            return ClosednessVerdict(Answer.NOT_CLOSED, "certificate:lu-obstruction",
-                                     f"A* = {cert.limit_text()} is the limit of a curve with one factor "
-                                     f"entry of order ε⁻¹ and is not in P ({check['proof']})", cert,
-                                     details={"verification": check})
+        verdict = _not_closed(cert, timeout, "certificate:lu-obstruction",
+                              f"A* = {cert.limit_text()} is the limit of a curve with one factor entry of order "
+                              "ε⁻¹ and is not in P ({proof})")
+        if verdict is not None:
+            return verdict
     onto = linear_slice_onto(part)
     if onto is not None:
         return ClosednessVerdict(Answer.CLOSED, "theorem:full-space",
@@ -153,12 +162,11 @@ def _decide_part(part: SupportPattern, backend: str, timeout: float, use_qe: boo
 
         cert = curve_search(part, time_budget=timeout, query_timeout=min(1.0, timeout))
         if cert is not None:
-            check = _verified(cert, timeout)
-            if check is not None:
-                return ClosednessVerdict(Answer.NOT_CLOSED, "certificate:curve-search",
-                                         f"A* = {cert.limit_text()} is the limit of a Laurent curve "
-                                         f"(blow-up order {cert.max_blowup()}) and z3 proves A* ∉ P", cert,
-                                         details={"verification": check})
+            verdict = _not_closed(cert, timeout, "certificate:curve-search",
+                                  f"A* = {cert.limit_text()} is the limit of a Laurent curve (blow-up order "
+                                  f"{cert.max_blowup()}) and z3 proves A* ∉ P")
+            if verdict is not None:
+                return verdict
         notes.append("curve search: no certificate within the budget")
     if use_qe:
         qe = _qe_stage(part, backend, timeout)
