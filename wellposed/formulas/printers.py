@@ -135,17 +135,22 @@ def to_smtlib(sentence: Sentence, tactic: str = "nlqsat", declare_outer: bool = 
 
 
 # ------------------------------------------------------------------------------------------ QEPCAD B
-def _qepcad_poly(a: Atom) -> str:
+def _infix_poly(a: Atom, times: str) -> str:
+    """``a``'s polynomial with integer coefficients, ``^`` powers and ``times`` between factors."""
     out = ""
     for c, powers in integer_terms(a):
-        mono = _monomial(powers, " ", lambda name, e: f"{name}^{e}")
+        mono = _monomial(powers, times, lambda name, e: f"{name}^{e}")
         mag = abs(c)
-        text = mono if (mag == 1 and mono) else (f"{mag} {mono}" if mono else str(mag))
+        text = mono if (mag == 1 and mono) else (f"{mag}{times}{mono}" if mono else str(mag))
         if not out:
             out = ("-" if c < 0 else "") + text
         else:
             out += (" - " if c < 0 else " + ") + text
     return out or "0"
+
+
+def _qepcad_poly(a: Atom) -> str:
+    return _infix_poly(a, " ")
 
 
 _QEPCAD_REL = {"=": "=", "!=": "/=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
@@ -204,19 +209,6 @@ def to_qepcad(sentence: Sentence, commands: tuple[str, ...] = ("finish",)) -> st
 
 
 # ------------------------------------------------------------------------------------------ Mathematica
-def _mma_poly(a: Atom) -> str:
-    out = ""
-    for c, powers in integer_terms(a):
-        mono = _monomial(powers, "*", lambda name, e: f"{name}^{e}")
-        mag = abs(c)
-        text = mono if (mag == 1 and mono) else (f"{mag}*{mono}" if mono else str(mag))
-        if not out:
-            out = ("-" if c < 0 else "") + text
-        else:
-            out += (" - " if c < 0 else " + ") + text
-    return out or "0"
-
-
 @dataclass(frozen=True)
 class _InfixSyntax:
     """Tokens of a Mathematica-like infix syntax (both Mathematica and Redlog fit this shape)."""
@@ -236,7 +228,7 @@ class _InfixSyntax:
 
 def _infix(f: Formula, syn: _InfixSyntax) -> str:
     if isinstance(f, Atom):
-        return f"{_mma_poly(f)} {syn.rel[f.rel]} 0"
+        return f"{_infix_poly(f, '*')} {syn.rel[f.rel]} 0"
     if isinstance(f, Const):
         return syn.true if f.value else syn.false
     if isinstance(f, And):
