@@ -6,6 +6,11 @@ Exit codes
 1  an unexpected internal failure (please report it with the command line).
 2  bad input or usage: unknown family, unreadable file, malformed mask, bad option value.
 3  ``batch`` finished but some input records were invalid (each has an error row in the output).
+4  an output cannot be written (permissions, a directory, a symlink loop, full disk); nothing half-written
+   is left behind.
+5  the output belongs to another run: another process is writing it, or it was written from another
+   input, with other options or by another command (use --restart or another --out).
+6  a required external tool is not installed (the message says how to install it).
 130  interrupted (Ctrl-C); a batch run can be resumed by running the same command again.
 """
 
@@ -21,16 +26,27 @@ from typing import Any
 from ._commands import COMMAND_MODULES
 from .cli_args import positive_float as _positive_float
 from .cli_args import positive_int as _positive_int
-from .errors import WellposedError
+from .errors import (
+    EXIT_BACKEND,
+    EXIT_CONFLICT,
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_OUTPUT,
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+    WellposedError,
+    exit_code_for,
+)
 
-__all__ = ["main", "build_parser", "EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "EXIT_PARTIAL"]
+__all__ = ["main", "build_parser", "EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "EXIT_PARTIAL", "EXIT_OUTPUT",
+           "EXIT_CONFLICT", "EXIT_BACKEND", "EXIT_INTERRUPTED"]
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 _EPILOG = """Convention: A ≈ X Yᵀ, X is m×r with mask I (x_support), Y is n×r with mask J (y_support).
 SPEC is a .json case file, a .npz file with arrays x_support/y_support, or a family such as lu:3
-(see `wellposed families`). Exit codes: 0 ok, 1 internal failure, 2 bad input, 3 batch with invalid
-records, 130 interrupted."""
+(see `wellposed families`). Exit codes: 0 ok, 1 internal failure (a bug), 2 bad input, 3 batch with invalid
+records, 4 output not writable, 5 output belongs to another run, 6 tool not installed, 130 interrupted."""
 
 
 
@@ -170,7 +186,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``wellposed`` console script; returns the exit code."""
+    """Entry point of the ``wellposed`` console script; returns the exit code.
+
+    Exceptions become exit codes here and nowhere else (:func:`wellposed.errors.exit_code_for`): every
+    expected failure prints one ``error: ...`` line naming the input, the value and the fix.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -179,16 +199,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except WellposedError as exc:
-        if isinstance(exc, ValueError):
-            print(f"error: {exc}", file=sys.stderr)
-            return EXIT_USAGE
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
+        return exit_code_for(exc)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK
+    except MemoryError:
+        print("error: out of memory; the input is too large for this machine (try a smaller pattern or "
+              "split the work)", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":  # pragma: no cover
