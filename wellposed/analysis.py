@@ -49,7 +49,8 @@ def analyze(
     *,
     closedness: bool = True,
     backend: str = "z3",
-    timeout: float = 10.0,
+    effort: float = 1.0,
+    timeout: float | None = None,
 ) -> dict[str, Any]:
     """Everything wellposed knows about a pattern, as one JSON-ready dict.
 
@@ -57,7 +58,8 @@ def analyze(
     components with their row/column supports), ``graph`` (summary of the rank-one support graph with
     its ``connected_components``), ``canonical_key`` and the closedness fields ``closed``
     (``True``/``False``/``None`` when undecided or not requested), ``closed_method``, ``closed_reason``,
-    ``certificate`` and ``seconds``.
+    ``certificate`` and ``seconds``. ``effort`` and ``timeout`` are passed to
+    :func:`wellposed.closedness.decide_closedness` (counted budgets; optional wall-clock cap).
 
     Examples
     --------
@@ -95,7 +97,7 @@ def analyze(
     if closedness:
         from .closedness import decide_closedness
 
-        verdict = decide_closedness(pattern, backend=backend, timeout=timeout)
+        verdict = decide_closedness(pattern, backend=backend, effort=effort, timeout=timeout)
         rec.update(verdict.to_json())
     if pattern.expected:
         rec["expected"] = dict(pattern.expected)

@@ -91,9 +91,12 @@ def check_timeout(timeout: Any, parameter: str = "timeout") -> float:
 
 
 def run_process(
-    argv: Sequence[str], stdin: str, timeout: float, env: Mapping[str, str] | None = None
+    argv: Sequence[str], stdin: str, timeout: float | None, env: Mapping[str, str] | None = None
 ) -> RawRun:
     """Run ``argv`` in a new process group with ``stdin`` as input; kill the whole group on timeout.
+
+    ``timeout`` is a wall-clock safety cap in seconds (None: wait for the tool, whose own counted
+    limits must then bound it).
 
     Never leaves a process behind: on timeout (or any exception while waiting) the process group
     receives SIGKILL and is reaped before returning.
@@ -103,10 +106,10 @@ def run_process(
     >>> run_process(["cat"], "hello\\n", 5.0).stdout
     'hello\\n'
     >>> run = run_process(["sh", "-c", "sleep 30"], "", 0.2)
-    >>> run.timed_out, run.seconds < 5
+    >>> run.timed_out, run.returncode is not None
     (True, True)
     """
-    timeout = check_timeout(timeout)
+    timeout = None if timeout is None else check_timeout(timeout)
     full_env = None if env is None else {**os.environ, **env}
     start = time.monotonic()
     proc = subprocess.Popen(
@@ -176,19 +179,26 @@ class Backend(ABC):
         """The tool's input text for ``sentence`` (pure)."""
 
     @abstractmethod
-    def run(self, text: str, timeout: float) -> RawRun:
-        """Run the tool on ``text`` with a hard ``timeout`` in seconds."""
+    def run(self, text: str, timeout: float | None) -> RawRun:
+        """Run the tool on ``text`` with a hard wall-clock ``timeout`` in seconds (None: no cap)."""
 
     @abstractmethod
     def parse(self, text: str) -> Answer:
         """Read the answer from the tool's output (pure); raise :class:`BackendAnswerError` if unreadable."""
 
-    def decide(self, sentence: Sentence, timeout: float) -> Decision:
-        """Render, run and parse; timeouts give :attr:`Answer.TIMEOUT`, never an exception.
+    def limited(self, effort: float) -> Backend:
+        """This backend with its deterministic resource limits scaled by ``effort`` (a count per sentence:
+        z3 resource units and allocations, QEPCAD cells). The default returns ``self``: a backend
+        without counted limits is only bounded by the wall-clock ``timeout`` given to :meth:`decide`."""
+        return self
+
+    def decide(self, sentence: Sentence, timeout: float | None) -> Decision:
+        """Render, run and parse; a wall-clock ``timeout`` (None: no cap) that fires gives
+        :attr:`Answer.TIMEOUT`, never an exception.
 
         A constant sentence (``TRUE``/``FALSE``) is answered without running the tool.
         """
-        timeout = check_timeout(timeout)
+        timeout = None if timeout is None else check_timeout(timeout)
         if not isinstance(sentence, Sentence):
             raise InvalidSpecError(f"sentence = {sentence!r} must be a wellposed.formulas.Sentence.")
         if isinstance(sentence.formula, Const):

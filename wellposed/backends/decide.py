@@ -92,9 +92,10 @@ class QueryResult:
 def decide_by_qe(
     pattern: Any,
     backend: Any = "z3",
-    timeout: float = 10.0,
+    timeout: float | None = None,
     encoding: Encoding = ALL_ENCODINGS,
     sentence_timeout: float | None = None,
+    effort: float = 1.0,
 ) -> QEResult:
     """Decide whether ``P_{I,J}`` is closed by quantifier elimination.
 
@@ -103,13 +104,17 @@ def decide_by_qe(
     pattern : SupportPattern
     backend : str, list of str or Backend
         Backend name (``"z3"``, ``"qepcad"``), preference list, or instance.
-    timeout : float
-        Total wall-clock budget in seconds for all sentences.
+    timeout : float, optional
+        Wall-clock safety cap in seconds for all sentences (default: none). Sentences stopped by it
+        answer :attr:`Answer.TIMEOUT`; that is the only way the result can depend on the machine.
     encoding : Encoding
         Encodings of the closedness sentence (default: all).
     sentence_timeout : float, optional
-        Cap per sentence (default: the remaining budget), so that one hard sentence does not starve
-        the others — a later sentence may still be true.
+        Wall-clock cap per sentence (default: the remaining cap).
+    effort : float
+        Scales the deterministic limits of a backend given by name (z3: resource units and
+        allocations per sentence; QEPCAD: cells) and the number of sentences that may run out of
+        them before the decision gives up (see :mod:`wellposed.closedness.budget`).
 
     Returns
     -------
@@ -132,30 +137,43 @@ def decide_by_qe(
     Each sentence costs one process launch plus the backend's QE time, which is doubly exponential
     in the number of variables in the worst case.
     """
+    from ..closedness.budget import Budget
+
     start = time.monotonic()
     p = _check_pattern(pattern)
-    budget = check_timeout(timeout)
-    cap = budget if sentence_timeout is None else check_timeout(sentence_timeout, "sentence_timeout")
+    budget = None if timeout is None else check_timeout(timeout)
+    cap = None if sentence_timeout is None else check_timeout(sentence_timeout, "sentence_timeout")
+    give_up = Budget(effort).count("qe_unknown_sentences")
     enc = _check_encoding(encoding)
     engine = get_backend(backend)
+    if isinstance(backend, (str, list, tuple)):
+        engine = engine.limited(effort)
     total = len(zero_patterns(p, enc.symmetry, enc.zero_outside)) if (enc.zero_patterns and not p.is_trivial()) \
         else int(not p.is_trivial())
     decisions: list[Decision] = []
     skipped = 0
     witness = None
     undecided = False
+    exhausted = 0
     for s in iter_closedness_sentences(p, enc):  # smallest nonzero pattern first, built on demand
-        remaining = budget - (time.monotonic() - start)
-        if remaining <= 0.01:
-            undecided = True
-            break
-        d = engine.decide(s, min(remaining, cap))
+        limit = cap
+        if budget is not None:
+            remaining = budget - (time.monotonic() - start)
+            if remaining <= 0.01:
+                undecided = True
+                decisions.append(Decision(s.name, Answer.TIMEOUT, engine.name, 0.0, "wall-clock cap reached"))
+                break
+            limit = remaining if cap is None else min(remaining, cap)
+        d = engine.decide(s, limit)
         decisions.append(d)
         if d.answer is Answer.TRUE:
             witness = s.info.get("zero_pattern")
             break
         if d.answer.group is Answer.UNKNOWN:
             undecided = True
+            exhausted += 1
+            if exhausted >= give_up or d.answer is Answer.TIMEOUT:
+                break
     skipped = total - len(decisions)
     if witness is not None or any(d.answer is Answer.TRUE for d in decisions):
         answer = QEAnswer.NOT_CLOSED
@@ -167,15 +185,17 @@ def decide_by_qe(
                     witness, enc.label(), {"sentences": total})
 
 
-def _query(sentence: Sentence, question: str, backend: Any, timeout: float) -> QueryResult:
-    budget = check_timeout(timeout)
+def _query(sentence: Sentence, question: str, backend: Any, timeout: float | None) -> QueryResult:
+    budget = None if timeout is None else check_timeout(timeout)
     engine = get_backend(backend)
+    if isinstance(backend, (str, list, tuple)):
+        engine = engine.limited(1.0)
     start = time.monotonic()
     d = engine.decide(sentence, budget)
     return QueryResult(question, d.answer, d.backend, time.monotonic() - start, d.transcript, sentence)
 
 
-def member_by_qe(pattern: Any, a0: Any, backend: Any = "z3", timeout: float = 10.0) -> QueryResult:
+def member_by_qe(pattern: Any, a0: Any, backend: Any = "z3", timeout: float | None = None) -> QueryResult:
     """Is the rational matrix ``A0`` in ``P`` (``∃X,Y: XYᵀ = A0``)?
 
     Examples
@@ -190,7 +210,7 @@ def member_by_qe(pattern: Any, a0: Any, backend: Any = "z3", timeout: float = 10
     return _query(membership_sentence(p, a0), "membership", backend, timeout)
 
 
-def everything_by_qe(pattern: Any, backend: Any = "z3", timeout: float = 10.0) -> QueryResult:
+def everything_by_qe(pattern: Any, backend: Any = "z3", timeout: float | None = None) -> QueryResult:
     """Is every matrix supported on the union of the rank-one supports a product (``∀A ∃X,Y``)?
 
     True implies that ``P`` is a linear space, hence closed.

@@ -92,31 +92,46 @@ class QepcadBackend(Backend):
     def render(self, sentence: Sentence) -> str:
         return to_qepcad(sentence)
 
-    def command(self, timeout: float) -> list[str]:
+    def limited(self, effort: float) -> QepcadBackend:
+        from ..closedness.budget import Budget
+
+        b = Budget(effort)
+        return QepcadBackend(min(b.count("qepcad_cells"), 1_073_741_822),
+                             min(b.count("qepcad_max_cells"), 1_073_741_822))
+
+    def command(self, timeout: float | None) -> list[str]:
         """The command line used by :meth:`run`."""
         exe = shutil.which("qepcad")
         if exe is None:
             raise BackendNotAvailableError(f"qepcad is not installed; install it with: {self.install_hint}")
-        return [exe, "-noecho", "-t", str(math.ceil(timeout) + 1), f"+N{self._cells}"]
+        argv = [exe, "-noecho"]
+        if timeout is not None:
+            argv += ["-t", str(math.ceil(timeout) + 1)]
+        return argv + [f"+N{self._cells}"]
 
-    def decide(self, sentence: Sentence, timeout: float) -> Decision:
-        """As :meth:`Backend.decide`, retrying with 4× the cells after a memory failure (time permitting)."""
-        timeout = check_timeout(timeout)
+    def decide(self, sentence: Sentence, timeout: float | None) -> Decision:
+        """As :meth:`Backend.decide`, retrying with 4× the cells after a memory failure, up to ``max_cells``
+        (a count, so the outcome is the same on every machine; ``timeout`` is only a wall-clock cap)."""
+        timeout = None if timeout is None else check_timeout(timeout)
         start = time.monotonic()
         self._cells = self.cells
         tries = []
         while True:
-            d = super().decide(sentence, timeout - (time.monotonic() - start))
+            left = None if timeout is None else timeout - (time.monotonic() - start)
+            if left is not None and left <= 0:
+                d = Decision(sentence.name, Answer.TIMEOUT, self.name, time.monotonic() - start,
+                             "wall-clock cap reached before the retry")
+                break
+            d = super().decide(sentence, left)
             tries.append(d.transcript)
-            remaining = timeout - (time.monotonic() - start)
-            if d.answer is not Answer.RESOURCE_OUT or self._cells >= self.max_cells or remaining < 0.5:
+            if d.answer is not Answer.RESOURCE_OUT or self._cells >= self.max_cells:
                 break
             self._cells = min(4 * self._cells, self.max_cells)
         self._cells = self.cells
         return Decision(d.sentence, d.answer, d.backend, time.monotonic() - start, "\n".join(tries))
 
-    def run(self, text: str, timeout: float) -> RawRun:
-        timeout = check_timeout(timeout)
+    def run(self, text: str, timeout: float | None) -> RawRun:
+        timeout = None if timeout is None else check_timeout(timeout)
         argv = self.command(timeout)
         home = qepcad_home(argv[0])
         return run_process(argv, text, timeout, env={"qe": home} if home else None)

@@ -50,6 +50,12 @@ class Z3Backend(Backend):
         decides quantified nonlinear real sentences).
     memory_mb : int or None
         Memory cap passed to z3 (``-memory:``), ``None`` for no cap.
+    rlimit : int or None
+        z3 resource limit per sentence (``rlimit=``: z3 counts its elementary steps and answers
+        ``unknown`` when the count is reached, at the same point on every machine).
+    allocations : int or None
+        Cap on z3's memory allocations per sentence (``memory_max_alloc_count=``): also a count, it
+        bounds polynomial arithmetic that runs long between two resource steps.
 
     Examples
     --------
@@ -67,14 +73,26 @@ class Z3Backend(Backend):
     complete = True
     install_hint = "pip install z3-solver"
 
-    def __init__(self, tactic: str = "nlqsat", memory_mb: int | None = 4096) -> None:
+    def __init__(self, tactic: str = "nlqsat", memory_mb: int | None = 4096, rlimit: int | None = None,
+                 allocations: int | None = None) -> None:
         if not isinstance(tactic, str) or not tactic.replace("-", "").replace("_", "").isalnum():
             raise InvalidSpecError(f"tactic = {tactic!r} must be a z3 tactic name such as 'nlqsat'.")
         if memory_mb is not None and (isinstance(memory_mb, bool) or not isinstance(memory_mb, int)
                                       or memory_mb < 16):
             raise InvalidSpecError(f"memory_mb = {memory_mb!r} must be an integer ≥ 16 or None.")
+        for label, value in (("rlimit", rlimit), ("allocations", allocations)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise InvalidSpecError(f"{label} = {value!r} must be a positive integer or None.")
         self.tactic = tactic
         self.memory_mb = memory_mb
+        self.rlimit = rlimit
+        self.allocations = allocations
+
+    def limited(self, effort: float) -> Z3Backend:
+        from ..closedness.budget import Budget
+
+        b = Budget(effort)
+        return Z3Backend(self.tactic, self.memory_mb, b.count("qe_rlimit"), b.count("qe_allocations"))
 
     @classmethod
     def available(cls) -> bool:
@@ -95,25 +113,31 @@ class Z3Backend(Backend):
     def render(self, sentence: Sentence) -> str:
         return to_smtlib(sentence, tactic=self.tactic)
 
-    def command(self, timeout: float) -> list[str]:
+    def command(self, timeout: float | None) -> list[str]:
         """The command line used by :meth:`run`."""
         exe = _z3_executable()
         if exe is None:
             if importlib.util.find_spec("z3") is None:
                 raise BackendNotAvailableError(f"z3 is not installed; install it with: {self.install_hint}")
             return [sys.executable, "-c", _RUNNER]
-        argv = [exe, "-smt2", "-in", f"-T:{math.ceil(timeout) + 1}"]
+        argv = [exe, "-smt2", "-in"]
+        if timeout is not None:
+            argv.append(f"-T:{math.ceil(timeout) + 1}")
         if self.memory_mb is not None:
             argv.append(f"-memory:{self.memory_mb}")
+        if self.allocations is not None:
+            argv.append(f"memory_max_alloc_count={self.allocations}")
         return argv
 
-    def run(self, text: str, timeout: float) -> RawRun:
-        timeout = check_timeout(timeout)
+    def run(self, text: str, timeout: float | None) -> RawRun:
+        timeout = None if timeout is None else check_timeout(timeout)
+        if self.rlimit is not None:  # an SMT-LIB option: honoured by the executable and by the API fallback
+            text = f"(set-option :rlimit {self.rlimit})\n" + text
         return run_process(self.command(timeout), text, timeout)
 
     def parse(self, text: str) -> Answer:
         lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-        if any("out of memory" in ln.lower() for ln in lines):
+        if any("out of memory" in ln.lower() or "allocation counts" in ln.lower() for ln in lines):
             return Answer.RESOURCE_OUT
         errors = [ln for ln in lines if ln.startswith("(error")]
         if errors:

@@ -24,6 +24,7 @@ import numpy as np
 
 from ..errors import CertificateError
 from ..support import SupportPattern
+from .budget import BASE, Budget, z3_check
 
 __all__ = [
     "Laurent",
@@ -112,10 +113,14 @@ def laurent_product(
     return out
 
 
-def check_not_in_p_z3(pattern: SupportPattern, limit: Sequence[Sequence[Fraction]], timeout: float = 10.0) -> str:
+def check_not_in_p_z3(pattern: SupportPattern, limit: Sequence[Sequence[Fraction]], *,
+                      rlimit: int = BASE["query_rlimit"], budget: Budget | None = None,
+                      spent: list[int] | None = None) -> str:
     """Ask z3 whether ``X Yᵀ = limit`` has a real solution with the supports; return the z3 answer.
 
-    Returns ``"unsat"`` (the limit is not in P), ``"sat"`` (it is) or ``"unknown"`` (timeout/incomplete).
+    Returns ``"unsat"`` (the limit is not in P), ``"sat"`` (it is) or ``"unknown"`` (the resource limit
+    ``rlimit`` was reached: deterministic, the same on every machine). The z3 resource units spent are
+    appended to ``spent`` when given.
 
     Examples
     --------
@@ -129,7 +134,8 @@ def check_not_in_p_z3(pattern: SupportPattern, limit: Sequence[Sequence[Fraction
     Notes
     -----
     ``|I| + |J|`` real unknowns and ``m n`` bilinear equations, solved by z3's nlsat procedure
-    (complete for nonlinear real arithmetic, doubly exponential in the worst case).
+    (complete for nonlinear real arithmetic, doubly exponential in the worst case), in a fresh
+    ``z3.Context`` under :func:`~wellposed.closedness.budget.z3_check`.
     """
     import z3
 
@@ -139,18 +145,21 @@ def check_not_in_p_z3(pattern: SupportPattern, limit: Sequence[Sequence[Fraction
         for j in range(n):
             if not union[i, j] and Fraction(limit[i][j]) != 0:
                 return "unsat"  # an entry no component reaches is nonzero
-    xs = {(i, k): z3.Real(f"x_{i}_{k}") for i, k in zip(*np.nonzero(pattern.x_support), strict=True)}
-    ys = {(j, k): z3.Real(f"y_{j}_{k}") for j, k in zip(*np.nonzero(pattern.y_support), strict=True)}
-    solver = z3.SolverFor("QF_NRA")
-    solver.set("timeout", max(1, int(timeout * 1000)))
+    ctx = z3.Context()
+    xs = {(i, k): z3.Real(f"x_{i}_{k}", ctx) for i, k in zip(*np.nonzero(pattern.x_support), strict=True)}
+    ys = {(j, k): z3.Real(f"y_{j}_{k}", ctx) for j, k in zip(*np.nonzero(pattern.y_support), strict=True)}
+    solver = z3.SolverFor("QF_NRA", ctx=ctx)
     for i in range(m):
         for j in range(n):
             terms = [xs[i, k] * ys[j, k] for k in range(r) if (i, k) in xs and (j, k) in ys]
             if not terms:
                 continue
             val = Fraction(limit[i][j])
-            solver.add(z3.Sum(terms) == z3.Q(val.numerator, val.denominator))
-    return str(solver.check())
+            solver.add(z3.Sum(terms) == z3.Q(val.numerator, val.denominator, ctx))
+    answer, units = z3_check(solver, rlimit, budget)
+    if spent is not None:
+        spent.append(units)
+    return answer
 
 
 def smtlib_membership_query(pattern: SupportPattern, limit: Sequence[Sequence[Fraction]]) -> str:
@@ -186,13 +195,13 @@ def smtlib_membership_query(pattern: SupportPattern, limit: Sequence[Sequence[Fr
     return "\n".join(lines)
 
 
-def _z3_on_smtlib(text: str, timeout: float) -> str:
+def _z3_on_smtlib(text: str, rlimit: int, budget: Budget | None) -> str:
     import z3
 
-    solver = z3.SolverFor("QF_NRA")
-    solver.set("timeout", max(1, int(timeout * 1000)))
+    ctx = z3.Context()
+    solver = z3.SolverFor("QF_NRA", ctx=ctx)
     solver.from_string(text.replace("(check-sat)", ""))
-    return str(solver.check())
+    return z3_check(solver, rlimit, budget)[0]
 
 
 def private_minor_proof(
@@ -301,7 +310,8 @@ class NotClosedCertificate:
         exps = [e for p in (*self.x_curve.values(), *self.y_curve.values()) for e, _ in p]
         return max([0] + [-e for e in exps])
 
-    def verify(self, timeout: float = 10.0, z3_check: bool = True) -> dict[str, Any]:
+    def verify(self, *, z3_check: bool = True, rlimit: int = BASE["verify_rlimit"],
+               budget: Budget | None = None) -> dict[str, Any]:
         """Re-check the certificate from scratch; return a summary or raise :class:`CertificateError`.
 
         Checks that the curve respects the supports, that ``X(ε) Y(ε)ᵀ`` has no negative power of ε
@@ -309,7 +319,8 @@ class NotClosedCertificate:
         (``unsat`` required) for ``"z3-unsat"``, built as SMT-LIB text independently of the z3-API
         encoding used by the searches; for ``"private-minor"`` the combinatorial argument,
         plus (if ``z3_check``) a z3 query that must not answer ``sat``. The summary's ``"z3"`` key
-        holds z3's answer (``"skipped"`` when not asked).
+        holds z3's answer (``"skipped"`` when not asked). The z3 query is bounded by ``rlimit`` (a
+        count, so the outcome does not depend on the machine) and by ``budget``'s wall-clock cap if any.
         """
         t0 = time.perf_counter()
         p = self.pattern
@@ -338,14 +349,14 @@ class NotClosedCertificate:
             if why:
                 raise CertificateError(f"private-minor proof rejected: {why}.")
         # an encoding path independent of the searches: SMT-LIB text parsed by z3
-        answer = (_z3_on_smtlib(smtlib_membership_query(p, self.limit), timeout) if z3_check or kind == "z3-unsat"
-                  else "skipped")
+        answer = (_z3_on_smtlib(smtlib_membership_query(p, self.limit), rlimit, budget)
+                  if z3_check or kind == "z3-unsat" else "skipped")
         if answer == "sat":
             raise CertificateError("z3 found X, Y with X Yᵀ = A*: the limit lies in P.")
         if kind == "z3-unsat" and answer != "unsat":
             raise CertificateError(f"z3 answered {answer!r} to 'exists X, Y with X Yᵀ = A*' (need unsat).")
         return {"curve": "ok", "proof": kind, "z3": answer, "max_blowup": self.max_blowup(),
-                "seconds": time.perf_counter() - t0}
+                "seconds": time.perf_counter() - t0}  # information only
 
     def lift(self, pattern: SupportPattern, rows: Sequence[int], cols: Sequence[int],
              comps: Sequence[int]) -> NotClosedCertificate:

@@ -11,13 +11,13 @@ a certificate, which the caller re-verifies independently.
 from __future__ import annotations
 
 import itertools
-import time
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 from ..support import SupportPattern
+from .budget import BASE, Budget, z3_check
 from .certificates import Laurent, NotClosedCertificate, check_not_in_p_z3
 
 __all__ = ["find_curve", "curve_search"]
@@ -31,12 +31,14 @@ def _rational(value: Any) -> Fraction | None:
     return None
 
 
-def find_curve(pattern: SupportPattern, limit: list[list[Fraction]], degree: int = 1,
-               timeout: float = 2.0) -> tuple[dict[tuple[int, int], Laurent], dict[tuple[int, int], Laurent]] | None:
+def find_curve(pattern: SupportPattern, limit: list[list[Fraction]], degree: int = 1, *,
+               rlimit: int = BASE["query_rlimit"], budget: Budget | None = None, spent: list[int] | None = None
+               ) -> tuple[dict[tuple[int, int], Laurent], dict[tuple[int, int], Laurent]] | None:
     """Find a Laurent curve of degree ≤ ``degree`` with ``X(ε)Y(ε)ᵀ = limit + O(ε)``, or None.
 
     Returns ``(x_curve, y_curve)`` with rational coefficients, or None if z3 finds none (unsat,
-    unknown, or only irrational solutions).
+    unknown after ``rlimit`` resource units, or only irrational solutions). The units spent are appended
+    to ``spent`` when given.
 
     Examples
     --------
@@ -56,12 +58,12 @@ def find_curve(pattern: SupportPattern, limit: list[list[Fraction]], degree: int
 
     m, n, r = pattern.shape
     exps = range(-degree, degree + 1)
-    xv = {(int(i), int(k), e): z3.Real(f"x_{i}_{k}_{e + degree}")
+    ctx = z3.Context()
+    xv = {(int(i), int(k), e): z3.Real(f"x_{i}_{k}_{e + degree}", ctx)
           for i, k in zip(*np.nonzero(pattern.x_support), strict=True) for e in exps}
-    yv = {(int(j), int(k), e): z3.Real(f"y_{j}_{k}_{e + degree}")
+    yv = {(int(j), int(k), e): z3.Real(f"y_{j}_{k}_{e + degree}", ctx)
           for j, k in zip(*np.nonzero(pattern.y_support), strict=True) for e in exps}
-    solver = z3.SolverFor("QF_NRA")
-    solver.set("timeout", max(1, int(timeout * 1000)))
+    solver = z3.SolverFor("QF_NRA", ctx=ctx)
     union = pattern.union_mask()
     for i in range(m):
         for j in range(n):
@@ -73,8 +75,11 @@ def find_curve(pattern: SupportPattern, limit: list[list[Fraction]], degree: int
             for order in range(-2 * degree, 1):
                 terms = [xv[i, k, e] * yv[j, k, order - e] for k in ks for e in exps if -degree <= order - e <= degree]
                 target = limit[i][j] if order == 0 else Fraction(0)
-                solver.add(z3.Sum(terms) == z3.Q(target.numerator, target.denominator))
-    if solver.check() != z3.sat:
+                solver.add(z3.Sum(terms) == z3.Q(target.numerator, target.denominator, ctx))
+    answer, units = z3_check(solver, rlimit, budget)
+    if spent is not None:
+        spent.append(units)
+    if answer != "sat":
         return None
     model = solver.model()
     x_curve: dict[tuple[int, int], dict[int, Fraction]] = {}
@@ -90,8 +95,8 @@ def find_curve(pattern: SupportPattern, limit: list[list[Fraction]], degree: int
             {key: tuple(sorted(v.items())) for key, v in y_curve.items()})
 
 
-def curve_search(pattern: SupportPattern, *, degree: int = 1, time_budget: float = 10.0,
-                 max_candidates: int = 512, query_timeout: float = 1.0) -> NotClosedCertificate | None:
+def curve_search(pattern: SupportPattern, *, degree: int = 1, budget: Budget | None = None,
+                 max_candidates: int | None = None) -> NotClosedCertificate | None:
     """Search 0/1 limit candidates for a not-closed certificate (see the module docstring).
 
     Parameters
@@ -99,12 +104,11 @@ def curve_search(pattern: SupportPattern, *, degree: int = 1, time_budget: float
     pattern : SupportPattern
     degree : int
         Largest ``|exponent|`` in the curve (``degree = 1`` allows ε⁻¹, 1, ε).
-    time_budget : float
-        Stop after this many seconds.
-    max_candidates : int
-        Stop after this many candidates.
-    query_timeout : float
-        Timeout of each z3 query, seconds.
+    budget : Budget, optional
+        Deterministic limits: each z3 query gets ``query_rlimit`` resource units, the whole search
+        stops once it has spent ``curve_rlimit`` units or tried ``curve_candidates`` candidates
+        (``max_candidates`` overrides the latter). A wall-clock cap in the budget raises
+        :class:`~wellposed.errors.WallClockCapError`.
 
     Examples
     --------
@@ -118,26 +122,30 @@ def curve_search(pattern: SupportPattern, *, degree: int = 1, time_budget: float
 
     Notes
     -----
-    At most ``max_candidates`` pairs of z3 queries; each is NP-hard in general, so the time budget
-    bounds the whole search. Sound, not complete.
+    At most ``max_candidates`` pairs of z3 queries; each is NP-hard in general, so the summed resource
+    units bound the whole search. Sound, not complete.
     """
-    t0 = time.perf_counter()
+    budget = budget if budget is not None else Budget()
+    limit_candidates = budget.count("curve_candidates") if max_candidates is None else max_candidates
+    rlimit, total = budget.count("query_rlimit"), budget.count("curve_rlimit")
     union = pattern.union_mask()
     cells = [(int(i), int(j)) for i, j in zip(*np.nonzero(union), strict=True)]
     tried = 0
+    spent: list[int] = []
     for nnz in range(2, len(cells) + 1):
         for chosen in itertools.combinations(cells, nnz):
-            if tried >= max_candidates or time.perf_counter() - t0 > time_budget:
+            if tried >= limit_candidates or sum(spent) >= total:
                 return None
             tried += 1
             limit = [[Fraction(0)] * pattern.n for _ in range(pattern.m)]
             for i, j in chosen:
                 limit[i][j] = Fraction(1)
-            if check_not_in_p_z3(pattern, limit, timeout=query_timeout) != "unsat":
+            if check_not_in_p_z3(pattern, limit, rlimit=rlimit, budget=budget, spent=spent) != "unsat":
                 continue
-            curve = find_curve(pattern, limit, degree=degree, timeout=query_timeout)
+            curve = find_curve(pattern, limit, degree=degree, rlimit=rlimit, budget=budget, spent=spent)
             if curve is None:
                 continue
             return NotClosedCertificate(pattern, tuple(tuple(row) for row in limit), curve[0], curve[1],
                                         {"kind": "z3-unsat"}, "curve-search")
     return None
+

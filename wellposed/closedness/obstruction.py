@@ -14,6 +14,7 @@ from fractions import Fraction
 import numpy as np
 
 from ..support import SupportPattern
+from .budget import Budget
 from .certificates import NotClosedCertificate, check_not_in_p_z3
 
 __all__ = ["private_obstruction_candidates", "private_obstruction_candidates_reference", "lu_obstruction"]
@@ -75,12 +76,14 @@ def _certificate(pattern: SupportPattern, k: int, l: int, i: int, i2: int, j: in
     return NotClosedCertificate(pattern, tuple(tuple(r) for r in limit), x, y, proof, "lu-obstruction")
 
 
-def lu_obstruction(pattern: SupportPattern, *, use_z3: bool = True, timeout: float = 2.0,
-                   max_z3_queries: int = 12) -> NotClosedCertificate | None:
+def lu_obstruction(pattern: SupportPattern, *, use_z3: bool = True, budget: Budget | None = None,
+                   max_z3_queries: int | None = None) -> NotClosedCertificate | None:
     """Find a not-closed certificate of the generalized LU kind, or return None.
 
     First the private-minor case (no solver needed); then, if ``use_z3``, other 2×2 minors whose
-    limit z3 proves to lie outside P (at most ``max_z3_queries`` queries of ``timeout`` seconds).
+    limit z3 proves to lie outside P: at most ``max_z3_queries`` queries (default: ``budget``'s
+    ``obstruction_queries``), each bounded by ``budget``'s ``query_rlimit`` z3 resource units, so the
+    result is the same on every machine.
 
     Examples
     --------
@@ -104,6 +107,10 @@ def lu_obstruction(pattern: SupportPattern, *, use_z3: bool = True, timeout: flo
                 return _certificate(pattern, k, l, i, int(i2), j, int(j2), proof)
     if not use_z3:
         return None
+    budget = budget if budget is not None else Budget()
+    if max_z3_queries is None:
+        max_z3_queries = budget.count("obstruction_queries")
+    rlimit = budget.count("query_rlimit")
     queries = 0
     seen: set[tuple[tuple[int, int], tuple[int, int]]] = set()
     for k in range(pattern.r):
@@ -122,7 +129,7 @@ def lu_obstruction(pattern: SupportPattern, *, use_z3: bool = True, timeout: flo
                         cert = _certificate(pattern, k, others[0], int(i), int(i2), int(j), int(j2),
                                             {"kind": "z3-unsat"})
                         queries += 1
-                        if check_not_in_p_z3(pattern, cert.limit, timeout=timeout) == "unsat":
+                        if check_not_in_p_z3(pattern, cert.limit, rlimit=rlimit, budget=budget) == "unsat":
                             return cert
                         if queries >= max_z3_queries:
                             return None

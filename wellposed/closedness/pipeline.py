@@ -7,15 +7,16 @@ connected part are lifted to the original indices and re-verified on the origina
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import MutableMapping
 from typing import Any
 
 import numpy as np
 
-from ..errors import BackendNotAvailableError, CertificateError, InvalidSpecError, WellposedError
+from ..backends.base import Answer as QEStatus
+from ..errors import BackendNotAvailableError, CertificateError, InvalidSpecError, WallClockCapError, WellposedError
 from ..support import SupportPattern
+from .budget import Budget
 from .certificates import NotClosedCertificate
 from .obstruction import lu_obstruction
 from .theorems import closed_by_theorem, determinantal_z3, linear_slice_onto
@@ -62,15 +63,12 @@ def connected_parts_fast(pattern: SupportPattern) -> list[tuple[tuple[int, ...],
     return parts
 
 
-def _validate(pattern: Any, backend: Any, timeout: Any, use_qe: Any, cache: Any, search: Any) -> None:
+def _validate(pattern: Any, backend: Any, use_qe: Any, cache: Any, search: Any) -> None:
     if not isinstance(pattern, SupportPattern):
         raise InvalidSpecError(f"pattern = {pattern!r} must be a SupportPattern; build one with "
                                "SupportPattern(I, J) or wellposed.families.load_pattern(spec).")
     if backend not in BACKENDS:
         raise InvalidSpecError(f"backend = {backend!r} is not a QE backend; use one of {list(BACKENDS)}.")
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not math.isfinite(timeout) \
-            or timeout <= 0:
-        raise InvalidSpecError(f"timeout = {timeout!r} must be a positive finite number of seconds, e.g. 10.0.")
     if not isinstance(use_qe, bool):
         raise InvalidSpecError(f"use_qe = {use_qe!r} must be True or False.")
     if not isinstance(search, bool):
@@ -79,22 +77,22 @@ def _validate(pattern: Any, backend: Any, timeout: Any, use_qe: Any, cache: Any,
         raise InvalidSpecError(f"cache = {type(cache).__name__} must be None or a mutable mapping (e.g. a dict).")
 
 
-def _qe_stage(part: SupportPattern, backend: str, timeout: float) -> ClosednessVerdict | None | str:
+def _qe_stage(part: SupportPattern, backend: str, budget: Budget) -> ClosednessVerdict | None | str:
     """Hand the part to the QE layer; a verdict, or a string saying why the stage passed on."""
     try:
         from ..backends import decide_by_qe
     except ImportError:
         return "the QE layer (wellposed.backends) is not available"
+    left = budget.remaining()
     try:
-        result = decide_by_qe(part, backend=backend, timeout=timeout)
+        result = decide_by_qe(part, backend=backend, timeout=left, effort=budget.effort)
     except BackendNotAvailableError as exc:
         return f"QE backend {backend!r} not available: {exc}"
     except WellposedError as exc:
         return f"QE backend {backend!r} failed: {exc}"
-    name = getattr(getattr(result, "answer", None), "name", "UNKNOWN")
-    transcript = str(getattr(result, "transcript", ""))
-    details = {"backend": str(getattr(result, "backend", backend)), "qe_seconds": getattr(result, "seconds", None),
-               "transcript_tail": transcript[-400:]}
+    name = result.answer.name
+    transcript = str(result.transcript)
+    details = {"backend": str(result.backend), "qe_seconds": result.seconds, "transcript_tail": transcript[-400:]}
     method = "qe:qepcad" if backend == "qepcad" else "qe:z3"
     if name == "CLOSED":
         return ClosednessVerdict(Answer.CLOSED, method, f"{backend} decided the closedness sentence: false "
@@ -102,28 +100,38 @@ def _qe_stage(part: SupportPattern, backend: str, timeout: float) -> ClosednessV
     if name == "NOT_CLOSED":
         return ClosednessVerdict(Answer.NOT_CLOSED, method, f"{backend} decided the closedness sentence: true "
                                  "(some matrix of the closure is not in P)", details=details)
-    return f"QE backend {backend!r} answered unknown within {timeout:g} s"
+    if any(d.answer is QEStatus.TIMEOUT for d in result.decisions):
+        raise WallClockCapError(f"the wall-clock safety cap of {budget.timeout:g} s (timeout) fired during QE")
+    ran = len(result.decisions)
+    spent = sum(1 for d in result.decisions if not d.answer.decided)
+    return (f"QE backend {backend!r} ran {ran} of {result.info.get('sentences', ran)} sentence(s); {spent} ran out "
+            f"of their resource limit (effort {budget.effort:g})")
 
 
-def _verified(cert: NotClosedCertificate, timeout: float) -> dict[str, Any] | None:
+def _verified(cert: NotClosedCertificate, budget: Budget) -> dict[str, Any] | None:
     try:
-        return cert.verify(timeout=timeout)
+        return cert.verify(rlimit=budget.count("verify_rlimit"), budget=budget)
     except CertificateError as exc:  # a search bug must never become a wrong verdict
         logger.warning("discarding a certificate that failed re-verification: %s", exc)
         return None
 
 
-def _not_closed(cert: NotClosedCertificate, timeout: float, method: str, reason: str) -> ClosednessVerdict | None:
+def _not_closed(cert: NotClosedCertificate, budget: Budget, method: str, reason: str) -> ClosednessVerdict | None:
     """The not-closed verdict of a certificate that passes re-verification (``{proof}`` in ``reason`` is
     filled from the check), or None when it fails."""
-    check = _verified(cert, timeout)
+    check = _verified(cert, budget)
     if check is None:
         return None
     return ClosednessVerdict(Answer.NOT_CLOSED, method, reason.replace("{proof}", str(check["proof"])), cert,
-                             details={"verification": check})
+                             details={"verification": _stable(check)})
 
 
-def _decide_part(part: SupportPattern, backend: str, timeout: float, use_qe: bool,
+def _stable(check: dict[str, Any]) -> dict[str, Any]:
+    """A verification summary without its timing (verdict details must not depend on the machine)."""
+    return {k: v for k, v in check.items() if k != "seconds"}
+
+
+def _decide_part(part: SupportPattern, backend: str, budget: Budget, use_qe: bool,
                  search: bool) -> ClosednessVerdict:
     """Decide one connected part (no empty component, rows/columns restricted to its union)."""
     thm = closed_by_theorem(part)
@@ -132,9 +140,9 @@ def _decide_part(part: SupportPattern, backend: str, timeout: float, use_qe: boo
     notes: list[str] = []
     cert = lu_obstruction(part, use_z3=False)
     if cert is None and search:
-        cert = lu_obstruction(part, use_z3=True, timeout=min(1.0, timeout))
+        cert = lu_obstruction(part, use_z3=True, budget=budget)
     if cert is not None:
-        verdict = _not_closed(cert, timeout, "certificate:lu-obstruction",
+        verdict = _not_closed(cert, budget, "certificate:lu-obstruction",
                               f"A* = {cert.limit_text()} is the limit of a curve with one factor entry of order "
                               "ε⁻¹ and is not in P ({proof})")
         if verdict is not None:
@@ -147,7 +155,7 @@ def _decide_part(part: SupportPattern, backend: str, timeout: float, use_qe: boo
                                  "rank), so P is a coordinate subspace, hence closed", details=onto)
     if search:
         for orientation, q in (("as given", part), ("transposed", part.transpose())):
-            answer, minors = determinantal_z3(q, timeout=min(20.0, timeout / 2))
+            answer, minors = determinantal_z3(q, rlimit=budget.count("determinantal_rlimit"), budget=budget)
             if answer == "unsat":
                 what = (f"the {len(minors)} minors that vanish on P (max-flow rank bounds)" if minors
                         else "no rank condition")
@@ -160,16 +168,17 @@ def _decide_part(part: SupportPattern, backend: str, timeout: float, use_qe: boo
             notes.append(f"determinantal test ({orientation}): z3 answered {answer}")
         from .curves import curve_search
 
-        cert = curve_search(part, time_budget=timeout, query_timeout=min(1.0, timeout))
+        cert = curve_search(part, budget=budget)
         if cert is not None:
-            verdict = _not_closed(cert, timeout, "certificate:curve-search",
+            verdict = _not_closed(cert, budget, "certificate:curve-search",
                                   f"A* = {cert.limit_text()} is the limit of a Laurent curve (blow-up order "
                                   f"{cert.max_blowup()}) and z3 proves A* ∉ P")
             if verdict is not None:
                 return verdict
-        notes.append("curve search: no certificate within the budget")
+        notes.append(f"curve search: no certificate within {budget.count('curve_candidates')} candidates and "
+                     f"{budget.count('curve_rlimit')} z3 resource units")
     if use_qe:
-        qe = _qe_stage(part, backend, timeout)
+        qe = _qe_stage(part, backend, budget)
         if isinstance(qe, ClosednessVerdict):
             return qe
         notes.append(str(qe))
@@ -182,7 +191,8 @@ def decide_closedness(
     pattern: SupportPattern,
     *,
     backend: str = "z3",
-    timeout: float = 10.0,
+    effort: float = 1.0,
+    timeout: float | None = None,
     use_qe: bool = True,
     cache: MutableMapping[str, ClosednessVerdict] | None = None,
     search: bool = True,
@@ -194,8 +204,13 @@ def decide_closedness(
     pattern : SupportPattern
     backend : {"z3", "qepcad"}
         QE backend for the last stage.
-    timeout : float
-        Seconds allowed to each solver stage (curve search, QE) of each connected part.
+    effort : float
+        Scales every deterministic budget of the solver-backed stages (z3 resource units, candidates,
+        queries; see :mod:`wellposed.closedness.budget`). The verdict is a function of the pattern,
+        ``backend``, ``effort``, ``use_qe`` and ``search`` (and of the z3 version), never of the machine.
+    timeout : float, optional
+        Wall-clock safety cap in seconds for the whole pattern (default: none). When it fires the
+        verdict is undecided with method ``"cap:wall-clock"``, which says that it depends on the machine.
     use_qe : bool
         Run the QE stage when theorems and certificates do not decide.
     cache : dict, optional
@@ -226,10 +241,22 @@ def decide_closedness(
     Reductions first (drop empty components, split into connected parts of the overlap graph: P is
     the direct sum of the parts' sets, closed iff each is). Then, per part: closed-by-theorem rules
     (polynomial time), the private-minor obstruction (polynomial), then z3-based stages bounded by
-    ``timeout``, then QE, else undecided.
+    counted budgets, then QE, else undecided.
     """
-    _validate(pattern, backend, timeout, use_qe, cache, search)
+    _validate(pattern, backend, use_qe, cache, search)
+    budget = Budget(effort, timeout).started()
     t0 = time.perf_counter()
+    try:
+        return _decide(pattern, backend, budget, use_qe, cache, search, t0)
+    except WallClockCapError as exc:
+        return ClosednessVerdict(Answer.UNDECIDED, "cap:wall-clock",
+                                 f"{exc}: this verdict depends on the machine's speed and load; rerun without "
+                                 "--timeout (or with a larger one) for a machine-independent answer",
+                                 seconds=time.perf_counter() - t0, details={"timeout": timeout})
+
+
+def _decide(pattern: SupportPattern, backend: str, budget: Budget, use_qe: bool,
+            cache: MutableMapping[str, ClosednessVerdict] | None, search: bool, t0: float) -> ClosednessVerdict:
     # canonical keys can be costly for very symmetric patterns: only computed when a cache is used
     key = pattern.canonical_key(transpose=True) if cache is not None else ""
     if pattern.is_trivial():
@@ -255,7 +282,7 @@ def decide_closedness(
             if hit.answer is not Answer.NOT_CLOSED or (hit.certificate is not None and hit.certificate.pattern == part):
                 verdict = hit
         if verdict is None:
-            verdict = _decide_part(part, backend, timeout, use_qe, search)
+            verdict = _decide_part(part, backend, budget, use_qe, search)
             verdict = verdict.with_timing(time.perf_counter() - t_part, part_key)
             if cache is not None and (part_key not in cache or verdict.answer.decided):
                 cache[part_key] = verdict
@@ -274,12 +301,12 @@ def decide_closedness(
                     and "verification" in verdict.details:
                 check = verdict.details["verification"]  # identical certificate, verified on this very pattern
             else:
-                check = _verified(lifted, timeout)
+                check = _verified(lifted, budget)
             if check is None:
                 continue
             return ClosednessVerdict(Answer.NOT_CLOSED, verdict.method, verdict.reason + parts_note, lifted,
                                      shown, time.perf_counter() - t0, key,
-                                     {"verification": check})
+                                     {"verification": _stable(check)})
     if all(v.answer is Answer.CLOSED for v in verdicts):
         if len(verdicts) == 1:
             v = verdicts[0]

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..classify import classify
 from ..support import SupportPattern
+from .budget import BASE, Budget, z3_check
 
 __all__ = [
     "TheoremResult", "closed_by_theorem", "absorption", "AbsorptionResult", "full_space_z3", "generic_rank_bound",
@@ -202,7 +203,8 @@ def closed_by_theorem(pattern: SupportPattern) -> TheoremResult | None:
     return None
 
 
-def full_space_z3(pattern: SupportPattern, timeout: float = 1.0) -> str:
+def full_space_z3(pattern: SupportPattern, *, rlimit: int = BASE["determinantal_rlimit"],
+                  budget: Budget | None = None) -> str:
     """Ask z3 whether every matrix supported on the union of the supports lies in P.
 
     The sentence ``∃A ∀X,Y: X Yᵀ ≠ A`` (A on the union, X, Y on the supports) is handed to z3's
@@ -221,22 +223,10 @@ def full_space_z3(pattern: SupportPattern, timeout: float = 1.0) -> str:
     Notes
     -----
     ``|union| + |I| + |J|`` variables with one quantifier alternation: z3 decides small cases in
-    milliseconds, the cost grows doubly exponentially, so keep ``timeout`` short.
+    milliseconds, the cost grows doubly exponentially; ``rlimit`` (z3 resource units, a count) bounds it
+    the same way on every machine.
     """
-    import z3
-
-    m, n, r = pattern.shape
-    union = pattern.union_mask()
-    a = {(i, j): z3.Real(f"a_{i}_{j}") for i in range(m) for j in range(n) if union[i, j]}
-    xs = {(int(i), int(k)): z3.Real(f"x_{i}_{k}") for i, k in zip(*np.nonzero(pattern.x_support), strict=True)}
-    ys = {(int(j), int(k)): z3.Real(f"y_{j}_{k}") for j, k in zip(*np.nonzero(pattern.y_support), strict=True)}
-    eqs = [z3.Sum([xs[i, k] * ys[j, k] for k in range(r) if (i, k) in xs and (j, k) in ys]) == var
-           for (i, j), var in a.items()]
-    sentence = z3.Exists(list(a.values()), z3.ForAll(list(xs.values()) + list(ys.values()), z3.Not(z3.And(eqs))))
-    solver = z3.Solver()
-    solver.set("timeout", max(1, int(timeout * 1000)))
-    solver.add(sentence)
-    return str(solver.check())
+    return determinantal_z3(pattern, rlimit=rlimit, budget=budget, minors=False)[0]
 
 
 def generic_rank_bound(pattern: SupportPattern, rows: tuple[int, ...], cols: tuple[int, ...]) -> int:
@@ -299,8 +289,9 @@ def rank_conditions(pattern: SupportPattern) -> list[tuple[tuple[int, ...], tupl
     return out
 
 
-def determinantal_z3(pattern: SupportPattern, timeout: float = 1.0,
-                     max_minors: int = 64) -> tuple[str, list[tuple[tuple[int, ...], tuple[int, ...]]]]:
+def determinantal_z3(pattern: SupportPattern, *, rlimit: int = BASE["determinantal_rlimit"],
+                     budget: Budget | None = None, max_minors: int = 64, minors: bool = True,
+                     ) -> tuple[str, list[tuple[tuple[int, ...], tuple[int, ...]]]]:
     """Ask z3 whether P equals the closed set D of matrices on the union whose rank-bounded minors vanish.
 
     Returns ``(answer, minors)``: ``answer`` is z3's answer to ``∃A ∈ D ∀X,Y: X Yᵀ ≠ A`` (with the
@@ -308,14 +299,17 @@ def determinantal_z3(pattern: SupportPattern, timeout: float = 1.0,
     ``"unsat"`` proves ``D ⊆ P``, and since ``P ⊆ D`` always, ``P = D`` is closed; ``"sat"`` or
     ``"unknown"`` prove nothing. ``"skipped"`` when there are more than ``max_minors`` minors or
     ``min(m, n) > 5``.
-    With no minor this is the full-space test (:func:`full_space_z3`).
+    With no minor (or ``minors=False``, which also skips the normalization) this is the full-space
+    test (:func:`full_space_z3`). ``rlimit`` z3 resource units bound the query (a count: the answer is
+    the same on every machine); a wall-clock cap in ``budget`` raises
+    :class:`~wellposed.errors.WallClockCapError` instead of answering.
 
     Examples
     --------
     >>> from wellposed.support import SupportPattern
     >>> p = SupportPattern(["100", "110", "111"], ["110", "001", "111"])
-    >>> answer, minors = determinantal_z3(p, timeout=20.0)
-    >>> answer, minors
+    >>> answer, found = determinantal_z3(p)
+    >>> answer, found
     ('unsat', [((0, 1), (0, 1)), ((0, 1), (1, 2))])
 
     Notes
@@ -326,14 +320,17 @@ def determinantal_z3(pattern: SupportPattern, timeout: float = 1.0,
     import z3
 
     m, n, r = pattern.shape
-    if min(m, n) > 5:  # the minor enumeration alone would be too large
-        return "skipped", []
-    minors = rank_conditions(pattern)
-    if len(minors) > max_minors:
-        return "skipped", minors
+    found: list[tuple[tuple[int, ...], tuple[int, ...]]] = []
+    if minors:
+        if min(m, n) > 5:  # the minor enumeration alone would be too large
+            return "skipped", []
+        found = rank_conditions(pattern)
+        if len(found) > max_minors:
+            return "skipped", found
     union = pattern.union_mask()
-    zero = z3.RealVal(0)
-    a = {(i, j): z3.Real(f"a_{i}_{j}") for i in range(m) for j in range(n) if union[i, j]}
+    ctx = z3.Context()
+    zero = z3.RealVal(0, ctx)
+    a = {(i, j): z3.Real(f"a_{i}_{j}", ctx) for i in range(m) for j in range(n) if union[i, j]}
 
     def entry(i: int, j: int) -> Any:
         return a.get((i, j), zero)
@@ -344,20 +341,24 @@ def determinantal_z3(pattern: SupportPattern, timeout: float = 1.0,
         return z3.Sum([(-1) ** c * entry(rows[0], cols[c]) * det(rows[1:], cols[:c] + cols[c + 1:])
                        for c in range(len(cols))])
 
-    xs = {(int(i), int(k)): z3.Real(f"x_{i}_{k}") for i, k in zip(*np.nonzero(pattern.x_support), strict=True)}
-    ys = {(int(j), int(k)): z3.Real(f"y_{j}_{k}") for j, k in zip(*np.nonzero(pattern.y_support), strict=True)}
+    xs = {(int(i), int(k)): z3.Real(f"x_{i}_{k}", ctx)
+          for i, k in zip(*np.nonzero(pattern.x_support), strict=True)}
+    ys = {(int(j), int(k)): z3.Real(f"y_{j}_{k}", ctx)
+          for j, k in zip(*np.nonzero(pattern.y_support), strict=True)}
     eqs = [z3.Sum([xs[i, k] * ys[j, k] for k in range(r) if (i, k) in xs and (j, k) in ys]) == var
            for (i, j), var in a.items()]
-    conditions = [det(rows, cols) == 0 for rows, cols in minors]
-    # D and P are invariant under A -> D1 A D2 (invertible diagonal): a witness can be scaled so that
-    # row 0 (by column scalings) and then column 0 below row 0 (by row scalings) hold only 0s and 1s
-    conditions += [z3.Or(var == 0, var == 1) for (i, j), var in a.items() if i == 0 or j == 0]
-    sentence = z3.Exists(list(a.values()), z3.And(*conditions, z3.ForAll(list(xs.values()) + list(ys.values()),
-                                                                         z3.Not(z3.And(eqs)))))
-    solver = z3.Solver()
-    solver.set("timeout", max(1, int(timeout * 1000)))
+    inner = z3.ForAll(list(xs.values()) + list(ys.values()), z3.Not(z3.And(*eqs, ctx)))
+    if minors:
+        conditions = [det(rows, cols) == 0 for rows, cols in found]
+        # D and P are invariant under A -> D1 A D2 (invertible diagonal): a witness can be scaled so that
+        # row 0 (by column scalings) and then column 0 below row 0 (by row scalings) hold only 0s and 1s
+        conditions += [z3.Or(var == 0, var == 1) for (i, j), var in a.items() if i == 0 or j == 0]
+        sentence = z3.Exists(list(a.values()), z3.And(*conditions, inner, ctx))
+    else:
+        sentence = z3.Exists(list(a.values()), inner)
+    solver = z3.Solver(ctx=ctx)
     solver.add(sentence)
-    return str(solver.check()), minors
+    return z3_check(solver, rlimit, budget)[0], found
 
 
 def linear_slice_onto(pattern: SupportPattern, seed: int = 0, trials: int = 2) -> dict[str, Any] | None:

@@ -25,7 +25,8 @@ METHODS: dict[str, str] = {
     "certificate:curve-search": "limit of a searched Laurent curve, not in P",
     "qe:z3": "quantifier elimination / decision by z3",
     "qe:qepcad": "quantifier elimination by QEPCAD B",
-    "undecided": "no stage could decide with evidence",
+    "undecided": "no stage could decide with evidence within the deterministic budgets (effort)",
+    "cap:wall-clock": "undecided because the user's wall-clock safety cap (--timeout) fired: machine-dependent",
 }
 
 

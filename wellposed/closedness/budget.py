@@ -1,0 +1,148 @@
+"""Deterministic budgets of the closedness engine, and the user's wall-clock safety cap.
+
+A verdict must be a function of the input and of the options the user gave, never of how fast or how
+busy the machine is. Every solver-backed stage is therefore bounded by *counts*:
+
+* each in-process z3 query runs in a fresh ``z3.Context`` (so nothing of earlier queries — term ids,
+  caches — can change its course) with a resource limit ``rlimit``: z3 counts its own elementary steps
+  and gives up with ``unknown`` at the same point on every machine;
+* each QE sentence handed to the z3 executable gets an ``rlimit`` and a cap on the number of memory
+  allocations (``memory_max_alloc_count``: polynomial arithmetic on huge coefficients can run long
+  between two ``rlimit`` steps, never without allocating); QEPCAD B gets a number of cells;
+* searches stop after a number of candidates, queries or summed ``rlimit`` units.
+
+``effort`` scales all of these counts (2.0 tries twice as hard). Wall-clock time appears in exactly one
+place: the user's optional safety cap ``timeout`` (seconds for the whole pattern). When it fires, the
+verdict says so with its own method ``"cap:wall-clock"``, so that nobody mistakes it for a
+machine-independent "undecided"; without it (the default) no clock is read to decide anything.
+
+The base counts were calibrated once on the census of m, n, r ≤ 3: one z3 resource unit is roughly
+0.2 µs of solver time on a 2020s CPU core (5 million ≈ 1 s), which keeps the budgets of the earlier
+time-based engine.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import InvalidSpecError, WallClockCapError
+
+__all__ = ["Budget", "BASE", "z3_check", "z3_version"]
+
+#: Base counts at ``effort = 1`` (see the module docstring).
+BASE: dict[str, int] = {
+    "query_rlimit": 5_000_000,  # one z3 membership / curve query in the searches
+    "obstruction_queries": 12,  # z3 queries of the generalized LU obstruction
+    "determinantal_rlimit": 30_000_000,  # one determinantal / full-space test (∃∀ sentence)
+    "curve_candidates": 512,  # limit candidates of the curve search
+    "curve_rlimit": 60_000_000,  # rlimit units spent by the whole curve search
+    "verify_rlimit": 50_000_000,  # the independent re-check of a certificate's non-membership proof
+    "qe_rlimit": 20_000_000,  # one QE sentence (z3 executable)
+    "qe_allocations": 10_000_000,  # memory allocations of one QE sentence (z3 executable)
+    "qe_unknown_sentences": 3,  # the QE stage of a part gives up after this many sentences ran out of budget
+    "qepcad_cells": 10_000_000,  # QEPCAD B +N (garbage-collected cells)
+    "qepcad_max_cells": 160_000_000,
+}
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How hard the engine tries (``effort``) and the user's optional wall-clock cap.
+
+    Parameters
+    ----------
+    effort : float
+        Multiplier of every count in :data:`BASE` (> 0; default 1).
+    timeout : float or None
+        Safety cap in seconds for the whole pattern (None: no cap, the default). Only this makes a
+        verdict depend on the machine, and a verdict stopped by it says so.
+    start : float
+        ``time.monotonic()`` when the clock started (set by :meth:`started`).
+
+    Examples
+    --------
+    >>> b = Budget(effort=2.0)
+    >>> b.count("obstruction_queries"), b.timeout is None
+    (24, True)
+    """
+
+    effort: float = 1.0
+    timeout: float | None = None
+    start: float = 0.0
+
+    def __post_init__(self) -> None:
+        e = self.effort
+        if isinstance(e, bool) or not isinstance(e, (int, float)) or not math.isfinite(e) or not 0 < e <= 1000:
+            raise InvalidSpecError(f"effort = {e!r} must be a number in (0, 1000] (1 = default budgets, 2 = twice "
+                                   "the solver steps and candidates).")
+        t = self.timeout
+        if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t)
+                              or t <= 0):
+            raise InvalidSpecError(f"timeout = {t!r} must be None (no wall-clock cap) or a positive number of "
+                                   "seconds for the whole pattern.")
+
+    def started(self) -> Budget:
+        """A copy whose clock starts now (only matters with a ``timeout``)."""
+        return Budget(self.effort, self.timeout, time.monotonic())
+
+    def count(self, name: str) -> int:
+        """The base count ``name`` of :data:`BASE` scaled by ``effort`` (at least 1)."""
+        return max(1, int(BASE[name] * self.effort))
+
+    def remaining(self) -> float | None:
+        """Seconds left before the cap (None without cap); raises :class:`WallClockCapError` when none."""
+        if self.timeout is None:
+            return None
+        left = self.timeout - (time.monotonic() - self.start)
+        if left <= 0:
+            raise WallClockCapError(f"the wall-clock safety cap of {self.timeout:g} s (timeout) fired")
+        return left
+
+    def to_json(self) -> dict[str, Any]:
+        """The options that determine verdicts (for fingerprints and reports)."""
+        return {"effort": self.effort, "timeout": self.timeout}
+
+
+def z3_version() -> str:
+    """The z3 version string (verdicts are reproducible for a given z3 version and budget)."""
+    import z3
+
+    return str(z3.get_version_string())
+
+
+def z3_check(solver: Any, rlimit: int, budget: Budget | None = None) -> tuple[str, int]:
+    """Run ``solver.check()`` under a resource limit; return ``(answer, rlimit units spent)``.
+
+    ``solver`` must live in its own ``z3.Context`` (so that the units spent are this query's).
+    With a wall-clock cap in ``budget``, z3 also gets the remaining time; if it stops for that
+    reason, :class:`WallClockCapError` is raised instead of returning an ``"unknown"`` that depends
+    on the machine.
+
+    Examples
+    --------
+    >>> import z3
+    >>> ctx = z3.Context()
+    >>> s = z3.SolverFor("QF_NRA", ctx=ctx)
+    >>> x = z3.Real("x", ctx)
+    >>> s.add(x * x == 2)
+    >>> z3_check(s, 1_000_000)[0]
+    'sat'
+    """
+    import z3
+
+    solver.set("rlimit", int(rlimit))
+    left = budget.remaining() if budget is not None else None
+    if left is not None:
+        solver.set("timeout", max(1, int(left * 1000)))
+    answer = solver.check()
+    stats = solver.statistics()
+    spent = int(stats.get_key_value("rlimit count")) if "rlimit count" in stats.keys() else 0
+    if answer == z3.unknown and budget is not None and budget.timeout is not None:
+        reason = solver.reason_unknown()
+        if "timeout" in reason or "canceled" in reason:
+            raise WallClockCapError(f"the wall-clock safety cap of {budget.timeout:g} s (timeout) fired "
+                                    "inside a z3 query")
+    return str(answer), spent
