@@ -6,8 +6,6 @@ import argparse
 import json
 from typing import Any
 
-from wellposed.cli_args import usage_error as _error
-
 __all__ = ["NAME", "add_parser", "run", "load_factor_file", "save_factor_file"]
 
 NAME = "quantize"
@@ -44,8 +42,7 @@ def add_parser(subparsers: Any) -> None:
 
 def load_factor_file(path: str) -> tuple[list[tuple[int, int, int, int]], list[Any]]:
     """Read patterns and factor data from a chain .npz file (keys num_factors, pattern_i, factor_i)."""
-    import numpy as np
-
+    from solvers.butterfly.factors import read_chain_arrays
     from wellposed.errors import InvalidSpecError
 
     if not path.lower().endswith(".npz"):
@@ -53,38 +50,24 @@ def load_factor_file(path: str) -> tuple[list[tuple[int, int, int, int]], list[A
             f"FACTORS = {path!r} must be a .npz factor file, as written by `wellposed factor ... --out F.npz` "
             "(keys num_factors, pattern_0, factor_0, ...)."
         )
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            files = set(npz.files)
-            if "num_factors" not in files:
-                raise InvalidSpecError(
-                    f"FACTORS file {path!r} has no 'num_factors' entry: expected keys num_factors, "
-                    "pattern_0, factor_0, ..."
-                )
-            count = int(npz["num_factors"])
-            if count < 1:
-                raise InvalidSpecError(f"FACTORS file {path!r} has num_factors={count!r}: at least 1 needed")
-            missing = [k for i in range(count) for k in (f"pattern_{i}", f"factor_{i}") if k not in files]
-            if missing:
-                raise InvalidSpecError(f"FACTORS file {path!r} lacks {missing!r}")
-            patterns = [tuple(int(v) for v in npz[f"pattern_{i}"].reshape(-1)) for i in range(count)]
-            data = [np.array(npz[f"factor_{i}"]) for i in range(count)]
-    except FileNotFoundError:
-        raise InvalidSpecError(f"FACTORS file {path!r} does not exist") from None
-    except (OSError, ValueError) as exc:
-        raise InvalidSpecError(f"cannot read FACTORS {path!r} as a .npz chain file: {exc}") from None
-    return patterns, data  # type: ignore[return-value]
+    return read_chain_arrays(path, f"FACTORS file {path!r}")
 
 
-def save_factor_file(path: str, patterns: Any, factors: Any) -> None:
-    """Write a chain .npz file in the layout read by :func:`load_factor_file`."""
+def save_factor_file(path: str, patterns: Any, factors: Any, parameter: str = "path") -> str:
+    """Write a chain .npz file in the layout read by :func:`load_factor_file`, atomically; return its name.
+
+    As with :func:`numpy.savez`, ``.npz`` is appended to a name without it; a failed write raises
+    :class:`~wellposed.errors.OutputError` naming ``parameter`` and leaves no partial file.
+    """
     import numpy as np
+
+    from solvers.butterfly.factors import write_npz
 
     arrays: dict[str, Any] = {"num_factors": np.int64(len(factors))}
     for i, (p, f) in enumerate(zip(patterns, factors, strict=True)):
         arrays[f"pattern_{i}"] = np.asarray(p, dtype=np.int64)
         arrays[f"factor_{i}"] = np.asarray(f)
-    np.savez(path, **arrays)
+    return write_npz(path, arrays, parameter)
 
 
 def _product_error(patterns: Any, exact: Any, approx: Any) -> tuple[float, bool]:
@@ -107,34 +90,41 @@ def _product_error(patterns: Any, exact: Any, approx: Any) -> tuple[float, bool]
 
 
 def run(args: argparse.Namespace) -> int:
-    """Execute ``wellposed quantize``; return the exit code (0 ok, 2 bad input, 1 failure)."""
+    """Execute ``wellposed quantize``; return the exit code (failures are raised for ``main`` to map)."""
+    import math
     import time
     import warnings
 
+    import numpy as np
+
     from solvers.quantize import FloatFormat, quantize_factors
-    from wellposed.errors import WellposedError
+    from wellposed.cli_args import check_output_path
+    from wellposed.errors import InvalidMatrixError, InvalidSpecError
 
     if (args.bits is None) == (args.fmt is None):
-        return _error("give exactly one of --bits t or --format NAME (e.g. --bits 8 or --format bf16)")
-    try:
-        fmt = FloatFormat.preset(args.fmt) if args.fmt is not None else FloatFormat(t=args.bits)
-        if fmt.t > 24:
-            return _error(f"--bits/--format gives t={fmt.t}: the exhaustive search supports t <= 24")
-        patterns, data = load_factor_file(args.factors)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            start = time.perf_counter()
-            res = quantize_factors(patterns, data, fmt, args.method)
-            elapsed = time.perf_counter() - start
-            naive = quantize_factors(patterns, data, fmt.saturating(), "naive")
+        raise InvalidSpecError("give exactly one of --bits t or --format NAME (e.g. --bits 8 or --format bf16)")
+    fmt = FloatFormat.preset(args.fmt) if args.fmt is not None else FloatFormat(t=args.bits)
+    if fmt.t > 24:
+        raise InvalidSpecError(f"--bits/--format gives t={fmt.t}: the exhaustive search supports t <= 24")
+    check_output_path(args.out, "--out")
+    patterns, data = load_factor_file(args.factors)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        start = time.perf_counter()
+        res = quantize_factors(patterns, data, fmt, args.method)
+        elapsed = time.perf_counter() - start
+        naive = quantize_factors(patterns, data, fmt.saturating(), "naive")
         err, exact_eval = _product_error(patterns, data, res.factors)
         naive_err, _ = _product_error(patterns, data, naive.factors)
-        if args.out:
-            save_factor_file(args.out, patterns, res.factors)
-    except WellposedError as exc:
-        return _error(str(exc))
-    except OSError as exc:
-        return _error(f"cannot write --out {args.out!r}: {exc}")
+    if not all(np.all(np.isfinite(f)) for f in res.factors):
+        raise InvalidMatrixError(f"FACTORS file {args.factors!r}: quantizing to {fmt.name} overflows (values beyond "
+                                 f"its largest finite number {fmt.max_finite!r}); rescale the factors (multiply one "
+                                 "by 2**-k and the next by 2**k) or use a format with a wider exponent range.")
+    if not (math.isfinite(err) and math.isfinite(naive_err)):
+        raise InvalidMatrixError(f"FACTORS file {args.factors!r}: the error of the quantized product is not finite "
+                                 f"({err!r}): the factors' scale overflows float64; rescale them (multiply one by "
+                                 "2**-k and the next by 2**k) so that their product stays below about 1e150.")
+    written = save_factor_file(args.out, patterns, res.factors, "--out") if args.out else None
     method = args.method if len(patterns) > 2 else "optimal pair" if len(patterns) == 2 else "rounding"
     record = {
         "file": args.factors,
@@ -150,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
         "pairs_disjoint": list(res.pair_disjoint),
         "seconds": elapsed,
         "warnings": [str(w.message) for w in caught],
-        "out": args.out,
+        "out": written,
     }
     if args.json:
         print(json.dumps(record))
@@ -166,6 +156,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"  {status}; {elapsed:.3f} s")
     for w in caught:
         print(f"  warning: {w.message}")
-    if args.out:
-        print(f"  quantized factors written to {args.out}")
+    if written:
+        print(f"  quantized factors written to {written}")
     return 0

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
 from wellposed.cli_args import load_matrix_npy as _load_matrix
-from wellposed.cli_args import usage_error as _error
 
 __all__ = ["NAME", "add_parser", "run"]
 
@@ -43,38 +41,34 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Execute ``wellposed solve``; return the exit code (0 ok, 2 bad input or refusal, 1 failure)."""
+    """Execute ``wellposed solve``; return the exit code (failures are raised for ``main`` to map: 2 bad input or
+    refusal, 4 an --out that cannot be written, 1 a failed optimality certificate)."""
     import numpy as np
 
     from solvers.baselines import fit_fsmf_baseline
     from solvers.fsmf import as_data_matrix, solve_fsmf
     from wellposed.classify import classify
-    from wellposed.errors import (
-        CertificateError,
-        InvalidMatrixError,
-        InvalidSpecError,
-        InvalidSupportError,
-        NotTractableError,
-    )
+    from wellposed.cli_args import check_output_path
+    from wellposed.errors import CertificateError, InvalidSpecError, NotTractableError, UndecidedError
     from wellposed.families import load_pattern
+    from wellposed.fileio import atomic_output
 
     if args.out is not None and not str(args.out).lower().endswith(".npz"):
-        return _error(f"--out {args.out!r} must end in .npz (numpy.savez archive).")
+        raise InvalidSpecError(f"--out {args.out!r} must end in .npz (numpy.savez archive).")
+    check_output_path(args.out, "--out")
+    pattern = load_pattern(args.spec)
+    A = as_data_matrix(_load_matrix(args.matrix), pattern, parameter="MATRIX")
+    cls = classify(pattern)
     try:
-        pattern = load_pattern(args.spec)
-        A = as_data_matrix(_load_matrix(args.matrix), pattern, parameter="MATRIX")
-        cls = classify(pattern)
         exact = solve_fsmf(A, pattern, classification=cls) if cls.tractable else None
-        if exact is None and args.baseline is None:
-            raise NotTractableError(f"{args.spec!r} is not tractable: {cls.reason}. Add --baseline als for a "
-                                    "local solution without optimality certificate.")
-        base = (fit_fsmf_baseline(A, pattern, method=args.baseline, restarts=args.restarts, seed=args.seed)
-                if args.baseline is not None else None)
-    except (InvalidSpecError, InvalidSupportError, InvalidMatrixError, NotTractableError) as exc:
-        return _error(str(exc))
-    except CertificateError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    except CertificateError as exc:  # the solver's own optimality check failed: a bug, not bad input (exit 1)
+        raise UndecidedError(f"the optimal factorization could not be certified ({exc}); please report this "
+                             "with the pattern and the matrix.") from None
+    if exact is None and args.baseline is None:
+        raise NotTractableError(f"{args.spec!r} is not tractable: {cls.reason}. Add --baseline als for a "
+                                "local solution without optimality certificate.")
+    base = (fit_fsmf_baseline(A, pattern, method=args.baseline, restarts=args.restarts, seed=args.seed)
+            if args.baseline is not None else None)
 
     record: dict[str, Any] = {"spec": str(args.spec), "name": pattern.name, "m": pattern.m, "n": pattern.n,
                               "r": pattern.r, "tractable": cls.tractable, "reason": cls.reason}
@@ -89,11 +83,8 @@ def run(args: argparse.Namespace) -> int:
         payload: dict[str, Any] = {"X": best.X, "Y": best.Y, "residual": best.residual, "method": method}
         if exact is not None:
             payload["optimal_value"] = exact.optimal_value
-        try:
-            np.savez(args.out, **payload)
-        except OSError as exc:
-            print(f"error: cannot write {args.out!r}: {exc}", file=sys.stderr)
-            return 1
+        with atomic_output(args.out, "--out") as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, **payload)
         record["out"] = str(args.out)
     if args.json:
         print(json.dumps(record, indent=2, ensure_ascii=False))

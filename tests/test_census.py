@@ -5,19 +5,21 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from wellposed.closedness import NotClosedCertificate, decide_closedness
+from wellposed.closedness.budget import z3_version
 from wellposed.closedness.census import enumerate_patterns, read_records, render_markdown, run_census, summarize
-from wellposed.errors import InvalidSpecError
+from wellposed.errors import InvalidSpecError, OutputConflictError
 from wellposed.support import SupportPattern
 
 
 @pytest.fixture(scope="module")
 def slice_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict]]:
     out = tmp_path_factory.mktemp("census") / "slice.jsonl"
-    records = run_census(out, max_m=2, max_n=2, max_r=2, timeout=2.0, jobs=1, use_qe=False)
+    records = run_census(out, max_m=2, max_n=2, max_r=2, jobs=1, use_qe=False)
     return out, records
 
 
@@ -57,15 +59,15 @@ def test_resume_skips_done_keys(slice_file: tuple[Path, list[dict]], tmp_path: P
     copy = tmp_path / "resume.jsonl"
     lines = out.read_text(encoding="utf-8").splitlines()
     copy.write_text("\n".join(lines[:-3]) + "\n" + lines[-3][:10], encoding="utf-8")  # truncated last line
-    again = run_census(copy, max_m=2, max_n=2, max_r=2, timeout=2.0, use_qe=False)
+    again = run_census(copy, max_m=2, max_n=2, max_r=2, use_qe=False)
     assert [r["key"] for r in again] == [r["key"] for r in records]
     assert len(read_records(copy)) == len(records)
     before = copy.read_text(encoding="utf-8")
-    run_census(copy, max_m=2, max_n=2, max_r=2, timeout=2.0, use_qe=False)
+    run_census(copy, max_m=2, max_n=2, max_r=2, use_qe=False)
     assert copy.read_text(encoding="utf-8") == before  # nothing left to do
 
 
-@pytest.mark.parametrize("kwargs", [{"max_m": 0}, {"max_r": 9}, {"jobs": 0}, {"timeout": -1}])
+@pytest.mark.parametrize("kwargs", [{"max_m": 0}, {"max_r": 9}, {"jobs": 0}, {"timeout": -1}, {"effort": 0}])
 def test_census_validation(kwargs: dict, tmp_path: Path) -> None:
     with pytest.raises(InvalidSpecError):
         run_census(tmp_path / "x.jsonl", **{"max_m": 1, "max_n": 1, "max_r": 1, **kwargs})
@@ -114,3 +116,136 @@ def test_cli_census(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
                  "--markdown", str(md)]) == 0
     assert "patterns:" in capsys.readouterr().out
     assert "Decided with evidence" in md.read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------- the output file: header, lock, conflicts
+_SMALL: dict[str, Any] = {"max_m": 2, "max_n": 1, "max_r": 2, "effort": 1.0, "use_qe": False}
+
+
+def _without_seconds(path: Path) -> list[dict]:
+    return [{k: v for k, v in rec.items() if k != "seconds"} for rec in read_records(path)]
+
+
+def test_header_line_and_option_conflicts(tmp_path: Path) -> None:
+    out = tmp_path / "c.jsonl"
+    records = run_census(out, **_SMALL)
+    header = json.loads(out.read_text(encoding="utf-8").splitlines()[0])
+    assert header["wellposed_census"] == 1 and len(header["fingerprint"]) == 64
+    assert header["options"] == {"max_m": 2, "max_n": 1, "max_r": 2, "backend": "z3", "use_qe": False,
+                                 "effort": 1.0, "timeout": None, "z3": z3_version()}
+    assert read_records(out) == records  # the header is not a record
+    before = out.read_bytes()
+    with pytest.raises(OutputConflictError, match=r"max_r: 2 in the file, 1 now.*--restart"):
+        run_census(out, **{**_SMALL, "max_r": 1})
+    with pytest.raises(OutputConflictError, match="use_qe: False in the file, True now"):
+        run_census(out, **{**_SMALL, "use_qe": True})
+    with pytest.raises(OutputConflictError, match="effort: 1.0 in the file, 2.0 now"):
+        run_census(out, **{**_SMALL, "effort": 2.0})
+    assert out.read_bytes() == before
+    assert run_census(out, **{**_SMALL, "effort": 1}) == records  # 1 == 1.0: resumes, nothing to do
+    # --retry-undecided may use another budget: the header notes it, the fingerprint stays
+    run_census(out, **{**_SMALL, "effort": 2.0}, retry_undecided=True)
+    after = json.loads(out.read_text(encoding="utf-8").splitlines()[0])
+    assert after["fingerprint"] == header["fingerprint"]
+    assert after["retried_with"] == [{"effort": 2.0, "timeout": None}]
+    with pytest.raises(OutputConflictError, match="may change only timeout, effort"):
+        run_census(out, **{**_SMALL, "max_n": 2}, retry_undecided=True)
+    small = run_census(out, **{**_SMALL, "max_r": 1}, restart=True)
+    assert len(small) < len(records) and len(read_records(out)) == len(small)
+
+
+def test_census_refuses_files_it_did_not_write(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue: `census --out` on a batch output deleted its rows and exited 0; now exit 5, file untouched."""
+    from wellposed.batch import run_batch
+    from wellposed.cli import main
+
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"spec": "lu:2"}\n{"spec": "diag:2"}\n', encoding="utf-8")
+    batch_out = tmp_path / "rows.jsonl"
+    run_batch(src, batch_out)
+    before = batch_out.read_bytes()
+    argv = ["census", "--out", str(batch_out), "--max-m", "1", "--max-n", "1", "--max-r", "1", "--no-qe"]
+    assert main(argv) == 5
+    err = capsys.readouterr().err
+    assert "written by `wellposed batch`, not `wellposed census`" in err and "--restart" in err
+    assert batch_out.read_bytes() == before
+    # an older census file without header, or any other file: refused, untouched
+    legacy = tmp_path / "legacy.jsonl"
+    legacy.write_text('{"key": "T1x1x0:", "closed": true}\n', encoding="utf-8")
+    foreign = tmp_path / "notes.jsonl"
+    foreign.write_text("my notes\nmore notes", encoding="utf-8")
+    for path, message in ((legacy, "census file of an older wellposed"), (foreign, "not a census output")):
+        text = path.read_text(encoding="utf-8")
+        with pytest.raises(OutputConflictError, match=message):
+            run_census(path, max_m=1, max_n=1, max_r=1, use_qe=False)
+        assert path.read_text(encoding="utf-8") == text
+    # the legacy file can be adopted by inserting the header line the message shows
+    with pytest.raises(OutputConflictError) as info:
+        run_census(legacy, max_m=1, max_n=1, max_r=1, use_qe=False)
+    head = str(info.value).split("inserting this first line: ", 1)[1].split(" ; otherwise", 1)[0]
+    legacy.write_text(head + "\n" + legacy.read_text(encoding="utf-8"), encoding="utf-8")
+    adopted = run_census(legacy, max_m=1, max_n=1, max_r=1, use_qe=False)
+    assert adopted[0] == {"key": "T1x1x0:", "closed": True} and len(adopted) == 2
+    # --restart is the explicit way to start over
+    assert main([*argv, "--restart"]) == 0
+    assert [r["key"] for r in read_records(batch_out)] == ["T1x1x0:", "T1x1x1:1|1"]
+
+
+def test_census_output_is_locked(tmp_path: Path) -> None:
+    from wellposed.fileio import lock_output
+
+    out = tmp_path / "c.jsonl"
+    run_census(out, max_m=1, max_n=1, max_r=1, use_qe=False)
+    before = out.read_bytes()
+    with lock_output(out), pytest.raises(OutputConflictError, match="being written by another running process"):
+        run_census(out, max_m=1, max_n=1, max_r=1, use_qe=False, restart=True)
+    assert out.read_bytes() == before
+
+
+def test_census_resumes_from_a_cut_anywhere(tmp_path: Path) -> None:
+    """Cut the file at many offsets (header, records, mid-record): resuming gives the same records."""
+    ref = tmp_path / "ref.jsonl"
+    run_census(ref, **_SMALL)
+    data = ref.read_bytes()
+    expected = _without_seconds(ref)
+    out = tmp_path / "c.jsonl"
+    for cut in sorted({*range(0, len(data), max(1, len(data) // 23)), len(data) - 1}):
+        out.write_bytes(data[:cut])
+        run_census(out, **_SMALL)
+        assert _without_seconds(out) == expected, cut
+        assert out.read_bytes().split(b"\n")[0] == data.split(b"\n")[0]
+
+
+def test_compaction_failure_keeps_the_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The final rewrite is atomic: if it fails, the appended records are all still there."""
+    import os
+
+    from wellposed.errors import OutputError
+
+    out = tmp_path / "c.jsonl"
+    real_replace = os.replace
+
+    def failing_replace(src: str, dst: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(OutputError, match="No space left on device"):
+        run_census(out, **_SMALL)
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert len(read_records(out)) == len(dict(enumerate_patterns(2, 1, 2)))
+    # no temporary file left behind (the timings file is information kept beside the records)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.jsonl", "c.jsonl.timings.jsonl"]
+    before = _without_seconds(out)
+    run_census(out, **_SMALL)
+    assert sorted(_without_seconds(out), key=lambda r: r["key"]) == sorted(before, key=lambda r: r["key"])
+
+
+def test_census_output_errors(tmp_path: Path) -> None:
+    from wellposed.errors import OutputError
+
+    (tmp_path / "d.jsonl").mkdir()
+    with pytest.raises(OutputError, match="is a directory"):
+        run_census(tmp_path / "d.jsonl", max_m=1, max_n=1, max_r=1, use_qe=False)
+    (tmp_path / "full.jsonl").symlink_to("/dev/full")
+    with pytest.raises(OutputError, match="not a regular file"):
+        run_census(tmp_path / "full.jsonl", max_m=1, max_n=1, max_r=1, use_qe=False)

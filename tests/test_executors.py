@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -99,6 +102,38 @@ def test_batch_pool_matches_in_process(tmp_path: Path) -> None:
     run_batch(src, tmp_path / "a.jsonl", chunk=50)
     run_batch(src, tmp_path / "b.jsonl", chunk=50, jobs=2)
     assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
+    run_batch(src, tmp_path / "a.csv", chunk=50)
+    run_batch(src, tmp_path / "b.csv", chunk=50, jobs=2)
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+
+
+def _death_signal_and_watchdog(_: int) -> tuple[int | None, bool]:
+    """In a pool worker: the parent-death signal the kernel holds for us (Linux), and the watchdog thread."""
+    import ctypes
+    import threading
+
+    sig = None
+    if sys.platform.startswith("linux"):
+        value = ctypes.c_int(-1)
+        ctypes.CDLL(None, use_errno=True).prctl(2, ctypes.byref(value), 0, 0, 0)  # PR_GET_PDEATHSIG
+        sig = value.value
+    return sig, any(t.name == "wellposed-parent-watch" for t in threading.enumerate())
+
+
+def test_pool_workers_die_with_their_parent() -> None:
+    """Every worker arms SIGKILL on parent death (Linux) and runs the getppid watchdog (everywhere)."""
+    got = list(ordered_map(_death_signal_and_watchdog, range(4), jobs=2))
+    expected_signal = int(signal.SIGKILL) if sys.platform.startswith("linux") else None
+    assert got == [(expected_signal, True)] * 4
+
+
+def test_die_with_parent_exits_when_the_owner_is_gone() -> None:
+    """A worker whose owner has already exited (it died before the initializer ran) exits at once."""
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, timeout=60)
+    code = f"from wellposed.executors import die_with_parent; die_with_parent({int(gone.stdout)}); print('survived')"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1 and "survived" not in proc.stdout
 
 
 # ---------------------------------------------------------------- Dask
@@ -128,15 +163,20 @@ def test_dask_batch_matches_local_and_resumes(tmp_path: Path, dask_address: str)
     remote = run_batch(src, tmp_path / "dask.jsonl", chunk=150, scheduler=dask_address)
     assert (local.processed, local.errors) == (remote.processed, remote.errors) == (1501, 1)
     assert (tmp_path / "local.jsonl").read_bytes() == (tmp_path / "dask.jsonl").read_bytes()
-    # resume on the cluster from a partial (cut mid-row) output: same file in the end
+    # resume on the cluster from a partial (cut mid-row) output: same bytes in the end
     data = (tmp_path / "local.jsonl").read_bytes()
     (tmp_path / "part.jsonl").write_bytes(data[: len(data) // 3])
     resumed = run_batch(src, tmp_path / "part.jsonl", chunk=150, scheduler=dask_address)
     assert resumed.skipped > 0
-    rows = sorted((json.loads(r) for r in (tmp_path / "part.jsonl").read_text().splitlines()),
-                  key=lambda r: r["line"])
-    ref = [json.loads(r) for r in data.decode().splitlines()]
-    assert rows == ref
+    assert (tmp_path / "part.jsonl").read_bytes() == data
+    # a directory input on the cluster: the same rows (with file names) as locally
+    folder = tmp_path / "cases"
+    folder.mkdir()
+    for i, line in enumerate(src.read_text().splitlines()[:40]):
+        (folder / f"c{i:02d}.json").write_text(line)
+    run_batch(folder, tmp_path / "dir-local.jsonl", chunk=7)
+    run_batch(folder, tmp_path / "dir-dask.jsonl", chunk=7, scheduler=dask_address)
+    assert (tmp_path / "dir-local.jsonl").read_bytes() == (tmp_path / "dir-dask.jsonl").read_bytes()
     # the CLI passes --scheduler through (CSV output this time)
     assert main(["batch", str(src), "--out", str(tmp_path / "cli.csv"), "--scheduler", dask_address,
                  "--quiet"]) == 3

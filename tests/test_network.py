@@ -55,7 +55,7 @@ def test_catalogue_case(path: Path) -> None:
     case = _case(path)
     exp = case["expected"]
     ms = load_masks(path)
-    rep = analyze_network(list(ms.masks), names=list(ms.names), timeout=5.0)
+    rep = analyze_network(list(ms.masks), names=list(ms.names))
     assert rep.linear_set.closed is exp["linear_set_closed"], rep.linear_set.reason
     if "linear_set_method" in exp:
         assert rep.linear_set.method == exp["linear_set_method"]
@@ -254,7 +254,7 @@ def test_layer_info() -> None:
 def test_two_layer_scalar_output_always_well_posed(d, h, seed) -> None:
     rng = np.random.default_rng(seed)
     masks = [rng.random((h, d)) < 0.5, rng.random((1, h)) < 0.5]
-    rep = analyze_network(masks, timeout=2.0)
+    rep = analyze_network(masks)
     assert rep.relu.status == "well-posed"
     assert rep.linear_set.closed is True  # m = 1: the linear set is closed too
 
@@ -313,11 +313,11 @@ def test_two_layer_linear_set_agrees_with_pair_engine(d, h, o, seed) -> None:
 
     rng = np.random.default_rng(seed)
     masks = [rng.random((h, d)) < 0.6, rng.random((o, h)) < 0.6]
-    ours = linear_set_verdict(masks, timeout=1.0, use_qe=False).closed
-    engine = decide_closedness(pair_pattern(masks[1], masks[0]), timeout=1.0, use_qe=False).closed
+    ours = linear_set_verdict(masks, use_qe=False).closed
+    engine = decide_closedness(pair_pattern(masks[1], masks[0]), use_qe=False).closed
     if ours is not None and engine is not None:
         assert ours == engine
     eye_in, eye_out = np.eye(d, dtype=bool), np.eye(o, dtype=bool)
-    padded = linear_set_verdict([eye_in, *masks, eye_out], timeout=1.0, use_qe=False).closed
+    padded = linear_set_verdict([eye_in, *masks, eye_out], use_qe=False).closed
     if ours is not None and padded is not None:
         assert padded == ours  # identity layers merge exactly: same linear set

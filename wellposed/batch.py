@@ -5,26 +5,58 @@ or ``{"spec": "lu:3"}``), a directory of ``.json`` case files, or an ``.npz`` fi
 ``x_support`` (B, m, r), ``y_support`` (B, n, r) and optionally ``names`` (B,) — the fastest input for
 masks produced with numpy. Output: JSONL or CSV (by extension), one row per input record, each carrying
 its ``line`` number (1-based line of the JSONL file — lines end at ``\n`` only —, 1-based position of
-the file in sorted order for a directory, or 1-based index in the .npz arrays). Blank lines are skipped.
+the file in sorted order for a directory, or 1-based index in the .npz arrays). Rows of a directory also
+carry ``file`` (the file name) and ``file_sha256`` (the SHA-256 of the bytes that were classified).
+Blank lines are skipped. A malformed record (bad JSON, nesting deeper than 64 levels, an integer of more
+than 100 digits in a deeply nested line, a bad mask) becomes an error row naming its line.
 
 Patterns of equal shape inside a chunk are classified together with one batched Gram product
 (:func:`wellposed.classify.classify_batch`); only patterns that need the relaxed condition go through
 :func:`wellposed.classify.classify` one by one. Rows are identical to the one-by-one output.
 
-Restarting with the same output file resumes: finished rows are kept, a partly written last row
-is dropped, and only missing line numbers are processed.
+Output header (fingerprint)
+---------------------------
+A resumable output records what produced it::
+
+    {"wellposed_batch": 1, "fingerprint": F, "input": {...}, "options": {...}}
+
+``input`` is ``{"kind": "jsonl" | "npz", "size": BYTES, "sha256": HEX}`` for a file and
+``{"kind": "directory"}`` for a directory (each row then names its file and that file's digest);
+``options`` holds what changes rows: ``closedness`` and, with it, the closedness options (``effort``, ``timeout``);
+``F`` is the SHA-256 of both. In a JSONL output this object is the first line (readers skip it, e.g.
+with :func:`read_output`). A CSV output stays plain CSV (column names, then rows); its header object is
+the sidecar file ``OUT.meta.json`` beside it (``runs/a.csv`` → ``runs/a.csv.meta.json``), written
+atomically before the first row.
+
+Resume
+------
+The output is locked for the whole run (:func:`wellposed.fileio.lock_output`): a second run on the same
+output fails at once with :class:`~wellposed.errors.OutputConflictError`. Restarting with the same output
+resumes: finished rows are kept, a partly written last row is dropped (a CSV row ends at a line end
+outside quotes), and only missing records are processed — by ``line`` for a file, by ``file`` name for a
+directory (files added since are classified; a classified file that changed or disappeared is a
+conflict). An output written from another input or with other options, by ``wellposed census`` or by
+another program is refused with :class:`~wellposed.errors.OutputConflictError` saying what differs;
+``restart=True`` (``--restart``) starts it over. A run killed at any point and resumed leaves the same
+bytes as an uninterrupted run.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
+import enum
+import hashlib
 import io
 import json
 import os
+import stat
+import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -38,14 +70,23 @@ from .classify import (
     describe_pair,
     not_tractable_reason,
 )
-from .errors import InvalidSpecError, WellposedError
+from .errors import InvalidSpecError, OutputConflictError, OutputError, ResourceLimitError, WellposedError
 from .executors import ordered_map
+from .fileio import MAX_JSON_DEPTH, atomic_write_text, loads_bounded, lock_output, output_error
 from .support import SupportPattern
 
-__all__ = ["BatchSummary", "run_batch", "classify_lines", "iter_input"]
+__all__ = ["BatchSummary", "run_batch", "classify_lines", "iter_input", "read_output", "FORMAT_VERSION",
+           "META_SUFFIX"]
 
 CHUNK = 4096
+#: Version of the output header (``{"wellposed_batch": FORMAT_VERSION, ...}``).
+FORMAT_VERSION = 1
+#: Suffix of the sidecar that holds the header of a CSV output (``OUT.csv`` → ``OUT.csv.meta.json``).
+META_SUFFIX = ".meta.json"
+_HEADER_KEY = "wellposed_batch"
+_CENSUS_KEY = "wellposed_census"
 _ROW_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # one encoder for every row
+_DIR_FIELDS = ("file", "file_sha256")
 
 
 @dataclass(frozen=True)
@@ -64,8 +105,7 @@ class BatchSummary:
 def iter_input(path: Path) -> Iterator[tuple[int, str]]:
     """Yield ``(line_number, raw_json_text)``; blank lines are skipped."""
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() == ".json" and p.is_file())
-        for idx, f in enumerate(files, start=1):
+        for idx, f in enumerate(_dir_files(path), start=1):
             try:
                 text = f.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
@@ -79,36 +119,141 @@ def iter_input(path: Path) -> Iterator[tuple[int, str]]:
                 yield idx, line
 
 
-#: A chunk of work: either the records themselves, or a byte range of the input file that the worker
-#: reads itself (local runs: the parent then only scans line ends instead of shipping the text).
+def _dir_files(path: Path, exclude: frozenset[Path] = frozenset()) -> list[Path]:
+    """The ``.json`` files of a directory input in name order (``exclude``: the output and its sidecar)."""
+    return sorted(p for p in path.iterdir()
+                  if p.suffix.lower() == ".json" and p.is_file() and p.absolute() not in exclude)
+
+
+def _read_case(f: Path) -> tuple[str, str]:
+    """(sha256 of the bytes, text) of a directory member; an unreadable file gives an error record."""
+    try:
+        raw = f.read_bytes()
+    except OSError as exc:
+        return "", json.dumps({"__error__": f"file {f.name!r}: cannot read file ({exc.strerror or exc})."})
+    digest = hashlib.sha256(raw).hexdigest()
+    try:
+        return digest, raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return digest, json.dumps({"__error__": f"file {f.name!r}: not UTF-8 text ({exc.reason} at byte "
+                                                f"{exc.start}); save it as UTF-8."})
+
+
+#: A chunk of work (tagged): the records themselves; a byte range of the input file that the worker
+#: reads itself (local runs: the parent then only scans line ends instead of shipping the text); a
+#: slice of .npz arrays; or directory members (line, file name, sha256, text).
 _Items = list[tuple[int, str]]
 _Range = tuple[str, int, int, int, frozenset[int]]  # path, start, end, first line number, lines to skip
 _Arrays = tuple[np.ndarray, np.ndarray, list[str], int, frozenset[int]]  # x, y, names, first record, skip
+_Files = list[tuple[int, str, str, str]]
+_Payload = tuple[str, Any]
+
+_NPZ_FIX = ("save the batch with np.savez(path, x_support=X, y_support=Y[, names=N]), X of shape (B, m, r) "
+            "and Y of shape (B, n, r) holding 0/1 or bool, N an array of B strings")
+
+
+def _npz_headers(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype[Any], int]]:
+    """``{array name: (shape, dtype, data bytes)}`` of an .npz archive, read from the member headers only."""
+    where = repr(str(path))
+    try:
+        with path.open("rb") as fh:
+            magic = fh.read(6)
+    except OSError as exc:
+        raise InvalidSpecError(f"input {where}: cannot read ({exc.strerror or exc}); check the path and its "
+                               "permissions.") from None
+    if magic.startswith(b"\x93NUMPY"):
+        raise InvalidSpecError(f"input {where} is a .npy file (a single array), not an .npz archive; {_NPZ_FIX}.")
+    if not magic.startswith(b"PK"):
+        raise InvalidSpecError(f"input {where} is not an .npz archive (not a zip file: corrupt or another "
+                               f"format); {_NPZ_FIX}.")
+    headers: dict[str, tuple[tuple[int, ...], np.dtype[Any], int]] = {}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                if not info.filename.endswith(".npy"):
+                    continue
+                with zf.open(info) as member:
+                    version = np.lib.format.read_magic(member)
+                    if version == (1, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+                    elif version == (2, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+                    else:
+                        raise ValueError(f"member {info.filename!r} uses .npy format {version}, which is not "
+                                         "supported here")
+                    offset = member.tell()
+                nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+                if info.file_size < offset + nbytes:
+                    raise ValueError(f"member {info.filename!r} declares shape {shape} ({nbytes} bytes) but "
+                                     f"holds {max(0, info.file_size - offset)} bytes (truncated or corrupt)")
+                headers[info.filename[:-4]] = (tuple(shape), dtype, nbytes)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError) as exc:
+        raise InvalidSpecError(f"input {where}: cannot read the .npz archive ({exc}); {_NPZ_FIX}.") from None
+    return headers
+
+
+def _check_npz(path: Path, headers: dict[str, tuple[tuple[int, ...], np.dtype[Any], int]]) -> None:
+    """Shapes, dtypes and memory of an .npz batch, checked from its headers before loading anything."""
+    where = repr(str(path))
+    missing = [k for k in ("x_support", "y_support") if k not in headers]
+    if missing:
+        raise InvalidSpecError(f"input {where}: an .npz batch needs arrays x_support and y_support; missing "
+                               f"{missing} (it has {sorted(headers)}); {_NPZ_FIX}.")
+    for label in ("x_support", "y_support"):
+        shape, dtype, _ = headers[label]
+        if dtype.kind not in "biuf" or dtype.fields is not None:
+            what = "object" if dtype.kind == "O" else "not numeric"
+            raise InvalidSpecError(f"input {where}: {label} has dtype {dtype} ({what}); masks must be 0/1 or bool: "
+                                   f"{_NPZ_FIX}.")
+        if len(shape) != 3:
+            raise InvalidSpecError(f"input {where}: {label} has shape {shape}; need 3 axes "
+                                   f"({'(B, m, r)' if label == 'x_support' else '(B, n, r)'}); {_NPZ_FIX}.")
+    (xs, _, xb), (ys, _, yb) = headers["x_support"][:3], headers["y_support"][:3]
+    if xs[0] != ys[0] or xs[2] != ys[2]:
+        raise InvalidSpecError(f"input {where}: x_support has shape {xs} and y_support {ys}; need (B, m, r) and "
+                               "(B, n, r) with the same B and r.")
+    for size, text in ((xs[1], "m (rows of x_support)"), (ys[1], "n (rows of y_support)"),
+                       (xs[2], "r (components)")):
+        if size == 0:
+            raise InvalidSpecError(f"input {where}: x_support has shape {xs} and y_support {ys}: {text} = 0; every "
+                                   "pattern needs m, n, r ≥ 1.")
+    names_bytes = 0
+    if "names" in headers:
+        shape, dtype, names_bytes = headers["names"]
+        if dtype.kind not in "US":
+            raise InvalidSpecError(f"input {where}: names has dtype {dtype}; save names as a string array "
+                                   "(np.array(names, dtype=str)).")
+        if shape != (xs[0],):
+            raise InvalidSpecError(f"input {where}: names has shape {shape}; need ({xs[0]},), one name per "
+                                   "pattern.")
+    need = 2 * (xb + yb) + xs[0] * (xs[1] + ys[1]) * xs[2] + 2 * names_bytes  # loaded + bool copies
+    try:
+        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):  # pragma: no cover - not POSIX
+        memory = 0
+    if memory and need > memory // 2:
+        raise ResourceLimitError(f"input {where}: arrays x_support {xs} and y_support {ys} need about "
+                                 f"{need / 2**30:.1f} GiB of memory, more than half of this machine's "
+                                 f"{memory / 2**30:.1f} GiB; split the batch into several .npz files.")
 
 
 def _load_npz_batch(path: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Arrays ``x_support`` (B, m, r) and ``y_support`` (B, n, r), optional ``names`` (B,) of an .npz batch."""
+    """Arrays ``x_support`` (B, m, r) and ``y_support`` (B, n, r), optional ``names`` (B,) of an .npz batch.
+
+    Shapes, dtypes and sizes are checked from the archive's headers before any array is loaded.
+    """
+    _check_npz(path, _npz_headers(path))
+    where = repr(str(path))
     try:
         with np.load(path, allow_pickle=False) as data:
-            missing = [k for k in ("x_support", "y_support") if k not in data.files]
-            if missing:
-                raise InvalidSpecError(
-                    f"{str(path)!r}: an .npz batch needs arrays x_support (B, m, r) and y_support (B, n, r); "
-                    f"missing {missing}. Save with np.savez(path, x_support=X, y_support=Y[, names=N])."
-                )
             x, y = data["x_support"], data["y_support"]
-            names = [str(t) for t in data["names"]] if "names" in data.files else [""] * len(x)
-    except (OSError, ValueError) as exc:
-        raise InvalidSpecError(f"{str(path)!r}: cannot read .npz batch: {exc}") from None
-    if x.ndim != 3 or y.ndim != 3 or x.shape[0] != y.shape[0] or x.shape[2] != y.shape[2] or len(names) != len(x):
-        raise InvalidSpecError(
-            f"{str(path)!r}: x_support has shape {x.shape} and y_support {y.shape} (names: {len(names)}); "
-            "need (B, m, r) and (B, n, r) with the same B and r (and B names)."
-        )
+            names = ([t.decode("utf-8", "replace") if isinstance(t, bytes) else str(t) for t in data["names"].tolist()]
+                     if "names" in data.files else [""] * len(x))
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError) as exc:
+        raise InvalidSpecError(f"input {where}: cannot read the .npz archive ({exc}); {_NPZ_FIX}.") from None
     for arr, label in ((x, "x_support"), (y, "y_support")):
-        if arr.dtype != bool:
-            if arr.dtype.kind not in "biuf" or ((arr != 0) & (arr != 1)).any():
-                raise InvalidSpecError(f"{str(path)!r}: {label} must contain only 0/1 (dtype {arr.dtype}).")
+        if arr.dtype != bool and ((arr != 0) & (arr != 1)).any():
+            raise InvalidSpecError(f"input {where}: {label} must contain only 0/1 (dtype {arr.dtype}); {_NPZ_FIX}.")
     return x.astype(bool), y.astype(bool), names
 
 
@@ -149,9 +294,10 @@ def _scan_ranges(path: Path, done: set[int], chunk: int) -> Iterator[_Range]:
 
 
 _FAST_KEYS = frozenset({"x_support", "y_support", "name", "id"})
+_SCALARS = (str, int, float, bool, type(None))
 
 
-def _parse_slow(line_no: int, obj: Any, where: str) -> SupportPattern:
+def _parse_slow(label: str, obj: Any) -> SupportPattern:
     """Validate one decoded record with full error messages (the general path)."""
     if isinstance(obj, dict) and "__error__" in obj:
         raise InvalidSpecError(str(obj["__error__"]))
@@ -161,9 +307,9 @@ def _parse_slow(line_no: int, obj: Any, where: str) -> SupportPattern:
         try:
             return family(str(obj["spec"]))
         except WellposedError as exc:
-            raise InvalidSpecError(f"{where} {line_no}: {exc}") from None
+            raise InvalidSpecError(f"{label}: {exc}") from None
     try:
-        return SupportPattern.from_json(obj, where=f"{where} {line_no}")
+        return SupportPattern.from_json(obj, where=label)
     except WellposedError as exc:
         raise InvalidSpecError(str(exc)) from None
 
@@ -183,9 +329,30 @@ def _fast_fields(obj: Any) -> tuple[int, int, int, str, str, str] | None:
     if len(lengths) != 1:
         return None
     r = lengths.pop()
-    if r == 0:
+    name = obj.get("name", obj.get("id", ""))
+    if r == 0 or type(name) not in _SCALARS:  # a nested name goes through the bounded slow path
         return None
-    return len(xs), len(ys), r, jx, jy, str(obj.get("name", obj.get("id", "")) or "")
+    return len(xs), len(ys), r, jx, jy, str(name or "")
+
+
+def _decode(raw: str, label: str) -> Any:
+    """``json.loads`` of one record (the fast path); what it refuses other than bad JSON — an integer of
+    more than 4300 digits, nesting deeper than the interpreter's recursion limit — is decoded again by
+    :func:`~wellposed.fileio.loads_bounded`, which names the problem (never a traceback)."""
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise InvalidSpecError(f"{label}: invalid JSON at column {exc.colno}: {exc.msg}.") from None
+    except (ValueError, RecursionError):
+        return loads_bounded(raw, label)
+
+
+def _bounded(raw: str, obj: Any, label: str) -> Any:
+    """``obj`` (decoded from ``raw``) if it cannot nest deeper than the limit, else ``raw`` decoded by
+    :func:`~wellposed.fileio.loads_bounded` (the slow path: records that are not plain 0/1 strings)."""
+    if raw.count("[") + raw.count("{") <= MAX_JSON_DEPTH:  # cannot nest deeper than the limit
+        return obj
+    return loads_bounded(raw, label)
 
 
 # ---------------------------------------------------------------- classification of a chunk
@@ -226,34 +393,48 @@ def _vector_records(x: np.ndarray, y: np.ndarray, names: list[str]) -> list[dict
 
 
 def classify_lines(
-    items: list[tuple[int, str]], closedness: bool = False, timeout: float = 10.0, where: str = "line"
+    items: list[tuple[int, str]], closedness: bool = False, timeout: float | None = None, where: str = "line",
+    labels: list[str] | None = None, effort: float = 1.0,
 ) -> list[dict[str, Any]]:
     """Classify a chunk of raw records; returns rows in input order (errors become error rows).
 
     Records made of '0'/'1' strings are decoded for a whole group of equal shape at once; anything
-    else (nested lists, family specs, malformed input) goes through full validation.
+    else (nested lists, family specs, malformed input) goes through full validation, decoded with
+    :func:`~wellposed.fileio.loads_bounded` when its line has more brackets than
+    :data:`~wellposed.fileio.MAX_JSON_DEPTH`. Error messages start with ``labels[i]`` (default
+    ``f"{where} {line_number}"``). A record nested deeper than ``MAX_JSON_DEPTH`` levels or holding an
+    integer of thousands of digits is an error row too.
+
+    Examples
+    --------
+    >>> rows = classify_lines([(1, '{"spec": "lu:2"}'), (2, "[" * 100000)])
+    >>> rows[0]["tractable"], rows[1]["error"]
+    (False, 'line 2: JSON nested deeper than 64 levels; a pattern record needs 3.')
     """
     rows: list[dict[str, Any] | None] = [None] * len(items)
     fast: dict[tuple[int, int, int], list[tuple[int, str, str, str]]] = {}
     decoded: dict[int, Any] = {}
     patterns: dict[tuple[int, int, int], list[tuple[int, np.ndarray, np.ndarray, str]]] = {}
 
+    def label(pos: int) -> str:
+        return labels[pos] if labels is not None else f"{where} {items[pos][0]}"
+
     def error(pos: int, exc: Exception) -> None:
         rows[pos] = {"line": items[pos][0], "ok": False, "error": str(exc)}
 
     def slow(pos: int) -> None:
         try:
-            p = _parse_slow(items[pos][0], decoded[pos], where)
+            p = _parse_slow(label(pos), _bounded(items[pos][1], decoded[pos], label(pos)))
         except WellposedError as exc:
             error(pos, exc)
             return
         patterns.setdefault((p.m, p.n, p.r), []).append((pos, p.x_support, p.y_support, p.name))
 
-    for pos, (line_no, raw) in enumerate(items):
+    for pos, (_, raw) in enumerate(items):
         try:
-            obj = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            error(pos, InvalidSpecError(f"{where} {line_no}: invalid JSON at column {exc.colno}: {exc.msg}."))
+            obj = _decode(raw, label(pos))
+        except InvalidSpecError as exc:
+            error(pos, exc)
             continue
         decoded[pos] = obj
         f = _fast_fields(obj)
@@ -279,36 +460,45 @@ def classify_lines(
         for (pos, x, y, name), rec in zip(shape_group, recs, strict=True):
             row = {"line": items[pos][0], "ok": True, **rec}
             if closedness:
-                row.update(_closedness_fields(SupportPattern(x, y, name=name), timeout))
+                row.update(_closedness_fields(SupportPattern(x, y, name=name), effort, timeout))
             rows[pos] = row
     return [r for r in rows if r is not None]
 
 
-def _closedness_fields(p: SupportPattern, timeout: float) -> dict[str, Any]:
+def _closedness_fields(p: SupportPattern, effort: float, timeout: float | None) -> dict[str, Any]:
     from .closedness import decide_closedness
 
-    v = decide_closedness(p, timeout=timeout).to_json()
+    v = decide_closedness(p, effort=effort, timeout=timeout).to_json()
     return {k: v.get(k) for k in CLOSEDNESS_FIELDS}
 
 
-# ---------------------------------------------------------------- output
-def _columns(closedness: bool) -> list[str]:
-    cols = list(BATCH_FIELDS[:1]) + ["ok", "error"] + list(BATCH_FIELDS[1:])
-    return cols + (list(CLOSEDNESS_FIELDS) if closedness else [])
+# ---------------------------------------------------------------- output rows
+def _columns(closedness: bool, directory: bool = False) -> list[str]:
+    cols = list(BATCH_FIELDS[:1]) + (list(_DIR_FIELDS) if directory else []) + ["ok", "error"]
+    return cols + list(BATCH_FIELDS[1:]) + (list(CLOSEDNESS_FIELDS) if closedness else [])
 
 
-def _format_rows(rows: list[dict[str, Any]], fmt: str, closedness: bool) -> str:
+def _format_rows(rows: list[dict[str, Any]], fmt: str, columns: list[str]) -> bytes:
     if fmt == "jsonl":
         encode = _ROW_ENCODER.encode
-        return "".join([encode(r) + "\n" for r in rows])
+        return "".join([encode(r) + "\n" for r in rows]).encode("utf-8")
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=_columns(closedness), extrasaction="ignore", lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    quoted: csv.DictWriter[str] | None = None
     for r in rows:
-        writer.writerow({k: (json.dumps(v) if isinstance(v, (list, dict)) else v) for k, v in r.items()})
-    return buf.getvalue()
+        rec = {k: (json.dumps(v) if isinstance(v, (list, dict)) else v) for k, v in r.items()}
+        if any(isinstance(v, str) and "\r" in v for v in rec.values()):
+            # the csv module leaves a lone "\r" unquoted when the line terminator is "\n": quote every field
+            quoted = quoted or csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n",
+                                              quoting=csv.QUOTE_ALL)
+            quoted.writerow(rec)
+        else:
+            writer.writerow(rec)
+    return buf.getvalue().encode("utf-8")
 
 
-def _classify_arrays(payload: _Arrays, closedness: bool, timeout: float) -> list[dict[str, Any]]:
+def _classify_arrays(payload: _Arrays, closedness: bool, effort: float, timeout: float | None
+                     ) -> list[dict[str, Any]]:
     """Rows for a slice of an .npz batch (record number = 1-based index in the arrays)."""
     x, y, names, first, skip = payload
     keep = [b for b in range(x.shape[0]) if first + b not in skip]
@@ -317,150 +507,467 @@ def _classify_arrays(payload: _Arrays, closedness: bool, timeout: float) -> list
     for b, rec in zip(keep, recs, strict=True):
         row = {"line": first + b, "ok": True, **rec}
         if closedness:
-            row.update(_closedness_fields(SupportPattern(x[b], y[b], name=names[b]), timeout))
+            row.update(_closedness_fields(SupportPattern(x[b], y[b], name=names[b]), effort, timeout))
         rows.append(row)
     return rows
 
 
-def _work(args: tuple[_Items | _Range | _Arrays, bool, float, str, str]) -> tuple[str, int, int, list[str]]:
-    payload, closedness, timeout, where, fmt = args
-    if isinstance(payload, list):
-        rows = classify_lines(payload, closedness, timeout, where)
-    elif len(payload) == 5 and isinstance(payload[0], np.ndarray):
-        rows = _classify_arrays(payload, closedness, timeout)
+def _classify_files(files: _Files, closedness: bool, effort: float, timeout: float | None
+                    ) -> list[dict[str, Any]]:
+    """Rows for directory members: ``line``, then ``file`` and ``file_sha256``, then the usual fields."""
+    rows = classify_lines([(ln, text) for ln, _, _, text in files], closedness, timeout,
+                          labels=[f"file {name!r}" for _, name, _, _ in files], effort=effort)
+    ident = {ln: (name, digest) for ln, name, digest, _ in files}
+    out = []
+    for row in rows:
+        name, digest = ident[row["line"]]
+        out.append({"line": row["line"], "file": name, "file_sha256": digest,
+                    **{k: v for k, v in row.items() if k != "line"}})
+    return out
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What every chunk of one run shares (picklable, shipped with each chunk)."""
+
+    closedness: bool
+    effort: float
+    timeout: float | None
+    where: str
+    fmt: str
+    columns: tuple[str, ...]
+
+
+def _work(args: tuple[_Payload, _Job]) -> tuple[bytes, int, int, list[str]]:
+    (tag, payload), job = args
+    if tag == "items":
+        rows = classify_lines(payload, job.closedness, job.timeout, job.where, effort=job.effort)
+    elif tag == "range":
+        rows = classify_lines(_read_range(payload), job.closedness, job.timeout, job.where, effort=job.effort)
+    elif tag == "arrays":
+        rows = _classify_arrays(payload, job.closedness, job.effort, job.timeout)
     else:
-        rows = classify_lines(_read_range(payload), closedness, timeout, where)
+        rows = _classify_files(payload, job.closedness, job.effort, job.timeout)
     errors = [r["error"] for r in rows if not r["ok"]]
-    return _format_rows(rows, fmt, closedness), len(rows), len(errors), errors[:5]
+    return _format_rows(rows, job.fmt, list(job.columns)), len(rows), len(errors), errors[:5]
 
 
-def _recover(out: Path, fmt: str, closedness: bool) -> set[int]:
-    """Line numbers already in ``out``; truncates a partly written last row. Creates the header."""
-    done: set[int] = set()
-    if not out.exists() or out.stat().st_size == 0:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with out.open("w", encoding="utf-8") as fh:
-            if fmt == "csv":
-                fh.write(",".join(_columns(closedness)) + "\n")
-        return done
-    data = out.read_bytes()
-    cut = data.rfind(b"\n") + 1
-    if cut < len(data):
-        with out.open("r+b") as fh:
-            fh.truncate(cut)
-        data = data[:cut]
-    text = data.decode("utf-8", errors="replace")
-    if fmt == "jsonl":
-        for row in text.split("\n")[:-1]:  # rows end at "\n" only (U+2028 may sit in a name)
-            try:
-                done.add(int(json.loads(row)["line"]))
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError):
-                raise InvalidSpecError(
-                    f"out = {str(out)!r} exists but is not a batch output (row {row[:60]!r}); choose another "
-                    "--out or delete the file to start over."
-                ) from None
+# ---------------------------------------------------------------- output header and resume
+def _plain(value: Any) -> Any:
+    """A JSON form of an option value: dataclasses, objects with ``to_json``, enums, containers."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if callable(getattr(value, "to_json", None)):
+        return _plain(value.to_json())
+    if isinstance(value, enum.Enum):
+        return _plain(value.value)
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _fingerprint(input_id: dict[str, Any], options: dict[str, Any]) -> str:
+    blob = json.dumps({"input": input_id, "options": options}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def _input_identity(src: Path, kind: str) -> dict[str, Any]:
+    """``{"kind": "directory"}``, or the kind, size and SHA-256 of an input file."""
+    if kind == "directory":
+        return {"kind": kind}
+    digest, size = hashlib.sha256(), 0
+    try:
+        with src.open("rb") as fh:
+            while block := fh.read(1 << 20):
+                digest.update(block)
+                size += len(block)
+    except OSError as exc:
+        raise InvalidSpecError(f"input {str(src)!r}: cannot read ({exc.strerror or exc}); check the path and its "
+                               "permissions.") from None
+    return {"kind": kind, "size": size, "sha256": digest.hexdigest()}
+
+
+def _options_identity(closedness: bool, **closedness_options: Any) -> dict[str, Any]:
+    """The options that change rows: ``closedness`` and, when it is on, the options it receives."""
+    options: dict[str, Any] = {"closedness": bool(closedness)}
+    if closedness:
+        options.update((k, _plain(v)) for k, v in sorted(closedness_options.items()))
+    return options
+
+
+def _header(input_id: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+    return {_HEADER_KEY: FORMAT_VERSION, "fingerprint": _fingerprint(input_id, options), "input": input_id,
+            "options": options}
+
+
+def _short(value: Any) -> str:
+    text = "(none)" if value is None else repr(value)
+    return text if len(text) <= 24 else text[:20] + "…" + text[-1]
+
+
+def _differences(stored: dict[str, Any], header: dict[str, Any]) -> list[str]:
+    """What differs between a stored header and this run's, as ``"input sha256: 'ab…' in the output, …"``."""
+    diffs = []
+    for section in ("input", "options"):
+        old, new = stored.get(section), header[section]
+        if not isinstance(old, dict):
+            diffs.append(f"{section}: {_short(old)} in the output, {_short(new)} now")
+            continue
+        for key in sorted(set(old) | set(new), key=str):
+            if old.get(key) != new.get(key):
+                diffs.append(f"{section} {key}: {_short(old.get(key))} in the output, {_short(new.get(key))} now")
+    return diffs or ["the fingerprints differ"]
+
+
+def _conflict(dst: Path, what: str) -> OutputConflictError:
+    return OutputConflictError(
+        f"--out = {str(dst)!r} {what}; rerun with --restart (restart=True) to start it over (its rows are "
+        "deleted), or choose another --out.")
+
+
+def _check_header(stored: Any, header: dict[str, Any], dst: Path, first: bytes) -> None:
+    """Refuse an output whose header is not this run's (another command, input, options or program)."""
+    begins = first[:60].decode("utf-8", errors="replace")
+    if isinstance(stored, dict) and _CENSUS_KEY in stored:
+        raise _conflict(dst, "was written by `wellposed census`, not `wellposed batch`")
+    if not isinstance(stored, dict) or _HEADER_KEY not in stored:
+        raise _conflict(dst, f"is not a batch output with a fingerprint header (it begins {begins!r}); it "
+                             "was written by another program or by an older wellposed")
+    if stored[_HEADER_KEY] != FORMAT_VERSION:
+        raise _conflict(dst, f"has batch format {stored[_HEADER_KEY]!r}; this wellposed writes format "
+                             f"{FORMAT_VERSION}")
+    if stored.get("fingerprint") != header["fingerprint"]:
+        raise _conflict(dst, "was written from another input or with other options ("
+                             + "; ".join(_differences(stored, header)) + ")")
+
+
+def _meta_path(dst: Path) -> Path:
+    return dst.with_name(dst.name + META_SUFFIX)
+
+
+def _header_text(header: dict[str, Any]) -> str:
+    return _ROW_ENCODER.encode(header) + "\n"
+
+
+def _reset(fh: BinaryIO, dst: Path, first: bytes) -> None:
+    """Empty the output and write its first line (JSONL header or CSV column names)."""
+    try:
+        fh.truncate(0)
+        fh.write(first)
+        fh.flush()
+        os.fsync(fh.fileno())
+    except OSError as exc:
+        raise output_error("--out", dst, exc) from None
+
+
+def _csv_cut(data: bytes) -> int:
+    """Byte length of the complete CSV records of ``data``: a record ends at a ``\\n`` outside quotes."""
+    cut = pos = quotes = 0
+    for line in data.split(b"\n")[:-1]:  # the piece after the last "\n" is an unfinished line
+        pos += len(line) + 1
+        quotes += line.count(b'"')
+        if quotes % 2 == 0:
+            cut = pos
+    return cut
+
+
+def _recover(fh: BinaryIO, dst: Path, fmt: str, header: dict[str, Any], columns: list[str], directory: bool,
+             restart: bool) -> dict[Any, str]:
+    """Keys of the rows already in the output (``line``, or ``file`` → ``file_sha256`` for a directory).
+
+    Checks the output's header against this run's, drops a partly written last row, and writes the
+    header when the output is new (or ``restart``). Raises :class:`OutputConflictError` otherwise.
+    """
+    try:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            raise OutputError(f"--out = {str(dst)!r} is not a regular file (a device, a pipe or a socket); give "
+                              "the name of a file.")
+        fh.seek(0)
+        data = b"" if restart else fh.read()
+    except OSError as exc:
+        if isinstance(exc, OutputError):
+            raise
+        raise output_error("--out", dst, exc) from None
+    head = _header_text(header).encode("utf-8")
+    if fmt == "csv":
+        first = (",".join(columns) + "\n").encode("utf-8")
+        if first.startswith(data):  # new, emptied by --restart, or killed before its first row
+            _reset(fh, dst, b"")  # rows first, then the sidecar: an old row never meets a new sidecar
+            atomic_write_text(_meta_path(dst), head.decode("utf-8"), "--out")
+            _reset(fh, dst, first)
+            return {}
+        meta = _meta_path(dst)
+        try:
+            stored_text = meta.read_bytes()
+        except OSError:
+            raise _conflict(dst, f"has no fingerprint file {meta.name!r} beside it; it was written by another "
+                                 "program or by an older wellposed") from None
+        try:
+            stored = json.loads(stored_text)
+        except (ValueError, RecursionError):
+            stored = None
+        _check_header(stored, header, dst, stored_text)
+        nl = data.find(b"\n")
+        if data[: nl + 1] != first:
+            raise _conflict(dst, f"has columns {data[:nl][:120]!r}, not this run's; it was modified by "
+                                 "another program")
+        cut = _csv_cut(data)
+        body = data[nl + 1:cut].decode("utf-8", errors="replace")
     else:
-        reader = csv.reader(io.StringIO(text))
-        header = next(reader, None)
-        if header != _columns(closedness):
-            raise InvalidSpecError(
-                f"out = {str(out)!r} has a different header ({header!r}); it was written by another batch "
-                "configuration (e.g. with/without --closedness). Choose another --out or delete the file."
-            )
-        for fields in reader:
-            if fields:
-                done.add(int(fields[0]))
+        nl = data.find(b"\n")
+        line = data[:nl] if nl >= 0 else data
+        ours = line.startswith(b'{"' + _HEADER_KEY.encode() + b'":')
+        if head.startswith(data) or (ours and (nl < 0 or len(data) == nl + 1)):
+            _reset(fh, dst, head)  # new, emptied by --restart, killed while writing its header, or no rows
+            return {}
+        try:
+            stored = json.loads(line)
+        except (ValueError, RecursionError):
+            stored = None
+        _check_header(stored, header, dst, line)
+        cut = data.rfind(b"\n") + 1
+        body = data[nl + 1:cut].decode("utf-8", errors="replace")
+    if cut < len(data):
+        try:
+            fh.truncate(cut)
+        except OSError as exc:
+            raise output_error("--out", dst, exc) from None
+    return _row_keys(body, fmt, columns, directory, dst)
+
+
+def _row_keys(body: str, fmt: str, columns: list[str], directory: bool, dst: Path) -> dict[Any, str]:
+    done: dict[Any, str] = {}
+    try:
+        if fmt == "jsonl":
+            for number, text in enumerate(body.split("\n")[:-1], start=2):  # rows end at "\n" only
+                try:
+                    row = json.loads(text)
+                    if directory:
+                        done[str(row["file"])] = str(row["file_sha256"])
+                    else:
+                        done[int(row["line"])] = ""
+                except (ValueError, RecursionError, KeyError, TypeError):
+                    raise _conflict(dst, f"has a line {number} that is not a batch row ({text[:60]!r}); it was "
+                                         "modified by another program") from None
+        else:
+            at = [columns.index(c) for c in (_DIR_FIELDS if directory else ("line",))]
+            for fields in csv.reader(io.StringIO(body, newline="")):
+                if directory:
+                    done[fields[at[0]]] = fields[at[1]]
+                else:
+                    done[int(fields[at[0]])] = ""
+    except (csv.Error, ValueError, IndexError) as exc:
+        raise _conflict(dst, f"has a row that is not a batch row ({exc}); it was modified by another "
+                             "program") from None
     return done
 
 
+def _check_directory(src: Path, files: list[Path], done: dict[Any, str], dst: Path) -> None:
+    """Refuse to resume when a file with a row has changed or disappeared since it was classified."""
+    by_name = {f.name: f for f in files}
+    removed = sorted(name for name in done if name not in by_name)
+    changed = sorted(name for name, digest in done.items()
+                     if name in by_name and _read_case(by_name[name])[0] != digest)
+    if removed or changed:
+        what = []
+        if changed:
+            what.append(f"{len(changed)} file(s) changed since they were classified ({', '.join(changed[:3])}"
+                        + (", …" if len(changed) > 3 else "") + ")")
+        if removed:
+            what.append(f"{len(removed)} file(s) are no longer in {str(src)!r} ({', '.join(removed[:3])}"
+                        + (", …" if len(removed) > 3 else "") + ")")
+        raise _conflict(dst, "was written from another state of the input directory: " + " and ".join(what))
+
+
+def _append(fh: BinaryIO, dst: Path, data: bytes) -> None:
+    try:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    except OSError as exc:
+        raise output_error("--out", dst, exc) from None
+
+
+def read_output(out: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The header and the rows of a batch output (JSONL rows as written; CSV rows as dicts of strings).
+
+    A partly written last row (an interrupted run) is left out.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "in.jsonl").write_text('{"spec": "lu:2"}\\n')
+    >>> _ = run_batch(d / "in.jsonl", d / "out.csv")
+    >>> header, rows = read_output(d / "out.csv")
+    >>> header["options"], rows[0]["line"], rows[0]["tractable"]
+    ({'closedness': False}, '1', 'False')
+    """
+    path = Path(out)
+    if path.suffix.lower() == ".csv":
+        header = json.loads(_meta_path(path).read_text(encoding="utf-8"))
+        data = path.read_bytes()
+        text = data[: _csv_cut(data)].decode("utf-8", errors="replace")
+        return header, list(csv.DictReader(io.StringIO(text, newline="")))
+    data = path.read_bytes()
+    lines = data[: data.rfind(b"\n") + 1].decode("utf-8", errors="replace").split("\n")[:-1]
+    if not lines:
+        return {}, []
+    return json.loads(lines[0]), [json.loads(t) for t in lines[1:]]
+
+
+# ---------------------------------------------------------------- the run
 def run_batch(
     source: str | Path,
     out: str | Path,
     *,
     jobs: int = 1,
     closedness: bool = False,
-    timeout: float = 10.0,
+    effort: float = 1.0,
+    timeout: float | None = None,
     chunk: int = CHUNK,
     progress: Callable[[int], None] | None = None,
     scheduler: str | None = None,
+    restart: bool = False,
 ) -> BatchSummary:
     """Classify every record of ``source`` into ``out`` (JSONL or CSV by extension); resumable.
 
     Parameters
     ----------
     source : path
-        JSONL file or directory of ``.json`` case files.
+        JSONL file, ``.npz`` batch or directory of ``.json`` case files.
     out : path
-        ``.jsonl`` / ``.json`` (JSON lines) or ``.csv``. If it exists, rows already there are kept and
-        their line numbers are skipped.
+        ``.jsonl`` / ``.json`` (JSON lines) or ``.csv``. If it exists and was written from the same input
+        with the same options, rows already there are kept and their records skipped; otherwise
+        :class:`~wellposed.errors.OutputConflictError` (see the module docstring for the header).
     jobs : int
         Worker processes (1 = in-process).
+    closedness : bool
+        Also decide closedness for each pattern (slow; see :mod:`wellposed.closedness`).
+    effort : float
+        Scales the closedness engine's counted budgets (only used with ``closedness``); rows depend on it.
+    timeout : float, optional
+        The user's wall-clock safety cap per pattern (only with ``closedness``; default none). A row
+        it stops says ``cap:wall-clock``: such rows depend on the machine.
+    chunk : int
+        Records per unit of work.
+    progress : callable, optional
+        Called with the number of records finished after each chunk.
     scheduler : str, optional
         Dask scheduler address (``"tcp://host:8786"``): run the chunks on that cluster instead
         (see :func:`wellposed.executors.ordered_map`); the output is identical to a local run.
-    closedness : bool
-        Also decide closedness for each pattern (slow; see :mod:`wellposed.closedness`).
-    progress : callable, optional
-        Called with the number of records finished after each chunk.
+    restart : bool
+        Start ``out`` over (delete its rows) instead of resuming it.
+
+    Raises
+    ------
+    InvalidSpecError
+        A parameter is invalid, or the input cannot be read (a malformed record is an error row instead).
+    OutputError
+        ``out`` cannot be written (a directory, no permission, a symbolic link loop, a full disk).
+    OutputConflictError
+        Another process is writing ``out``, or it holds rows of another input, other options, another
+        command or another program.
 
     Examples
     --------
-    >>> import tempfile, pathlib
+    >>> import json, tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp())
     >>> _ = (d / "in.jsonl").write_text('{"spec": "lu:2"}\\n{"spec": "diag:2"}\\nnot json\\n')
     >>> s = run_batch(d / "in.jsonl", d / "out.jsonl")
     >>> s.processed, s.errors
     (3, 1)
+    >>> json.loads((d / "out.jsonl").read_text().splitlines()[0])["options"]  # the header line
+    {'closedness': False}
     >>> run_batch(d / "in.jsonl", d / "out.jsonl").skipped  # a rerun resumes: nothing left to do
     3
+    >>> run_batch(d / "in.jsonl", d / "out.jsonl", closedness=True)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    wellposed.errors.OutputConflictError: --out = '...' was written ... (options closedness: False in the output, ...
     """
     src, dst = Path(source), Path(out)
     if not src.exists():
         raise InvalidSpecError(
-            f"input {str(src)!r} does not exist; give a JSONL file or a directory of .json files."
+            f"input {str(src)!r} does not exist; give a JSONL file, an .npz batch or a directory of .json files."
         )
     suffix = dst.suffix.lower()
     if suffix not in (".jsonl", ".json", ".csv"):
         raise InvalidSpecError(f"out = {str(dst)!r}: use a .jsonl or .csv extension.")
     fmt = "csv" if suffix == ".csv" else "jsonl"
-    if not isinstance(jobs, int) or jobs < 1:
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise InvalidSpecError(f"jobs = {jobs!r} must be a positive integer.")
-    where = "file" if src.is_dir() else ("record" if src.suffix.lower() == ".npz" else "line")
-    done = _recover(dst, fmt, closedness)
+    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+        raise InvalidSpecError(f"chunk = {chunk!r} must be a positive integer (records per unit of work).")
+    from .closedness.budget import Budget, z3_version
 
-    def chunks() -> Iterator[tuple[_Items | _Range | _Arrays, bool, float, str, str]]:
-        if src.suffix.lower() == ".npz" and src.is_file():
-            x, y, names = _load_npz_batch(src)
-            for s0 in range(0, len(x), chunk):
-                s1 = min(len(x), s0 + chunk)
-                skip = frozenset(i for i in range(s0 + 1, s1 + 1) if i in done)
-                if len(skip) < s1 - s0:
-                    yield (x[s0:s1], y[s0:s1], names[s0:s1], s0 + 1, skip), closedness, timeout, where, fmt
-            return
-        if scheduler is None and src.is_file():
-            for spec in _scan_ranges(src, done, chunk):
-                yield spec, closedness, timeout, where, fmt
-            return
-        buf: _Items = []
-        for item in iter_input(src):
-            if item[0] in done:
-                continue
-            buf.append(item)
-            if len(buf) >= chunk:
-                yield buf, closedness, timeout, where, fmt
-                buf = []
-        if buf:
-            yield buf, closedness, timeout, where, fmt
+    Budget(effort, timeout)  # validates both
+    if dst.is_dir():
+        raise OutputError(f"--out = {str(dst)!r} is a directory; give a file name inside it (e.g. "
+                          f"{str(dst / ('rows' + suffix))!r}).")
+    if src.is_file() and dst.exists() and os.path.samefile(src, dst):
+        raise InvalidSpecError(f"out = {str(dst)!r} is the input file; choose another output file.")
+    kind = "directory" if src.is_dir() else ("npz" if src.suffix.lower() == ".npz" else "jsonl")
+    directory = kind == "directory"
+    where = "file" if directory else ("record" if kind == "npz" else "line")
+    arrays = _load_npz_batch(src) if kind == "npz" else None
+    timeout = None if timeout is None else float(timeout)
+    # verdicts are a function of the pattern, the options and the z3 version: all three are in the header
+    z3 = z3_version() if closedness else None
+    header = _header(_input_identity(src, kind),
+                     _options_identity(closedness, effort=float(effort), timeout=timeout, z3=z3))
+    columns = _columns(closedness, directory)
+    job = _Job(bool(closedness), float(effort), timeout, where, fmt, tuple(columns))
+    files = _dir_files(src, frozenset({dst.absolute(), _meta_path(dst).absolute()})) if directory else []
 
-    processed = errors = 0
-    first: list[str] = []
-    with dst.open("a", encoding="utf-8") as fh:
+    with lock_output(dst, "--out") as fh:
+        done = _recover(fh, dst, fmt, header, columns, directory, restart)
+        if directory:
+            _check_directory(src, files, done, dst)
+
+        def chunks() -> Iterator[tuple[_Payload, _Job]]:
+            if arrays is not None:
+                x, y, names = arrays
+                for s0 in range(0, len(x), chunk):
+                    s1 = min(len(x), s0 + chunk)
+                    skip = frozenset(i for i in range(s0 + 1, s1 + 1) if i in done)
+                    if len(skip) < s1 - s0:
+                        yield ("arrays", (x[s0:s1], y[s0:s1], names[s0:s1], s0 + 1, skip)), job
+                return
+            if directory:
+                members: _Files = []
+                for line_no, f in enumerate(files, start=1):
+                    if f.name not in done:
+                        members.append((line_no, f.name, *_read_case(f)))
+                        if len(members) >= chunk:
+                            yield ("files", members), job
+                            members = []
+                if members:
+                    yield ("files", members), job
+                return
+            if scheduler is None:
+                for spec in _scan_ranges(src, set(done), chunk):
+                    yield ("range", spec), job
+                return
+            buf: _Items = []
+            for item in iter_input(src):
+                if item[0] in done:
+                    continue
+                buf.append(item)
+                if len(buf) >= chunk:
+                    yield ("items", buf), job
+                    buf = []
+            if buf:
+                yield ("items", buf), job
+
+        processed = errors = 0
+        first: list[str] = []
         results = ordered_map(_work, chunks(), jobs=jobs, scheduler=scheduler)
         try:
-            for text, count, nerr, errs in results:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
+            for data, count, nerr, errs in results:
+                _append(fh, dst, data)
                 processed += count
                 errors += nerr
                 first.extend(errs[: max(0, 5 - len(first))])

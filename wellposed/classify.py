@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .support import SupportPattern, count_product
+from .support import SupportPattern, check_memory, count_product, max_bytes
 
 __all__ = [
     "Classification",
@@ -25,6 +25,7 @@ __all__ = [
     "REASON_TRIVIAL",
     "describe_pair",
     "not_tractable_reason",
+    "check_classify_memory",
 ]
 
 REASON_DTO = (
@@ -110,8 +111,40 @@ class Classification:
         }
 
 
+#: Peak bytes per pair of components of :func:`classify`: two int64 Gram matrices, the float64 product and
+#: rounding of the second one, and the boolean relation tables.
+_GRAM_BYTES_PER_PAIR = 40
+#: Peak bytes per entry of A in the relaxed condition: the owner table (int64) and four boolean masks.
+_RELAXED_BYTES_PER_ENTRY = 12
+#: Peak bytes per pair of components and per pattern of :func:`classify_batch` (bit-set products and tables).
+_BATCH_BYTES_PER_PAIR = 24
+#: :func:`classify_batch` works on slices of the batch whose tables fit in this many bytes.
+_BATCH_SLICE_BYTES = 2**30
+
+
+def _subject(pattern: SupportPattern) -> str:
+    label = f"pattern {pattern.name!r}" if pattern.name else "the pattern"
+    return f"{label} ({pattern.m}×{pattern.n}, r = {pattern.r} components)"
+
+
+def check_classify_memory(pattern: SupportPattern, live: int | None = None) -> None:
+    """Refuse, before allocating, a pattern whose r×r Gram matrices do not fit the memory budget.
+
+    ``live`` is the number of non-empty components (default ``r``). Raises
+    :class:`~wellposed.errors.ResourceLimitError` naming the pattern, the memory needed and the limit.
+
+    >>> from wellposed.families import family
+    >>> check_classify_memory(family("full:4096,4096,4096"))
+    """
+    r = pattern.r if live is None else live
+    need = _GRAM_BYTES_PER_PAIR * r * r + 8 * (pattern.m + pattern.n) * r
+    check_memory(need, f"the r×r Gram matrices IᵀI and JᵀJ (r = {r})", _subject(pattern),
+                 "Split the pattern (a direct sum is classified part by part) or drop components")
+
+
 def _grams(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return count_product(np.swapaxes(x, -1, -2), x), count_product(np.swapaxes(y, -1, -2), y)
+    return (count_product(np.swapaxes(x, -1, -2), x, "the r×r Gram matrix IᵀI"),
+            count_product(np.swapaxes(y, -1, -2), y, "the r×r Gram matrix JᵀJ"))
 
 
 def _pair_relation(gi: np.ndarray, gj: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -176,6 +209,7 @@ def classify(pattern: SupportPattern) -> Classification:
     if live.size == 0:
         return Classification(pattern, (), tuple(int(k) for k in empty), True, False,
                               REASON_TRIVIAL)
+    check_classify_memory(pattern, int(live.size))
     gi, gj = _grams(x[:, live], y[:, live])
     overlap, identical = _pair_relation(gi, gj)
     # classes: identical is an equivalence relation on live components; label by first member
@@ -215,6 +249,10 @@ def _relaxed(
     cec = [c for c in classes if c.complete]
     if not cec:
         return False, REASON_NO_CEC, {}
+    widest = max((len(c.rows) for c in classes if not c.complete), default=0)
+    check_memory(_RELAXED_BYTES_PER_ENTRY * m * n + 24 * widest * widest,
+                 f"the {m}×{n} coverage tables of the relaxed condition", _subject(pattern),
+                 "Split the pattern into independent blocks")
     s_t = np.zeros((m, n), dtype=bool)
     for c in cec:
         s_t[np.ix_(c.rows, c.cols)] = True
@@ -306,7 +344,15 @@ def classify_batch(x_supports: np.ndarray, y_supports: np.ndarray) -> dict[str, 
     """
     x = np.asarray(x_supports, dtype=bool)
     y = np.asarray(y_supports, dtype=bool)
-    bsz, _, r = x.shape
+    bsz, m, r = x.shape
+    n = y.shape[1]
+    per_pattern = _BATCH_BYTES_PER_PAIR * r * r + 2 * (m + n) * r
+    check_memory(per_pattern, f"the r×r pair tables of one pattern (r = {r})",
+                 f"a batch of {m}×{n} patterns with r = {r} components", "Use patterns with fewer components")
+    step = max(1, min(max_bytes(), _BATCH_SLICE_BYTES) // per_pattern)
+    if bsz > step:  # same answers, bounded memory: classify slices of the batch one after the other
+        parts = [classify_batch(x[s:s + step], y[s:s + step]) for s in range(0, bsz, step)]
+        return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
     wx, wy = _column_words(x), _column_words(y)  # (B, words, r) uint64 bit sets of I_k, J_k
     di, dj = x.sum(axis=1), y.sum(axis=1)  # |I_k|, |J_k|
     live = (di > 0) & (dj > 0)

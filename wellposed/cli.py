@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ._commands import COMMAND_MODULES
-from .cli_args import positive_float as _positive_float
+from .cli_args import add_budget_options
 from .cli_args import positive_int as _positive_int
 from .errors import (
     EXIT_BACKEND,
@@ -86,17 +86,33 @@ def _print_analysis(rec: dict[str, Any]) -> None:
     print(f"  time: {rec['seconds']:.3f} s")
 
 
+def _check_output_suffix(path: str | None, parameter: str, allowed: tuple[str, ...]) -> None:
+    """Refuse an output file name whose extension selects no known format (bad usage: exit 2)."""
+    from pathlib import Path
+
+    from .errors import InvalidSpecError
+
+    if path is not None and Path(path).suffix.lower() not in allowed:
+        raise InvalidSpecError(f"{parameter} = {path!r}: use a {', '.join(allowed[:-1])} or {allowed[-1]} extension.")
+
+
 def _cmd_analyze(args: argparse.Namespace) -> int:
     from .analysis import analyze
+    from .cli_args import check_output_path
     from .families import load_pattern
-    from .graph import draw_pattern, export_graph, support_graph
+    from .graph import GRAPH_SUFFIXES, PICTURE_SUFFIXES, draw_pattern, export_graph, support_graph
 
+    _check_output_suffix(args.graph, "--graph", GRAPH_SUFFIXES)  # before the work, not after it
+    _check_output_suffix(args.picture, "--picture", PICTURE_SUFFIXES)
+    check_output_path(args.graph, "--graph")
+    check_output_path(args.picture, "--picture")
     pattern = load_pattern(args.spec)
-    rec = analyze(pattern, closedness=not args.no_closedness, backend=args.backend, timeout=args.timeout)
-    if args.graph:
-        rec["graph_file"] = str(export_graph(support_graph(pattern), args.graph))
+    rec = analyze(pattern, closedness=not args.no_closedness, backend=args.backend, effort=args.effort,
+                  timeout=args.timeout)
+    if args.graph:  # written atomically; an unwritable path is an OutputError (exit 4)
+        rec["graph_file"] = str(export_graph(support_graph(pattern), args.graph, "--graph"))
     if args.picture:
-        rec["picture_file"] = str(draw_pattern(pattern, args.picture))
+        rec["picture_file"] = str(draw_pattern(pattern, args.picture, parameter="--picture"))
     if args.json:
         print(json.dumps(rec, ensure_ascii=False))
     else:
@@ -124,8 +140,8 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         bar = tqdm(unit="pattern", desc="batch", file=sys.stderr)
     try:
         summary = run_batch(args.input, args.out, jobs=args.jobs, closedness=args.closedness,
-                            timeout=args.timeout, progress=bar.update if bar is not None else None,
-                            scheduler=args.scheduler)
+                            effort=args.effort, timeout=args.timeout, progress=bar.update if bar is not None else None,
+                            scheduler=args.scheduler, restart=args.restart)
     finally:
         if bar is not None:
             bar.close()
@@ -159,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--no-closedness", action="store_true", help="skip the closedness engine")
     p.add_argument("--backend", default="z3", help="QE backend for the last stage (z3 or qepcad)")
-    p.add_argument("--timeout", type=_positive_float, default=10.0, help="seconds per QE/solver call")
+    add_budget_options(p)
     p.add_argument("--graph", metavar="FILE", help="write the rank-one support graph (.graphml or .json)")
     p.add_argument("--picture", metavar="FILE", help="draw the masks and rank-one supports (.png/.svg)")
     p.set_defaults(func=_cmd_analyze)
@@ -167,12 +183,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("batch", help="classify many patterns (JSONL, .npz or directory), resumable",
                        description="Classify every pattern of a JSONL file (one object per line), of an .npz "
                        "file with arrays x_support (B,m,r) and y_support (B,n,r), or of a directory of .json "
-                       "case files. Rerunning with the same --out resumes.")
+                       "case files. Rerunning with the same --out resumes; an --out written from another "
+                       "input, with other options or by another command is refused (exit 5) unless --restart "
+                       "is given.")
     p.add_argument("input", metavar="INPUT", help="JSONL file, .npz batch, or directory of .json files")
     p.add_argument("--out", required=True, help="output .jsonl or .csv (resumed if it exists)")
+    p.add_argument("--restart", action="store_true",
+                   help="start --out over (delete its rows) instead of resuming it")
     p.add_argument("--jobs", type=_positive_int, default=1, help="worker processes (default 1)")
     p.add_argument("--closedness", action="store_true", help="also decide closedness (slow)")
-    p.add_argument("--timeout", type=_positive_float, default=10.0, help="seconds per closedness QE call")
+    add_budget_options(p, "pattern (with --closedness)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster (e.g. tcp://host:8786)")
     p.set_defaults(func=_cmd_batch)

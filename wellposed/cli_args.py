@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
-__all__ = ["positive_float", "positive_int", "usage_error", "load_matrix_npy"]
+__all__ = ["positive_float", "positive_int", "load_matrix_npy", "check_output_path",
+           "add_budget_options"]
 
 
 def positive_float(text: str) -> float:
@@ -31,10 +31,15 @@ def positive_int(text: str) -> int:
     return value
 
 
-def usage_error(message: str) -> int:
-    """Print a one-line ``error: ...`` to stderr and return the bad-input exit code 2."""
-    print(f"error: {message}", file=sys.stderr)
-    return 2
+def add_budget_options(parser: argparse.ArgumentParser, what: str = "pattern") -> None:
+    """The closedness budget options shared by every command that decides closedness:
+    ``--effort`` (deterministic) and ``--timeout`` (the user's wall-clock safety cap, off by default)."""
+    parser.add_argument("--effort", type=positive_float, default=1.0,
+                        help="scale the closedness engine's counted budgets (z3 resource units, candidates); "
+                        "verdicts depend on it, never on machine speed (default 1)")
+    parser.add_argument("--timeout", type=positive_float, default=None, metavar="SECONDS",
+                        help=f"wall-clock safety cap per {what} (default: none); a verdict stopped by it is "
+                        "reported as 'cap:wall-clock', which depends on the machine")
 
 
 def load_matrix_npy(path: str, parameter: str = "MATRIX") -> Any:
@@ -45,9 +50,58 @@ def load_matrix_npy(path: str, parameter: str = "MATRIX") -> Any:
 
     if not path.lower().endswith(".npy"):
         raise InvalidMatrixError(f"{parameter} = {path!r} must be a .npy file; save A with numpy.save('A.npy', A).")
+    import os
+
+    if not os.path.isfile(path):
+        raise InvalidMatrixError(f"{parameter} file {path!r} does not exist (or is not a file).")
+    from .masks_io import check_array_file
+
+    check_array_file(path, f"cannot read {parameter} {path!r}", per_entry=16)  # object dtype, renamed .npz, size
     try:
         return np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise InvalidMatrixError(f"{parameter} file {path!r} does not exist.") from None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError) as exc:
         raise InvalidMatrixError(f"cannot read {parameter} {path!r} as a .npy array: {exc}") from None
+
+
+def check_output_path(path: str | None, parameter: str = "--out") -> None:
+    """Refuse, before the work starts, an output path that can never be written as a file.
+
+    A directory, a symbolic link loop, a parent that is a file, or a folder without write permission
+    raises :class:`~wellposed.errors.OutputError` (exit 4) naming ``parameter``. The write itself is
+    atomic (:func:`wellposed.fileio.atomic_output`) and reports later failures such as a full disk.
+    ``None`` (no output requested) passes.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> check_output_path(None), check_output_path(d + "/new/out.npz")
+    (None, None)
+    >>> check_output_path(d)
+    Traceback (most recent call last):
+    ...
+    wellposed.errors.OutputError: --out = '...' is a directory; give a file name inside it, e.g. '.../out'.
+    """
+    if path is None:
+        return
+    import errno
+    import os
+
+    from .errors import OutputError
+    from .fileio import output_error
+
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        pass  # a new file; missing parent folders are created on write
+    except OSError as exc:  # ELOOP (symbolic link loop), ENOTDIR (a parent is a file), EACCES, ...
+        raise output_error(parameter, path, exc) from None
+    else:
+        if os.path.isdir(path):
+            example = os.path.join(path, "out" + os.path.splitext(path.rstrip(os.sep))[1])
+            raise OutputError(f"{parameter} = {path!r} is a directory; give a file name inside it, e.g. {example!r}.")
+    folder = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(folder) and os.path.dirname(folder) != folder:
+        folder = os.path.dirname(folder)
+    if os.path.isdir(folder) and not os.access(folder, os.W_OK | os.X_OK):
+        raise output_error(parameter, path, PermissionError(errno.EACCES, os.strerror(errno.EACCES)))

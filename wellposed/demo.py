@@ -514,25 +514,34 @@ def _supports_figure(n: int, plt: Any) -> Any:
     return fig
 
 
-def _save(fig: Any, path: Path, fmt: str) -> Path:
+def _save(fig: Any, path: Path, fmt: str, parameter: str = "out_dir") -> Path:
+    """Write the figure atomically (temporary file, then rename) and close it."""
     import matplotlib.pyplot as plt
 
+    from .fileio import atomic_output
+
     meta = {"Software": None} if fmt == "png" else {"Date": None, "Creator": None}
-    fig.savefig(path, format=fmt, dpi=90, metadata=meta)
-    plt.close(fig)
+    try:
+        with atomic_output(path, parameter) as tmp:
+            fig.savefig(tmp, format=fmt, dpi=90, metadata=meta)
+    finally:
+        plt.close(fig)
     return path
 
 
 def plot_lu_demo(out_dir: str | Path, *, n: int = 2, fmt: str = "png", steps: int = 20000,
                  seeds: Sequence[int] = (0, 1, 2),
-                 training: tuple[TrainingPaths, TrainingPaths] | None = None) -> dict[str, Path]:
+                 training: tuple[TrainingPaths, TrainingPaths] | None = None,
+                 parameter: str = "out_dir") -> dict[str, Path]:
     """Draw the demo's figures into ``out_dir`` and return ``{name: path}``.
 
     Figures: ``lu-sequence`` (error → 0 while the factor norms blow up, with the lower bound),
     ``lu-training`` (gradient descent on LU vs the closed contrast: loss and parameter norms),
     ``lu-supports`` (masks I, J and rank-one supports S_k of LU and of the contrast, drawn on a grid).
     ``training`` may pass precomputed ``(lu_runs, contrast_runs)`` from :func:`gradient_descent`
-    (then ``steps`` and ``seeds`` are ignored).
+    (then ``steps`` and ``seeds`` are ignored). Every figure is written atomically; a folder or file that
+    cannot be written raises :class:`~wellposed.errors.OutputError` naming ``parameter`` (the CLI passes
+    ``--out``).
 
     Examples
     --------
@@ -551,13 +560,19 @@ def plot_lu_demo(out_dir: str | Path, *, n: int = 2, fmt: str = "png", steps: in
         raise InvalidSpecError(f"fmt = {fmt!r} is not supported; use one of {', '.join(_FORMATS)}.")
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
-        raise InvalidSpecError(f"out_dir = {str(out_dir)!r} exists and is not a directory.")
+        raise InvalidSpecError(f"{parameter} = {str(out_dir)!r} exists and is not a directory; give a directory "
+                               "path (it is created if needed).")
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    out.mkdir(parents=True, exist_ok=True)
+    from .fileio import output_error
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise output_error(parameter, out, exc) from None
     paths: dict[str, Path] = {}
     seq = lu_sequence(n, np.geomspace(1, 1e4, 41))
     contrast = closed_contrast(n)
@@ -595,7 +610,7 @@ def plot_lu_demo(out_dir: str | Path, *, n: int = 2, fmt: str = "png", steps: in
         a3.set_title(f"X_k Y_kᵀ at k = {seq.ks[k10]:.0f}   |   A (no LU factors)")
         fig.suptitle(f"{n}×{n} LU: A = {label} is a limit of LU products but has no LU factorization")
         fig.subplots_adjust(left=0.05, right=0.99, bottom=0.15, top=0.82, wspace=0.25)
-        paths["lu-sequence"] = _save(fig, out / f"lu-sequence.{fmt}", fmt)
+        paths["lu-sequence"] = _save(fig, out / f"lu-sequence.{fmt}", fmt, parameter)
 
         fig, (b1, b2) = plt.subplots(1, 2, figsize=(9, 3.2))
         x = np.maximum(lu_runs.steps, 1)
@@ -618,7 +633,7 @@ def plot_lu_demo(out_dir: str | Path, *, n: int = 2, fmt: str = "png", steps: in
         fig.suptitle(f"gradient descent (lr {lu_runs.lr:g}, {lu_runs.loss.shape[0]} seeds) on the same A: "
                      "LU keeps drifting, the closed pattern converges")
         fig.subplots_adjust(left=0.07, right=0.98, bottom=0.15, top=0.82, wspace=0.2)
-        paths["lu-training"] = _save(fig, out / f"lu-training.{fmt}", fmt)
+        paths["lu-training"] = _save(fig, out / f"lu-training.{fmt}", fmt, parameter)
 
-        paths["lu-supports"] = _save(_supports_figure(n, plt), out / f"lu-supports.{fmt}", fmt)
+        paths["lu-supports"] = _save(_supports_figure(n, plt), out / f"lu-supports.{fmt}", fmt, parameter)
     return paths

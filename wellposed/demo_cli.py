@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 __all__ = ["NAME", "DEMOS", "add_parser", "run"]
@@ -61,7 +60,9 @@ def _fmt(v: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Execute ``wellposed demo``; return the exit code (0 ok, 2 bad output directory)."""
+    """Execute ``wellposed demo``; return the exit code (failures are raised for ``main`` to map: 2 an --out that
+    is a file, 4 an --out that cannot be written)."""
+    import stat
     from pathlib import Path
 
     import numpy as np
@@ -75,12 +76,22 @@ def run(args: argparse.Namespace) -> int:
         lu_target,
         plot_lu_demo,
     )
+    from .errors import InvalidSpecError, UndecidedError
+    from .fileio import output_error
 
     n = args.n
     out = Path(args.out)
-    if not args.no_figures and out.exists() and not out.is_dir():
-        print(f"error: --out {args.out!r} exists and is not a directory; give a directory path.", file=sys.stderr)
-        return 2
+    if not args.no_figures:  # check the output folder before the (long) computation
+        import os
+
+        try:
+            is_dir = stat.S_ISDIR(os.stat(out).st_mode)
+        except FileNotFoundError:
+            is_dir = True  # created when the figures are written
+        except OSError as exc:  # a symbolic link loop, a parent that is a file, no permission
+            raise output_error("--out", out, exc) from None
+        if not is_dir:
+            raise InvalidSpecError(f"--out {args.out!r} exists and is not a directory; give a directory path.")
     A = lu_target(n)
     print(f"{n}×{n} LU demo: X and Y lower triangular (X Yᵀ = lower × upper), target A =")
     for row in A.astype(int):
@@ -110,9 +121,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"   sympy.solve → {list(proof.solutions)} (no solution); Gröbner basis → {list(proof.groebner)}")
     print(f"   certificate: {proof.identity}   [expanded by sympy: {'verified' if proof.verified else 'FAILED'}]")
     print(f"   in words: {proof.argument}")
-    if not proof.verified:
-        print("error: the symbolic certificate did not verify", file=sys.stderr)
-        return 1
+    if not proof.verified:  # a bug, not bad input: main maps UndecidedError to exit 1
+        raise UndecidedError("the symbolic certificate of the LU demo did not verify; please report this bug.")
     print()
     contrast = closed_contrast(n)
     lu_runs = gradient_descent(A, lu_pattern(n), steps=args.steps, seeds=[0, 1, 2])
@@ -131,11 +141,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"   rank ≤ {n - 1}: the loss reaches its minimum {contrast.infimum:g} and the parameters settle.")
     if args.no_figures:
         return 0
-    try:
-        paths = plot_lu_demo(out, n=n, fmt=args.format, steps=args.steps, training=(lu_runs, c_runs))
-    except OSError as exc:
-        print(f"error: cannot write figures to {args.out!r}: {exc}", file=sys.stderr)
-        return 1
+    paths = plot_lu_demo(out, n=n, fmt=args.format, steps=args.steps, training=(lu_runs, c_runs), parameter="--out")
     print()
     print("figures:")
     for name, path in paths.items():

@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import sys
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -19,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import InvalidSpecError
+from .errors import InvalidSpecError, OutputError, WellposedError, exit_code_for
+from .fileio import atomic_write_text
 from .support import SupportPattern
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "write_catalogue",
     "decision_table",
     "stale_pages",
+    "figure_slug",
     "main",
 ]
 
@@ -144,6 +147,47 @@ def cli_reference(parser: argparse.ArgumentParser | None = None) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- catalogue
+_SLUG_BAD = re.compile(r"[^a-z0-9-]+")
+
+
+def figure_slug(name: str) -> str:
+    """The file name stem of a case's picture: ``name`` reduced to ``[a-z0-9-]``, never a path.
+
+    A case name is user input: it must not choose where a file is written (``../../x`` would escape the
+    figures folder). Names that are already slugs are kept; any other name is sanitized and gets a short
+    hash of the original, so two names never share a picture by accident.
+
+    Examples
+    --------
+    >>> figure_slug("lu-2")
+    'lu-2'
+    >>> figure_slug("../../x")
+    'x-9cdf6a50'
+    >>> figure_slug("")
+    'case-e3b0c442'
+    """
+    text = str(name)
+    slug = _SLUG_BAD.sub("-", text.lower()).strip("-")[:64].strip("-")
+    if slug == text and slug:
+        return slug
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{slug or 'case'}-{digest}"
+
+
+def _figure_path(fig_dir: Path, p: SupportPattern) -> Path:
+    """``fig_dir/<slug>.png``, refused if it resolves outside ``fig_dir`` (e.g. through a symbolic link)."""
+    path = fig_dir / f"{figure_slug(p.name)}.png"
+    try:
+        inside = path.resolve().parent == fig_dir.resolve()
+    except (OSError, RuntimeError) as exc:
+        raise OutputError(f"picture of case {p.name!r}: cannot resolve {str(path)!r} ({exc}); remove it and run "
+                          "again.") from None
+    if not inside:
+        raise OutputError(f"picture of case {p.name!r}: {str(path)!r} resolves to {str(path.resolve())!r}, outside "
+                          f"the figures folder {str(fig_dir)!r} (a symbolic link?); remove it and run again.")
+    return path
+
+
 def _pattern_digest(p: SupportPattern) -> str:
     data = json.dumps({"x": p.to_json()["x_support"], "y": p.to_json()["y_support"], "name": p.name},
                       sort_keys=True)
@@ -207,7 +251,7 @@ def catalogue_markdown(cases_dir: str | Path = "cases") -> str:
         lines.append(f"| [{p.name}](#{p.name}) | {p.m}×{p.n}×{p.r} | {expected} | {computed} | "
                      f"{_cell(p.description)} |")
         sec = [f"## {p.name}", "", _cell(p.description) + ".", "",
-               f"![{p.name}: masks and rank-one supports](figures/cases/{p.name}.png)", "",
+               f"![{p.name}: masks and rank-one supports](figures/cases/{figure_slug(p.name)}.png)", "",
                "```text", "x_support (I)   y_support (J)"]
         xs, ys = p.to_json()["x_support"], p.to_json()["y_support"]
         for i in range(max(len(xs), len(ys))):
@@ -227,7 +271,7 @@ def catalogue_markdown(cases_dir: str | Path = "cases") -> str:
 def _manifest(cases: Sequence[SupportPattern], fig_dir: Path) -> dict[str, Any]:
     out = {}
     for p in cases:
-        png = fig_dir / f"{p.name}.png"
+        png = fig_dir / f"{figure_slug(p.name)}.png"
         digest = hashlib.sha256(png.read_bytes()).hexdigest()[:16] if png.is_file() else None
         out[p.name] = {"pattern": _pattern_digest(p), "png": digest}
     return out
@@ -259,15 +303,18 @@ def write_catalogue(docs_dir: str | Path = "docs", cases_dir: str | Path = "case
     docs = Path(docs_dir)
     cases = _load_cases(Path(cases_dir))
     fig_dir = docs / "figures" / "cases"
-    fig_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        fig_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        from .fileio import output_error
+
+        raise output_error("docs_dir", fig_dir, exc) from None
     written = []
     for p in cases:
-        written.append(draw_pattern(p, fig_dir / f"{p.name}.png"))
-    page = docs / "catalogue.md"
-    page.write_text(catalogue_markdown(cases_dir), encoding="utf-8")
-    manifest = fig_dir / "MANIFEST.json"
-    manifest.write_text(json.dumps(_manifest(cases, fig_dir), indent=1, sort_keys=True) + "\n",
-                        encoding="utf-8")
+        written.append(draw_pattern(p, _figure_path(fig_dir, p), parameter=f"picture of case {p.name!r}"))
+    page = atomic_write_text(docs / "catalogue.md", catalogue_markdown(cases_dir), "docs_dir")
+    manifest = atomic_write_text(fig_dir / "MANIFEST.json",
+                                 json.dumps(_manifest(cases, fig_dir), indent=1, sort_keys=True) + "\n", "docs_dir")
     return [page, manifest, *written]
 
 
@@ -333,7 +380,7 @@ def _closedness(p: SupportPattern) -> tuple[str, str]:
         from .closedness import decide_closedness
     except ImportError:
         return "not computed", "closedness engine not installed"
-    v = decide_closedness(p, timeout=10.0)
+    v = decide_closedness(p)
     return _yes_no(v.closed), v.method
 
 
@@ -426,7 +473,7 @@ def stale_pages(docs_dir: str | Path = "docs", cases_dir: str | Path = "cases") 
     current = _manifest(cases, fig_dir)
     for name, entry in current.items():
         if recorded.get(name) != entry or entry["png"] is None:
-            problems.append(f"figures/cases/{name}.png is missing or stale: run "
+            problems.append(f"figures/cases/{figure_slug(name)}.png is missing or stale: run "
                             "`python -m wellposed.docs_tools catalogue --docs docs`")
     for name in sorted(set(recorded) - set(current)):
         problems.append(f"figures/cases/MANIFEST.json lists {name!r}, which is no longer a case: run "
@@ -463,9 +510,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if problems:
                 return 1
             print("generated pages are up to date")
-    except InvalidSpecError as exc:
+    except WellposedError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return exit_code_for(exc)
     return 0
 
 

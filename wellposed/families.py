@@ -6,33 +6,49 @@ A SPEC is either a path to a pattern file (``.json`` case file, ``.npz`` with ar
 
 from __future__ import annotations
 
-import json
 import math
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from .errors import InvalidSpecError, InvalidSupportError
-from .support import SupportPattern, as_mask
+from .support import SupportPattern, as_mask, check_memory
 
-__all__ = ["family", "family_names", "load_pattern", "FAMILY_HELP", "kronecker_support"]
+__all__ = ["family", "family_names", "load_pattern", "FAMILY_HELP", "kronecker_support", "MAX_FAMILY_INT"]
+
+#: Largest integer accepted as a family parameter (sizes are further limited by memory, see
+#: :func:`wellposed.support.max_bytes`).
+MAX_FAMILY_INT = 10**18
+_MAX_SEED = 2**128 - 1
+
+
+def _int(spec: str, name: str, t: str, low: int = 1, high: int = MAX_FAMILY_INT) -> int:
+    """One integer parameter of a family spec, in ``[low, high]``."""
+    t = t.strip()
+    if len(t) > 40 or not t.isascii() or not (t.isdigit() or (t[:1] in "+-" and t[1:].isdigit())):
+        raise InvalidSpecError(f"{spec!r}: {name} = {t!r} is not an integer; write a whole number such as 3.")
+    v = int(t)
+    if not low <= v <= high:
+        what = f"must be ≥ {low}" if v < low else f"is too large (at most {high})"
+        raise InvalidSpecError(f"{spec!r}: {name} = {v} {what}.")
+    return v
 
 
 def _ints(spec: str, text: str, count: int, names: str) -> list[int]:
     parts = [t.strip() for t in text.split(",")] if text else []
     if len(parts) != count:
         raise InvalidSpecError(f"{spec!r}: expected {count} comma-separated integer(s) {names}, got {text!r}.")
-    out = []
-    for name, t in zip(names.split(","), parts, strict=True):
-        try:
-            v = int(t)
-        except ValueError:
-            raise InvalidSpecError(f"{spec!r}: {name.strip()} = {t!r} is not an integer.") from None
-        if v < 1:
-            raise InvalidSpecError(f"{spec!r}: {name.strip()} = {v} must be ≥ 1.")
-        out.append(v)
-    return out
+    return [_int(spec, name.strip(), t) for name, t in zip(names.split(","), parts, strict=True)]
+
+
+def _check_masks(spec: str, rows_x: int, rows_y: int, r: int, per_entry: int = 3, extra: int = 0) -> None:
+    """Refuse a family whose masks (``rows_x×r`` and ``rows_y×r`` booleans, ``per_entry`` bytes per entry
+    while they are built and validated, plus ``extra`` bytes of temporaries) exceed the memory budget."""
+    check_memory(per_entry * (rows_x + rows_y) * r + extra,
+                 f"the {rows_x}×{r} and {rows_y}×{r} masks", f"{spec!r}",
+                 "Use smaller family parameters")
 
 
 def kronecker_support(a: int, b: int, c: int, d: int) -> np.ndarray:
@@ -46,8 +62,14 @@ def kronecker_support(a: int, b: int, c: int, d: int) -> np.ndarray:
     return np.kron(np.kron(np.eye(a, dtype=bool), np.ones((b, c), dtype=bool)), np.eye(d, dtype=bool))
 
 
+def _kron_bytes(a: int, b: int, c: int, d: int) -> int:
+    """Peak bytes of :func:`kronecker_support`: the inner product and the result, twice each (temporaries)."""
+    return 2 * (a * b * a * c + a * b * d * a * c * d) + a * a + d * d
+
+
 def _lu(spec: str, args: str) -> SupportPattern:
     (n,) = _ints(spec, args, 1, "n")
+    _check_masks(spec, n, n, n, per_entry=2, extra=n * n)
     low = np.tril(np.ones((n, n), dtype=bool))
     return SupportPattern(low, low, name=f"lu:{n}",
                           description=f"{n}×{n} LU: X and Y lower triangular, so X Yᵀ is lower times upper")
@@ -55,12 +77,14 @@ def _lu(spec: str, args: str) -> SupportPattern:
 
 def _full(spec: str, args: str) -> SupportPattern:
     m, n, r = _ints(spec, args, 3, "m,n,r")
+    _check_masks(spec, m, n, r)
     return SupportPattern(np.ones((m, r), bool), np.ones((n, r), bool), name=f"full:{m},{n},{r}",
                           description=f"full supports: {m}×{n} matrices of rank ≤ {r}")
 
 
 def _diag(spec: str, args: str) -> SupportPattern:
     (n,) = _ints(spec, args, 1, "n")
+    _check_masks(spec, n, n, n, per_entry=2, extra=n * n)
     eye = np.eye(n, dtype=bool)
     return SupportPattern(eye, eye, name=f"diag:{n}", description=f"{n}×{n} diagonal matrices")
 
@@ -76,6 +100,9 @@ def _butterfly(spec: str, args: str) -> SupportPattern:
         raise InvalidSpecError(f"{spec!r}: N = {big_n} must be a power of two ≥ 4 (the dyadic butterfly).")
     if not 1 <= s < levels:
         raise InvalidSpecError(f"{spec!r}: split s = {s} must satisfy 1 ≤ s ≤ {levels - 1} for N = {big_n}.")
+    _check_masks(spec, big_n, big_n, big_n, per_entry=2,
+                  extra=_kron_bytes(1, 2**s, 2**s, 2 ** (levels - s)) + _kron_bytes(2**s, 2 ** (levels - s),
+                                                                                   2 ** (levels - s), 1))
     left = kronecker_support(1, 2**s, 2**s, 2 ** (levels - s))  # product of factors 1..s
     right = kronecker_support(2**s, 2 ** (levels - s), 2 ** (levels - s), 1)  # product of factors s+1..L
     return SupportPattern(left, right.T, name=f"butterfly:{big_n}:{s}",
@@ -84,6 +111,7 @@ def _butterfly(spec: str, args: str) -> SupportPattern:
 
 def _monarch(spec: str, args: str) -> SupportPattern:
     (b,) = _ints(spec, args, 1, "m")
+    _check_masks(spec, b * b, b * b, b * b, per_entry=2, extra=_kron_bytes(1, b, b, b) + _kron_bytes(b, b, b, 1))
     left = kronecker_support(1, b, b, b)
     right = kronecker_support(b, b, b, 1)
     return SupportPattern(left, right.T, name=f"monarch:{b}",
@@ -96,10 +124,14 @@ def _ks(spec: str, args: str) -> SupportPattern:
         raise InvalidSpecError(f"{spec!r}: write ks:a,b,c,d;a,b,c,d (two Kronecker-sparse factors).")
     p1 = _ints(spec, parts[0], 4, "a,b,c,d")
     p2 = _ints(spec, parts[1], 4, "a,b,c,d")
+    a1, b1, c1, d1 = p1
+    a2, b2, c2, d2 = p2
+    if a1 * c1 * d1 != a2 * b2 * d2:
+        raise InvalidSpecError(f"{spec!r}: the first factor has {a1 * c1 * d1} columns but the second has "
+                               f"{a2 * b2 * d2} rows (need a1·c1·d1 = a2·b2·d2).")
+    _check_masks(spec, a1 * b1 * d1, a2 * c2 * d2, a1 * c1 * d1, per_entry=2,
+                 extra=_kron_bytes(*p1) + _kron_bytes(*p2))
     left, right = kronecker_support(*p1), kronecker_support(*p2)
-    if left.shape[1] != right.shape[0]:
-        raise InvalidSpecError(f"{spec!r}: the first factor has {left.shape[1]} columns but the second has "
-                               f"{right.shape[0]} rows (need a1·c1·d1 = a2·b2·d2).")
     return SupportPattern(left, right.T, name=f"ks:{parts[0]};{parts[1]}",
                           description="product of two Kronecker-sparse factors")
 
@@ -111,6 +143,7 @@ def _mcp(spec: str, args: str) -> SupportPattern:
     except InvalidSupportError as exc:
         raise InvalidSpecError(f"{spec!r}: {exc} Write mcp:110,011 (rows of the 0/1 observation mask).") from None
     m, n = obs.shape
+    _check_masks(spec, m, n, 1 + min(m, n), per_entry=2, extra=m * n)
     missing = ~obs
     if m <= n:
         x = np.concatenate([np.ones((m, 1), bool), np.eye(m, dtype=bool)], axis=1)
@@ -129,13 +162,19 @@ def _random(spec: str, args: str) -> SupportPattern:
         raise InvalidSpecError(f"{spec!r}: write random:m,n,r,density,seed, e.g. random:4,4,3,0.5,0.")
     m, n, r = _ints(spec, ",".join(parts[:3]), 3, "m,n,r")
     try:
-        density = float(parts[3])
-        seed = int(parts[4])
+        density = float(parts[3]) if len(parts[3]) <= 40 else float("nan")
     except ValueError:
-        raise InvalidSpecError(f"{spec!r}: density {parts[3]!r} must be a number and seed {parts[4]!r} an "
-                               "integer.") from None
+        raise InvalidSpecError(f"{spec!r}: density = {parts[3]!r} is not a number; give a fraction in [0, 1] such "
+                               "as 0.5.") from None
     if not 0.0 <= density <= 1.0:
-        raise InvalidSpecError(f"{spec!r}: density = {density} must lie in [0, 1].")
+        raise InvalidSpecError(f"{spec!r}: density = {parts[3]!r} must be a number in [0, 1] (the probability "
+                               "of an allowed entry), e.g. 0.5.")
+    seed_text = parts[4]
+    if not (seed_text.isascii() and seed_text.isdigit()) or len(seed_text) > 39 or int(seed_text) > _MAX_SEED:
+        raise InvalidSpecError(f"{spec!r}: seed = {seed_text!r} must be a non-negative integer below 2**128, "
+                               "e.g. 0.")
+    seed = int(seed_text)
+    _check_masks(spec, m, n, r, per_entry=10)  # float64 draws, then the bool masks and their copies
     rng = np.random.default_rng(seed)
     x = rng.random((m, r)) < density
     y = rng.random((n, r)) < density
@@ -194,16 +233,23 @@ def load_pattern(spec: str | Path) -> SupportPattern:
     """
     path = Path(spec)
     text = str(spec)
-    looks_like_file = path.suffix.lower() in (".json", ".npz") or path.exists()
+    try:
+        exists, is_dir, is_file = path.exists(), path.is_dir(), path.is_file()
+    except OSError:  # e.g. a family spec longer than a file name may be
+        exists = is_dir = is_file = False
+    looks_like_file = path.suffix.lower() in (".json", ".npz") or exists
     if not looks_like_file:
         return family(text)
-    if path.is_dir():
+    if is_dir:
         raise InvalidSpecError(f"{text!r} is a directory, not a pattern file; `wellposed batch {text} --out OUT.jsonl` "
                                "classifies every .json case file in it.")
-    if not path.is_file():
+    if not is_file:
         raise InvalidSpecError(f"pattern file {text!r} does not exist (or is not a file); give a .json/.npz "
                                f"case file or a family spec such as lu:3.")
     if path.suffix.lower() == ".npz":
+        from .masks_io import check_array_file
+
+        check_array_file(path, f"pattern file {text!r}")
         try:
             with np.load(path, allow_pickle=False) as data:
                 missing = [k for k in ("x_support", "y_support") if k not in data.files]
@@ -211,18 +257,26 @@ def load_pattern(spec: str | Path) -> SupportPattern:
                     raise InvalidSpecError(f"{text!r}: .npz file lacks array(s) {missing}; save with "
                                            "np.savez(path, x_support=I, y_support=J).")
                 x, y = data["x_support"], data["y_support"]
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+            if isinstance(exc, InvalidSpecError):
+                raise
             raise InvalidSpecError(f"{text!r}: cannot read .npz file: {exc}") from None
         try:
             return SupportPattern(x, y, name=path.stem)
         except InvalidSupportError as exc:
             raise InvalidSupportError(f"{text!r}: {exc}") from None
+    from .fileio import loads_bounded
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidSpecError(f"{text!r}: cannot read file: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise InvalidSpecError(f"{text!r}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}.") from None
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InvalidSpecError(f"{text!r}: cannot read file: {exc.strerror or exc}.") from None
+    try:
+        decoded = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidSpecError(f"{text!r}: not a UTF-8 text file (byte {exc.start}); a case file is JSON such as "
+                               '{"x_support": ["10", "11"], "y_support": ["10", "11"]}.') from None
+    data = loads_bounded(decoded, repr(text))
     pattern = SupportPattern.from_json(data, where=text)
     if not pattern.name:
         pattern = pattern.with_masks(pattern.x_support, pattern.y_support, name=path.stem)

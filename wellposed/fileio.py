@@ -54,6 +54,7 @@ def output_error(parameter: str, path: str | os.PathLike[str], exc: OSError) -> 
         errno.EISDIR: "give a file name, not a directory",
         errno.ELOOP: "the path contains a symbolic link loop; give a real path",
         errno.ENOTDIR: "a parent of the path is a file, not a folder",
+        errno.EEXIST: "a parent of the path is a file, not a folder",
         errno.ENAMETOOLONG: "use a shorter path",
     }.get(exc.errno or 0, "choose another path")
     return OutputError(f"{parameter} = {str(path)!r}: cannot write ({reason}); {fix}.")
@@ -61,10 +62,11 @@ def output_error(parameter: str, path: str | os.PathLike[str], exc: OSError) -> 
 
 def _check_target(path: Path, parameter: str) -> None:
     try:
-        if path.is_dir():
-            raise OutputError(f"{parameter} = {str(path)!r} is a directory; give a file name inside it.")
+        is_dir = path.is_dir()
     except OSError as exc:  # e.g. a symlink loop while resolving
         raise output_error(parameter, path, exc) from None
+    if is_dir:
+        raise OutputError(f"{parameter} = {str(path)!r} is a directory; give a file name inside it.")
 
 
 @contextlib.contextmanager
@@ -94,6 +96,15 @@ def atomic_output(path: str | os.PathLike[str], parameter: str = "--out", suffix
         fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix if suffix is not None
                                     else target.suffix + ".part", dir=folder)
         os.close(fd)
+        # mkstemp makes the file private (0600); give it the mode a plain open() would: the existing
+        # file's, else 0666 minus the umask
+        try:
+            mode = target.stat().st_mode & 0o7777
+        except OSError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(name, mode)
     except OSError as exc:
         raise output_error(parameter, target, exc) from None
     tmp = Path(name)

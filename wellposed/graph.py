@@ -14,11 +14,24 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from .classify import Classification, classify
+from .classify import Classification, check_classify_memory, classify
 from .errors import InvalidSpecError
-from .support import SupportPattern, count_product
+from .fileio import atomic_output
+from .support import SupportPattern, check_memory, count_product
 
-__all__ = ["support_graph", "graph_summary", "connected_parts", "export_graph", "draw_pattern"]
+__all__ = ["support_graph", "graph_summary", "connected_parts", "export_graph", "draw_pattern", "GRAPH_SUFFIXES",
+           "PICTURE_SUFFIXES"]
+
+#: File extensions :func:`export_graph` writes (GraphML, node-link JSON).
+GRAPH_SUFFIXES = (".graphml", ".json")
+#: File extensions :func:`draw_pattern` writes.
+PICTURE_SUFFIXES = (".png", ".svg", ".pdf")
+#: Approximate bytes of one edge (with its attributes) in a networkx graph, measured with tracemalloc.
+_EDGE_BYTES = 320
+#: Approximate peak bytes per edge while a graph is serialized, by format (measured with tracemalloc).
+_EXPORT_EDGE_BYTES = {".graphml": 1600, ".json": 1100}
+#: Approximate bytes per drawn mask entry in a matplotlib figure (the mask, its float copy, the image).
+_PIXEL_BYTES = 16
 
 
 def support_graph(pattern: SupportPattern, classification: Classification | None = None) -> nx.Graph:
@@ -37,9 +50,10 @@ def support_graph(pattern: SupportPattern, classification: Classification | None
     -----
     Overlaps come from the Gram matrices ``IᵀI`` and ``JᵀJ`` in ``O((m + n) r²)``.
     """
+    check_classify_memory(pattern)
     cls = classification if classification is not None else classify(pattern)
     x, y = pattern.x_support, pattern.y_support
-    gi, gj = count_product(x.T, x), count_product(y.T, y)
+    gi, gj = count_product(x.T, x, "the r×r Gram matrix IᵀI"), count_product(y.T, y, "the r×r Gram matrix JᵀJ")
     g = nx.Graph(name=pattern.name or "pattern", m=pattern.m, n=pattern.n, r=pattern.r)
     class_of: dict[int, int] = {}
     for idx, c in enumerate(cls.classes):
@@ -53,7 +67,12 @@ def support_graph(pattern: SupportPattern, classification: Classification | None
     sizes = np.diagonal(common)
     live = np.array(sorted(class_of), dtype=np.int64)
     sub = common[np.ix_(live, live)]
-    for a, b in np.argwhere(np.triu(sub > 0, k=1)):
+    upper = np.triu(sub > 0, k=1)
+    edges = int(np.count_nonzero(upper))
+    label = f"pattern {pattern.name!r}" if pattern.name else "the pattern"
+    check_memory(_EDGE_BYTES * edges + 16 * 8 * edges, f"the {edges} edges of its rank-one support graph",
+                 f"{label} (r = {pattern.r} components)", "Analyze a pattern with fewer overlapping components")
+    for a, b in np.argwhere(upper):
         k, l = int(live[a]), int(live[b])
         shared = int(sub[a, b])
         if class_of[k] == class_of[l]:
@@ -102,46 +121,76 @@ def graph_summary(g: nx.Graph) -> dict[str, Any]:
     }
 
 
-def export_graph(g: nx.Graph, path: str | Path) -> Path:
-    """Write the graph as GraphML (``.graphml``) or node-link JSON (``.json``)."""
+def export_graph(g: nx.Graph, path: str | Path, parameter: str = "graph path") -> Path:
+    """Write the graph as GraphML (``.graphml``) or node-link JSON (``.json``), atomically.
+
+    The file is written to a temporary file and renamed, so a failed write leaves nothing behind;
+    ``parameter`` names ``path`` in error messages (e.g. ``--graph``).
+
+    Raises
+    ------
+    InvalidSpecError
+        The extension is neither ``.graphml`` nor ``.json``.
+    OutputError
+        The file cannot be written (the message says why and what to do).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from wellposed.families import family
+    >>> out = export_graph(support_graph(family("lu:2")), pathlib.Path(tempfile.mkdtemp()) / "g.json")
+    >>> out.suffix, sorted(p.name for p in out.parent.iterdir())
+    ('.json', ['g.json'])
+    """
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix.lower() == ".graphml":
-        nx.write_graphml(g, out)
-    elif out.suffix.lower() == ".json":
-        out.write_text(json.dumps(nx.node_link_data(g, edges="links"), indent=1), encoding="utf-8")
-    else:
-        raise InvalidSpecError(f"graph path = {str(path)!r}: use a .graphml or .json extension.")
+    if out.suffix.lower() not in GRAPH_SUFFIXES:
+        raise InvalidSpecError(f"{parameter} = {str(path)!r}: use a .graphml or .json extension.")
+    edges = g.number_of_edges()
+    check_memory(_EXPORT_EDGE_BYTES[out.suffix.lower()] * edges, f"writing the {edges} edges of the graph",
+                 f"{parameter} = {str(path)!r}", "Export the graph of a smaller pattern")
+    with atomic_output(out, parameter) as tmp:
+        if out.suffix.lower() == ".graphml":
+            nx.write_graphml(g, tmp)
+        else:
+            tmp.write_text(json.dumps(nx.node_link_data(g, edges="links"), indent=1), encoding="utf-8")
     return out
 
 
-def draw_pattern(pattern: SupportPattern, path: str | Path, max_components: int = 12) -> Path:
+def draw_pattern(pattern: SupportPattern, path: str | Path, max_components: int = 12,
+                 parameter: str = "picture path") -> Path:
     """Save a picture of the masks I, J and of the rank-one supports S_k (PNG/SVG/PDF by extension).
 
-    Works without a display (Agg backend). At most ``max_components`` supports are drawn.
+    Works without a display (Agg backend). At most ``max_components`` supports are drawn. The file is
+    written atomically (temporary file and rename); ``parameter`` names ``path`` in error messages.
     """
     out = Path(path)
-    if out.suffix.lower() not in (".png", ".svg", ".pdf"):
-        raise InvalidSpecError(f"picture path = {str(path)!r}: use a .png, .svg or .pdf extension.")
+    if out.suffix.lower() not in PICTURE_SUFFIXES:
+        raise InvalidSpecError(f"{parameter} = {str(path)!r}: use a .png, .svg or .pdf extension.")
+    live = np.flatnonzero(~pattern.empty_components())[:max_components]
+    pixels = (pattern.m + pattern.n) * pattern.r + len(live) * pattern.m * pattern.n
+    label = f"pattern {pattern.name!r}" if pattern.name else "the pattern"
+    check_memory(_PIXEL_BYTES * pixels, f"drawing {2 + len(live)} mask panels ({pixels} entries)",
+                 f"{label} ({pattern.m}×{pattern.n}, r = {pattern.r})", "Draw a smaller pattern")
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    live = np.flatnonzero(~pattern.empty_components())[:max_components]
     ncols = 2 + len(live)
     fig, axes = plt.subplots(1, ncols, figsize=(1.6 * ncols + 1, 2.2), squeeze=False)
-    ax = axes[0]
-    panels = [("I (x_support)", pattern.x_support), ("J (y_support)", pattern.y_support)]
-    panels += [(f"S_{k}", pattern.support_mask(int(k))) for k in live]
-    for a, (title, mask) in zip(ax, panels, strict=True):
-        a.imshow(mask, cmap="Greys", vmin=0, vmax=1, interpolation="nearest")
-        a.set_title(title, fontsize=8)
-        a.set_xticks([])
-        a.set_yticks([])
-    fig.suptitle(pattern.name or "support pattern", fontsize=9)
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
+    try:
+        ax = axes[0]
+        panels = [("I (x_support)", pattern.x_support), ("J (y_support)", pattern.y_support)]
+        panels += [(f"S_{k}", pattern.support_mask(int(k))) for k in live]
+        for a, (title, mask) in zip(ax, panels, strict=True):
+            a.imshow(mask, cmap="Greys", vmin=0, vmax=1, interpolation="nearest")
+            a.set_title(title, fontsize=8)
+            a.set_xticks([])
+            a.set_yticks([])
+        fig.suptitle(pattern.name or "support pattern", fontsize=9)
+        fig.tight_layout()
+        with atomic_output(out, parameter) as tmp:
+            fig.savefig(tmp, dpi=110, format=out.suffix.lower()[1:])
+    finally:
+        plt.close(fig)
     return out

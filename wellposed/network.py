@@ -32,7 +32,7 @@ import numpy as np
 
 from .classify import classify
 from .errors import CertificateError, InvalidSupportError
-from .support import SupportPattern, as_mask
+from .support import SupportPattern, as_mask, count_product
 
 __all__ = [
     "LayerInfo",
@@ -128,8 +128,8 @@ def bool_product(masks: Sequence[np.ndarray]) -> np.ndarray:
     if len(masks) == 0:
         raise InvalidSupportError("bool_product needs at least one mask.")
     acc = np.asarray(masks[0], dtype=bool)
-    for m in masks[1:]:
-        acc = (np.asarray(m, dtype=np.int64) @ acc.astype(np.int64)) > 0
+    for m in masks[1:]:  # BLAS on 0/1 floats (exact), memory checked before allocating
+        acc = count_product(np.asarray(m, dtype=bool), acc, "the boolean product of layer masks") > 0
     return acc
 
 
@@ -461,14 +461,25 @@ class LinearSetVerdict:
                 "certificate": self.certificate}
 
 
-def _decide_pair(pattern: SupportPattern, *, closedness: bool, backend: str, timeout: float, use_qe: bool,
+def _check_budget(effort: Any, timeout: Any) -> None:
+    """Validate the closedness budget options on entry (InvalidSupportError names the parameter)."""
+    from .closedness.budget import Budget
+    from .errors import InvalidSpecError
+
+    try:
+        Budget(effort, timeout)
+    except InvalidSpecError as exc:
+        raise InvalidSupportError(str(exc)) from None
+
+
+def _decide_pair(pattern: SupportPattern, *, closedness: bool, backend: str, timeout: float | None, use_qe: bool,
                  engine_limit: int, memo: dict[SupportPattern, tuple[dict[str, Any], Any]] | None = None,
-                 ) -> tuple[dict[str, Any], Any]:
+                 effort: float = 1.0) -> tuple[dict[str, Any], Any]:
     """Closedness of a two-factor pattern: (verdict JSON, verdict object or None); memoized per report."""
     if memo is not None:
         if pattern not in memo:
             memo[pattern] = _decide_pair(pattern, closedness=closedness, backend=backend, timeout=timeout,
-                                         use_qe=use_qe, engine_limit=engine_limit)
+                                         use_qe=use_qe, engine_limit=engine_limit, effort=effort)
         return memo[pattern]
     c = classify(pattern)
     if c.tractable:  # the cheap closed certificate of the engine's first stage, without its canonical keys
@@ -490,7 +501,7 @@ def _decide_pair(pattern: SupportPattern, *, closedness: bool, backend: str, tim
         return {"closed": None, "closed_method": "undecided",
                 "closed_reason": "the closedness engine (wellposed.closedness.decide_closedness) is not available",
                 "certificate": None}, None
-    verdict = decide_closedness(pattern, backend=backend, timeout=timeout, use_qe=use_qe)
+    verdict = decide_closedness(pattern, backend=backend, effort=effort, timeout=timeout, use_qe=use_qe)
     rec = verdict.to_json()
     return {k: rec.get(k) for k in ("closed", "closed_method", "closed_reason", "certificate")}, verdict
 
@@ -500,7 +511,8 @@ def linear_set_verdict(
     *,
     closedness: bool = True,
     backend: str = "z3",
-    timeout: float = 10.0,
+    effort: float = 1.0,
+    timeout: float | None = None,
     use_qe: bool = True,
     engine_limit: int = DEFAULT_ENGINE_LIMIT,
     _memo: dict[SupportPattern, tuple[dict[str, Any], Any]] | None = None,
@@ -514,8 +526,9 @@ def linear_set_verdict(
     closedness : bool
         Run the two-factor closedness engine when two factors are left and no tractability theorem
         applies (else those cases stay open).
-    backend, timeout, use_qe
-        Passed to :func:`wellposed.closedness.decide_closedness`.
+    backend, effort, timeout, use_qe
+        Passed to :func:`wellposed.closedness.decide_closedness` (counted budgets scaled by ``effort``;
+        ``timeout`` is an optional wall-clock cap per pair, off by default).
     engine_limit : int
         Pairs with ``m·n·r`` above this use the tractability theorems only.
 
@@ -537,6 +550,7 @@ def linear_set_verdict(
     representations (``O(L · σ(gcd)²)`` mask comparisons) and at most one closedness-engine call.
     """
     ms = validate_masks(masks)
+    _check_budget(effort, timeout)
     if any(not m.any() for m in ms):
         zero = next(ell for ell, m in enumerate(ms, start=1) if not m.any())
         return LinearSetVerdict(True, "trivial:zero-factor", f"layer {zero} has an empty mask: P = {{0}}",
@@ -557,7 +571,7 @@ def linear_set_verdict(
                                 red.groups, red.steps, ks_chain=tuple(chain))
     if red.length == 2:
         pattern = pair_pattern(red.masks[1], red.masks[0], name="reduced pair")
-        rec, verdict = _decide_pair(pattern, closedness=closedness, backend=backend, timeout=timeout,
+        rec, verdict = _decide_pair(pattern, closedness=closedness, backend=backend, timeout=timeout, effort=effort,
                                     use_qe=use_qe, engine_limit=engine_limit, memo=_memo)
         where = f"layers {_span(red.groups[0])} | {_span(red.groups[1])}"
         if rec["closed"] is True:
@@ -702,7 +716,8 @@ def analyze_network(
     names: Sequence[str] | None = None,
     closedness: bool = True,
     backend: str = "z3",
-    timeout: float = 10.0,
+    effort: float = 1.0,
+    timeout: float | None = None,
     use_qe: bool = True,
     engine_limit: int = DEFAULT_ENGINE_LIMIT,
 ) -> NetworkReport:
@@ -717,8 +732,9 @@ def analyze_network(
     closedness : bool
         Run the closedness engine on pairs that no tractability theorem decides (otherwise those
         pairs, and a linear set reduced to such a pair, are reported undecided).
-    backend, timeout, use_qe
-        Passed to :func:`wellposed.closedness.decide_closedness`.
+    backend, effort, timeout, use_qe
+        Passed to :func:`wellposed.closedness.decide_closedness` (counted budgets scaled by ``effort``;
+        ``timeout`` is an optional wall-clock cap per pair, off by default).
     engine_limit : int
         Two-factor patterns with ``m·n·r`` above this are decided by the tractability theorems only.
 
@@ -742,15 +758,14 @@ def analyze_network(
     """
     ms = validate_masks(masks, names)
     labels = list(names) if names is not None else [f"layer {ell}" for ell in range(1, len(ms) + 1)]
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-        raise InvalidSupportError(f"timeout = {timeout!r} must be a positive number of seconds.")
+    _check_budget(effort, timeout)
     layers = tuple(layer_info(m, ell, labels[ell - 1]) for ell, m in enumerate(ms, start=1))
     memo: dict[SupportPattern, tuple[dict[str, Any], Any]] = {}  # the reduced pair is often an adjacent pair
     pairs = []
     for ell in range(1, len(ms)):
         p = pair_pattern(ms[ell], ms[ell - 1], name=f"layers {ell + 1}·{ell}")
         c = classify(p)
-        rec, _ = _decide_pair(p, closedness=closedness, backend=backend, timeout=timeout, use_qe=use_qe,
+        rec, _ = _decide_pair(p, closedness=closedness, backend=backend, timeout=timeout, effort=effort, use_qe=use_qe,
                               engine_limit=engine_limit, memo=memo)
         pairs.append(PairReport((ell, ell + 1), p, c.tractable, c.method, c.reason, rec))
     splits = []
@@ -765,7 +780,8 @@ def analyze_network(
         no_in = ~ms[ell - 1].any(axis=1)
         no_out = ~ms[ell].any(axis=0)
         dead.extend((ell, int(h)) for h in np.flatnonzero(no_in | no_out))
-    linear = linear_set_verdict(ms, closedness=closedness, backend=backend, timeout=timeout, use_qe=use_qe,
+    linear = linear_set_verdict(ms, closedness=closedness, backend=backend, timeout=timeout, effort=effort,
+                                use_qe=use_qe,
                                 engine_limit=engine_limit, _memo=memo)
     relu = relu_report([layer.shape for layer in layers], linear)
     return NetworkReport(layers, tuple(pairs), tuple(splits), linear, relu, tuple(dead))

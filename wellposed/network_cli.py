@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
+
+from .cli_args import add_budget_options
 
 __all__ = ["add_parser", "run", "format_report", "NAME"]
 
@@ -16,7 +17,7 @@ MASKS: one .npz (numpy.savez: arrays in order arr_0, arr_1, ... or in archive or
 scipy.sparse .npz files (one layer each, in the order given), a .json file {"masks": [...]}, or a torch
 state_dict (.pt/.pth) with *.weight_mask buffers (torch.nn.utils.prune) or explicit masks.
 Masks are out × in (torch Linear.weight layout), first layer first.
-Exit codes: 0 ok, 1 failure, 2 bad input."""
+Exit codes: 0 ok, 1 internal failure (a bug), 2 bad input, 6 torch not installed (for a torch file)."""
 
 
 def add_parser(subparsers: Any) -> None:
@@ -25,7 +26,7 @@ def add_parser(subparsers: Any) -> None:
                               description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("masks", nargs="+", metavar="MASKS", help="mask file(s), see above")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--timeout", type=float, default=10.0, help="seconds per closedness QE call (default 10)")
+    add_budget_options(p, "pair of layers")
     p.add_argument("--backend", default="z3", help="QE backend for the closedness engine (default z3)")
     p.add_argument("--no-closedness", action="store_true", help="skip the closedness engine (theorems only)")
     p.add_argument("--from-weights", action="store_true",
@@ -34,22 +35,14 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Load the masks, analyze, print; returns the exit code."""
-    from .errors import WellposedError
+    """Load the masks, analyze, print; returns the exit code (failures are raised for ``main`` to map)."""
+    from .masks_io import load_masks
+    from .network import analyze_network
 
-    if not args.timeout > 0:
-        print(f"error: --timeout {args.timeout!r} must be a positive number of seconds", file=sys.stderr)
-        return 2
-    try:
-        from .masks_io import load_masks
-        from .network import analyze_network
-
-        loaded = load_masks(args.masks, from_weights=args.from_weights)
-        report = analyze_network(list(loaded.masks), names=list(loaded.names),
-                                 closedness=not args.no_closedness, backend=args.backend, timeout=args.timeout)
-    except WellposedError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, ValueError) else 1
+    loaded = load_masks(args.masks, from_weights=args.from_weights)
+    report = analyze_network(list(loaded.masks), names=list(loaded.names),
+                             closedness=not args.no_closedness, backend=args.backend, effort=args.effort,
+                             timeout=args.timeout)
     rec = report.to_json()
     rec["files"] = list(dict.fromkeys(loaded.sources))
     if args.json:

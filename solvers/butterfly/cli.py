@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
 from wellposed.cli_args import load_matrix_npy as _load_matrix
-from wellposed.cli_args import usage_error as _error
 
 __all__ = ["NAME", "add_parser", "run"]
 
@@ -74,12 +72,15 @@ def _fmt(x: float | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Execute ``wellposed factor``; return the exit code (0 ok, 2 bad input, 1 failure)."""
+    """Execute ``wellposed factor``; return the exit code (failures are raised for ``main`` to map: 2 bad input,
+    4 an --out that cannot be written)."""
     import math
 
     from solvers.butterfly import factorize, parse_chain_spec
-    from wellposed.errors import WellposedError
+    from wellposed.cli_args import check_output_path
+    from wellposed.errors import OutputError, ResourceLimitError, WellposedError
 
+    check_output_path(args.out, "--out")  # before the factorization, not after it
     try:
         chain = parse_chain_spec(args.chain)
         A = _load_matrix(args.matrix)
@@ -91,22 +92,25 @@ def run(args: argparse.Namespace) -> int:
             bit_reversal=args.bit_reversal,
             certificate="exact" if args.exact_certificate else "free",
         )
-    except WellposedError as exc:
+    except WellposedError as exc:  # keep the one-line error convention: first line plus a pointer to --help
         lines = str(exc).splitlines()
-        hint = " (see `wellposed factor --help` for the chain grammar)" if len(lines) > 1 else ""
-        return _error(lines[0] + hint)
+        if len(lines) <= 1:
+            raise
+        raise type(exc)(lines[0] + " (see `wellposed factor --help` for the chain grammar)") from None
     except MemoryError:
-        print("error: out of memory; try --order left-to-right or a smaller matrix", file=sys.stderr)
-        return 1
+        raise ResourceLimitError(f"MATRIX {args.matrix!r} with --chain {args.chain!r}: out of memory while "
+                                 "factorizing; try --order left-to-right or a smaller matrix.") from None
+    written = None
     if args.out:
         try:
             res.save(args.out)
-        except OSError as exc:
-            return _error(f"cannot write --out {args.out!r}: {exc}")
+        except OutputError as exc:  # FactorChain.save names its parameter 'path'; on the command line it is --out
+            raise OutputError(str(exc).replace("path = ", "--out = ", 1)) from None
+        written = args.out if args.out.endswith(".npz") else args.out + ".npz"
     rec = res.to_json()
     rec["chain_spec"] = args.chain
     rec["matrix"] = args.matrix
-    rec["out"] = args.out
+    rec["out"] = written
     if args.json:
         print(json.dumps(rec))
         return 0
@@ -130,6 +134,6 @@ def run(args: argparse.Namespace) -> int:
               "--exact-certificate)")
     else:
         print(f"  error / E* ≤ {ratio:.4f}")
-    if args.out:
-        print(f"  factors written to {args.out} (load with solvers.butterfly.FactorChain.load)")
+    if written:
+        print(f"  factors written to {written} (load with solvers.butterfly.FactorChain.load)")
     return 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import threading
+import zipfile
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -334,6 +336,8 @@ class FactorChain:
         """Write an ``.npz`` file with keys ``num_factors``, ``pattern_i`` (int64 ``[a,b,c,d]``), ``factor_i``.
 
         Extra ``metadata`` arrays are stored under ``meta_<name>``; a key ``format`` records the version.
+        As with :func:`numpy.savez`, ``.npz`` is appended to a name without it. The file is written
+        atomically (temporary file, then rename); :class:`~wellposed.errors.OutputError` if it cannot be.
         """
         arrays: dict[str, Any] = {"num_factors": np.int64(len(self.factors)), "format": np.array(NPZ_FORMAT)}
         for i, f in enumerate(self.factors):
@@ -341,31 +345,110 @@ class FactorChain:
             arrays[f"factor_{i}"] = f.data
         for key, value in metadata.items():
             arrays[f"meta_{key}"] = np.asarray(value)
-        np.savez(path, **arrays)
+        write_npz(path, arrays, "path")
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> FactorChain:
         """Read a chain written by :meth:`save` (metadata keys are ignored; see :func:`load_metadata`)."""
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                if "num_factors" not in z.files:
-                    raise InvalidSpecError(f"{os.fspath(path)!r} has no 'num_factors' key; not a FactorChain file.")
-                L = int(z["num_factors"])
-                facs = []
-                for i in range(L):
-                    if f"pattern_{i}" not in z.files or f"factor_{i}" not in z.files:
-                        raise InvalidSpecError(f"{os.fspath(path)!r} lacks pattern_{i} or factor_{i}.")
-                    abcd = [int(v) for v in np.asarray(z[f"pattern_{i}"]).ravel()]
-                    if len(abcd) != 4:
-                        raise InvalidSpecError(
-                            f"pattern_{i} in {os.fspath(path)!r} must hold 4 integers, got {abcd!r}."
-                        )
-                    facs.append(KSFactor(KSPattern(*abcd), z[f"factor_{i}"]))
-        except (OSError, ValueError) as exc:
-            if isinstance(exc, InvalidSpecError | InvalidChainError | InvalidMatrixError):
-                raise
-            raise InvalidSpecError(f"cannot read FactorChain file {os.fspath(path)!r}: {exc}") from exc
-        return cls(tuple(facs))
+        patterns, data = read_chain_arrays(path, f"FactorChain file {os.fspath(path)!r}")
+        return cls(tuple(KSFactor(KSPattern(*abcd), d) for abcd, d in zip(patterns, data, strict=True)))
+
+
+def write_npz(path: str | os.PathLike[str], arrays: dict[str, Any], parameter: str = "path") -> str:
+    """``numpy.savez(path, **arrays)`` written atomically; returns the file name written.
+
+    Like :func:`numpy.savez`, appends ``.npz`` to a name without it. A failed write leaves no partial
+    file and raises :class:`~wellposed.errors.OutputError` naming ``parameter``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> pathlib.Path(write_npz(d / "chain", {"num_factors": np.int64(0)})).name
+    'chain.npz'
+    >>> sorted(p.name for p in d.iterdir())  # no temporary file is left behind
+    ['chain.npz']
+    """
+    from wellposed.fileio import atomic_output
+
+    target = os.fspath(path)
+    if not target.endswith(".npz"):
+        target += ".npz"
+    with atomic_output(target, parameter) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
+    return target
+
+
+def _integers(value: np.ndarray, name: str, where: str) -> list[int]:
+    """The entries of an integer array (or of a float array with whole values), else InvalidSpecError."""
+    arr = np.asarray(value)
+    if arr.dtype.kind in "iu":
+        return [int(v) for v in arr.ravel()]
+    if arr.dtype.kind == "f" and arr.size <= 16 and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)) \
+            and np.all(np.abs(arr) < 2**53):
+        return [int(v) for v in arr.ravel()]
+    if arr.dtype.kind not in "biufc":
+        shown: Any = f"an array of dtype {arr.dtype}"
+    else:
+        shown = arr.item() if arr.ndim == 0 else arr.ravel()[:8].tolist()
+    raise InvalidSpecError(f"{where}: {name} = {shown!r} must hold whole numbers (integers).")
+
+
+def read_chain_arrays(path: str | os.PathLike[str], where: str
+                      ) -> tuple[list[tuple[int, int, int, int]], list[np.ndarray]]:
+    """Patterns ``(a, b, c, d)`` and factor data of a chain ``.npz`` file (keys ``num_factors``,
+    ``pattern_i``, ``factor_i``), checked before use: the count is a whole number matching the arrays
+    present, patterns are four positive integers, no array is of object dtype or too large for the
+    memory budget. Errors are :class:`~wellposed.errors.InvalidSpecError` naming ``where``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "c.npz"
+    >>> np.savez(path, num_factors=np.int64(1), pattern_0=np.array([1, 2, 2, 1]), factor_0=np.ones((1, 2, 2, 1)))
+    >>> read_chain_arrays(path, "chain")[0]
+    [(1, 2, 2, 1)]
+    >>> np.savez(path, num_factors=np.float64(2.5), pattern_0=np.array([1, 2, 2, 1]), factor_0=np.ones((1, 2, 2, 1)))
+    >>> read_chain_arrays(path, "chain")
+    Traceback (most recent call last):
+    ...
+    wellposed.errors.InvalidSpecError: chain: num_factors = 2.5 must hold whole numbers (integers).
+    """
+    from wellposed.masks_io import check_array_file
+
+    if not os.path.isfile(path):
+        raise InvalidSpecError(f"cannot read {where}: it does not exist (or is not a file).")
+    headers = check_array_file(path, where)
+    if "num_factors" not in headers:
+        raise InvalidSpecError(f"{where} has no 'num_factors' key; not a FactorChain file (expected keys "
+                               "num_factors, pattern_0, factor_0, ...).")
+    available = sum(1 for k in headers if k.startswith("factor_"))
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            counts = _integers(z["num_factors"], "num_factors", where)
+            if len(counts) != 1:
+                raise InvalidSpecError(f"{where}: num_factors must be one integer, got {len(counts)} values.")
+            count = counts[0]
+            if not 1 <= count <= available:
+                raise InvalidSpecError(f"{where}: num_factors = {count!r} must be between 1 and the number of "
+                                       f"factor_i arrays in the file ({available}).")
+            missing = [k for i in range(count) for k in (f"pattern_{i}", f"factor_{i}") if k not in headers]
+            if missing:
+                raise InvalidSpecError(f"{where} lacks {missing!r} (num_factors = {count}).")
+            patterns: list[tuple[int, int, int, int]] = []
+            data = []
+            for i in range(count):
+                abcd = _integers(z[f"pattern_{i}"], f"pattern_{i}", where)
+                if len(abcd) != 4 or min(abcd) < 1:
+                    raise InvalidSpecError(f"{where}: pattern_{i} must hold 4 integers ≥ 1 (a, b, c, d), got "
+                                           f"{abcd!r}.")
+                patterns.append((abcd[0], abcd[1], abcd[2], abcd[3]))
+                data.append(np.array(z[f"factor_{i}"]))
+    except InvalidSpecError:
+        raise
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
+        raise InvalidSpecError(f"cannot read {where} as a .npz chain file: {exc}") from None
+    return patterns, data
 
 
 def load_metadata(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
@@ -374,4 +457,4 @@ def load_metadata(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
         return {k[5:]: z[k] for k in z.files if k.startswith("meta_")}
 
 
-__all__ += ["load_metadata"]
+__all__ += ["load_metadata", "read_chain_arrays", "write_npz"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -224,7 +225,37 @@ def _validate_chain(
     datas = [_as_data(f, p, f"factors[{i}]") for i, (p, f) in enumerate(zip(pats, factors, strict=True))]
     for i in range(len(pats) - 1):
         _check_consecutive(pats[i], pats[i + 1], f"factors {i} and {i + 1}")
+    _check_scale(datas)
     return pats, datas
+
+
+#: Largest log2 of a bound on the Frobenius norm of a product of consecutive factors: squared norms and
+#: squared errors (up to 2**1000) then stay finite in float64 (largest 2**1024).
+MAX_LOG2_NORM = 500
+
+
+def _check_scale(datas: Sequence[NDArray[np.float64]]) -> None:
+    """Refuse factors whose partial products could overflow float64 once squared.
+
+    ``‖F_i ⋯ F_j‖_F ≤ Π ‖F_k‖_F ≤ Π max|F_k| · √nnz(F_k)``; the pair search and the error evaluation
+    square such norms, so every bound must stay below ``2**MAX_LOG2_NORM`` (about 1e150).
+    """
+    logs = []
+    for dat in datas:
+        peak = float(np.max(np.abs(dat))) if dat.size else 0.0
+        logs.append(-math.inf if peak == 0.0 else math.log2(peak) + 0.5 * math.log2(dat.size))
+    for i in range(len(logs)):
+        total = 0.0
+        for j in range(i, len(logs)):
+            total += logs[j]
+            if total > MAX_LOG2_NORM:
+                which = f"factors[{i}]" if i == j else f"the product of factors[{i}] to factors[{j}]"
+                raise InvalidMatrixError(
+                    f"{which} may reach a norm of about 2**{total:.0f} (1e{total * math.log10(2):.0f}); its square "
+                    f"overflows float64 during quantization. The limit is 2**{MAX_LOG2_NORM} (about 1e150): rescale "
+                    "the factors (divide one by 2**k and multiply its neighbour by 2**k, which keeps the product), "
+                    "or divide the whole chain by a power of two."
+                )
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -123,6 +123,32 @@ def _as_real_2d(values: ArrayLike, name: str) -> NDArray[np.float64]:
     return arr
 
 
+#: Largest log2 of ``‖x‖·‖y‖`` of a rank-one term: its square (the error scale) then stays finite in float64.
+MAX_LOG2_TERM_NORM = 500
+
+
+def _log2_norm_bound(v: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Per row, ``log2(max|v| · √len)`` ≥ ``log2 ‖v‖`` (``-inf`` for a zero row), without overflow."""
+    peak = np.max(np.abs(v), axis=1) if v.shape[1] else np.zeros(v.shape[0])
+    with np.errstate(divide="ignore"):
+        return np.log2(peak) + 0.5 * math.log2(max(v.shape[1], 1))
+
+
+def _check_term_scale(xs: NDArray[np.float64], ys: NDArray[np.float64]) -> None:
+    """Refuse rank-one terms ``x yᵀ`` whose squared norm could overflow float64 in the search."""
+    if xs.size == 0 or ys.size == 0:
+        return
+    total = _log2_norm_bound(xs) + _log2_norm_bound(ys)
+    worst = int(np.argmax(total))
+    bound = float(total[worst])
+    if bound > MAX_LOG2_TERM_NORM:
+        raise InvalidMatrixError(
+            f"rank-one term {worst} has ‖x‖·‖y‖ up to about 2**{bound:.0f} (1e{bound * math.log10(2):.0f}); "
+            f"its square overflows float64 during the search. The limit is 2**{MAX_LOG2_TERM_NORM} (about 1e150): "
+            "rescale x and y (e.g. divide both by a power of two; rounding commutes with such scalings)."
+        )
+
+
 def _as_real_vector(values: ArrayLike, name: str) -> NDArray[np.float64]:
     arr = np.asarray(values)
     if arr.ndim == 2 and 1 in arr.shape:
@@ -192,6 +218,7 @@ def naive_rank_one(
     """
     fmt = as_format(fmt)
     xv, yv = _as_real_vector(x, "x"), _as_real_vector(y, "y")
+    _check_term_scale(xv[None, :], yv[None, :])
     xr, yr = round_to_format(xv, fmt), round_to_format(yv, fmt)
     if not (np.all(np.isfinite(xr)) and np.all(np.isfinite(yr))):
         return xr, yr, math.inf
@@ -551,6 +578,7 @@ def quantize_rank_one_batch(
         raise InvalidMatrixError(
             f"X has {xs.shape[0]} rows and Y has {ys.shape[0]}: give one row of each per rank-one term"
         )
+    _check_term_scale(xs, ys)
     if fmt.t > 24:
         raise InvalidSpecError(
             f"fmt.t={fmt.t!r} is too wide for the exhaustive search (2**(t-1) breakpoints per entry): "

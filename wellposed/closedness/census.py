@@ -4,23 +4,34 @@ Patterns are enumerated as multisets of rows of ``I`` and of ``J`` (row permutat
 by the canonical key up to component permutations and transposition. Each record of the output file
 holds the key, the masks, the verdict and (for not closed) the certificate, so the file can be
 re-verified independently; restarting with the same file skips the keys already present.
+
+The file's first line is a header ``{"wellposed_census": 1, "fingerprint": F, "options": {...}}`` with
+the options that change records (``max_m``, ``max_n``, ``max_r``, ``backend``, ``use_qe`` and the
+budget) and their SHA-256 ``F``; :func:`read_records` skips it. The file is locked while a census runs
+(:func:`wellposed.fileio.lock_output`), a file of another census, of ``wellposed batch`` or of another
+program is refused (:class:`~wellposed.errors.OutputConflictError`; ``restart=True`` starts it over),
+and the final compaction replaces the census's own file atomically.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import logging
+import os
+import stat
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
-from ..errors import InvalidSpecError
+from ..errors import InvalidSpecError, OutputConflictError, OutputError
+from ..executors import ordered_map
+from ..fileio import atomic_output, lock_output, output_error
 from ..support import SupportPattern
 
 __all__ = ["enumerate_patterns", "run_census", "read_records", "summarize", "render_markdown", "census_record"]
@@ -68,134 +79,304 @@ def enumerate_patterns(max_m: int = 3, max_n: int = 3, max_r: int = 3) -> Iterat
                             yield key, p
 
 
-def census_record(key: str, pattern: SupportPattern, timeout: float, backend: str = "z3",
-                  use_qe: bool = True) -> dict[str, Any]:
-    """Decide one pattern and return its JSON record (used by the workers)."""
+def census_record(key: str, pattern: SupportPattern, *, effort: float = 1.0, timeout: float | None = None,
+                  backend: str = "z3", use_qe: bool = True) -> dict[str, Any]:
+    """Decide one pattern and return its JSON record (used by the workers).
+
+    The record is a function of the pattern and of the options only (counted budgets): it holds no
+    timing, so a census file is reproduced byte for byte by the same command. The time spent is
+    returned separately by the workers and kept in the timings file (:func:`timings_path`).
+    """
     from .pipeline import decide_closedness
 
-    t0 = time.perf_counter()
-    v = decide_closedness(pattern, backend=backend, timeout=timeout, use_qe=use_qe)
+    v = decide_closedness(pattern, backend=backend, effort=effort, timeout=timeout, use_qe=use_qe)
     rec: dict[str, Any] = {
         "key": key, "m": pattern.m, "n": pattern.n, "r": pattern.r,
         "x_support": pattern.to_json()["x_support"], "y_support": pattern.to_json()["y_support"],
         "closed": v.closed, "method": v.method, "reason": v.reason,
         "part_methods": sorted({pv.method for pv in v.parts}) or [v.method],
-        "seconds": round(time.perf_counter() - t0, 4),
     }
     if v.certificate is not None:
         rec["certificate"] = v.certificate.to_json()
     return rec
 
 
-def _worker(args: tuple[str, list[str], list[str], float, str, bool]) -> dict[str, Any]:
-    key, xs, ys, timeout, backend, use_qe = args
+def _worker(args: tuple[str, list[str], list[str], float, float | None, str, bool]) -> tuple[dict[str, Any], float]:
+    key, xs, ys, effort, timeout, backend, use_qe = args
     pattern = SupportPattern.from_json({"x_support": xs, "y_support": ys})
-    return census_record(key, pattern, timeout, backend, use_qe)
+    t0 = time.perf_counter()
+    rec = census_record(key, pattern, effort=effort, timeout=timeout, backend=backend, use_qe=use_qe)
+    return rec, round(time.perf_counter() - t0, 4)
 
 
-def read_records(path: str | Path) -> list[dict[str, Any]]:
-    """Records of a census JSONL file (a truncated last line, from an interrupted run, is skipped)."""
+def timings_path(out: str | Path) -> Path:
+    """The file beside a census output that holds the seconds spent per key (``OUT.timings.jsonl``):
+    information only, kept out of the records so that they are reproducible."""
+    p = Path(out)
+    return p.with_name(p.name + ".timings.jsonl")
+
+
+def read_timings(out: str | Path) -> dict[str, float]:
+    """Seconds per key of the census ``out`` (the last run of each key), ``{}`` if none were kept."""
+    p = timings_path(out)
+    found: dict[str, float] = {}
+    if not p.is_file():
+        return found
+    for line in p.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            obj = json.loads(line)
+            found[str(obj["key"])] = float(obj["seconds"])
+        except (ValueError, KeyError, TypeError):
+            continue  # a torn last line of an interrupted run
+    return found
+
+
+# ---------------------------------------------------------------- the output file
+#: Version of the output header (``{"wellposed_census": FORMAT_VERSION, ...}``).
+FORMAT_VERSION = 1
+_HEADER_KEY = "wellposed_census"
+_BATCH_KEY = "wellposed_batch"
+#: Options that only bound how hard each pattern is tried: ``retry_undecided`` may change them.
+BUDGET_OPTIONS = ("timeout", "effort")
+
+
+def _census_header(options: dict[str, Any]) -> dict[str, Any]:
+    """The first line of a census file: the options that change records and their SHA-256."""
+    blob = json.dumps(options, sort_keys=True, separators=(",", ":"))
+    return {_HEADER_KEY: FORMAT_VERSION, "fingerprint": hashlib.sha256(blob.encode("utf-8")).hexdigest(),
+            "options": options}
+
+
+def _dumps(obj: dict[str, Any]) -> bytes:
+    return (json.dumps(obj, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _conflict(path: Path, what: str) -> OutputConflictError:
+    return OutputConflictError(
+        f"--out = {str(path)!r} {what}; rerun with --restart (restart=True) to start it over (its records are "
+        "deleted), or choose another --out.")
+
+
+def _check_header(stored: Any, header: dict[str, Any], path: Path, retry_undecided: bool,
+                  first: bytes) -> dict[str, Any]:
+    """The header to keep for ``path``; :class:`OutputConflictError` if the file is not this census's."""
+    if isinstance(stored, dict) and _BATCH_KEY in stored:
+        raise _conflict(path, "was written by `wellposed batch`, not `wellposed census`")
+    if isinstance(stored, dict) and "key" in stored and "closed" in stored:
+        raise OutputConflictError(
+            f"--out = {str(path)!r} is a census file of an older wellposed, without the header that names its "
+            "options, so resuming it could mix records decided with other options. If it was made with this "
+            f"run's options, adopt it by inserting this first line: {_dumps(header).decode('utf-8').strip()} "
+            "; otherwise rerun with --restart (restart=True) to start it over, or choose another --out.")
+    if not isinstance(stored, dict) or _HEADER_KEY not in stored:
+        begins = first[:60].decode("utf-8", errors="replace")
+        raise _conflict(path, f"is not a census output with a fingerprint header (it begins {begins!r}); it was "
+                              "written by another program or by an older wellposed")
+    if stored[_HEADER_KEY] != FORMAT_VERSION:
+        raise _conflict(path, f"has census format {stored[_HEADER_KEY]!r}; this wellposed writes format "
+                              f"{FORMAT_VERSION}")
+    if stored.get("fingerprint") == header["fingerprint"]:
+        return dict(stored)
+    stored_options = stored.get("options")
+    old: dict[str, Any] = stored_options if isinstance(stored_options, dict) else {}
+    new = header["options"]
+    differ = sorted((k for k in set(old) | set(new) if old.get(k) != new.get(k)), key=str)
+    if retry_undecided and differ and all(k in BUDGET_OPTIONS for k in differ):
+        kept = dict(stored)  # the records of the first run keep their fingerprint; note the retry budget
+        budget = {k: new.get(k) for k in BUDGET_OPTIONS if k in new}
+        kept["retried_with"] = [*[b for b in stored.get("retried_with", []) if b != budget], budget]
+        return kept
+    diffs = "; ".join(f"{k}: {old.get(k)!r} in the file, {new.get(k)!r} now" for k in differ) or "its fingerprint"
+    hint = (f" (--retry-undecided may change only {', '.join(BUDGET_OPTIONS)})" if retry_undecided else "")
+    raise _conflict(path, f"was written with other options ({diffs}){hint}")
+
+
+def _parse_records(lines: list[bytes], path: Path, first_line: int) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    p = Path(path)
-    if not p.exists():
-        return out
-    for lineno, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
+    for lineno, raw in enumerate(lines, first_line):
+        if not raw.strip():
             continue
         try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            logger.warning("%s:%d: skipping an unreadable (truncated?) record", p, lineno)
+            rec = json.loads(raw)
+        except (ValueError, RecursionError):
+            logger.warning("%s:%d: skipping an unreadable (truncated?) record", path, lineno)
+            continue
+        if isinstance(rec, dict) and _HEADER_KEY not in rec:
+            out.append(rec)
     return out
 
 
-def run_census(out: str | Path, *, max_m: int = 3, max_n: int = 3, max_r: int = 3, timeout: float = 5.0,
-               jobs: int = 1, backend: str = "z3", use_qe: bool = True, retry_undecided: bool = False,
-               progress: Callable[[int, int], None] | None = None) -> list[dict[str, Any]]:
+def read_records(path: str | Path) -> list[dict[str, Any]]:
+    """Records of a census JSONL file, without its header line (a truncated last line, from an
+    interrupted run, is skipped).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "c.jsonl"
+    >>> _ = run_census(out, max_m=1, max_n=1, max_r=1, use_qe=False)
+    >>> [r["key"] for r in read_records(out)]
+    ['T1x1x0:', 'T1x1x1:1|1']
+    >>> json.loads(out.read_text().splitlines()[0])["options"]["max_r"]  # the header line
+    1
+    """
+    p = Path(path)
+    if not p.exists():
+        return []
+    return _parse_records(p.read_bytes().split(b"\n"), p, 1)
+
+
+def _recover(fh: BinaryIO, path: Path, header: dict[str, Any], retry_undecided: bool, restart: bool
+             ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """(header to keep, records) of the locked file ``fh``; starts it when new, refuses another run's.
+
+    A partly written last line (an interrupted run) is cut off.
+    """
+    try:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            raise OutputError(f"--out = {str(path)!r} is not a regular file (a device, a pipe or a socket); give "
+                              "the name of a file.")
+        fh.seek(0)
+        data = b"" if restart else fh.read()
+    except OSError as exc:
+        if isinstance(exc, OutputError):
+            raise
+        raise output_error("--out", path, exc) from None
+    head = _dumps(header)
+    nl = data.find(b"\n")
+    line = data[:nl] if nl >= 0 else data
+    ours = line.startswith(b'{"' + _HEADER_KEY.encode() + b'":')
+    if head.startswith(data) or (ours and (nl < 0 or len(data) == nl + 1)):
+        _write(fh, path, head, truncate=True)  # new, emptied by restart, killed in its header, or no records
+        return header, []
+    try:
+        stored = json.loads(line)
+    except (ValueError, RecursionError):
+        stored = None
+    kept = _check_header(stored, header, path, retry_undecided, line)
+    cut = data.rfind(b"\n") + 1
+    if cut < len(data):
+        try:
+            fh.truncate(cut)
+        except OSError as exc:
+            raise output_error("--out", path, exc) from None
+    return kept, _parse_records(data[nl + 1:cut].split(b"\n"), path, 2)
+
+
+def _write(fh: BinaryIO, path: Path, data: bytes, truncate: bool = False) -> None:
+    try:
+        if truncate:
+            fh.truncate(0)
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    except OSError as exc:
+        raise output_error("--out", path, exc) from None
+
+
+def run_census(out: str | Path, *, max_m: int = 3, max_n: int = 3, max_r: int = 3, effort: float = 1.0,
+               timeout: float | None = None, jobs: int = 1, backend: str = "z3", use_qe: bool = True,
+               retry_undecided: bool = False,
+               progress: Callable[[int, int], None] | None = None, restart: bool = False) -> list[dict[str, Any]]:
     """Run (or resume) the census, appending one JSON record per pattern to ``out``.
 
     Parameters
     ----------
     out : path
-        JSONL file; existing records are kept and their keys skipped.
+        JSONL file: a header line ``{"wellposed_census": 1, "fingerprint": ..., "options": {...}}`` (the
+        options that change records: max_m, max_n, max_r, backend, use_qe and the budget), then one
+        record per pattern. Existing records are kept and their keys skipped when the header matches;
+        a file of another census, of ``wellposed batch`` or of another program is refused with
+        :class:`~wellposed.errors.OutputConflictError`. The file is locked while the census runs.
     max_m, max_n, max_r : int
         Size bounds (1..4).
-    timeout : float
-        Per-stage solver timeout passed to :func:`~wellposed.closedness.decide_closedness`.
+    effort : float
+        Scales the engine's counted budgets (:mod:`wellposed.closedness.budget`); records depend on it.
+    timeout : float, optional
+        The user's wall-clock safety cap per pattern (default none). Records it stops say
+        ``cap:wall-clock``; a census meant to be reproduced must not use it.
     jobs : int
         Worker processes.
     retry_undecided : bool
-        Run the undecided keys again (a new record for a key supersedes the older one).
+        Run the undecided keys again (a new record for a key supersedes the older one). The budget
+        (:data:`BUDGET_OPTIONS`) may differ from the file's; the header then lists it under
+        ``retried_with``.
     progress : callable(done, total), optional
+    restart : bool
+        Start ``out`` over (delete its records) instead of resuming it.
 
     Returns
     -------
     list of dict
         All records (old and new) for keys of this enumeration.
+
+    Notes
+    -----
+    When the run ends, the file is rewritten atomically with one record per key (the last one), sorted
+    by key; an interrupted run leaves the appended records, which the next run resumes from.
     """
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise InvalidSpecError(f"jobs = {jobs!r} must be a positive integer (number of worker processes).")
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-        raise InvalidSpecError(f"timeout = {timeout!r} must be a positive number of seconds.")
+    from .budget import Budget, z3_version
+
+    Budget(effort, timeout)  # validates both
     path = Path(out)
+    if path.is_dir():
+        raise OutputError(f"--out = {str(path)!r} is a directory; give a file name inside it (e.g. "
+                          f"{str(path / 'census.jsonl')!r}).")
     patterns = dict(enumerate_patterns(max_m, max_n, max_r))
-    old = {rec["key"]: rec for rec in read_records(path) if "key" in rec}  # the last record of a key wins
-    if retry_undecided:
-        old = {k: rec for k, rec in old.items() if rec.get("closed") is not None}
-    todo = [k for k in sorted(patterns) if k not in old]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # drop a truncated trailing line before appending
-    if path.exists() and path.stat().st_size and not path.read_bytes().endswith(b"\n"):
-        text = path.read_text(encoding="utf-8")
-        path.write_text(text[: text.rfind("\n") + 1], encoding="utf-8")
-    tasks = [(k, patterns[k].to_json()["x_support"], patterns[k].to_json()["y_support"], float(timeout), backend,
-              use_qe) for k in todo]
-    done = len(patterns) - len(todo)
-    new: dict[str, dict[str, Any]] = {}
-    with path.open("a", encoding="utf-8") as fh:
-        results: Iterator[dict[str, Any]]
-        if jobs == 1:
-            results = map(_worker, tasks)
-            pool = None
-        else:
-            pool = ProcessPoolExecutor(max_workers=jobs)
-            results = pool.map(_worker, tasks, chunksize=4)
+    # the budget options (BUDGET_OPTIONS): retry_undecided may change them
+    budget = {"effort": float(effort), "timeout": None if timeout is None else float(timeout)}
+    header = _census_header({"max_m": int(max_m), "max_n": int(max_n), "max_r": int(max_r), "backend": str(backend),
+                             "use_qe": bool(use_qe), "z3": z3_version(), **budget})
+    with lock_output(path, "--out") as fh:
+        kept, records = _recover(fh, path, header, retry_undecided, restart)
+        latest = {rec["key"]: rec for rec in records if "key" in rec}  # the last record of a key wins
+        old = latest
+        if retry_undecided:
+            old = {k: rec for k, rec in latest.items() if rec.get("closed") is not None}
+        todo = [k for k in sorted(patterns) if k not in old]
+        tasks = [(k, patterns[k].to_json()["x_support"], patterns[k].to_json()["y_support"], float(effort),
+                  budget["timeout"], backend, use_qe) for k in todo]
+        done = len(patterns) - len(todo)
+        results = ordered_map(_worker, tasks, jobs=jobs)
+        timing_file = timings_path(path)
         try:
-            for rec in results:
-                fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-                fh.flush()
-                new[rec["key"]] = rec
-                done += 1
-                if progress is not None:
-                    progress(done, len(patterns))
+            with open(timing_file, "w" if restart else "a", encoding="utf-8") as tf:
+                for rec, secs in results:
+                    _write(fh, path, _dumps(rec))
+                    tf.write(json.dumps({"key": rec["key"], "seconds": secs}) + "\n")
+                    latest[rec["key"]] = rec
+                    done += 1
+                    if progress is not None:
+                        progress(done, len(patterns))
+        except OSError as exc:
+            raise output_error("--out", timing_file, exc) from None
         finally:
-            if pool is not None:
-                pool.shutdown(cancel_futures=True)
-    merged = {**old, **new}
-    _compact(path)
-    return [merged[k] for k in sorted(patterns) if k in merged]
+            close = getattr(results, "close", None)
+            if close is not None:
+                close()
+        _compact(path, kept, latest)  # still under the lock: nobody appends to the old file meanwhile
+    return [latest[k] for k in sorted(patterns) if k in latest]
 
 
-def _compact(path: Path) -> None:
-    """Rewrite ``path`` with one record per key (the last one), sorted by key; atomic replace."""
-    latest: dict[str, dict[str, Any]] = {}
-    for rec in read_records(path):
-        if "key" in rec:
-            latest[rec["key"]] = rec
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
+def _compact(path: Path, header: dict[str, Any], latest: dict[str, dict[str, Any]]) -> None:
+    """Rewrite ``path`` (this census's own file) with its header and one record per key, sorted by key;
+    atomic: the file is replaced only once the new content is on disk."""
+    with atomic_output(path, "--out") as tmp, tmp.open("wb") as fh:
+        fh.write(_dumps(header))
         for key in sorted(latest):
-            fh.write(json.dumps(latest[key], ensure_ascii=False) + "\n")
-    tmp.replace(path)
+            fh.write(_dumps(latest[key]))
 
 
-def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """Counts by answer and by method, decided fraction and the undecided keys.
+def summarize(records: list[dict[str, Any]], timings: dict[str, float] | None = None) -> dict[str, Any]:
+    """Counts by answer and by method, decided fraction and the undecided keys (and, given the
+    :func:`read_timings` of the run, the summed and largest seconds per pattern).
 
     Examples
     --------
-    >>> s = summarize([{"key": "a", "closed": True, "method": "theorem:dto", "seconds": 0.1},
-    ...                {"key": "b", "closed": None, "method": "undecided", "seconds": 1.0}])
+    >>> s = summarize([{"key": "a", "closed": True, "method": "theorem:dto"},
+    ...                {"key": "b", "closed": None, "method": "undecided"}], {"a": 0.1, "b": 1.0})
     >>> s["decided_fraction"], s["undecided"]
     (0.5, ['b'])
     """
@@ -204,7 +385,7 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
                         for r in records)
     total = len(records)
     decided = by_answer["closed"] + by_answer["not closed"]
-    secs = [float(r.get("seconds", 0.0)) for r in records]
+    secs = [float((timings or {}).get(r["key"], r.get("seconds", 0.0))) for r in records]
     return {
         "total": total,
         "closed": by_answer["closed"],

@@ -195,7 +195,7 @@ def smtlib_membership_query(pattern: SupportPattern, limit: Sequence[Sequence[Fr
     return "\n".join(lines)
 
 
-def _z3_on_smtlib(text: str, rlimit: int, budget: Budget | None) -> str:
+def _z3_on_smtlib(text: str, rlimit: int = BASE["verify_rlimit"], budget: Budget | None = None) -> str:
     import z3
 
     ctx = z3.Context()

@@ -8,7 +8,7 @@ import sys
 import time
 from typing import Any
 
-from ..cli_args import positive_float as _positive_float
+from ..cli_args import add_budget_options
 from ..cli_args import positive_int as _positive_int
 
 __all__ = ["add_parser", "run_closedness", "run_census_command"]
@@ -28,7 +28,7 @@ def add_parser(subparsers: Any) -> None:
                     "not-closed certificates (limit matrix, curve, z3 non-membership proof), QE fallback.")
     p.add_argument("spec", help="pattern file (.json/.npz) or family spec such as lu:3, full:3,3,2")
     p.add_argument("--backend", choices=["z3", "qepcad"], default="z3", help="QE backend of the last stage")
-    p.add_argument("--timeout", type=_positive_float, default=10.0, help="seconds per solver stage (default 10)")
+    add_budget_options(p)
     p.add_argument("--no-qe", action="store_true", help="skip the QE stage")
     p.add_argument("--emit", choices=EMIT_FORMATS, metavar="FORMAT",
                    help=f"print the closedness sentence in FORMAT ({', '.join(EMIT_FORMATS)}) and exit")
@@ -44,48 +44,29 @@ def add_parser(subparsers: Any) -> None:
     c.add_argument("--max-m", type=_positive_int, default=3)
     c.add_argument("--max-n", type=_positive_int, default=3)
     c.add_argument("--max-r", type=_positive_int, default=3)
-    c.add_argument("--timeout", type=_positive_float, default=5.0, help="seconds per solver stage (default 5)")
+    add_budget_options(c)
     c.add_argument("--jobs", type=_positive_int, default=1, help="worker processes")
     c.add_argument("--backend", choices=["z3", "qepcad"], default="z3")
     c.add_argument("--no-qe", action="store_true", help="skip the QE stage")
     c.add_argument("--retry-undecided", action="store_true", help="run the undecided keys of --out again")
+    c.add_argument("--restart", action="store_true",
+                   help="start --out over (delete its records) instead of resuming it")
     c.add_argument("--markdown", help="also write the summary table to this Markdown file")
     c.set_defaults(func=run_census_command)
 
 
 def run_closedness(args: argparse.Namespace) -> int:
     """Entry point of ``wellposed closedness``."""
-    from ..errors import CertificateError, InvalidSpecError, InvalidSupportError, WellposedError
     from ..families import load_pattern
-
-    try:
-        pattern = load_pattern(args.spec)
-    except (InvalidSpecError, InvalidSupportError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if args.emit:
-        try:
-            from ..formulas import emit
-        except ImportError:
-            print("error: the formula emitter (wellposed.formulas) is not available in this installation",
-                  file=sys.stderr)
-            return 1
-        try:
-            print(emit(pattern, args.emit))
-        except WellposedError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-        return 0
+    from ..formulas import emit
     from .pipeline import decide_closedness
 
-    try:
-        verdict = decide_closedness(pattern, backend=args.backend, timeout=args.timeout, use_qe=not args.no_qe)
-    except (InvalidSpecError, InvalidSupportError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except (CertificateError, WellposedError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    pattern = load_pattern(args.spec)  # bad input raises; wellposed.cli.main maps it to its exit code
+    if args.emit:
+        print(emit(pattern, args.emit))
+        return 0
+    verdict = decide_closedness(pattern, backend=args.backend, effort=args.effort, timeout=args.timeout,
+                                use_qe=not args.no_qe)
     if args.json:
         out = {"pattern": pattern.name or str(args.spec), "shape": list(pattern.shape), **verdict.to_json()}
         print(json.dumps(out, indent=1, ensure_ascii=False))
@@ -107,8 +88,12 @@ def run_closedness(args: argparse.Namespace) -> int:
 
 def run_census_command(args: argparse.Namespace) -> int:
     """Entry point of ``wellposed census``."""
-    from ..errors import InvalidSpecError
-    from .census import render_markdown, run_census, summarize
+    from ..cli_args import check_output_path
+    from ..errors import WellposedError
+    from ..fileio import atomic_write_text, output_error
+    from .census import read_timings, render_markdown, run_census, summarize
+
+    check_output_path(args.markdown, "--markdown")  # before the census, not after it
 
     t0 = time.perf_counter()
     last = [0.0]
@@ -120,17 +105,16 @@ def run_census_command(args: argparse.Namespace) -> int:
             print(f"census: {done}/{total} patterns ({now - t0:.0f} s)", file=sys.stderr)
 
     try:
-        records = run_census(args.out, max_m=args.max_m, max_n=args.max_n, max_r=args.max_r, timeout=args.timeout,
-                             jobs=args.jobs, backend=args.backend, use_qe=not args.no_qe,
-                             retry_undecided=args.retry_undecided, progress=progress)
-    except InvalidSpecError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"error: cannot write {args.out!r}: {exc}", file=sys.stderr)
-        return 1
+        records = run_census(args.out, max_m=args.max_m, max_n=args.max_n, max_r=args.max_r, effort=args.effort,
+                             timeout=args.timeout, jobs=args.jobs, backend=args.backend, use_qe=not args.no_qe,
+                             retry_undecided=args.retry_undecided, progress=progress,
+                             restart=args.restart)
+    except OSError as exc:  # writing --out; errors of wellposed.fileio are already OutputError (exit 4)
+        if isinstance(exc, WellposedError):
+            raise
+        raise output_error("--out", args.out, exc) from None
     wall = time.perf_counter() - t0
-    summary = summarize(records)
+    summary = summarize(records, read_timings(args.out))
     print(f"{summary['total']} patterns: {summary['closed']} closed, {summary['not_closed']} not closed, "
           f"{summary['undecided_count']} undecided ({100 * summary['decided_fraction']:.2f} % decided) "
           f"in {wall:.1f} s")
@@ -138,14 +122,11 @@ def run_census_command(args: argparse.Namespace) -> int:
         print(f"  {method:30s} {answer:11s} {count}")
     if args.markdown:
         command = (f"wellposed census --out {args.out} --max-m {args.max_m} --max-n {args.max_n} --max-r "
-                   f"{args.max_r} --timeout {args.timeout:g} --jobs {args.jobs}"
+                   f"{args.max_r} --effort {args.effort:g}"
+                   + (f" --timeout {args.timeout:g}" if args.timeout is not None else "") + f" --jobs {args.jobs}"
                    + (" --retry-undecided" if args.retry_undecided else "") + f" --markdown {args.markdown}")
         note = ("The undecided keys of a first full run (the same command without `--retry-undecided`, "
-                "possibly with another timeout) were re-tried by this command." if args.retry_undecided else "")
-        try:
-            with open(args.markdown, "w", encoding="utf-8") as fh:
-                fh.write(render_markdown(summary, command, wall, records, note))
-        except OSError as exc:
-            print(f"error: cannot write {args.markdown!r}: {exc}", file=sys.stderr)
-            return 1
+                "possibly with another effort) were re-tried by this command." if args.retry_undecided else "")
+        # atomic: a failed write leaves no truncated table (OutputError, exit 4)
+        atomic_write_text(args.markdown, render_markdown(summary, command, wall, records, note), "--markdown")
     return 0
