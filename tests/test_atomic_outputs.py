@@ -86,20 +86,6 @@ def test_output_below_a_file_exit_4(capsys, tmp_path, inputs, name, argv, suffix
     assert code == 4 and "Not a directory" in error_lines(err)[0]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root can write into read-only folders")
-@pytest.mark.parametrize("name, argv, suffix", COMMANDS, ids=[c[0] for c in COMMANDS])
-def test_output_in_a_read_only_folder_exit_4(capsys, tmp_path, inputs, name, argv, suffix):
-    folder = tmp_path / "ro"
-    folder.mkdir()
-    folder.chmod(0o555)
-    try:
-        code, _, err = run(capsys, *argv(inputs, str(folder / f"x{suffix}")))
-    finally:
-        folder.chmod(0o755)
-    assert code == 4 and "Permission denied" in error_lines(err)[0]
-    assert list(folder.iterdir()) == []
-
-
 @pytest.mark.parametrize("name, argv, suffix", COMMANDS, ids=[c[0] for c in COMMANDS])
 def test_permission_denied_at_write_exit_4(capsys, tmp_path, inputs, monkeypatch, name, argv, suffix):
     """The same as a read-only folder, also when the tests run as root (which ignores permissions)."""

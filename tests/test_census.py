@@ -83,8 +83,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(argv: list[str]) -> int:
-    args = _parser().parse_args(argv)
-    return int(args.func(args))
+    """Through the real entry point: ``wellposed.cli.main`` maps exceptions to exit codes."""
+    from wellposed.cli import main
+
+    return main(argv)
 
 
 def test_cli_closedness_json(capsys: pytest.CaptureFixture[str]) -> None:

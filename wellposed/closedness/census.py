@@ -339,7 +339,8 @@ def run_census(out: str | Path, *, max_m: int = 3, max_n: int = 3, max_r: int = 
         tasks = [(k, patterns[k].to_json()["x_support"], patterns[k].to_json()["y_support"], float(effort),
                   budget["timeout"], backend, use_qe) for k in todo]
         done = len(patterns) - len(todo)
-        results = ordered_map(_worker, tasks, jobs=jobs)
+        # records are tiny and their times very uneven: a deep window keeps every worker busy behind a slow key
+        results = ordered_map(_worker, tasks, jobs=jobs, max_in_flight=max(2 * jobs, 512))
         timing_file = timings_path(path)
         try:
             with open(timing_file, "w" if restart else "a", encoding="utf-8") as tf:
