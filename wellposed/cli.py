@@ -21,7 +21,7 @@ import importlib
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from ._commands import COMMAND_MODULES
 from .cli_args import add_budget_options
@@ -155,9 +155,16 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     return EXIT_PARTIAL if summary.errors else EXIT_OK
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors are one ``error: ...`` line (the contract of every failure), exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"error: {self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``wellposed`` command (core commands plus registered modules)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="wellposed",
         description="Is a fixed-support matrix factorization well-posed (closed) and tractable?",
         epilog=_EPILOG,
@@ -212,9 +219,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     expected failure prints one ``error: ...`` line naming the input, the value and the fix.
     """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse has printed the usage error (2) or the help/version (0)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     if not getattr(args, "func", None):
         parser.print_help()
+        print("error: no COMMAND given; choose one of the commands listed above, e.g. `wellposed analyze lu:3`.",
+              file=sys.stderr)
         return EXIT_USAGE
     try:
         return int(args.func(args))

@@ -153,8 +153,8 @@ def _dumps(obj: dict[str, Any]) -> bytes:
 
 def _conflict(path: Path, what: str) -> OutputConflictError:
     return OutputConflictError(
-        f"--out = {str(path)!r} {what}; rerun with --restart (restart=True) to start it over (its records are "
-        "deleted), or choose another --out.")
+        f"--out = {str(path)!r} {what}; rerun with --restart (in Python: restart=True) to start it over (its "
+        "records are deleted), or choose another --out.")
 
 
 def _check_header(stored: Any, header: dict[str, Any], path: Path, retry_undecided: bool,
@@ -167,7 +167,7 @@ def _check_header(stored: Any, header: dict[str, Any], path: Path, retry_undecid
             f"--out = {str(path)!r} is a census file of an older wellposed, without the header that names its "
             "options, so resuming it could mix records decided with other options. If it was made with this "
             f"run's options, adopt it by inserting this first line: {_dumps(header).decode('utf-8').strip()} "
-            "; otherwise rerun with --restart (restart=True) to start it over, or choose another --out.")
+            "; otherwise rerun with --restart (in Python: restart=True) to start it over, or choose another --out.")
     if not isinstance(stored, dict) or _HEADER_KEY not in stored:
         begins = first[:60].decode("utf-8", errors="replace")
         raise _conflict(path, f"is not a census output with a fingerprint header (it begins {begins!r}); it was "
