@@ -413,8 +413,11 @@ def render_markdown(summary: dict[str, Any], command: str, wall_seconds: float, 
         "(limit matrix, Laurent curve, non-membership proof) stored in the data file and re-verified.",
         "",
         f"Command: `{command}`  ",
+        "The records are a function of the patterns and of the options in the file's header line (effort, "
+        "backend, z3 version): the engine's budgets are counts, not seconds, so the same command reproduces "
+        "the data file byte for byte on any machine (timings go to the separate `OUT.timings.jsonl`).  ",
         f"Wall-clock time of the last run: {wall_seconds:.1f} s (sum of per-pattern times "
-        f"{summary['seconds_total']:.1f} s, slowest pattern {summary['seconds_max']:.2f} s).",
+        f"{summary['seconds_total']:.1f} s, slowest pattern {summary['seconds_max']:.2f} s; information only).",
         *([note] if note else []),
         "",
         "## Summary",
