@@ -6,9 +6,10 @@ busy the machine is. Every solver-backed stage is therefore bounded by *counts*:
 * each in-process z3 query runs in a fresh ``z3.Context`` (so nothing of earlier queries — term ids,
   caches — can change its course) with a resource limit ``rlimit``: z3 counts its own elementary steps
   and gives up with ``unknown`` at the same point on every machine;
-* each QE sentence handed to the z3 executable gets an ``rlimit`` and a cap on the number of memory
-  allocations (``memory_max_alloc_count``: polynomial arithmetic on huge coefficients can run long
-  between two ``rlimit`` steps, never without allocating); QEPCAD B gets a number of cells;
+* each quantified query (a QE sentence, the determinantal test) runs in a fresh z3 process with an
+  ``rlimit`` and a cap on the number of memory allocations (``memory_max_alloc_count``: polynomial
+  arithmetic on huge coefficients can run long between two ``rlimit`` steps, never without
+  allocating); QEPCAD B gets a number of cells;
 * searches stop after a number of candidates, queries or summed ``rlimit`` units.
 
 ``effort`` scales all of these counts (2.0 tries twice as hard). Wall-clock time appears in exactly one
@@ -30,13 +31,14 @@ from typing import Any
 
 from ..errors import InvalidSpecError, WallClockCapError
 
-__all__ = ["Budget", "BASE", "z3_check", "z3_version"]
+__all__ = ["Budget", "BASE", "z3_check", "z3_check_subprocess", "z3_version"]
 
 #: Base counts at ``effort = 1`` (see the module docstring).
 BASE: dict[str, int] = {
     "query_rlimit": 5_000_000,  # one z3 membership / curve query in the searches
     "obstruction_queries": 12,  # z3 queries of the generalized LU obstruction
     "determinantal_rlimit": 30_000_000,  # one determinantal / full-space test (∃∀ sentence)
+    "determinantal_allocations": 10_000_000,  # memory allocations of that test (z3 executable)
     "curve_candidates": 512,  # limit candidates of the curve search
     "curve_rlimit": 60_000_000,  # rlimit units spent by the whole curve search
     "verify_rlimit": 50_000_000,  # the independent re-check of a certificate's non-membership proof
@@ -146,3 +148,47 @@ def z3_check(solver: Any, rlimit: int, budget: Budget | None = None) -> tuple[st
             raise WallClockCapError(f"the wall-clock safety cap of {budget.timeout:g} s (timeout) fired "
                                     "inside a z3 query")
     return str(answer), spent
+
+
+def z3_check_subprocess(solver: Any, rlimit: int, allocations: int, budget: Budget | None = None) -> str:
+    """Decide ``solver``'s assertions in a fresh z3 process bounded by ``rlimit`` resource units and
+    ``allocations`` memory allocations (both counts); return ``"sat"``, ``"unsat"`` or ``"unknown"``.
+
+    For quantified queries: their polynomial arithmetic can run for minutes between two resource
+    steps, and only the allocation count — a process-wide counter, hence a fresh process — bounds it
+    deterministically. A wall-clock cap in ``budget`` kills the process and raises
+    :class:`WallClockCapError`.
+
+    Examples
+    --------
+    >>> import z3
+    >>> ctx = z3.Context()
+    >>> x = z3.Real("x", ctx)
+    >>> s = z3.Solver(ctx=ctx)
+    >>> s.add(z3.ForAll([x], x * x >= 0))
+    >>> z3_check_subprocess(s, 1_000_000, 1_000_000)
+    'sat'
+    """
+    from ..backends.base import run_process
+    from ..backends.z3_backend import Z3Backend
+
+    left = budget.remaining() if budget is not None else None
+    backend = Z3Backend(rlimit=int(rlimit), allocations=int(allocations))
+    text = f"(set-option :rlimit {int(rlimit)})\n" + solver.to_smt2()
+    run = run_process(backend.command(left), text, left)
+    if run.timed_out:
+        assert budget is not None and budget.timeout is not None
+        raise WallClockCapError(f"the wall-clock safety cap of {budget.timeout:g} s (timeout) fired inside a z3 "
+                                "query")
+    for line in run.stdout.splitlines():
+        word = line.strip()
+        if word in ("sat", "unsat", "unknown"):
+            return word
+        if "allocation counts" in word.lower() or "out of memory" in word.lower():
+            return "unknown"
+        if word == "timeout":  # z3's own -T: only set from the wall-clock cap
+            raise WallClockCapError("the wall-clock safety cap (timeout) fired inside a z3 query")
+    from ..errors import BackendAnswerError
+
+    raise BackendAnswerError("z3 gave no sat/unsat/unknown answer to a determinantal query.",
+                             transcript=run.transcript())

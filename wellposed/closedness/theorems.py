@@ -23,7 +23,7 @@ import numpy as np
 
 from ..classify import classify
 from ..support import SupportPattern
-from .budget import BASE, Budget, z3_check
+from .budget import BASE, Budget, z3_check_subprocess
 
 __all__ = [
     "TheoremResult", "closed_by_theorem", "absorption", "AbsorptionResult", "full_space_z3", "generic_rank_bound",
@@ -358,7 +358,8 @@ def determinantal_z3(pattern: SupportPattern, *, rlimit: int = BASE["determinant
         sentence = z3.Exists(list(a.values()), inner)
     solver = z3.Solver(ctx=ctx)
     solver.add(sentence)
-    return z3_check(solver, rlimit, budget)[0], found
+    allocations = (budget or Budget()).count("determinantal_allocations")
+    return z3_check_subprocess(solver, rlimit, allocations, budget), found
 
 
 def linear_slice_onto(pattern: SupportPattern, seed: int = 0, trials: int = 2) -> dict[str, Any] | None:
