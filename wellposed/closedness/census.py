@@ -30,7 +30,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from ..errors import InvalidSpecError, OutputConflictError, OutputError
-from ..executors import ordered_map
+from ..executors import check_jobs, ordered_map
 from ..fileio import atomic_output, lock_output, output_error
 from ..support import SupportPattern
 
@@ -315,8 +315,7 @@ def run_census(out: str | Path, *, max_m: int = 3, max_n: int = 3, max_r: int = 
     When the run ends, the file is rewritten atomically with one record per key (the last one), sorted
     by key; an interrupted run leaves the appended records, which the next run resumes from.
     """
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise InvalidSpecError(f"jobs = {jobs!r} must be a positive integer (number of worker processes).")
+    check_jobs(jobs)
     from .budget import Budget, z3_version
 
     Budget(effort, timeout)  # validates both
@@ -415,7 +414,8 @@ def render_markdown(summary: dict[str, Any], command: str, wall_seconds: float, 
         f"Command: `{command}`  ",
         "The records are a function of the patterns and of the options in the file's header line (effort, "
         "backend, z3 version): the engine's budgets are counts, not seconds, so the same command reproduces "
-        "the data file byte for byte on any machine (timings go to the separate `OUT.timings.jsonl`).  ",
+        "the data file byte for byte on any machine (timings go to the separate `OUT.timings.jsonl`); to check, "
+        "run it with another `--out` and compare the two files with `cmp`.  ",
         f"Wall-clock time of the last run: {wall_seconds:.1f} s (sum of per-pattern times "
         f"{summary['seconds_total']:.1f} s, slowest pattern {summary['seconds_max']:.2f} s; information only).",
         *([note] if note else []),

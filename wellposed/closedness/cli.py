@@ -124,7 +124,8 @@ def run_census_command(args: argparse.Namespace) -> int:
         command = (f"wellposed census --out {args.out} --max-m {args.max_m} --max-n {args.max_n} --max-r "
                    f"{args.max_r} --effort {args.effort:g}"
                    + (f" --timeout {args.timeout:g}" if args.timeout is not None else "") + f" --jobs {args.jobs}"
-                   + (" --retry-undecided" if args.retry_undecided else "") + f" --markdown {args.markdown}")
+                   + (" --retry-undecided" if args.retry_undecided else "") + (" --restart" if args.restart else "")
+                   + f" --markdown {args.markdown}")
         note = ("The undecided keys of a first full run (the same command without `--retry-undecided`, "
                 "possibly with another effort) were re-tried by this command." if args.retry_undecided else "")
         # atomic: a failed write leaves no truncated table (OutputError, exit 4)
