@@ -14,12 +14,15 @@ from wellposed.support import SupportPattern
 
 from .fsmf import _sq, as_data_matrix
 
-__all__ = ["BaselineResult", "fit_fsmf_baseline", "BASELINE_METHODS", "masked_least_squares",
+__all__ = ["BaselineResult", "fit_fsmf_baseline", "BASELINE_METHODS", "MAX_RESTARTS", "masked_least_squares",
            "masked_least_squares_reference"]
 
 #: Names accepted by ``fit_fsmf_baseline(method=...)``.
 BASELINE_METHODS = ("als", "lbfgs")
 _DEFAULT_MAX_ITER = {"als": 500, "lbfgs": 3000}
+#: Most random restarts of one baseline run (each is a full local optimization; ``--restarts 10**18``
+#: never finished).
+MAX_RESTARTS = 10_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,9 +73,11 @@ class BaselineResult:
 
 
 # --------------------------------------------------------------------------------------------- validation
-def _positive_int(value: Any, parameter: str, hint: str) -> int:
+def _positive_int(value: Any, parameter: str, hint: str, high: int | None = None) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
         raise InvalidSpecError(f"{parameter} = {value!r} must be an integer ≥ 1; {hint}.")
+    if high is not None and value > high:
+        raise InvalidSpecError(f"{parameter} = {value!r} is more than {high}; {hint}.")
     return int(value)
 
 
@@ -83,7 +88,8 @@ def _validate(
         raise InvalidSpecError(
             f"method = {method!r} is not a baseline; choose one of {', '.join(map(repr, BASELINE_METHODS))}."
         )
-    restarts = _positive_int(restarts, "restarts", "it is the number of random initializations, e.g. 5")
+    restarts = _positive_int(restarts, "restarts", "it is the number of random initializations, e.g. 5",
+                             MAX_RESTARTS)
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InvalidSpecError(f"seed = {seed!r} must be a non-negative integer (e.g. 0).")
     if max_iter is None:

@@ -129,7 +129,7 @@ numbers: replace or drop NaN/inf entries (e.g. np.nan_to_num(A)).
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
+    text = " ".join(repr(value).split())  # one line: an error message is a single line
     return text if len(text) <= 60 else text[:57] + "..."
 
 

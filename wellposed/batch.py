@@ -51,6 +51,7 @@ import io
 import json
 import os
 import stat
+import tokenize
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -71,7 +72,7 @@ from .classify import (
     not_tractable_reason,
 )
 from .errors import InvalidSpecError, OutputConflictError, OutputError, ResourceLimitError, WellposedError
-from .executors import ordered_map
+from .executors import check_jobs, ordered_map
 from .fileio import MAX_JSON_DEPTH, atomic_write_text, loads_bounded, lock_output, output_error
 from .support import SupportPattern
 
@@ -112,11 +113,10 @@ def iter_input(path: Path) -> Iterator[tuple[int, str]]:
                 text = json.dumps({"__error__": f"{f.name}: cannot read file: {exc}"})
             yield idx, text
         return
-    with path.open("rb") as fh:  # lines end at b"\n" only, as in _read_range
+    with path.open("rb") as fh:  # lines end at b"\n" only, and are blank by the bytes test, as in _read_range
         for idx, raw in enumerate(fh, start=1):
-            line = raw.decode("utf-8", errors="replace")
-            if line.strip():
-                yield idx, line
+            if raw.strip():  # not str.strip: that also drops U+2028, U+00A0, ... which _read_range keeps
+                yield idx, raw.decode("utf-8", errors="replace")
 
 
 def _dir_files(path: Path, exclude: frozenset[Path] = frozenset()) -> list[Path]:
@@ -187,7 +187,8 @@ def _npz_headers(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype[Any], 
                     raise ValueError(f"member {info.filename!r} declares shape {shape} ({nbytes} bytes) but "
                                      f"holds {max(0, info.file_size - offset)} bytes (truncated or corrupt)")
                 headers[info.filename[:-4]] = (tuple(shape), dtype, nbytes)
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError) as exc:
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError, SyntaxError, TypeError,
+            tokenize.TokenError) as exc:  # numpy parses the header text with tokenize and ast.literal_eval
         raise InvalidSpecError(f"input {where}: cannot read the .npz archive ({exc}); {_NPZ_FIX}.") from None
     return headers
 
@@ -623,7 +624,7 @@ def _differences(stored: dict[str, Any], header: dict[str, Any]) -> list[str]:
 
 def _conflict(dst: Path, what: str) -> OutputConflictError:
     return OutputConflictError(
-        f"--out = {str(dst)!r} {what}; rerun with --restart (restart=True) to start it over (its rows are "
+        f"--out = {str(dst)!r} {what}; rerun with --restart (in Python: restart=True) to start it over (its rows are "
         "deleted), or choose another --out.")
 
 
@@ -674,11 +675,12 @@ def _csv_cut(data: bytes) -> int:
 
 
 def _recover(fh: BinaryIO, dst: Path, fmt: str, header: dict[str, Any], columns: list[str], directory: bool,
-             restart: bool) -> dict[Any, str]:
+             restart: bool, check: Callable[[dict[Any, str]], None] | None = None) -> dict[Any, str]:
     """Keys of the rows already in the output (``line``, or ``file`` → ``file_sha256`` for a directory).
 
-    Checks the output's header against this run's, drops a partly written last row, and writes the
-    header when the output is new (or ``restart``). Raises :class:`OutputConflictError` otherwise.
+    Checks the output's header against this run's, and its rows with ``check`` (which raises to refuse
+    them), drops a partly written last row, and writes the header when the output is new (or ``restart``).
+    Raises :class:`OutputConflictError` otherwise; a refused output is left untouched.
     """
     try:
         if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
@@ -729,12 +731,15 @@ def _recover(fh: BinaryIO, dst: Path, fmt: str, header: dict[str, Any], columns:
         _check_header(stored, header, dst, line)
         cut = data.rfind(b"\n") + 1
         body = data[nl + 1:cut].decode("utf-8", errors="replace")
-    if cut < len(data):
+    done = _row_keys(body, fmt, columns, directory, dst)
+    if check is not None:
+        check(done)
+    if cut < len(data):  # only now: a refused output stays untouched
         try:
             fh.truncate(cut)
         except OSError as exc:
             raise output_error("--out", dst, exc) from None
-    return _row_keys(body, fmt, columns, directory, dst)
+    return done
 
 
 def _row_keys(body: str, fmt: str, columns: list[str], directory: bool, dst: Path) -> dict[Any, str]:
@@ -897,8 +902,7 @@ def run_batch(
     if suffix not in (".jsonl", ".json", ".csv"):
         raise InvalidSpecError(f"out = {str(dst)!r}: use a .jsonl or .csv extension.")
     fmt = "csv" if suffix == ".csv" else "jsonl"
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise InvalidSpecError(f"jobs = {jobs!r} must be a positive integer.")
+    check_jobs(jobs)
     if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
         raise InvalidSpecError(f"chunk = {chunk!r} must be a positive integer (records per unit of work).")
     from .closedness.budget import Budget, z3_version
@@ -923,9 +927,8 @@ def run_batch(
     files = _dir_files(src, frozenset({dst.absolute(), _meta_path(dst).absolute()})) if directory else []
 
     with lock_output(dst, "--out") as fh:
-        done = _recover(fh, dst, fmt, header, columns, directory, restart)
-        if directory:
-            _check_directory(src, files, done, dst)
+        check = (lambda keys: _check_directory(src, files, keys, dst)) if directory else None
+        done = _recover(fh, dst, fmt, header, columns, directory, restart, check)
 
         def chunks() -> Iterator[tuple[_Payload, _Job]]:
             if arrays is not None:

@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-__all__ = ["positive_float", "positive_int", "load_matrix_npy", "check_output_path",
-           "add_budget_options"]
+__all__ = ["positive_float", "positive_int", "timeout_seconds", "load_matrix_npy", "check_output_path",
+           "add_budget_options", "MAX_TIMEOUT"]
+
+#: Largest ``--timeout`` accepted, in seconds (about 31 years): z3 takes its timeout in milliseconds, and
+#: a cap beyond this is no cap at all (``--timeout 1e308`` overflowed to infinity there).
+MAX_TIMEOUT = 1e9
 
 
 def positive_float(text: str) -> float:
@@ -17,6 +21,23 @@ def positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"{text!r} must be a finite number > 0")
+    return value
+
+
+def timeout_seconds(text: str) -> float:
+    """argparse type: a wall-clock cap in seconds, > 0 and ≤ :data:`MAX_TIMEOUT`.
+
+    >>> timeout_seconds("2.5")
+    2.5
+    >>> timeout_seconds("1e308")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: '1e308' seconds is more than 1e+09 (about 31 years); leave --timeout out for no cap
+    """
+    value = positive_float(text)
+    if value > MAX_TIMEOUT:
+        raise argparse.ArgumentTypeError(f"{text!r} seconds is more than {MAX_TIMEOUT:g} (about 31 years); leave "
+                                         "--timeout out for no cap")
     return value
 
 
@@ -37,7 +58,7 @@ def add_budget_options(parser: argparse.ArgumentParser, what: str = "pattern") -
     parser.add_argument("--effort", type=positive_float, default=1.0,
                         help="scale the closedness engine's counted budgets (z3 resource units, candidates); "
                         "verdicts depend on it, never on machine speed (default 1)")
-    parser.add_argument("--timeout", type=positive_float, default=None, metavar="SECONDS",
+    parser.add_argument("--timeout", type=timeout_seconds, default=None, metavar="SECONDS",
                         help=f"wall-clock safety cap per {what} (default: none); a verdict stopped by it is "
                         "reported as 'cap:wall-clock', which depends on the machine")
 

@@ -20,7 +20,8 @@ from typing import Any, TypeVar
 
 from .errors import BackendNotAvailableError, InvalidSpecError
 
-__all__ = ["ordered_map", "dask_available", "die_with_parent", "SCHEDULER_SCHEMES", "DASK_INSTALL_HINT"]
+__all__ = ["ordered_map", "check_jobs", "dask_available", "die_with_parent", "SCHEDULER_SCHEMES", "DASK_INSTALL_HINT",
+           "MAX_JOBS"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -31,6 +32,27 @@ logger = logging.getLogger(__name__)
 SCHEDULER_SCHEMES = ("tcp", "tls", "inproc", "ucx", "ws", "wss")
 #: What to run when dask.distributed is missing.
 DASK_INSTALL_HINT = 'pip install "dask[distributed]"  (or: pip install "wellposed[dask]")'
+#: Most worker processes of a local pool. The pool starts them all at once, so a huge ``jobs`` would fork
+#: thousands of interpreters (or overflow a semaphore: ``--jobs 10**30`` was a traceback).
+MAX_JOBS = 512
+
+
+def check_jobs(jobs: Any) -> int:
+    """``jobs`` if it is an integer from 1 to :data:`MAX_JOBS`, else :class:`InvalidSpecError` saying so.
+
+    >>> check_jobs(2)
+    2
+    >>> check_jobs(10**30)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    wellposed.errors.InvalidSpecError: jobs = 1000000000000000000000000000000 must be an integer from 1 to 512 \
+(worker processes; 1 = run in this process, and more than the ... CPU cores only adds overhead).
+    """
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or not 1 <= jobs <= MAX_JOBS:
+        raise InvalidSpecError(f"jobs = {jobs!r} must be an integer from 1 to {MAX_JOBS} (worker processes; 1 = run "
+                               f"in this process, and more than the {os.cpu_count() or 1} CPU cores only adds "
+                               "overhead).")
+    return jobs
 
 
 def dask_available() -> bool:
@@ -120,8 +142,7 @@ def die_with_parent(owner: int | None = None) -> None:
 def _check_args(func: Any, jobs: Any, scheduler: Any, max_in_flight: Any) -> None:
     if not callable(func):
         raise InvalidSpecError(f"func = {func!r} is not callable; pass a module-level function.")
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise InvalidSpecError(f"jobs = {jobs!r} must be a positive integer (1 = run in this process).")
+    check_jobs(jobs)
     if scheduler is not None:
         if not isinstance(scheduler, str) or "://" not in scheduler:
             raise InvalidSpecError(

@@ -217,7 +217,8 @@ def family(spec: str) -> SupportPattern:
 butterfly, monarch, ks, mcp, random.
     """
     if not isinstance(spec, str) or ":" not in spec:
-        raise InvalidSpecError(f"spec = {spec!r} is not a family spec like 'lu:3'; families:\n{FAMILY_HELP}")
+        raise InvalidSpecError(f"spec = {spec!r} is not a family spec like 'lu:3' nor a .json/.npz pattern file; "
+                               f"known families: {', '.join(_FAMILIES)} (see `wellposed families`).")
     name, _, args = spec.partition(":")
     key = name.strip().lower()
     if key not in _FAMILIES:

@@ -29,6 +29,7 @@ import importlib.util
 import math
 import os
 import re
+import tokenize
 import zipfile
 import zlib
 from collections.abc import Sequence
@@ -79,7 +80,7 @@ def _npy_header(fh: IO[bytes], where: str, name: str) -> tuple[tuple[int, ...], 
             shape, _, dtype = fmt.read_array_header_1_0(fh)
         else:
             shape, _, dtype = fmt.read_array_header_2_0(fh)
-    except (*_READ_ERRORS, SyntaxError, TypeError) as exc:
+    except (*_READ_ERRORS, SyntaxError, TypeError, tokenize.TokenError) as exc:  # numpy parses the header text
         raise InvalidSpecError(f"{where}: array {name!r} has a corrupt .npy header ({exc}); write the file again "
                                "with numpy.save or numpy.savez.") from None
     return tuple(int(v) for v in shape), np.dtype(dtype)
@@ -136,6 +137,8 @@ def check_array_file(path: str | os.PathLike[str], where: str, per_entry: int = 
                     if info.filename.endswith(".npy"):
                         with zf.open(info) as member:
                             headers[info.filename[:-4]] = _npy_header(member, where, info.filename[:-4])
+        except InvalidSpecError:  # a corrupt member header, already named
+            raise
         except _READ_ERRORS as exc:
             raise InvalidSpecError(f"{where}: is a corrupt .npz archive ({exc}); write it again with "
                                    "numpy.savez.") from None

@@ -82,9 +82,9 @@ class Budget:
                                    "the solver steps and candidates).")
         t = self.timeout
         if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t)
-                              or t <= 0):
-            raise InvalidSpecError(f"timeout = {t!r} must be None (no wall-clock cap) or a positive number of "
-                                   "seconds for the whole pattern.")
+                              or not 0 < t <= 1e9):
+            raise InvalidSpecError(f"timeout = {t!r} must be None (no wall-clock cap) or a number of seconds in "
+                                   "(0, 1e9] for the whole pattern.")
 
     def started(self) -> Budget:
         """A copy whose clock starts now (only matters with a ``timeout``)."""
