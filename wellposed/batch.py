@@ -50,8 +50,6 @@ import hashlib
 import io
 import json
 import os
-import stat
-import tokenize
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -73,7 +71,17 @@ from .classify import (
 )
 from .errors import InvalidSpecError, OutputConflictError, OutputError, ResourceLimitError, WellposedError
 from .executors import check_jobs, ordered_map
-from .fileio import MAX_JSON_DEPTH, atomic_write_text, loads_bounded, lock_output, output_error
+from .fileio import (
+    MAX_JSON_DEPTH,
+    NPY_HEADER_ERRORS,
+    atomic_write_text,
+    loads_bounded,
+    lock_output,
+    read_locked,
+    read_npy_header,
+    truncate_locked,
+    write_locked,
+)
 from .support import SupportPattern
 
 __all__ = ["BatchSummary", "run_batch", "classify_lines", "iter_input", "read_output", "FORMAT_VERSION",
@@ -173,22 +181,14 @@ def _npz_headers(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype[Any], 
                 if not info.filename.endswith(".npy"):
                     continue
                 with zf.open(info) as member:
-                    version = np.lib.format.read_magic(member)
-                    if version == (1, 0):
-                        shape, _, dtype = np.lib.format.read_array_header_1_0(member)
-                    elif version == (2, 0):
-                        shape, _, dtype = np.lib.format.read_array_header_2_0(member)
-                    else:
-                        raise ValueError(f"member {info.filename!r} uses .npy format {version}, which is not "
-                                         "supported here")
+                    shape, dtype = read_npy_header(member)
                     offset = member.tell()
                 nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
                 if info.file_size < offset + nbytes:
                     raise ValueError(f"member {info.filename!r} declares shape {shape} ({nbytes} bytes) but "
                                      f"holds {max(0, info.file_size - offset)} bytes (truncated or corrupt)")
                 headers[info.filename[:-4]] = (tuple(shape), dtype, nbytes)
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError, SyntaxError, TypeError,
-            tokenize.TokenError) as exc:  # numpy parses the header text with tokenize and ast.literal_eval
+    except NPY_HEADER_ERRORS as exc:
         raise InvalidSpecError(f"input {where}: cannot read the .npz archive ({exc}); {_NPZ_FIX}.") from None
     return headers
 
@@ -652,17 +652,6 @@ def _header_text(header: dict[str, Any]) -> str:
     return _ROW_ENCODER.encode(header) + "\n"
 
 
-def _reset(fh: BinaryIO, dst: Path, first: bytes) -> None:
-    """Empty the output and write its first line (JSONL header or CSV column names)."""
-    try:
-        fh.truncate(0)
-        fh.write(first)
-        fh.flush()
-        os.fsync(fh.fileno())
-    except OSError as exc:
-        raise output_error("--out", dst, exc) from None
-
-
 def _csv_cut(data: bytes) -> int:
     """Byte length of the complete CSV records of ``data``: a record ends at a ``\\n`` outside quotes."""
     cut = pos = quotes = 0
@@ -682,23 +671,15 @@ def _recover(fh: BinaryIO, dst: Path, fmt: str, header: dict[str, Any], columns:
     them), drops a partly written last row, and writes the header when the output is new (or ``restart``).
     Raises :class:`OutputConflictError` otherwise; a refused output is left untouched.
     """
-    try:
-        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-            raise OutputError(f"--out = {str(dst)!r} is not a regular file (a device, a pipe or a socket); give "
-                              "the name of a file.")
-        fh.seek(0)
-        data = b"" if restart else fh.read()
-    except OSError as exc:
-        if isinstance(exc, OutputError):
-            raise
-        raise output_error("--out", dst, exc) from None
+    data = read_locked(fh, dst, content=not restart)  # also refuses a device, a pipe or a socket
     head = _header_text(header).encode("utf-8")
     if fmt == "csv":
         first = (",".join(columns) + "\n").encode("utf-8")
         if first.startswith(data):  # new, emptied by --restart, or killed before its first row
-            _reset(fh, dst, b"")  # rows first, then the sidecar: an old row never meets a new sidecar
+            # rows first, then the sidecar: an old row never meets a new sidecar
+            write_locked(fh, dst, b"", truncate=True)
             atomic_write_text(_meta_path(dst), head.decode("utf-8"), "--out")
-            _reset(fh, dst, first)
+            write_locked(fh, dst, first, truncate=True)
             return {}
         meta = _meta_path(dst)
         try:
@@ -722,7 +703,8 @@ def _recover(fh: BinaryIO, dst: Path, fmt: str, header: dict[str, Any], columns:
         line = data[:nl] if nl >= 0 else data
         ours = line.startswith(b'{"' + _HEADER_KEY.encode() + b'":')
         if head.startswith(data) or (ours and (nl < 0 or len(data) == nl + 1)):
-            _reset(fh, dst, head)  # new, emptied by --restart, killed while writing its header, or no rows
+            # new, emptied by --restart, killed while writing its header, or no rows
+            write_locked(fh, dst, head, truncate=True)
             return {}
         try:
             stored = json.loads(line)
@@ -735,10 +717,7 @@ def _recover(fh: BinaryIO, dst: Path, fmt: str, header: dict[str, Any], columns:
     if check is not None:
         check(done)
     if cut < len(data):  # only now: a refused output stays untouched
-        try:
-            fh.truncate(cut)
-        except OSError as exc:
-            raise output_error("--out", dst, exc) from None
+        truncate_locked(fh, dst, cut)
     return done
 
 
@@ -784,15 +763,6 @@ def _check_directory(src: Path, files: list[Path], done: dict[Any, str], dst: Pa
             what.append(f"{len(removed)} file(s) are no longer in {str(src)!r} ({', '.join(removed[:3])}"
                         + (", …" if len(removed) > 3 else "") + ")")
         raise _conflict(dst, "was written from another state of the input directory: " + " and ".join(what))
-
-
-def _append(fh: BinaryIO, dst: Path, data: bytes) -> None:
-    try:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    except OSError as exc:
-        raise output_error("--out", dst, exc) from None
 
 
 def read_output(out: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -970,7 +940,7 @@ def run_batch(
         results = ordered_map(_work, chunks(), jobs=jobs, scheduler=scheduler)
         try:
             for data, count, nerr, errs in results:
-                _append(fh, dst, data)
+                write_locked(fh, dst, data)
                 processed += count
                 errors += nerr
                 first.extend(errs[: max(0, 5 - len(first))])

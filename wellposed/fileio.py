@@ -18,10 +18,14 @@ import contextlib
 import errno
 import json
 import os
+import stat
 import tempfile
+import tokenize
+import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 from .errors import InvalidSpecError, OutputConflictError, OutputError
 
@@ -32,8 +36,13 @@ __all__ = [
     "atomic_write_text",
     "atomic_write_bytes",
     "lock_output",
+    "read_locked",
+    "write_locked",
+    "truncate_locked",
     "loads_bounded",
     "output_error",
+    "read_npy_header",
+    "NPY_HEADER_ERRORS",
 ]
 
 #: Deepest nesting accepted in a JSON input (pattern records need 3 levels; census records about 8).
@@ -161,6 +170,42 @@ def lock_output(path: str | os.PathLike[str], parameter: str = "--out") -> Itera
         fh.close()
 
 
+def read_locked(fh: BinaryIO, path: Path, parameter: str = "--out", *, content: bool = True) -> bytes:
+    """The whole content of a file opened by :func:`lock_output` (``b""`` without reading when not
+    ``content``); :class:`OutputError` if it is not a regular file (a device, a pipe, a socket) or cannot
+    be read."""
+    try:
+        regular = stat.S_ISREG(os.fstat(fh.fileno()).st_mode)
+        if regular:
+            fh.seek(0)
+            return fh.read() if content else b""
+    except OSError as exc:
+        raise output_error(parameter, path, exc) from None
+    raise OutputError(f"{parameter} = {str(path)!r} is not a regular file (a device, a pipe or a socket); give "
+                      "the name of a file.")
+
+
+def write_locked(fh: BinaryIO, path: Path, data: bytes, parameter: str = "--out", *, truncate: bool = False) -> None:
+    """Append ``data`` (after emptying the file when ``truncate``) to a file opened by :func:`lock_output`,
+    and make it durable (flush + fsync); an operating-system failure is :class:`OutputError`."""
+    try:
+        if truncate:
+            fh.truncate(0)
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    except OSError as exc:
+        raise output_error(parameter, path, exc) from None
+
+
+def truncate_locked(fh: BinaryIO, path: Path, size: int, parameter: str = "--out") -> None:
+    """Cut a file opened by :func:`lock_output` to ``size`` bytes (drop a partly written last record)."""
+    try:
+        fh.truncate(size)
+    except OSError as exc:
+        raise output_error(parameter, path, exc) from None
+
+
 def _depth_ok(obj: Any, limit: int) -> bool:
     stack = [(obj, 1)]
     while stack:
@@ -230,3 +275,35 @@ def loads_bounded(text: str | bytes, where: str) -> Any:
     if not _depth_ok(obj, MAX_JSON_DEPTH):  # pragma: no cover - the pre-check already refuses these
         raise InvalidSpecError(f"{where}: JSON nested deeper than {MAX_JSON_DEPTH} levels.")
     return obj
+
+
+#: What reading a .npy header (alone or inside an .npz archive) raises when the file is corrupt: numpy
+#: parses the header text with tokenize and ``ast.literal_eval``.
+NPY_HEADER_ERRORS = (OSError, ValueError, EOFError, KeyError, SyntaxError, TypeError, zipfile.BadZipFile,
+                     zlib.error, tokenize.TokenError)
+
+
+def read_npy_header(fh: IO[bytes]) -> tuple[tuple[int, ...], Any]:
+    """Shape and dtype from the .npy header at the position of ``fh``, without reading the data; leaves
+    ``fh`` at the start of the data. A corrupt header raises one of :data:`NPY_HEADER_ERRORS`.
+
+    Examples
+    --------
+    >>> import io, numpy as np
+    >>> buf = io.BytesIO()
+    >>> np.save(buf, np.zeros((2, 3), dtype=bool))
+    >>> _ = buf.seek(0)
+    >>> read_npy_header(buf)
+    ((2, 3), dtype('bool'))
+    """
+    import numpy as np
+
+    fmt = np.lib.format
+    version = fmt.read_magic(fh)
+    if version == (1, 0):
+        shape, _, dtype = fmt.read_array_header_1_0(fh)
+    elif version in ((2, 0), (3, 0)):
+        shape, _, dtype = fmt.read_array_header_2_0(fh)
+    else:
+        raise ValueError(f".npy format {version} is not supported here")
+    return tuple(int(v) for v in shape), np.dtype(dtype)

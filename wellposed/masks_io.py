@@ -29,7 +29,6 @@ import importlib.util
 import math
 import os
 import re
-import tokenize
 import zipfile
 import zlib
 from collections.abc import Sequence
@@ -40,6 +39,7 @@ from typing import IO, Any
 import numpy as np
 
 from .errors import BackendNotAvailableError, InvalidSpecError, InvalidSupportError
+from .fileio import NPY_HEADER_ERRORS, read_npy_header
 from .network import validate_masks
 from .support import as_mask, check_memory, format_bytes
 
@@ -72,18 +72,12 @@ class MaskSet:
 
 
 def _npy_header(fh: IO[bytes], where: str, name: str) -> tuple[tuple[int, ...], np.dtype]:
-    """Shape and dtype from a .npy header, without reading the data."""
-    fmt = np.lib.format
+    """:func:`read_npy_header`, a corrupt header becoming an :class:`InvalidSpecError` naming ``where``."""
     try:
-        version = fmt.read_magic(fh)
-        if version == (1, 0):
-            shape, _, dtype = fmt.read_array_header_1_0(fh)
-        else:
-            shape, _, dtype = fmt.read_array_header_2_0(fh)
-    except (*_READ_ERRORS, SyntaxError, TypeError, tokenize.TokenError) as exc:  # numpy parses the header text
+        return read_npy_header(fh)
+    except (*_READ_ERRORS, *NPY_HEADER_ERRORS) as exc:
         raise InvalidSpecError(f"{where}: array {name!r} has a corrupt .npy header ({exc}); write the file again "
                                "with numpy.save or numpy.savez.") from None
-    return tuple(int(v) for v in shape), np.dtype(dtype)
 
 
 def check_array_file(path: str | os.PathLike[str], where: str, per_entry: int = 4

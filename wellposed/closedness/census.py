@@ -19,8 +19,6 @@ import hashlib
 import itertools
 import json
 import logging
-import os
-import stat
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -31,7 +29,7 @@ import numpy as np
 
 from ..errors import InvalidSpecError, OutputConflictError, OutputError
 from ..executors import check_jobs, ordered_map
-from ..fileio import atomic_output, lock_output, output_error
+from ..fileio import atomic_output, lock_output, output_error, read_locked, truncate_locked, write_locked
 from ..support import SupportPattern
 
 __all__ = ["enumerate_patterns", "run_census", "read_records", "summarize", "render_markdown", "census_record"]
@@ -232,22 +230,13 @@ def _recover(fh: BinaryIO, path: Path, header: dict[str, Any], retry_undecided: 
 
     A partly written last line (an interrupted run) is cut off.
     """
-    try:
-        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-            raise OutputError(f"--out = {str(path)!r} is not a regular file (a device, a pipe or a socket); give "
-                              "the name of a file.")
-        fh.seek(0)
-        data = b"" if restart else fh.read()
-    except OSError as exc:
-        if isinstance(exc, OutputError):
-            raise
-        raise output_error("--out", path, exc) from None
+    data = read_locked(fh, path, content=not restart)  # also refuses a device, a pipe or a socket
     head = _dumps(header)
     nl = data.find(b"\n")
     line = data[:nl] if nl >= 0 else data
     ours = line.startswith(b'{"' + _HEADER_KEY.encode() + b'":')
     if head.startswith(data) or (ours and (nl < 0 or len(data) == nl + 1)):
-        _write(fh, path, head, truncate=True)  # new, emptied by restart, killed in its header, or no records
+        write_locked(fh, path, head, truncate=True)  # new, emptied by restart, killed in its header, or no records
         return header, []
     try:
         stored = json.loads(line)
@@ -256,22 +245,8 @@ def _recover(fh: BinaryIO, path: Path, header: dict[str, Any], retry_undecided: 
     kept = _check_header(stored, header, path, retry_undecided, line)
     cut = data.rfind(b"\n") + 1
     if cut < len(data):
-        try:
-            fh.truncate(cut)
-        except OSError as exc:
-            raise output_error("--out", path, exc) from None
+        truncate_locked(fh, path, cut)
     return kept, _parse_records(data[nl + 1:cut].split(b"\n"), path, 2)
-
-
-def _write(fh: BinaryIO, path: Path, data: bytes, truncate: bool = False) -> None:
-    try:
-        if truncate:
-            fh.truncate(0)
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    except OSError as exc:
-        raise output_error("--out", path, exc) from None
 
 
 def run_census(out: str | Path, *, max_m: int = 3, max_n: int = 3, max_r: int = 3, effort: float = 1.0,
@@ -344,7 +319,7 @@ def run_census(out: str | Path, *, max_m: int = 3, max_n: int = 3, max_r: int = 
         try:
             with open(timing_file, "w" if restart else "a", encoding="utf-8") as tf:
                 for rec, secs in results:
-                    _write(fh, path, _dumps(rec))
+                    write_locked(fh, path, _dumps(rec))
                     tf.write(json.dumps({"key": rec["key"], "seconds": secs}) + "\n")
                     latest[rec["key"]] = rec
                     done += 1
