@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from wellposed.batch import run_batch
-from wellposed.classify import classify, classify_batch
+from wellposed.batch_kernel import classify_batch
+from wellposed.classify import classify
 from wellposed.support import SupportPattern
 
 

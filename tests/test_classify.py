@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from wellposed.analysis import batch_record
 from wellposed.batch import classify_lines
-from wellposed.classify import classify, classify_batch
+from wellposed.batch_kernel import classify_batch
+from wellposed.classify import classify
 from wellposed.families import family
 from wellposed.support import SupportPattern
 

@@ -11,7 +11,7 @@ Blank lines are skipped. A malformed record (bad JSON, nesting deeper than 64 le
 than 100 digits in a deeply nested line, a bad mask) becomes an error row naming its line.
 
 Patterns of equal shape inside a chunk are classified together with one batched Gram product
-(:func:`wellposed.classify.classify_batch`); only patterns that need the relaxed condition go through
+(:func:`wellposed.batch_kernel.classify_batch`); only patterns that need the relaxed condition go through
 :func:`wellposed.classify.classify` one by one. Rows are identical to the one-by-one output.
 
 Output header (fingerprint)
@@ -60,12 +60,12 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from .analysis import BATCH_FIELDS, CLOSEDNESS_FIELDS, batch_record
+from .batch_kernel import classify_batch
 from .classify import (
     REASON_DTO,
     REASON_NO_CEC,
     REASON_TRIVIAL,
     classify,
-    classify_batch,
     describe_pair,
     not_tractable_reason,
 )
