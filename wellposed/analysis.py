@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import Any
 
 from .classify import Classification, classify
-from .graph import graph_summary, support_graph
 from .support import SupportPattern
 
-__all__ = ["analyze", "batch_record", "BATCH_FIELDS", "CLOSEDNESS_FIELDS"]
+__all__ = ["analyze", "analyze_spec", "batch_record", "BATCH_FIELDS", "CLOSEDNESS_FIELDS", "MAX_LISTED",
+           "MAX_KEY_CHARS"]
 
 #: Fields of a batch row (a subset of the ``analyze`` record), in CSV column order.
 BATCH_FIELDS = (
@@ -44,6 +45,27 @@ def batch_record(c: Classification) -> dict[str, Any]:
     }
 
 
+#: Lists in the default ``analyze`` record are capped at this many items (``--full`` lists everything).
+MAX_LISTED = 20
+#: The canonical key is given in full up to this many characters; its SHA-256 digest always.
+MAX_KEY_CHARS = 200
+
+
+def _capped(value: Any, limit: int) -> Any:
+    """``value`` with every list longer than ``limit`` cut to its first ``limit`` items (dicts recursively);
+    a cut list ``key`` gets a sibling ``key_total`` with its length."""
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            out[key] = _capped(item, limit)
+            if isinstance(item, list) and len(item) > limit:
+                out[f"{key}_total"] = len(item)
+        return out
+    if isinstance(value, list):
+        return [_capped(item, limit) for item in value[:limit]]
+    return value
+
+
 def analyze(
     pattern: SupportPattern,
     *,
@@ -51,15 +73,21 @@ def analyze(
     backend: str = "z3",
     effort: float = 1.0,
     timeout: float | None = None,
+    full: bool = False,
 ) -> dict[str, Any]:
     """Everything wellposed knows about a pattern, as one JSON-ready dict.
 
     Keys include ``tractable``, ``tractable_reason``, ``dto``, ``classes``, ``components`` (the rank-one
-    components with their row/column supports), ``graph`` (summary of the rank-one support graph with
-    its ``connected_components``), ``canonical_key`` and the closedness fields ``closed``
-    (``True``/``False``/``None`` when undecided or not requested), ``closed_method``, ``closed_reason``,
-    ``certificate`` and ``seconds``. ``effort`` and ``timeout`` are passed to
-    :func:`wellposed.closedness.decide_closedness` (counted budgets; optional wall-clock cap).
+    components with their row/column supports), ``graph`` (counts of the rank-one support graph with
+    its ``connected_components``), ``canonical_key`` (``None`` when longer than :data:`MAX_KEY_CHARS`)
+    and ``canonical_key_sha256``, and the closedness fields ``closed`` (``True``/``False``/``None`` when
+    undecided or not requested), ``closed_method``, ``closed_reason``, ``certificate`` and ``seconds``.
+    ``effort`` and ``timeout`` are passed to :func:`wellposed.closedness.decide_closedness` (counted
+    budgets; optional wall-clock cap).
+
+    By default the record stays small for any size: lists (classes, components, parts, evidence) are
+    cut at :data:`MAX_LISTED` items, each cut list ``key`` with a ``key_total``; ``full=True`` lists
+    everything and gives the canonical key in full.
 
     Examples
     --------
@@ -67,10 +95,15 @@ def analyze(
     >>> rec = analyze(family("full:3,3,2"), closedness=False)
     >>> rec["tractable"], rec["dto"], rec["closed"]
     (True, True, None)
+
+    Notes
+    -----
+    ``classify`` runs once; the support-graph counts and connected parts come from its overlapping
+    pairs of classes, and the closedness pipeline reuses it.
     """
     start = time.perf_counter()
     c = classify(pattern)
-    g = support_graph(pattern, c)
+    key = pattern.canonical_key()
     rec: dict[str, Any] = {
         "name": pattern.name,
         "description": pattern.description,
@@ -78,28 +111,73 @@ def analyze(
         "n": pattern.n,
         "r": pattern.r,
         "free_entries": pattern.num_free_entries(),
-        "canonical_key": pattern.canonical_key(),
+        "canonical_key": key if full or len(key) <= MAX_KEY_CHARS else None,
+        "canonical_key_sha256": hashlib.sha256(key.encode()).hexdigest(),
     }
     rec.update(c.to_json())
     rec["components"] = [
         {"index": k, "rows": list(rows), "cols": list(cols), "empty": not rows or not cols}
-        for k, (rows, cols) in enumerate(pattern.rank_one_supports())
+        for k, (rows, cols) in enumerate(_supports(pattern, None if full else MAX_LISTED))
     ]
-    summary = graph_summary(g)
-    import networkx as nx
-
-    summary["connected_component_members"] = sorted(
-        (sorted(int(k) for k in comp) for comp in nx.connected_components(g)), key=lambda v: v[0]
-    )
+    summary = c.graph_summary()
+    summary["connected_component_members"] = [list(comps) for _, _, comps in c.parts()]
     rec["graph"] = summary
     rec.update({"closed": None, "closed_method": None, "closed_reason": "closedness not requested",
                 "certificate": None})
     if closedness:
         from .closedness import decide_closedness
 
-        verdict = decide_closedness(pattern, backend=backend, effort=effort, timeout=timeout)
+        verdict = decide_closedness(pattern, backend=backend, effort=effort, timeout=timeout, classification=c)
         rec.update(verdict.to_json())
     if pattern.expected:
         rec["expected"] = dict(pattern.expected)
+    if not full:  # the certificate stays whole: it is small (its support) and must stay re-verifiable
+        certificate = rec.pop("certificate")
+        rec = _capped(rec, MAX_LISTED)
+        rec["certificate"] = certificate
+        if rec["r"] > MAX_LISTED:
+            rec["components_total"] = pattern.r
     rec["seconds"] = round(time.perf_counter() - start, 6)
     return rec
+
+
+def analyze_spec(spec: Any, *, closedness: bool = True, backend: str = "z3", effort: float = 1.0,
+                 timeout: float | None = None, full: bool = False) -> dict[str, Any]:
+    """:func:`analyze` of a spec or case file (as :func:`wellposed.families.load_pattern` reads it).
+
+    A Kronecker-sparse family (``butterfly:N:s``, ``monarch:m``, ``ks:…``) is decided from its (a, b, c, d)
+    description without building masks (:func:`wellposed.kronecker.analyze_kronecker`), unless ``full``
+    asks for the listings; the record then has the same keys, its lists empty with their ``*_total``
+    counts, and ``decided_from`` says so.
+
+    >>> rec = analyze_spec("butterfly:65536:8")
+    >>> rec["closed"], rec["closed_method"], rec["decided_from"]
+    (True, 'theorem:dto', 'kronecker description (no masks built)')
+    """
+    from .families import load_pattern
+    from .kronecker import analyze_kronecker, is_kronecker_spec
+
+    start = time.perf_counter()
+    if not full and is_kronecker_spec(spec):
+        rec = analyze_kronecker(spec, closedness=closedness)
+        if rec is not None:
+            graph = rec["graph"]
+            graph.update({"component_sizes": [], "component_sizes_total": graph["connected_components"],
+                          "connected_component_members": [],
+                          "connected_component_members_total": graph["connected_components"]})
+            rec.update({"canonical_key": None, "canonical_key_sha256": None, "classes": [],
+                        "classes_total": rec["num_classes"], "components": [], "components_total": rec["r"],
+                        "decided_from": "kronecker description (no masks built)"})
+            for key in ("key", "parts", "details"):
+                rec.setdefault(key, [] if key == "parts" else ({} if key == "details" else ""))
+            rec["seconds"] = round(time.perf_counter() - start, 6)
+            return rec
+    return analyze(load_pattern(spec), closedness=closedness, backend=backend, effort=effort, timeout=timeout,
+                   full=full)
+
+
+def _supports(pattern: SupportPattern, limit: int | None) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """``rank_one_supports()`` of the first ``limit`` components (all when None)."""
+    if limit is None or pattern.r <= limit:
+        return pattern.rank_one_supports()
+    return pattern.restrict(range(pattern.m), range(pattern.n), range(limit)).rank_one_supports()

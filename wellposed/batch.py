@@ -10,9 +10,10 @@ carry ``file`` (the file name) and ``file_sha256`` (the SHA-256 of the bytes tha
 Blank lines are skipped. A malformed record (bad JSON, nesting deeper than 64 levels, an integer of more
 than 100 digits in a deeply nested line, a bad mask) becomes an error row naming its line.
 
-Patterns of equal shape inside a chunk are classified together with one batched Gram product
-(:func:`wellposed.batch_kernel.classify_batch`); only patterns that need the relaxed condition go through
-:func:`wellposed.classify.classify` one by one. Rows are identical to the one-by-one output.
+Patterns of equal shape inside a chunk are classified together by the vectorized kernel
+(:func:`wellposed.batch_kernel.classify_batch`: classes, DTO and the relaxed condition C1+C2 with their first
+failures); only a pattern whose r×r tables alone exceed the memory budget goes through
+:func:`wellposed.classify.classify`. Rows are identical to the one-by-one output.
 
 Output header (fingerprint)
 ---------------------------
@@ -47,23 +48,28 @@ import csv
 import dataclasses
 import enum
 import hashlib
+import importlib
 import io
 import json
+import logging
 import os
+import re
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
 
 from .analysis import BATCH_FIELDS, CLOSEDNESS_FIELDS, batch_record
-from .batch_kernel import classify_batch
+from .batch_kernel import Relaxed, classify_batch, pattern_bytes
 from .classify import (
     REASON_DTO,
     REASON_NO_CEC,
+    REASON_RELAXED,
     REASON_TRIVIAL,
     classify,
     describe_pair,
@@ -82,10 +88,24 @@ from .fileio import (
     truncate_locked,
     write_locked,
 )
-from .support import SupportPattern
+from .support import SupportPattern, max_bytes
+
+
+def _fast_json() -> Any:
+    """orjson, the fast JSON codec (a dependency), or None: the json module then does everything."""
+    try:
+        return importlib.import_module("orjson")
+    except ImportError:  # pragma: no cover - installed with wellposed
+        return None
+
+
+#: Rows and records come out exactly as with the json module (see :func:`classify_lines`, :func:`_format_rows`).
+_orjson = _fast_json()
 
 __all__ = ["BatchSummary", "run_batch", "classify_lines", "iter_input", "read_output", "FORMAT_VERSION",
            "META_SUFFIX"]
+
+logger = logging.getLogger(__name__)
 
 CHUNK = 4096
 #: Version of the output header (``{"wellposed_batch": FORMAT_VERSION, ...}``).
@@ -96,6 +116,7 @@ _HEADER_KEY = "wellposed_batch"
 _CENSUS_KEY = "wellposed_census"
 _ROW_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # one encoder for every row
 _DIR_FIELDS = ("file", "file_sha256")
+_CLOSEDNESS_COLUMNS = frozenset(CLOSEDNESS_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -315,29 +336,168 @@ def _parse_slow(label: str, obj: Any) -> SupportPattern:
         raise InvalidSpecError(str(exc)) from None
 
 
-def _fast_fields(obj: Any) -> tuple[int, int, int, str, str, str] | None:
-    """(m, n, r, joined x rows, joined y rows, name) for a plain record of 0/1 strings, else None."""
-    if type(obj) is not dict or not obj.keys() <= _FAST_KEYS:
+def _fast_fields(obj: Any, exact: bool = True) -> tuple[int, int, int, list[str], list[str], str] | None:
+    """(m, n, r, x rows, y rows, name) of what may be a plain record of 0/1 strings, else None.
+
+    Only the first row is looked at here; :func:`_stack_group` checks every row of a whole group of
+    records at once. ``exact=False`` (``obj`` was decoded by orjson, which turns an integer beyond 64 bits
+    into a float) refuses a float name, so that the record is decoded again by ``json.loads``.
+    """
+    if type(obj) is not dict:
         return None
     xs, ys = obj.get("x_support"), obj.get("y_support")
-    if type(xs) is not list or type(ys) is not list or not xs or not ys:
+    if type(xs) is not list or type(ys) is not list or not xs or not ys or not obj.keys() <= _FAST_KEYS:
         return None
-    try:
-        lengths = set(map(len, xs)) | set(map(len, ys))
-        jx, jy = "".join(xs), "".join(ys)
-    except TypeError:
-        return None
-    if len(lengths) != 1:
-        return None
-    r = lengths.pop()
+    first = xs[0]
     name = obj.get("name", obj.get("id", ""))
-    if r == 0 or type(name) not in _SCALARS:  # a nested name goes through the bounded slow path
+    kind = type(name)
+    if type(first) is not str or not first or kind not in _SCALARS or (kind is float and not exact):
+        return None  # a nested name goes through the bounded slow path
+    return len(xs), len(ys), len(first), xs, ys, (str(name) if kind is str else str(name or ""))
+
+
+def _plain_rows(rows: list[Any], length: int) -> bool:
+    """Are all ``rows`` strings of ``length`` characters? (The per-record check of :func:`_stack_group`.)"""
+    return all(type(t) is str and len(t) == length for t in rows)
+
+
+def _mask_codes(rows: list[str], length: int) -> np.ndarray | None:
+    """``rows`` (strings) as a (len(rows), length) uint8 array of character codes minus ``ord('0')``.
+
+    None when some row does not have ``length`` characters. The rows are joined with a ``"\\n"`` after
+    each: when the text holds exactly one ``"\\n"`` per row and every one of them ends a slice of
+    ``length + 1`` characters, no row holds a ``"\\n"`` and every row has ``length`` characters. A character
+    beyond Latin-1 becomes ``"?"`` (one byte per character still), so it is refused with the other non-0/1
+    characters. Raises TypeError if a row is not a string.
+    """
+    if not rows:
+        return np.zeros((0, length), np.uint8)
+    text = "\n".join(rows) + "\n"
+    if len(text) != len(rows) * (length + 1) or text.count("\n") != len(rows):
         return None
-    return len(xs), len(ys), r, jx, jy, str(name or "")
+    codes = np.frombuffer(text.encode("latin-1", "replace"), dtype=np.uint8).reshape(len(rows), length + 1)
+    if not (codes[:, length] == 10).all():
+        return None
+    return codes[:, :length] - 48
+
+
+def _stack_group(members: list[tuple[int, list[str], list[str], str]], m: int, n: int, r: int
+                 ) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """Masks of the records of one (m, n, r) group whose rows are all '0'/'1' strings of length r.
+
+    Returns the indices of those records in ``members`` and their masks, (G, m, r) and (G, n, r) bool;
+    the other records are left to the slow path, which names what is wrong with them.
+    """
+    keep = list(range(len(members)))
+    try:  # every row of the group at once
+        bx = _mask_codes(list(chain.from_iterable(t[1] for t in members)), r)
+        by = _mask_codes(list(chain.from_iterable(t[2] for t in members)), r)
+    except TypeError:  # a row that is not a string
+        bx = by = None
+    if bx is None or by is None:  # some record is malformed: sort the records out one by one
+        keep = [b for b, t in enumerate(members) if _plain_rows(t[1], r) and _plain_rows(t[2], r)]
+        bx = _mask_codes(list(chain.from_iterable(members[b][1] for b in keep)), r)
+        by = _mask_codes(list(chain.from_iterable(members[b][2] for b in keep)), r)
+        if bx is None or by is None:  # pragma: no cover - every kept row is a string of length r
+            raise AssertionError("rows checked one by one must stack")
+    bx, by = bx.reshape(len(keep), m, r), by.reshape(len(keep), n, r)
+    ok = np.asarray((bx <= 1).all(axis=(1, 2)) & (by <= 1).all(axis=(1, 2)))
+    if not ok.all():
+        keep = [b for b, good in zip(keep, ok.tolist(), strict=True) if good]
+        bx, by = bx[ok], by[ok]
+    return keep, bx.astype(bool), by.astype(bool)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """How a plain record is written by ``json.dumps``: compact (``separators=(",", ":")``) or by default."""
+
+    head: str  # up to the first row of x_support
+    sep: str  # between two rows
+    mid: str  # from the end of the last row of x_support to the first row of y_support
+    name: re.Pattern[str]  # an optional "name" last, without escapes or control characters
+
+
+_NAME_CHARS = r'([^"\\\x00-\x1f]*)'
+#: Records written in one of these layouts, ``{"x_support":["01",...],"y_support":["11",...]}`` with an optional
+#: ``"name"`` last, are read straight from their characters (:func:`_plain_record`, :func:`_plain_masks`).
+_LAYOUTS = (
+    _Layout('{"x_support":["', '","', '"],"y_support":["', re.compile(',"name":"' + _NAME_CHARS + '"}')),
+    _Layout('{"x_support": ["', '", "', '"], "y_support": ["', re.compile(', "name": "' + _NAME_CHARS + '"}')),
+)
+_JSON_SPACE = " \t\r\n"
+
+
+def _plain_record(raw: str) -> tuple[int, int, int, int, str, str] | None:
+    """(layout, m, n, r, masks part, name) of a line that looks like a plain record in a layout of
+    :data:`_LAYOUTS`, else None (the line is then decoded as JSON).
+
+    The masks part (up to the closing ``"]`` of ``y_support``) is only located here, from the first row's
+    length and the separators; :func:`_plain_masks` then compares every character of it with the text of
+    an m×r and an n×r mask in that layout, so a line it accepts is that JSON object and nothing else.
+
+    >>> _plain_record('{"x_support":["10","01","11"],"y_support":["01","11"],"name":"p"}')[:4]
+    (0, 3, 2, 2)
+    >>> _plain_record('{"x_support": ["10"], "y_support": ["01"]}')[:4]
+    (1, 1, 1, 2)
+    >>> _plain_record('{"y_support": ["01"], "x_support": ["10"]}') is None
+    True
+    """
+    for index in range(len(_LAYOUTS)):
+        if raw.startswith(_LAYOUTS[index].head):
+            break
+    else:
+        return None
+    layout = _LAYOUTS[index]
+    h, s = len(layout.head), len(layout.sep)
+    r = raw.find('"', h) - h
+    mid = raw.find(layout.mid, h)
+    start = mid + len(layout.mid)
+    end = raw.find('"]', start)
+    if r < 1 or mid < 0 or end < 0 or (mid - h + s) % (r + s) or (end - start + s) % (r + s):
+        return None
+    rest = raw[end + 2:].rstrip(_JSON_SPACE)
+    if rest == "}":
+        name = ""
+    else:
+        match = layout.name.fullmatch(rest)
+        if match is None:
+            return None
+        name = match.group(1)
+    return index, (mid - h + s) // (r + s), (end - start + s) // (r + s), r, raw[:end + 2], name
+
+
+def _plain_masks(layout: int, m: int, n: int, r: int, parts: list[str]
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which masks parts (:func:`_plain_record`) are exactly m×r and n×r masks of 0/1 in ``layout``, and those masks.
+
+    Returns ``ok`` (bool, one per part) and the masks of the accepted parts, (G, m, r) and (G, n, r) bool.
+    Each part is compared with the text of all-zero masks, where a digit may differ from ``"0"`` in its
+    last bit only (``"1"``); the rows are then read in place (a part followed by at least as many spaces
+    as a row separator has characters is m, resp. n, blocks of ``r + len(sep)`` characters).
+    """
+    lay = _LAYOUTS[layout]
+    head, sep = len(lay.head), len(lay.sep)
+    text = (lay.head + lay.sep.join(["0" * r] * m) + lay.mid + lay.sep.join(["0" * r] * n) + '"]')
+    size = len(text)
+    width = -(-(size + sep) // 8) * 8  # each part and at least ``sep`` spaces: rows of whole 8-byte words
+    template = np.frombuffer((text + " " * (width - size)).encode(), dtype=np.uint8)
+    digits = (template == 48).astype(np.uint8)  # where a character may differ from the template in bit 0
+    joined = (" " * (width - size)).join(parts) + " " * (width - size)
+    if len(joined) != width * len(parts):  # pragma: no cover - the length follows from (layout, m, n, r)
+        raise AssertionError("plain records of one layout and shape have one length")
+    chars = np.frombuffer(joined.encode("latin-1", "replace"), dtype=np.uint8).reshape(len(parts), width)
+    # compared 8 characters at a time: equal to the template but for bit 0 of a digit
+    differ = chars.view("<u8") ^ template.view("<u8")
+    ok = np.asarray(((differ & ~digits.view("<u8")) == 0).all(axis=1))
+    start_y = head + m * (r + sep) - sep + len(lay.mid)
+    x = chars[ok, head:head + m * (r + sep)].reshape(-1, m, r + sep)[:, :, :r] == 49
+    y = chars[ok, start_y:start_y + n * (r + sep)].reshape(-1, n, r + sep)[:, :, :r] == 49
+    return ok, x, y
 
 
 def _decode(raw: str, label: str) -> Any:
-    """``json.loads`` of one record (the fast path); what it refuses other than bad JSON — an integer of
+    """``json.loads`` of one record (the exact path); what it refuses other than bad JSON — an integer of
     more than 4300 digits, nesting deeper than the interpreter's recursion limit — is decoded again by
     :func:`~wellposed.fileio.loads_bounded`, which names the problem (never a traceback)."""
     try:
@@ -357,39 +517,79 @@ def _bounded(raw: str, obj: Any, label: str) -> Any:
 
 
 # ---------------------------------------------------------------- classification of a chunk
-def _vector_records(x: np.ndarray, y: np.ndarray, names: list[str]) -> list[dict[str, Any]]:
-    """Batch rows for B patterns of one shape, identical to ``batch_record(classify(p))``."""
+#: Texts of the relaxed verdicts, as :func:`wellposed.classify.classify` words them (the tests compare every
+#: batch row with ``batch_record(classify(p))``).
+_RELAXED_HOLDS = REASON_RELAXED + " (not DTO: {})"
+_C1_FAILS = ("C1 fails: non-complete classes of components {} and {} both cover entry ({}, {}) outside the "
+             "complete classes")
+_C2_FAILS = ("C2 fails: outside the complete classes, the support of class of component {} is not a union of "
+             "full bicliques")
+_NOT_NEEDED, _HOLDS = int(Relaxed.NOT_NEEDED), int(Relaxed.HOLDS)  # plain ints: compared once per row
+_C1_FAILS_CODE, _C2_FAILS_CODE = int(Relaxed.C1_FAILS), int(Relaxed.C2_FAILS)
+
+
+def _vector_records(x: np.ndarray, y: np.ndarray, names: list[str], lines: list[int] | None = None
+                    ) -> list[dict[str, Any]]:
+    """Batch rows for B patterns of one shape, identical to ``batch_record(classify(p))``.
+
+    Every verdict (DTO, relaxed C1+C2 and their first failures) comes from
+    :func:`~wellposed.batch_kernel.classify_batch`; this only words them. With ``lines``, each row starts
+    with ``"line": lines[b], "ok": True`` (a batch output row). Patterns whose kernel tables alone exceed
+    the memory budget (:func:`~wellposed.batch_kernel.pattern_bytes` > :func:`~wellposed.support.max_bytes`,
+    e.g. r in the tens of thousands) are classified one by one with :func:`~wellposed.classify.classify`.
+
+    >>> lu = np.tril(np.ones((2, 2), bool))[None]
+    >>> _vector_records(lu, lu, ["lu"])[0]["tractable_reason"]  # doctest: +ELLIPSIS
+    'not tractable by DTO (components 0 and 1 have nested ...) nor by the relaxed condition (C2 fails: ...)'
+    """
     bsz, m, r = x.shape
     n = y.shape[1]
+    if pattern_bytes(m, n, r) > max_bytes():  # the kernel's tables of one pattern do not fit
+        return _one_by_one(x, y, names, lines)
     out = classify_batch(x, y)
-    k_arr, l_arr = np.maximum(out["pair_k"], 0), np.maximum(out["pair_l"], 0)
-    bi = np.arange(bsz)
-    # |I_k|, |I_l|, |I_k ∩ I_l| (and for J) of the failing pair, for every pattern at once
-    xk, xl = x[bi, :, k_arr], x[bi, :, l_arr]
-    yk, yl = y[bi, :, k_arr], y[bi, :, l_arr]
-    ix = [xk.sum(1).tolist(), xl.sum(1).tolist(), (xk & xl).sum(1).tolist()]
-    iy = [yk.sum(1).tolist(), yl.sum(1).tolist(), (yk & yl).sum(1).tolist()]
-    dto_l, ncls_l, ncomp_l = out["dto"].tolist(), out["num_classes"].tolist(), out["num_complete"].tolist()
-    relax_l, kl, ll = out["needs_relaxed"].tolist(), out["pair_k"].tolist(), out["pair_l"].tolist()
     records: list[dict[str, Any]] = []
-    for b in range(bsz):
-        if relax_l[b]:
-            records.append(batch_record(classify(SupportPattern(x[b], y[b], name=names[b]))))
+    append = records.append
+    for line, name, code, ncls, ncomp, k, l, ik, jk, il, jl, ikl, jkl, fail, other, i, j in zip(
+        lines if lines is not None else [0] * bsz, names, out["relaxed"].tolist(), out["num_classes"].tolist(),
+        out["num_complete"].tolist(), out["pair_k"].tolist(), out["pair_l"].tolist(), *out["pair_counts"].T.tolist(),
+        out["fail_class"].tolist(), out["clash_other"].tolist(), out["clash_row"].tolist(), out["clash_col"].tolist(),
+        strict=True,
+    ):
+        if code == _NOT_NEEDED:
+            append({"line": line, "ok": True, "name": name, "m": m, "n": n, "r": r, "dto": True, "tractable": True,
+                    "tractable_method": "dto", "tractable_reason": REASON_DTO if ncls else REASON_TRIVIAL,
+                    "failing_pair": None, "num_classes": ncls, "num_complete_classes": ncomp})
             continue
-        dto = dto_l[b]
-        if dto:
-            reason = REASON_DTO if ncls_l[b] else REASON_TRIVIAL
-            pair = None
+        text = describe_pair(k, l, (ik, jk), (il, jl), (ikl, jkl))
+        if code == _HOLDS:
+            append({"line": line, "ok": True, "name": name, "m": m, "n": n, "r": r, "dto": False, "tractable": True,
+                    "tractable_method": "relaxed", "tractable_reason": _RELAXED_HOLDS.format(text),
+                    "failing_pair": [k, l], "num_classes": ncls, "num_complete_classes": ncomp})
+            continue
+        if code == _C1_FAILS_CODE:
+            why = _C1_FAILS.format(other, fail, i, j)
+        elif code == _C2_FAILS_CODE:
+            why = _C2_FAILS.format(fail)
         else:
-            k, l = kl[b], ll[b]
-            text = describe_pair(k, l, (ix[0][b], iy[0][b]), (ix[1][b], iy[1][b]), (ix[2][b], iy[2][b]))
-            reason = not_tractable_reason(text, REASON_NO_CEC)
-            pair = [k, l]
-        records.append({
-            "name": names[b], "m": m, "n": n, "r": r, "dto": dto, "tractable": dto,
-            "tractable_method": "dto" if dto else "none", "tractable_reason": reason,
-            "failing_pair": pair, "num_classes": ncls_l[b], "num_complete_classes": ncomp_l[b],
-        })
+            why = REASON_NO_CEC
+        append({"line": line, "ok": True, "name": name, "m": m, "n": n, "r": r, "dto": False, "tractable": False,
+                "tractable_method": "none", "tractable_reason": not_tractable_reason(text, why),
+                "failing_pair": [k, l], "num_classes": ncls, "num_complete_classes": ncomp})
+    if lines is None:  # the classification fields only (rows are built with their line: the common case)
+        for rec in records:
+            del rec["line"], rec["ok"]
+    return records
+
+
+def _one_by_one(x: np.ndarray, y: np.ndarray, names: list[str], lines: list[int] | None
+                ) -> list[dict[str, Any]]:
+    """Rows of patterns too large for :func:`~wellposed.batch_kernel.classify_batch`, one ``classify()`` each."""
+    logger.info("%d pattern(s) of shape %d×%d, r = %d: classified one by one (too large for the batch kernel)",
+                x.shape[0], x.shape[1], y.shape[1], x.shape[2])
+    records = []
+    for b in range(x.shape[0]):
+        rec = batch_record(classify(SupportPattern(x[b], y[b], name=names[b])))
+        records.append(rec if lines is None else {"line": lines[b], "ok": True, **rec})
     return records
 
 
@@ -399,8 +599,11 @@ def classify_lines(
 ) -> list[dict[str, Any]]:
     """Classify a chunk of raw records; returns rows in input order (errors become error rows).
 
-    Records made of '0'/'1' strings are decoded for a whole group of equal shape at once; anything
-    else (nested lists, family specs, malformed input) goes through full validation, decoded with
+    Records made of '0'/'1' strings are decoded for a whole group of equal shape at once: those written
+    by ``json.dumps`` (compact or default separators: ``{"x_support": ["01", ...], "y_support": [...]}``,
+    optionally a plain ``"name"`` last) straight from their characters, others with orjson (checked
+    against the json module where the two may differ); anything else (nested lists, family specs,
+    malformed input) goes through full validation, decoded with
     :func:`~wellposed.fileio.loads_bounded` when its line has more brackets than
     :data:`~wellposed.fileio.MAX_JSON_DEPTH`. Error messages start with ``labels[i]`` (default
     ``f"{where} {line_number}"``). A record nested deeper than ``MAX_JSON_DEPTH`` levels or holding an
@@ -413,9 +616,10 @@ def classify_lines(
     (False, 'line 2: JSON nested deeper than 64 levels; a pattern record needs 3.')
     """
     rows: list[dict[str, Any] | None] = [None] * len(items)
-    fast: dict[tuple[int, int, int], list[tuple[int, str, str, str]]] = {}
+    fast: dict[tuple[int, int, int], list[tuple[int, list[str], list[str], str]]] = {}
     decoded: dict[int, Any] = {}
-    patterns: dict[tuple[int, int, int], list[tuple[int, np.ndarray, np.ndarray, str]]] = {}
+    # per shape: blocks of (positions, x (G, m, r), y (G, n, r), names), classified together
+    blocks: dict[tuple[int, int, int], list[tuple[list[int], np.ndarray, np.ndarray, list[str]]]] = {}
 
     def label(pos: int) -> str:
         return labels[pos] if labels is not None else f"{where} {items[pos][0]}"
@@ -424,45 +628,72 @@ def classify_lines(
         rows[pos] = {"line": items[pos][0], "ok": False, "error": str(exc)}
 
     def slow(pos: int) -> None:
+        if pos not in decoded:
+            try:
+                decoded[pos] = _decode(items[pos][1], label(pos))
+            except InvalidSpecError as exc:
+                error(pos, exc)
+                return
         try:
             p = _parse_slow(label(pos), _bounded(items[pos][1], decoded[pos], label(pos)))
         except WellposedError as exc:
             error(pos, exc)
             return
-        patterns.setdefault((p.m, p.n, p.r), []).append((pos, p.x_support, p.y_support, p.name))
+        blocks.setdefault((p.m, p.n, p.r), []).append(([pos], p.x_support[None], p.y_support[None], [p.name]))
 
+    plain: dict[tuple[int, int, int, int], list[tuple[int, str, str]]] = {}
+    others: list[int] = []
     for pos, (_, raw) in enumerate(items):
-        try:
-            obj = _decode(raw, label(pos))
-        except InvalidSpecError as exc:
-            error(pos, exc)
-            continue
-        decoded[pos] = obj
-        f = _fast_fields(obj)
+        c = _plain_record(raw)
+        if c is None:
+            others.append(pos)
+        else:
+            plain.setdefault(c[:4], []).append((pos, c[4], c[5]))
+    for (layout, m, n, r), lines in plain.items():
+        ok, bx, by = _plain_masks(layout, m, n, r, [t[1] for t in lines])
+        accepted = [t for t, good in zip(lines, ok.tolist(), strict=True) if good]
+        if len(accepted) < len(lines):  # not 0/1 masks after all (or not that JSON): the general path
+            others.extend(t[0] for t, good in zip(lines, ok.tolist(), strict=True) if not good)
+        if accepted:
+            blocks.setdefault((m, n, r), []).append(([t[0] for t in accepted], bx, by, [t[2] for t in accepted]))
+
+    loads_fast = _orjson.loads if _orjson is not None else None
+    for pos in others:
+        raw = items[pos][1]
+        f = None
+        if loads_fast is not None:
+            try:
+                f = _fast_fields(loads_fast(raw), exact=False)
+            except ValueError:  # orjson refuses it: json.loads decides (it also reads NaN, huge integers, ...)
+                pass
+        if f is None:  # decoded again by json.loads: orjson turns integers beyond 64 bits into floats
+            try:
+                obj = decoded[pos] = _decode(raw, label(pos))
+            except InvalidSpecError as exc:
+                error(pos, exc)
+                continue
+            f = _fast_fields(obj)
         if f is None:
             slow(pos)
         else:
             fast.setdefault(f[:3], []).append((pos, f[3], f[4], f[5]))
     for (m, n, r), members in fast.items():
-        bx = np.frombuffer("".join(t[1] for t in members).encode("latin-1", "replace"), dtype=np.uint8) - 48
-        by = np.frombuffer("".join(t[2] for t in members).encode("latin-1", "replace"), dtype=np.uint8) - 48
-        bx, by = bx.reshape(len(members), m, r), by.reshape(len(members), n, r)
-        ok = (bx <= 1).all(axis=(1, 2)) & (by <= 1).all(axis=(1, 2))
-        for b in np.flatnonzero(~ok).tolist():
+        keep, bx, by = _stack_group(members, m, n, r)
+        for b in sorted(set(range(len(members))) - set(keep)):
             slow(members[b][0])
-        good = np.flatnonzero(ok)
-        if good.size:
-            group = patterns.setdefault((m, n, r), [])
-            xg, yg = bx[good].astype(bool), by[good].astype(bool)
-            group.extend((members[b][0], xg[i], yg[i], members[b][3]) for i, b in enumerate(good.tolist()))
-    for shape_group in patterns.values():
-        recs = _vector_records(np.stack([t[1] for t in shape_group]), np.stack([t[2] for t in shape_group]),
-                               [t[3] for t in shape_group])
-        for (pos, x, y, name), rec in zip(shape_group, recs, strict=True):
-            row = {"line": items[pos][0], "ok": True, **rec}
+        if keep:
+            blocks.setdefault((m, n, r), []).append(([members[b][0] for b in keep], bx, by,
+                                                     [members[b][3] for b in keep]))
+    for group in blocks.values():
+        positions = [pos for block in group for pos in block[0]]
+        x = group[0][1] if len(group) == 1 else np.concatenate([block[1] for block in group])
+        y = group[0][2] if len(group) == 1 else np.concatenate([block[2] for block in group])
+        names = [name for block in group for name in block[3]]
+        recs = _vector_records(x, y, names, [items[pos][0] for pos in positions])
+        for b, (pos, rec) in enumerate(zip(positions, recs, strict=True)):
             if closedness:
-                row.update(_closedness_fields(SupportPattern(x, y, name=name), effort, timeout))
-            rows[pos] = row
+                rec.update(_closedness_fields(SupportPattern(x[b], y[b], name=names[b]), effort, timeout))
+            rows[pos] = rec
     return [r for r in rows if r is not None]
 
 
@@ -480,22 +711,44 @@ def _columns(closedness: bool, directory: bool = False) -> list[str]:
 
 
 def _format_rows(rows: list[dict[str, Any]], fmt: str, columns: list[str]) -> bytes:
+    """The bytes of output rows: JSON lines (compact, UTF-8) or CSV records with the given columns.
+
+    A lone surrogate (a name written ``"\\ud800"`` in the input) is written as its JSON escape ``\\ud800``.
+
+    >>> _format_rows([{"line": 1, "ok": True, "name": "é", "failing_pair": [0, 1]}], "jsonl", [])
+    b'{"line":1,"ok":true,"name":"\\xc3\\xa9","failing_pair":[0,1]}\\n'
+    """
     if fmt == "jsonl":
+        if _orjson is not None and _CLOSEDNESS_COLUMNS.isdisjoint(columns):
+            # rows of str, int, bool, None and lists of int: orjson writes the json module's bytes, faster
+            # (closedness rows may hold floats, which the two write differently, and stay with json)
+            dumps = _orjson.dumps
+            try:
+                return b"".join([dumps(r) + b"\n" for r in rows])
+            except TypeError:  # a lone surrogate, an integer beyond 64 bits: the json module writes them
+                pass
         encode = _ROW_ENCODER.encode
-        return "".join([encode(r) + "\n" for r in rows]).encode("utf-8")
+        return "".join([encode(r) + "\n" for r in rows]).encode("utf-8", "backslashreplace")
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    quoted: csv.DictWriter[str] | None = None
+    writer = csv.writer(buf, lineterminator="\n")
+    quoted = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_ALL)
     for r in rows:
-        rec = {k: (json.dumps(v) if isinstance(v, (list, dict)) else v) for k, v in r.items()}
-        if any(isinstance(v, str) and "\r" in v for v in rec.values()):
-            # the csv module leaves a lone "\r" unquoted when the line terminator is "\n": quote every field
-            quoted = quoted or csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n",
-                                              quoting=csv.QUOTE_ALL)
-            quoted.writerow(rec)
-        else:
-            writer.writerow(rec)
-    return buf.getvalue().encode("utf-8")
+        # the csv module leaves a lone "\r" unquoted when the line terminator is "\n": quote every field then
+        # (lists and dicts are written as JSON, which escapes "\r")
+        out = quoted if any(isinstance(v, str) and "\r" in v for v in r.values()) else writer
+        out.writerow([_csv_field(v) if isinstance(v, (list, dict)) else v for v in [r.get(c, "") for c in columns]])
+    return buf.getvalue().encode("utf-8", "backslashreplace")
+
+
+def _csv_field(value: list[Any] | dict[str, Any]) -> str:
+    """A list or dict as a CSV field: its JSON text (``json.dumps``, default separators).
+
+    >>> _csv_field([0, 1]), _csv_field([True]), _csv_field({"a": None})
+    ('[0, 1]', '[true]', '{"a": null}')
+    """
+    if isinstance(value, list) and all(type(v) is int for v in value):  # a failing pair: the common case
+        return "[" + ", ".join(map(str, value)) + "]"
+    return json.dumps(value)
 
 
 def _classify_arrays(payload: _Arrays, closedness: bool, effort: float, timeout: float | None
@@ -503,13 +756,10 @@ def _classify_arrays(payload: _Arrays, closedness: bool, effort: float, timeout:
     """Rows for a slice of an .npz batch (record number = 1-based index in the arrays)."""
     x, y, names, first, skip = payload
     keep = [b for b in range(x.shape[0]) if first + b not in skip]
-    recs = _vector_records(x[keep], y[keep], [names[b] for b in keep])
-    rows = []
-    for b, rec in zip(keep, recs, strict=True):
-        row = {"line": first + b, "ok": True, **rec}
-        if closedness:
+    rows = _vector_records(x[keep], y[keep], [names[b] for b in keep], [first + b for b in keep])
+    if closedness:
+        for b, row in zip(keep, rows, strict=True):
             row.update(_closedness_fields(SupportPattern(x[b], y[b], name=names[b]), effort, timeout))
-        rows.append(row)
     return rows
 
 

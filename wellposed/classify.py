@@ -7,6 +7,7 @@ diagonal entries.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,10 @@ __all__ = [
     "describe_pair",
     "not_tractable_reason",
     "check_classify_memory",
+    "ClassOverlaps",
+    "ClassTable",
+    "meeting_pairs",
+    "biclique_components",
 ]
 
 REASON_DTO = (
@@ -68,22 +73,144 @@ class SupportClass:
                 "size": self.size, "complete": self.complete}
 
 
+class ClassTable(Sequence[SupportClass]):
+    """The classes of identical components as index arrays (CSR style), read as a sequence of
+    :class:`SupportClass` built on access: memory and time follow the masks' nonzeros, and callers that
+    only need counts (sizes, complete classes, areas) never build Python tuples.
+
+    >>> t = ClassTable.from_masks([np.array([0]), np.array([1, 2])], np.array([[1, 0], [1, 1]], bool),
+    ...                           np.array([[1, 1], [0, 1]], bool))
+    >>> len(t), t[1], t.sizes.tolist(), t.complete.tolist()
+    (2, SupportClass(components=(1, 2), rows=(1,), cols=(0, 1)), [1, 2], [True, True])
+    """
+
+    __slots__ = ("member_ptr", "members", "row_ptr", "rows", "col_ptr", "cols")
+
+    def __init__(self, member_ptr: np.ndarray, members: np.ndarray, row_ptr: np.ndarray, rows: np.ndarray,
+                 col_ptr: np.ndarray, cols: np.ndarray) -> None:
+        self.member_ptr, self.members = member_ptr, members
+        self.row_ptr, self.rows = row_ptr, rows
+        self.col_ptr, self.cols = col_ptr, cols
+
+    @classmethod
+    def from_masks(cls, members: list[np.ndarray], xr: np.ndarray, yr: np.ndarray) -> ClassTable:
+        """From the member arrays of each class and its row mask ``xr`` (m×c) and column mask ``yr`` (n×c)."""
+        def csr(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            col, row = np.nonzero(np.ascontiguousarray(mask.T))
+            ptr = np.zeros(mask.shape[1] + 1, dtype=np.int64)
+            np.cumsum(np.bincount(col, minlength=mask.shape[1]), out=ptr[1:])
+            return ptr, row.astype(np.int64)
+
+        mptr = np.zeros(len(members) + 1, dtype=np.int64)
+        np.cumsum([len(mem) for mem in members], out=mptr[1:])
+        flat = np.concatenate(members).astype(np.int64) if members else np.zeros(0, dtype=np.int64)
+        return cls(mptr, flat, *csr(np.asarray(xr, dtype=bool)), *csr(np.asarray(yr, dtype=bool)))
+
+    @classmethod
+    def empty(cls) -> ClassTable:
+        zero, none = np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return cls(zero, none, zero, none, zero, none)
+
+    @property
+    def sizes(self) -> np.ndarray:
+        """Number of components of each class (its rank budget |P|)."""
+        return np.diff(self.member_ptr)
+
+    @property
+    def num_rows(self) -> np.ndarray:
+        """``|R|`` of each class."""
+        return np.diff(self.row_ptr)
+
+    @property
+    def num_cols(self) -> np.ndarray:
+        """``|C|`` of each class."""
+        return np.diff(self.col_ptr)
+
+    @property
+    def complete(self) -> np.ndarray:
+        """Boolean per class: ``|P| ≥ min(|R|, |C|)``."""
+        return self.sizes >= np.minimum(self.num_rows, self.num_cols)
+
+    def members_of(self, c: int) -> np.ndarray:
+        return self.members[self.member_ptr[c]:self.member_ptr[c + 1]]
+
+    def rows_of(self, c: int) -> np.ndarray:
+        return self.rows[self.row_ptr[c]:self.row_ptr[c + 1]]
+
+    def cols_of(self, c: int) -> np.ndarray:
+        return self.cols[self.col_ptr[c]:self.col_ptr[c + 1]]
+
+    def first_member(self, c: int) -> int:
+        return int(self.members[self.member_ptr[c]])
+
+    def __len__(self) -> int:
+        return int(self.member_ptr.size - 1)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[c] for c in range(*index.indices(len(self)))]
+        c = int(index)
+        if not -len(self) <= c < len(self):
+            raise IndexError(f"class {c} out of range ({len(self)} classes)")
+        c %= len(self)
+        return SupportClass(tuple(self.members_of(c).tolist()), tuple(self.rows_of(c).tolist()),
+                            tuple(self.cols_of(c).tolist()))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ClassTable):
+            return all(np.array_equal(getattr(self, a), getattr(other, a)) for a in self.__slots__)
+        if isinstance(other, Sequence):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(getattr(self, a).tobytes() for a in self.__slots__))
+
+    def __repr__(self) -> str:
+        return f"<ClassTable: {len(self)} classes>"
+
+
+@dataclass(frozen=True, eq=False)
+class ClassOverlaps:
+    """The pairs ``a < b`` of classes (indices into ``Classification.classes``) whose rank-one supports
+    meet, sorted, with the numbers of shared rows ``|R_a ∩ R_b|`` and shared columns ``|C_a ∩ C_b|``.
+
+    This is the rank-one support graph with identical components merged: enough to derive the connected
+    parts and the edge counts of the full graph without touching the masks again.
+    """
+
+    a: np.ndarray
+    b: np.ndarray
+    shared_rows: np.ndarray
+    shared_cols: np.ndarray
+
+    @classmethod
+    def none(cls) -> ClassOverlaps:
+        empty = np.zeros(0, dtype=np.int64)
+        return cls(empty, empty, empty, empty)
+
+    def __len__(self) -> int:
+        return int(self.a.size)
+
+
 @dataclass(frozen=True)
 class Classification:
     """Tractability verdict of a support pattern, with its reason.
 
     ``components`` and the indices in ``classes`` / ``failing_pair`` refer to the components of the
-    pattern as given (empty components are listed in ``empty_components`` and ignored).
+    pattern as given (empty components are listed in ``empty_components`` and ignored). ``overlaps``
+    lists the overlapping pairs of classes (see :class:`ClassOverlaps`).
     """
 
     pattern: SupportPattern
-    classes: tuple[SupportClass, ...]
+    classes: ClassTable
     empty_components: tuple[int, ...]
     dto: bool
     relaxed: bool
     reason: str
     failing_pair: tuple[int, int] | None = None
     bicliques: dict[int, tuple[tuple[tuple[int, ...], tuple[int, ...]], ...]] = field(default_factory=dict)
+    overlaps: ClassOverlaps = field(default_factory=ClassOverlaps.none, compare=False, repr=False)
 
     @property
     def tractable(self) -> bool:
@@ -95,21 +222,98 @@ class Classification:
         """``"dto"``, ``"relaxed"`` or ``"none"``."""
         return "dto" if self.dto else ("relaxed" if self.relaxed else "none")
 
-    def to_json(self) -> dict[str, Any]:
+    def part_labels(self) -> np.ndarray:
+        """For each class, the index of its connected part of the overlap graph (parts numbered in the
+        order of their first component). ``O(c + pairs)`` with scipy's connected components."""
+        c = len(self.classes)
+        if c == 0:
+            return np.zeros(0, dtype=np.int64)
+        from scipy import sparse
+        from scipy.sparse.csgraph import connected_components
+
+        ov = self.overlaps
+        graph = sparse.coo_matrix((np.ones(len(ov), dtype=np.int8), (ov.a, ov.b)), shape=(c, c))
+        _, labels = connected_components(graph, directed=False)
+        # classes are ordered by first component, so a part's first class holds its first component
+        first = np.full(int(labels.max()) + 1, c, dtype=np.int64)
+        np.minimum.at(first, labels, np.arange(c))
+        rank = np.empty_like(first)
+        rank[np.argsort(first, kind="stable")] = np.arange(first.size)
+        return rank[labels]
+
+    def parts(self) -> list[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]]:
+        """Independent sub-problems: ``[(rows, cols, components)]`` per connected part of the rank-one
+        support graph, ordered by first component; rows and columns are those of the part's union.
+
+        >>> from wellposed.families import family
+        >>> classify(family("diag:2")).parts()
+        [((0,), (0,), (0,)), ((1,), (1,), (1,))]
+        """
+        labels = self.part_labels()
+        t = self.classes
+        out: list[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]] = []
+        for part in range(int(labels.max()) + 1 if labels.size else 0):
+            members = np.flatnonzero(labels == part).tolist()
+            comps = np.sort(np.concatenate([t.members_of(c) for c in members]))
+            rows = np.unique(np.concatenate([t.rows_of(c) for c in members]))
+            cols = np.unique(np.concatenate([t.cols_of(c) for c in members]))
+            out.append((tuple(rows.tolist()), tuple(cols.tolist()), tuple(comps.tolist())))
+        return out
+
+    def graph_summary(self) -> dict[str, Any]:
+        """Counts of the rank-one support graph (as :func:`wellposed.graph.graph_summary` of the explicit
+        graph): nodes, edges by relation, connected components and their sizes.
+
+        >>> from wellposed.families import family
+        >>> classify(family("lu:3")).graph_summary()["edges_by_relation"]
+        {'identical': 0, 'nested': 3, 'partial': 0}
+        """
+        sizes = self.classes.sizes
+        areas = self.classes.num_rows * self.classes.num_cols
+        ov = self.overlaps
+        weight = sizes[ov.a] * sizes[ov.b]
+        shared = ov.shared_rows * ov.shared_cols
+        nested = (shared == areas[ov.a]) | (shared == areas[ov.b])
+        identical = int((sizes * (sizes - 1) // 2).sum())
+        rel = {"identical": identical, "nested": int(weight[nested].sum()), "partial": int(weight[~nested].sum())}
+        labels = self.part_labels()
+        part_sizes = np.bincount(labels, weights=sizes, minlength=int(labels.max()) + 1 if labels.size else 0)
         return {
+            "nodes": int(sizes.sum()),
+            "edges": sum(rel.values()),
+            "edges_by_relation": rel,
+            "connected_components": int(part_sizes.size),
+            "component_sizes": [int(v) for v in part_sizes],
+        }
+
+    def to_json(self, max_classes: int | None = None) -> dict[str, Any]:
+        """JSON-ready dict; ``max_classes`` caps the listed classes (``classes_listed`` says how many)."""
+        shown = self.classes if max_classes is None else self.classes[:max_classes]
+        out = {
             "tractable": self.tractable,
             "tractable_method": self.method,
             "tractable_reason": self.reason,
             "dto": self.dto,
             "relaxed": self.relaxed,
             "failing_pair": list(self.failing_pair) if self.failing_pair is not None else None,
-            "classes": [c.to_json() for c in self.classes],
+            "classes": [c.to_json() for c in shown],
             "num_classes": len(self.classes),
-            "num_complete_classes": sum(c.complete for c in self.classes),
+            "num_complete_classes": int(self.classes.complete.sum()),
             "empty_components": list(self.empty_components),
         }
+        if max_classes is not None:
+            out["classes_listed"] = len(shown)
+        return out
 
 
+#: DTO is tested by summing the class coverage when the classes' total area is at most this many entries.
+_COVERAGE_AREA_MAX = 2**28
+#: ... in row blocks of about this many entries of A.
+_COVERAGE_BLOCK = 2**22
+#: Above this many distinct classes the Gram products are always sparse.
+_DENSE_GRAM_MAX = 4096
+#: Dense BLAS Gram products are used when their multiply-adds are at most this many times the sparse work.
+_DENSE_GRAM_SPEEDUP = 40
 #: Peak bytes per pair of components of :func:`classify`: two int64 Gram matrices, the float64 product and
 #: rounding of the second one, and the boolean relation tables.
 _GRAM_BYTES_PER_PAIR = 40
@@ -123,10 +327,12 @@ def _subject(pattern: SupportPattern) -> str:
 
 
 def check_classify_memory(pattern: SupportPattern, live: int | None = None) -> None:
-    """Refuse, before allocating, a pattern whose r×r Gram matrices do not fit the memory budget.
+    """Refuse, before allocating, a pattern whose dense r×r Gram matrices do not fit the memory budget.
 
-    ``live`` is the number of non-empty components (default ``r``). Raises
-    :class:`~wellposed.errors.ResourceLimitError` naming the pattern, the memory needed and the limit.
+    :func:`classify` itself works on sparse structure and needs no r×r table; this check guards the
+    callers that do build one (the explicit support graph). ``live`` is the number of non-empty
+    components (default ``r``). Raises :class:`~wellposed.errors.ResourceLimitError` naming the
+    pattern, the memory needed and the limit.
 
     >>> from wellposed.families import family
     >>> check_classify_memory(family("full:4096,4096,4096"))
@@ -135,21 +341,6 @@ def check_classify_memory(pattern: SupportPattern, live: int | None = None) -> N
     need = _GRAM_BYTES_PER_PAIR * r * r + 8 * (pattern.m + pattern.n) * r
     check_memory(need, f"the r×r Gram matrices IᵀI and JᵀJ (r = {r})", _subject(pattern),
                  "Split the pattern (a direct sum is classified part by part) or drop components")
-
-
-def _grams(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return (count_product(np.swapaxes(x, -1, -2), x, "the r×r Gram matrix IᵀI"),
-            count_product(np.swapaxes(y, -1, -2), y, "the r×r Gram matrix JᵀJ"))
-
-
-def _pair_relation(gi: np.ndarray, gj: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Boolean (…, r, r) arrays: components overlap; components are identical."""
-    di = np.diagonal(gi, axis1=-2, axis2=-1)
-    dj = np.diagonal(gj, axis1=-2, axis2=-1)
-    overlap = (gi > 0) & (gj > 0)
-    same_i = (gi == di[..., :, None]) & (gi == di[..., None, :])
-    same_j = (gj == dj[..., :, None]) & (gj == dj[..., None, :])
-    return overlap, same_i & same_j
 
 
 def describe_pair(k: int, l: int, size_k: tuple[int, int], size_l: tuple[int, int],
@@ -162,10 +353,69 @@ def describe_pair(k: int, l: int, size_k: tuple[int, int], size_l: tuple[int, in
             f"S_{l} is {size_l[0]}×{size_l[1]}, they share {common[0]}×{common[1]} = {shared} entries")
 
 
-def _pair_text(k: int, l: int, a: int, b: int, gi: np.ndarray, gj: np.ndarray) -> str:
-    """``describe_pair`` for components labelled k, l at Gram indices a, b."""
-    return describe_pair(k, l, (int(gi[a, a]), int(gj[a, a])), (int(gi[b, b]), int(gj[b, b])),
-                         (int(gi[a, b]), int(gj[a, b])))
+def _class_labels(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Classes of identical columns ``(I_k, J_k)``: (label of each column, first column of each class).
+
+    Labels number the classes in the order of their first column. One sort of the packed columns,
+    ``O((m + n) r / 8 · log r)`` bytes compared.
+    """
+    packed = np.concatenate([np.packbits(x, axis=0), np.packbits(y, axis=0)], axis=0)
+    pad = -packed.shape[0] % 8
+    if pad:
+        packed = np.concatenate([packed, np.zeros((pad, packed.shape[1]), np.uint8)], axis=0)
+    rows = np.ascontiguousarray(packed.T)  # (r, bytes): one row of bytes per column of the masks
+    words = rows.view(np.uint64)
+    # a 64-bit hash per column (multiply-add with fixed odd constants, wrapping), checked exactly below
+    mult = (np.arange(words.shape[1], dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)) | np.uint64(1)
+    with np.errstate(over="ignore"):
+        digest = (words * mult).sum(axis=1, dtype=np.uint64)
+    _, first, inverse = np.unique(digest, return_index=True, return_inverse=True)
+    inverse = np.ravel(inverse)
+    if not np.array_equal(words[first[inverse]], words):  # a hash collision: sort the columns themselves
+        keys = rows.view(np.dtype((np.void, rows.shape[1]))).ravel()
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    return rank[np.ravel(inverse)], first[order]
+
+
+def meeting_pairs(xr: np.ndarray, yr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs ``a < b`` of columns whose rank-one supports meet, with ``|I_a ∩ I_b|`` and ``|J_a ∩ J_b|``.
+
+    ``xr`` (m×c) and ``yr`` (n×c) are boolean masks (columns: row sets and column sets of rank-one
+    supports, e.g. the classes of a pattern or absorbed blocks). The Gram products
+    ``IᵀI`` and ``JᵀJ`` are sparse (work ``Σ_i deg(i)²``, the number of pairs of columns sharing a row)
+    unless dense BLAS products are cheaper; only pairs that meet in both are returned.
+    """
+    c = xr.shape[1]
+    empty = np.zeros(0, dtype=np.int64)
+    if c < 2:
+        return empty, empty, empty, empty
+    deg_x, deg_y = xr.sum(axis=1, dtype=np.int64), yr.sum(axis=1, dtype=np.int64)
+    sparse_work = int(deg_x @ deg_x + deg_y @ deg_y)
+    dense_work = c * c * (xr.shape[0] + yr.shape[0])
+    if dense_work <= _DENSE_GRAM_SPEEDUP * sparse_work and c <= _DENSE_GRAM_MAX:
+        gi = count_product(xr.T, xr, "the Gram matrix IᵀI of the classes")
+        gj = count_product(yr.T, yr, "the Gram matrix JᵀJ of the classes")
+        a, b = np.nonzero(np.triu((gi > 0) & (gj > 0), k=1))
+        return a.astype(np.int64), b.astype(np.int64), gi[a, b].astype(np.int64), gj[a, b].astype(np.int64)
+    from scipy import sparse
+
+    check_memory(24 * min(c * c, sparse_work), "the sparse Gram matrices of the classes",
+                 f"masks with {c} distinct components", "Split the pattern into independent blocks")
+    sx = sparse.csc_matrix(xr, dtype=np.int32)
+    sy = sparse.csc_matrix(yr, dtype=np.int32)
+    gi_s = sparse.triu(sx.T @ sx, k=1, format="csr")
+    gj_s = sparse.triu(sy.T @ sy, k=1, format="csr")
+    both = gi_s.multiply(gj_s > 0).tocoo()
+    keep = both.data > 0
+    a, b = both.row[keep].astype(np.int64), both.col[keep].astype(np.int64)
+    order = np.lexsort((b, a))
+    a, b = a[order], b[order]
+    si = np.asarray(both.data[keep][order], dtype=np.int64)
+    sj = np.asarray(gj_s[a, b], dtype=np.int64).ravel() if a.size else empty
+    return a, b, si, sj
 
 
 def classify(pattern: SupportPattern) -> Classification:
@@ -180,7 +430,9 @@ def classify(pattern: SupportPattern) -> Classification:
     Classification
         ``tractable`` with ``reason``; when not tractable, ``failing_pair`` names two components whose
         supports overlap without being identical (violating DTO), and ``reason`` says which relaxed
-        condition fails.
+        condition fails. It also holds the overlapping pairs of classes, from which the connected parts
+        (:meth:`Classification.parts`) and the support-graph counts (:meth:`Classification.graph_summary`)
+        follow without another pass over the masks.
 
     Examples
     --------
@@ -195,102 +447,133 @@ def classify(pattern: SupportPattern) -> Classification:
 
     Notes
     -----
-    Cost: two r×r Gram products, ``O((m + n) r²)``, plus ``O(mn)`` per non-complete class for the
-    relaxed condition. No loop over pairs of components or entries in Python.
+    Identical components are merged first (one sort of the packed columns), so everything after works on
+    the ``c`` distinct classes: the overlapping pairs come from sparse Gram products of the class masks,
+    work ``Σ_i deg(i)²`` (pairs of classes sharing a row of X, plus the same for Y), or from dense BLAS
+    products when those are cheaper; the relaxed condition touches each non-complete class's block
+    ``R × C`` once, ``O(Σ |R||C|)``. No r×r table and no loop over pairs in Python.
     """
     x, y = pattern.x_support, pattern.y_support
-    empty = np.flatnonzero(pattern.empty_components())
-    live = np.flatnonzero(~pattern.empty_components())
+    empty_mask = pattern.empty_components()
+    empty = tuple(int(k) for k in np.flatnonzero(empty_mask))
+    live = np.flatnonzero(~empty_mask)
     if live.size == 0:
-        return Classification(pattern, (), tuple(int(k) for k in empty), True, False,
-                              REASON_TRIVIAL)
-    check_classify_memory(pattern, int(live.size))
-    gi, gj = _grams(x[:, live], y[:, live])
-    overlap, identical = _pair_relation(gi, gj)
-    # classes: identical is an equivalence relation on live components; label by first member
-    first = np.argmax(identical, axis=1).tolist()
-    live_l = live.tolist()
-    members_of: dict[int, list[int]] = {}
-    for pos, rep in enumerate(first):
-        members_of.setdefault(rep, []).append(live_l[pos])
-    reps = sorted(members_of)
-    rep_comps = [live_l[rep] for rep in reps]
-    x_cols, y_cols = x.T[rep_comps].tolist(), y.T[rep_comps].tolist()
-    classes = [
-        SupportClass(tuple(members_of[rep]), tuple(i for i, v in enumerate(xc) if v),
-                     tuple(j for j, v in enumerate(yc) if v))
-        for rep, xc, yc in zip(reps, x_cols, y_cols, strict=True)
-    ]
-    bad = overlap & ~identical
-    empty_t = tuple(int(k) for k in empty)
-    if not bad.any():
-        return Classification(pattern, tuple(classes), empty_t, True, False, REASON_DTO)
-    a, b = (int(t) for t in np.argwhere(bad)[0])
-    pair = (int(live[a]), int(live[b]))
-    dto_failure = _pair_text(pair[0], pair[1], a, b, gi, gj)
+        return Classification(pattern, ClassTable.empty(), empty, True, False, REASON_TRIVIAL)
+    xl, yl = (x, y) if live.size == pattern.r else (x[:, live], y[:, live])
+    labels, firsts = _class_labels(xl, yl)
+    order = np.argsort(labels, kind="stable")
+    bounds = np.cumsum(np.bincount(labels, minlength=firsts.size))[:-1]
+    members = np.split(live[order], bounds)
+    same = firsts.size == live.size  # no two components identical: the class masks are the masks
+    xr, yr = (xl, yl) if same else (xl[:, firsts], yl[:, firsts])
+    classes = ClassTable.from_masks(members, xr, yr)
+    if _disjoint_classes(classes, pattern.m, pattern.n):
+        return Classification(pattern, classes, empty, True, False, REASON_DTO)
+    a, b, si, sj = meeting_pairs(xr, yr)
+    overlaps = ClassOverlaps(a, b, si, sj)
+    if a.size == 0:
+        return Classification(pattern, classes, empty, True, False, REASON_DTO, overlaps=overlaps)
+    a0 = int(a[0])  # pairs are sorted: the first class with a partner, and its first partner
+    b0 = int(b[0])
+    k, l = classes.first_member(a0), classes.first_member(b0)
+    nr, nc = classes.num_rows, classes.num_cols
+    dto_failure = describe_pair(k, l, (int(nr[a0]), int(nc[a0])), (int(nr[b0]), int(nc[b0])),
+                                (int(si[0]), int(sj[0])))
+    pair = (k, l)
     ok, why, bicl = _relaxed(pattern, classes)
     if ok:
-        return Classification(pattern, tuple(classes), empty_t, False, True,
-                              f"{REASON_RELAXED} (not DTO: {dto_failure})", pair, bicl)
-    return Classification(pattern, tuple(classes), empty_t, False, False,
-                          not_tractable_reason(dto_failure, why), pair)
+        return Classification(pattern, classes, empty, False, True, f"{REASON_RELAXED} (not DTO: {dto_failure})",
+                              pair, bicl, overlaps)
+    return Classification(pattern, classes, empty, False, False, not_tractable_reason(dto_failure, why), pair,
+                          overlaps=overlaps)
+
+
+def _disjoint_classes(classes: ClassTable, m: int, n: int) -> bool:
+    """True when the classes' rank-one supports are pairwise disjoint (DTO), by counting.
+
+    Their areas ``Σ |R||C|`` must not exceed ``m n``; then the class coverage ``R_c × C_c`` is summed row
+    block by row block with sparse products (work = the total area, memory bounded) and must stay ≤ 1.
+    Returns False when this is not the cheap way (then :func:`meeting_pairs` decides).
+    """
+    c = len(classes)
+    if c < 2:
+        return True
+    area = int(classes.num_rows @ classes.num_cols)
+    if area > m * n or area > _COVERAGE_AREA_MAX:
+        return False
+    from scipy import sparse
+
+    ones = np.ones(classes.rows.size, dtype=np.int32)
+    xr = sparse.csc_matrix((ones, classes.rows, classes.row_ptr), shape=(m, c)).tocsr()
+    yt = sparse.csc_matrix((np.ones(classes.cols.size, dtype=np.int32), classes.cols, classes.col_ptr),
+                           shape=(n, c)).T.tocsr()
+    step = max(1, _COVERAGE_BLOCK // max(1, n))
+    for start in range(0, m, step):
+        block = xr[start:start + step] @ yt
+        if block.nnz and int(block.data.max()) > 1:
+            return False
+    return True
 
 
 def _relaxed(
-    pattern: SupportPattern, classes: list[SupportClass]
+    pattern: SupportPattern, classes: ClassTable
 ) -> tuple[bool, str, dict[int, tuple[tuple[tuple[int, ...], tuple[int, ...]], ...]]]:
-    """Check C1 and C2 (docs/theory.md); return (holds, reason if not, bicliques per non-CEC class index)."""
+    """Check C1 and C2 (docs/theory.md); return (holds, reason if not, bicliques per non-CEC class index).
+
+    One m×n table of the complete classes' union and one of owners; each class touches only its own
+    block ``R × C``.
+    """
     m, n = pattern.m, pattern.n
-    cec = [c for c in classes if c.complete]
-    if not cec:
+    complete = classes.complete
+    if not complete.any():
         return False, REASON_NO_CEC, {}
-    widest = max((len(c.rows) for c in classes if not c.complete), default=0)
-    check_memory(_RELAXED_BYTES_PER_ENTRY * m * n + 24 * widest * widest,
-                 f"the {m}×{n} coverage tables of the relaxed condition", _subject(pattern),
-                 "Split the pattern into independent blocks")
+    check_memory(_RELAXED_BYTES_PER_ENTRY * m * n, f"the {m}×{n} coverage tables of the relaxed condition",
+                 _subject(pattern), "Split the pattern into independent blocks")
     s_t = np.zeros((m, n), dtype=bool)
-    for c in cec:
-        s_t[np.ix_(c.rows, c.cols)] = True
-    noncec = [(idx, c) for idx, c in enumerate(classes) if not c.complete]
-    owner = np.full((m, n), -1, dtype=np.int64)
+    for idx in np.flatnonzero(complete).tolist():
+        s_t[np.ix_(classes.rows_of(idx), classes.cols_of(idx))] = True
+    owner = np.full((m, n), -1, dtype=np.int32)
     bicliques: dict[int, tuple[tuple[tuple[int, ...], tuple[int, ...]], ...]] = {}
-    for idx, c in noncec:
-        omega = np.zeros((m, n), dtype=bool)
-        omega[np.ix_(c.rows, c.cols)] = True
-        omega &= ~s_t
-        clash = omega & (owner >= 0)
+    for idx in np.flatnonzero(~complete).tolist():
+        c = classes[idx]
+        block = np.ix_(c.rows, c.cols)
+        omega = ~s_t[block]
+        held = owner[block]
+        clash = omega & (held >= 0)
         if clash.any():
-            i, j = (int(t) for t in np.argwhere(clash)[0])
-            other = classes[int(owner[i, j])]
-            return (False, f"C1 fails: non-complete classes of components {other.components[0]} and "
-                    f"{c.components[0]} both cover entry ({i}, {j}) outside the complete classes", {})
-        owner[omega] = idx
-        block = omega[np.ix_(c.rows, c.cols)]
-        ok, comps = _biclique_components(block)
-        if not ok:
+            a, b = (int(t) for t in np.argwhere(clash)[0])
+            other = classes.first_member(int(held[a, b]))
+            return (False, f"C1 fails: non-complete classes of components {other} and "
+                    f"{c.components[0]} both cover entry ({c.rows[a]}, {c.cols[b]}) outside the complete "
+                    "classes", {})
+        owner[block] = np.where(omega, idx, held)
+        comps = biclique_components(omega)
+        if comps is None:
             return (False, f"C2 fails: outside the complete classes, the support of class of component "
                     f"{c.components[0]} is not a union of full bicliques", {})
         bicliques[idx] = tuple((tuple(c.rows[i] for i in rs), tuple(c.cols[j] for j in cs)) for rs, cs in comps)
     return True, "", bicliques
 
 
-def _biclique_components(block: np.ndarray) -> tuple[bool, list[tuple[list[int], list[int]]]]:
-    """Is every connected component of the bipartite graph of ``block`` a full biclique?
+def biclique_components(block: np.ndarray) -> list[tuple[list[int], list[int]]] | None:
+    """The full bicliques of the bipartite graph of ``block`` (those with an edge), or None if some
+    connected component is not a full biclique.
 
-    Holds iff any two rows are equal or disjoint (then columns are too). Returns the bicliques
-    with at least one edge.
+    Holds iff any two nonzero rows are equal or disjoint: the distinct nonzero rows (one sort of the
+    packed rows) must cover every column at most once. ``O(|R| |C|)``.
     """
-    g = count_product(block, block.T)
-    deg = np.diagonal(g)
-    equal = (g == deg[:, None]) & (g == deg[None, :])
-    if ((g > 0) & ~equal).any():
-        return False, []
-    comps: list[tuple[list[int], list[int]]] = []
-    seen = np.zeros(block.shape[0], dtype=bool)
-    for i in np.flatnonzero(deg > 0):
-        if seen[i]:
-            continue
-        rows = np.flatnonzero(equal[i] & (deg > 0))
-        seen[rows] = True
-        comps.append(([int(t) for t in rows], [int(t) for t in np.flatnonzero(block[i])]))
-    return True, comps
+    nonzero = np.flatnonzero(block.any(axis=1))
+    if nonzero.size == 0:
+        return []
+    packed = np.ascontiguousarray(np.packbits(block[nonzero], axis=1))
+    keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    distinct = block[nonzero[first]]
+    if int(distinct.sum()) != int(distinct.any(axis=0).sum()):
+        return None
+    inverse = np.ravel(inverse)
+    comps = []
+    for u in np.argsort(first, kind="stable"):
+        rows = nonzero[inverse == u]
+        comps.append(([int(t) for t in rows], [int(t) for t in np.flatnonzero(distinct[u])]))
+    return comps

@@ -65,8 +65,10 @@ def _print_analysis(rec: dict[str, Any]) -> None:
     for c in rec["classes"][:20]:
         mark = " complete" if c["complete"] else ""
         print(f"    components {c['components']}: rows {c['rows']} × cols {c['cols']}{mark}")
-    if len(rec["classes"]) > 20:
-        print(f"    ... {len(rec['classes']) - 20} more")
+    if rec.get("decided_from"):
+        print(f"    (decided from the {rec['decided_from']}; add --full to list the classes)")
+    elif rec["num_classes"] > len(rec["classes"][:20]):
+        print(f"    ... {rec['num_classes'] - len(rec['classes'][:20])} more")
     g = rec["graph"]
     rel = g["edges_by_relation"]
     print(f"  support graph: {g['nodes']} nodes, {g['edges']} edges (identical {rel['identical']}, nested "
@@ -97,7 +99,7 @@ def _check_output_suffix(path: str | None, parameter: str, allowed: tuple[str, .
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
-    from .analysis import analyze
+    from .analysis import analyze, analyze_spec
     from .cli_args import check_output_path
     from .families import load_pattern
     from .graph import GRAPH_SUFFIXES, PICTURE_SUFFIXES, draw_pattern, export_graph, support_graph
@@ -106,9 +108,13 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     _check_output_suffix(args.picture, "--picture", PICTURE_SUFFIXES)
     check_output_path(args.graph, "--graph")
     check_output_path(args.picture, "--picture")
-    pattern = load_pattern(args.spec)
-    rec = analyze(pattern, closedness=not args.no_closedness, backend=args.backend, effort=args.effort,
-                  timeout=args.timeout)
+    if args.graph or args.picture:  # pictures and graph files need the masks
+        pattern = load_pattern(args.spec)
+        rec = analyze(pattern, closedness=not args.no_closedness, backend=args.backend, effort=args.effort,
+                      timeout=args.timeout, full=args.full)
+    else:  # Kronecker-sparse families are decided from their description, without masks
+        rec = analyze_spec(args.spec, closedness=not args.no_closedness, backend=args.backend, effort=args.effort,
+                           timeout=args.timeout, full=args.full)
     if args.graph:  # written atomically; an unwritable path is an OutputError (exit 4)
         rec["graph_file"] = str(export_graph(support_graph(pattern), args.graph, "--graph"))
     if args.picture:
@@ -181,6 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("spec", metavar="SPEC", help="case file (.json/.npz) or family spec such as lu:3")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--no-closedness", action="store_true", help="skip the closedness engine")
+    p.add_argument("--full", action="store_true",
+                   help="list every class, component, part and the whole canonical key in --json (default: lists "
+                        "cut at 20 items, each cut list with a KEY_total count, so the record stays small)")
     p.add_argument("--backend", default="z3", help="QE backend for the last stage (z3 or qepcad)")
     add_budget_options(p)
     p.add_argument("--graph", metavar="FILE", help="write the rank-one support graph (.graphml or .json)")

@@ -6,15 +6,18 @@ A SPEC is either a path to a pattern file (``.json`` case file, ``.npz`` with ar
 
 from __future__ import annotations
 
-import math
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import InvalidSpecError, InvalidSupportError
 from .support import SupportPattern, as_mask, check_memory
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .kronecker import KroneckerPair
 
 __all__ = ["family", "family_names", "load_pattern", "FAMILY_HELP", "kronecker_support", "MAX_FAMILY_INT"]
 
@@ -90,50 +93,29 @@ def _diag(spec: str, args: str) -> SupportPattern:
 
 
 def _butterfly(spec: str, args: str) -> SupportPattern:
-    parts = args.split(":")
-    if len(parts) != 2:
-        raise InvalidSpecError(f"{spec!r}: write butterfly:N:s with N a power of two and 1 ≤ s < log2(N).")
-    (big_n,) = _ints(spec, parts[0], 1, "N")
-    (s,) = _ints(spec, parts[1], 1, "s")
-    levels = int(round(math.log2(big_n)))
-    if 2**levels != big_n or levels < 2:
-        raise InvalidSpecError(f"{spec!r}: N = {big_n} must be a power of two ≥ 4 (the dyadic butterfly).")
-    if not 1 <= s < levels:
-        raise InvalidSpecError(f"{spec!r}: split s = {s} must satisfy 1 ≤ s ≤ {levels - 1} for N = {big_n}.")
-    _check_masks(spec, big_n, big_n, big_n, per_entry=2,
-                  extra=_kron_bytes(1, 2**s, 2**s, 2 ** (levels - s)) + _kron_bytes(2**s, 2 ** (levels - s),
-                                                                                   2 ** (levels - s), 1))
-    left = kronecker_support(1, 2**s, 2**s, 2 ** (levels - s))  # product of factors 1..s
-    right = kronecker_support(2**s, 2 ** (levels - s), 2 ** (levels - s), 1)  # product of factors s+1..L
-    return SupportPattern(left, right.T, name=f"butterfly:{big_n}:{s}",
-                          description=f"two-factor split after factor {s} of the {big_n}×{big_n} dyadic butterfly")
+    from .kronecker import parse_butterfly  # one grammar; imported here since wellposed.kronecker imports this module
+
+    return _kronecker_pattern(spec, parse_butterfly(spec, args))
 
 
 def _monarch(spec: str, args: str) -> SupportPattern:
-    (b,) = _ints(spec, args, 1, "m")
-    _check_masks(spec, b * b, b * b, b * b, per_entry=2, extra=_kron_bytes(1, b, b, b) + _kron_bytes(b, b, b, 1))
-    left = kronecker_support(1, b, b, b)
-    right = kronecker_support(b, b, b, 1)
-    return SupportPattern(left, right.T, name=f"monarch:{b}",
-                          description=f"Monarch product of two {b * b}×{b * b} block factors")
+    from .kronecker import parse_monarch
+
+    return _kronecker_pattern(spec, parse_monarch(spec, args))
 
 
 def _ks(spec: str, args: str) -> SupportPattern:
-    parts = args.split(";")
-    if len(parts) != 2:
-        raise InvalidSpecError(f"{spec!r}: write ks:a,b,c,d;a,b,c,d (two Kronecker-sparse factors).")
-    p1 = _ints(spec, parts[0], 4, "a,b,c,d")
-    p2 = _ints(spec, parts[1], 4, "a,b,c,d")
-    a1, b1, c1, d1 = p1
-    a2, b2, c2, d2 = p2
-    if a1 * c1 * d1 != a2 * b2 * d2:
-        raise InvalidSpecError(f"{spec!r}: the first factor has {a1 * c1 * d1} columns but the second has "
-                               f"{a2 * b2 * d2} rows (need a1·c1·d1 = a2·b2·d2).")
-    _check_masks(spec, a1 * b1 * d1, a2 * c2 * d2, a1 * c1 * d1, per_entry=2,
-                 extra=_kron_bytes(*p1) + _kron_bytes(*p2))
-    left, right = kronecker_support(*p1), kronecker_support(*p2)
-    return SupportPattern(left, right.T, name=f"ks:{parts[0]};{parts[1]}",
-                          description="product of two Kronecker-sparse factors")
+    from .kronecker import parse_ks
+
+    return _kronecker_pattern(spec, parse_ks(spec, args))
+
+
+def _kronecker_pattern(spec: str, pair: KroneckerPair) -> SupportPattern:
+    """The masks of a parsed Kronecker-sparse pair, after the memory check of the masks and their temporaries."""
+    _check_masks(spec, pair.m, pair.n, pair.r, per_entry=2,
+                 extra=_kron_bytes(*pair.left.abcd) + _kron_bytes(*pair.right.abcd))
+    left, right = kronecker_support(*pair.left.abcd), kronecker_support(*pair.right.abcd)
+    return SupportPattern(left, right.T, name=pair.name, description=pair.description)
 
 
 def _mcp(spec: str, args: str) -> SupportPattern:

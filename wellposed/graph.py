@@ -14,10 +14,10 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from .classify import Classification, check_classify_memory, classify
+from .classify import Classification, classify
 from .errors import InvalidSpecError
 from .fileio import atomic_output
-from .support import SupportPattern, check_memory, count_product
+from .support import SupportPattern, check_memory
 
 __all__ = ["support_graph", "graph_summary", "connected_parts", "export_graph", "draw_pattern", "GRAPH_SUFFIXES",
            "PICTURE_SUFFIXES"]
@@ -48,40 +48,30 @@ def support_graph(pattern: SupportPattern, classification: Classification | None
 
     Notes
     -----
-    Overlaps come from the Gram matrices ``IᵀI`` and ``JᵀJ`` in ``O((m + n) r²)``.
+    Built from :func:`~wellposed.classify.classify`'s overlapping pairs of classes (sparse Gram products),
+    then one edge per pair of overlapping components: memory follows the number of edges, checked first.
     """
-    check_classify_memory(pattern)
     cls = classification if classification is not None else classify(pattern)
-    x, y = pattern.x_support, pattern.y_support
-    gi, gj = count_product(x.T, x, "the r×r Gram matrix IᵀI"), count_product(y.T, y, "the r×r Gram matrix JᵀJ")
     g = nx.Graph(name=pattern.name or "pattern", m=pattern.m, n=pattern.n, r=pattern.r)
-    class_of: dict[int, int] = {}
-    for idx, c in enumerate(cls.classes):
-        for k in c.components:
-            class_of[k] = idx
+    summary = cls.graph_summary()
+    edges = int(summary["edges"])
+    label = f"pattern {pattern.name!r}" if pattern.name else "the pattern"
+    check_memory(_EDGE_BYTES * edges + 16 * 8 * edges, f"the {edges} edges of its rank-one support graph",
+                 f"{label} (r = {pattern.r} components)", "Analyze a pattern with fewer overlapping components")
     for idx, c in enumerate(cls.classes):
         for k in c.components:
             g.add_node(k, rows=",".join(map(str, c.rows)), cols=",".join(map(str, c.cols)),
                        size=len(c.rows) * len(c.cols), class_id=idx, complete=c.complete)
-    common = gi * gj
-    sizes = np.diagonal(common)
-    live = np.array(sorted(class_of), dtype=np.int64)
-    sub = common[np.ix_(live, live)]
-    upper = np.triu(sub > 0, k=1)
-    edges = int(np.count_nonzero(upper))
-    label = f"pattern {pattern.name!r}" if pattern.name else "the pattern"
-    check_memory(_EDGE_BYTES * edges + 16 * 8 * edges, f"the {edges} edges of its rank-one support graph",
-                 f"{label} (r = {pattern.r} components)", "Analyze a pattern with fewer overlapping components")
-    for a, b in np.argwhere(upper):
-        k, l = int(live[a]), int(live[b])
-        shared = int(sub[a, b])
-        if class_of[k] == class_of[l]:
-            relation = "identical"
-        elif shared in (int(sizes[k]), int(sizes[l])):
-            relation = "nested"
-        else:
-            relation = "partial"
-        g.add_edge(k, l, relation=relation, overlap=shared)
+        g.add_edges_from(((k, l) for a, k in enumerate(c.components) for l in c.components[a + 1:]),
+                         relation="identical", overlap=len(c.rows) * len(c.cols))
+    ov = cls.overlaps
+    for a, b, sr, sc in zip(ov.a.tolist(), ov.b.tolist(), ov.shared_rows.tolist(), ov.shared_cols.tolist(),
+                            strict=True):
+        ca, cb = cls.classes[a], cls.classes[b]
+        shared = sr * sc
+        nested = shared in (len(ca.rows) * len(ca.cols), len(cb.rows) * len(cb.cols))
+        relation = "nested" if nested else "partial"
+        g.add_edges_from(((k, l) for k in ca.components for l in cb.components), relation=relation, overlap=shared)
     return g
 
 

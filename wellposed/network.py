@@ -30,9 +30,10 @@ from typing import Any
 
 import numpy as np
 
-from .classify import classify
+from .classify import Classification, classify
+from .closedness.certificates import LimitMatrix
 from .errors import CertificateError, InvalidSupportError
-from .support import SupportPattern, as_mask, count_product
+from .support import SupportPattern, as_mask, check_memory, count_product
 
 __all__ = [
     "LayerInfo",
@@ -70,8 +71,9 @@ LINEAR_SET_METHODS: dict[str, str] = {
     "undecided": "no rule applies: open",
 }
 
-#: Above this many entries ``m·n·r`` a pair skips the closedness engine and uses the theorems only.
-DEFAULT_ENGINE_LIMIT = 20_000
+#: Pairs with more than this many entries ``m·n·r`` would skip the closedness engine (None: no limit; the
+#: engine's stages scale with the size of the masks, and its solver stages are bounded by counts).
+DEFAULT_ENGINE_LIMIT: int | None = None
 
 
 # ---------------------------------------------------------------- masks
@@ -128,9 +130,26 @@ def bool_product(masks: Sequence[np.ndarray]) -> np.ndarray:
     if len(masks) == 0:
         raise InvalidSupportError("bool_product needs at least one mask.")
     acc = np.asarray(masks[0], dtype=bool)
-    for m in masks[1:]:  # BLAS on 0/1 floats (exact), memory checked before allocating
-        acc = count_product(np.asarray(m, dtype=bool), acc, "the boolean product of layer masks") > 0
+    for m in masks[1:]:
+        acc = _bool_matmul(np.asarray(m, dtype=bool), acc)
     return acc
+
+
+def _bool_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Boolean ``a @ b``: sparse when the work ``Σ_k |col_k(a)| |row_k(b)|`` is well below the dense
+    BLAS product's, else BLAS on 0/1 floats (exact); memory checked before allocating."""
+    sparse_work = int(a.sum(axis=0, dtype=np.int64) @ b.sum(axis=1, dtype=np.int64))
+    if 40 * sparse_work >= a.shape[0] * a.shape[1] * b.shape[1]:
+        return count_product(a, b, "the boolean product of layer masks") > 0
+    from scipy import sparse
+
+    check_memory(12 * sparse_work + a.shape[0] * b.shape[1], "the boolean product of layer masks",
+                 f"masks of shapes {a.shape} and {b.shape}", "Use smaller layers")
+    product = sparse.csr_matrix(a, dtype=np.int32) @ sparse.csr_matrix(b, dtype=np.int32)
+    out = np.zeros((a.shape[0], b.shape[1]), dtype=bool)
+    coo = product.tocoo()
+    out[coo.row, coo.col] = True
+    return out
 
 
 def pair_pattern(later: np.ndarray, earlier: np.ndarray, name: str = "") -> SupportPattern:
@@ -191,12 +210,22 @@ class _Node:
     earlier: _Node | None = None
 
 
-def _all_complete(later: np.ndarray, earlier: np.ndarray) -> bool:
+def _classified(pattern: SupportPattern, cache: dict[SupportPattern, Classification] | None) -> Classification:
+    """``classify(pattern)``, computed once per distinct pattern when a cache is given."""
+    if cache is None:
+        return classify(pattern)
+    if pattern not in cache:
+        cache[pattern] = classify(pattern)
+    return cache[pattern]
+
+
+def _all_complete(later: np.ndarray, earlier: np.ndarray,
+                  cache: dict[SupportPattern, Classification] | None = None) -> bool:
     """Is the product set of the pair linear by the complete-classes rule?"""
     p = pair_pattern(later, earlier)
     if p.is_trivial():
         return True
-    return all(c.complete for c in classify(p).classes)
+    return bool(_classified(p, cache).classes.complete.all())
 
 
 @dataclass(frozen=True)
@@ -214,7 +243,8 @@ class ChainReduction:
         return len(self.groups)
 
 
-def reduce_chain(masks: Sequence[np.ndarray]) -> ChainReduction:
+def reduce_chain(masks: Sequence[np.ndarray], *,
+                 _cache: dict[SupportPattern, Classification] | None = None) -> ChainReduction:
     """Merge adjacent factors whose product set is a linear space, until none is left; same linear set.
 
     Parameters
@@ -247,7 +277,7 @@ def reduce_chain(masks: Sequence[np.ndarray]) -> ChainReduction:
         changed = False
         for k in range(len(nodes) - 1):
             a, b = nodes[k], nodes[k + 1]
-            if _all_complete(b.mask, a.mask):
+            if _all_complete(b.mask, a.mask, _cache):
                 merged = _Node(bool_product([a.mask, b.mask]), a.layers + b.layers, later=b, earlier=a)
                 steps.append(
                     f"layers {_span(a.layers)} and {_span(b.layers)}: every class of identical rank-one supports "
@@ -268,11 +298,16 @@ def _span(layers: tuple[int, ...]) -> str:
 
 # ---------------------------------------------------------------- Kronecker-sparse chains
 def _ks_representations(mask: np.ndarray) -> list[tuple[int, int, int, int]]:
-    """All ``(a, b, c, d)`` with ``mask == I_a ⊗ 1_{b×c} ⊗ I_d`` exactly."""
-    from .families import kronecker_support
+    """All ``(a, b, c, d)`` with ``mask == I_a ⊗ 1_{b×c} ⊗ I_d`` exactly.
 
+    The mask is one exactly when it has ``a b c d`` nonzeros and each nonzero ``(i, j)`` has the same
+    block index (``i // (b d) == j // (c d)``) and the same position inside the identity
+    (``i % d == j % d``): the Kronecker mask holds exactly ``a b c d`` such entries. ``O(nnz)`` per
+    candidate, no mask built.
+    """
     rows, cols = mask.shape
-    nnz = int(mask.sum())
+    ii, jj = np.nonzero(mask)
+    nnz = int(ii.size)
     out = []
     g = math.gcd(rows, cols)
     for a in range(1, g + 1):
@@ -283,7 +318,8 @@ def _ks_representations(mask: np.ndarray) -> list[tuple[int, int, int, int]]:
             if g2 % d:
                 continue
             b, c = rows // (a * d), cols // (a * d)
-            if a * b * c * d == nnz and np.array_equal(kronecker_support(a, b, c, d), mask):
+            if a * b * c * d == nnz and np.array_equal(ii // (b * d), jj // (c * d)) \
+                    and np.array_equal(ii % d, jj % d):
                 out.append((a, b, c, d))
     return out
 
@@ -398,15 +434,14 @@ def _verify_factor_curve(masks: Sequence[np.ndarray], factors: Mapping[int, _Spa
     prod = factors.get(1, {})
     for ell in range(2, len(masks) + 1):
         prod = _matmul(factors.get(ell, {}), prod)
-    rows, cols = masks[-1].shape[0], masks[0].shape[1]
-    for i in range(rows):
-        for j in range(cols):
-            terms = prod.get((i, j), {})
-            neg = {e: c for e, c in terms.items() if e < 0}
-            if neg:
-                raise CertificateError(f"entry ({i}, {j}) of the product keeps negative powers of ε: {neg}.")
-            if terms.get(0, Fraction(0)) != limit[i][j]:
-                raise CertificateError(f"entry ({i}, {j}): constant term {terms.get(0, 0)} ≠ limit {limit[i][j]}.")
+    target = LimitMatrix.from_any(limit, (masks[-1].shape[0], masks[0].shape[1]))
+    for i, j in sorted(set(prod) | set(target.entries)):  # elsewhere both sides are 0
+        terms = prod.get((i, j), {})
+        neg = {e: c for e, c in terms.items() if e < 0}
+        if neg:
+            raise CertificateError(f"entry ({i}, {j}) of the product keeps negative powers of ε: {neg}.")
+        if terms.get(0, Fraction(0)) != target.value(i, j):
+            raise CertificateError(f"entry ({i}, {j}): constant term {terms.get(0, 0)} ≠ limit {target.value(i, j)}.")
 
 
 def _fmt(q: Fraction) -> str:
@@ -422,12 +457,13 @@ def _lift_certificate(masks: Sequence[np.ndarray], red: ChainReduction, cert: An
     factors.update(_split_merged(later, wb))
     _verify_factor_curve(masks, factors, cert.limit)
     summary = cert.verify(z3_check=False) if cert.proof.get("kind") == "private-minor" else cert.verify()
+    pair = cert.to_json()
     return {
-        "limit": [[_fmt(v) for v in row] for row in cert.limit],
+        **{key: pair[key] for key in ("limit", "limit_entries") if key in pair},
         "factors": {str(ell): [{"row": i, "col": j, "terms": [[e, _fmt(c)] for e, c in sorted(p.items())]}
                                for (i, j), p in sorted(factors.get(ell, {}).items())]
                     for ell in range(1, len(masks) + 1)},
-        "pair_certificate": cert.to_json(),
+        "pair_certificate": pair,
         "verified": {"curve": "ok (exact product of the L factor curves)", "pair_proof": summary.get("proof"),
                      "z3": summary.get("z3")},
     }
@@ -473,15 +509,16 @@ def _check_budget(effort: Any, timeout: Any) -> None:
 
 
 def _decide_pair(pattern: SupportPattern, *, closedness: bool, backend: str, timeout: float | None, use_qe: bool,
-                 engine_limit: int, memo: dict[SupportPattern, tuple[dict[str, Any], Any]] | None = None,
-                 effort: float = 1.0) -> tuple[dict[str, Any], Any]:
+                 engine_limit: int | None, memo: dict[SupportPattern, tuple[dict[str, Any], Any]] | None = None,
+                 effort: float = 1.0, cache: dict[SupportPattern, Classification] | None = None,
+                 ) -> tuple[dict[str, Any], Any]:
     """Closedness of a two-factor pattern: (verdict JSON, verdict object or None); memoized per report."""
     if memo is not None:
         if pattern not in memo:
             memo[pattern] = _decide_pair(pattern, closedness=closedness, backend=backend, timeout=timeout,
-                                         use_qe=use_qe, engine_limit=engine_limit, effort=effort)
+                                         use_qe=use_qe, engine_limit=engine_limit, effort=effort, cache=cache)
         return memo[pattern]
-    c = classify(pattern)
+    c = _classified(pattern, cache)
     if c.tractable:  # the cheap closed certificate of the engine's first stage, without its canonical keys
         return {"closed": True, "closed_method": f"theorem:{c.method}",
                 "closed_reason": "tractable support (" + c.method + "): P is a zero pattern plus rank bounds "
@@ -490,7 +527,7 @@ def _decide_pair(pattern: SupportPattern, *, closedness: bool, backend: str, tim
         return {"closed": None, "closed_method": "undecided",
                 "closed_reason": "not tractable, and the closedness engine was not requested",
                 "certificate": None}, None
-    if pattern.m * pattern.n * pattern.r > engine_limit:
+    if engine_limit is not None and pattern.m * pattern.n * pattern.r > engine_limit:
         return {"closed": None, "closed_method": "undecided",
                 "closed_reason": f"m·n·r = {pattern.m * pattern.n * pattern.r} exceeds engine_limit = "
                 f"{engine_limit} and no tractability theorem applies; raise engine_limit to run the full "
@@ -501,7 +538,8 @@ def _decide_pair(pattern: SupportPattern, *, closedness: bool, backend: str, tim
         return {"closed": None, "closed_method": "undecided",
                 "closed_reason": "the closedness engine (wellposed.closedness.decide_closedness) is not available",
                 "certificate": None}, None
-    verdict = decide_closedness(pattern, backend=backend, effort=effort, timeout=timeout, use_qe=use_qe)
+    verdict = decide_closedness(pattern, backend=backend, effort=effort, timeout=timeout, use_qe=use_qe,
+                                classification=c)
     rec = verdict.to_json()
     return {k: rec.get(k) for k in ("closed", "closed_method", "closed_reason", "certificate")}, verdict
 
@@ -514,8 +552,9 @@ def linear_set_verdict(
     effort: float = 1.0,
     timeout: float | None = None,
     use_qe: bool = True,
-    engine_limit: int = DEFAULT_ENGINE_LIMIT,
+    engine_limit: int | None = DEFAULT_ENGINE_LIMIT,
     _memo: dict[SupportPattern, tuple[dict[str, Any], Any]] | None = None,
+    _cache: dict[SupportPattern, Classification] | None = None,
 ) -> LinearSetVerdict:
     """Decide whether the linear set ``{W_L ⋯ W_1 : supp W_ℓ ⊆ M_ℓ}`` is closed, with evidence.
 
@@ -529,8 +568,9 @@ def linear_set_verdict(
     backend, effort, timeout, use_qe
         Passed to :func:`wellposed.closedness.decide_closedness` (counted budgets scaled by ``effort``;
         ``timeout`` is an optional wall-clock cap per pair, off by default).
-    engine_limit : int
-        Pairs with ``m·n·r`` above this use the tractability theorems only.
+    engine_limit : int or None
+        Pairs with ``m·n·r`` above this use the tractability theorems only (default None: every pair
+        goes through the engine, whose cost follows the masks).
 
     Returns
     -------
@@ -555,7 +595,7 @@ def linear_set_verdict(
         zero = next(ell for ell, m in enumerate(ms, start=1) if not m.any())
         return LinearSetVerdict(True, "trivial:zero-factor", f"layer {zero} has an empty mask: P = {{0}}",
                                 tuple((ell,) for ell in range(1, len(ms) + 1)), ())
-    red = reduce_chain(ms)
+    red = reduce_chain(ms, _cache=_cache)
     if any(not m.any() for m in red.masks):
         return LinearSetVerdict(True, "trivial:zero-factor", "a merged block has an empty boolean product: P = {0}",
                                 red.groups, red.steps)
@@ -572,7 +612,7 @@ def linear_set_verdict(
     if red.length == 2:
         pattern = pair_pattern(red.masks[1], red.masks[0], name="reduced pair")
         rec, verdict = _decide_pair(pattern, closedness=closedness, backend=backend, timeout=timeout, effort=effort,
-                                    use_qe=use_qe, engine_limit=engine_limit, memo=_memo)
+                                    use_qe=use_qe, engine_limit=engine_limit, memo=_memo, cache=_cache)
         where = f"layers {_span(red.groups[0])} | {_span(red.groups[1])}"
         if rec["closed"] is True:
             return LinearSetVerdict(True, "reduction:two-factor",
@@ -719,7 +759,7 @@ def analyze_network(
     effort: float = 1.0,
     timeout: float | None = None,
     use_qe: bool = True,
-    engine_limit: int = DEFAULT_ENGINE_LIMIT,
+    engine_limit: int | None = DEFAULT_ENGINE_LIMIT,
 ) -> NetworkReport:
     """Analyze the layer masks of a sparse network before training.
 
@@ -735,8 +775,9 @@ def analyze_network(
     backend, effort, timeout, use_qe
         Passed to :func:`wellposed.closedness.decide_closedness` (counted budgets scaled by ``effort``;
         ``timeout`` is an optional wall-clock cap per pair, off by default).
-    engine_limit : int
-        Two-factor patterns with ``m·n·r`` above this are decided by the tractability theorems only.
+    engine_limit : int or None
+        Two-factor patterns with ``m·n·r`` above this are decided by the tractability theorems only
+        (default None: no limit).
 
     Returns
     -------
@@ -761,17 +802,24 @@ def analyze_network(
     _check_budget(effort, timeout)
     layers = tuple(layer_info(m, ell, labels[ell - 1]) for ell, m in enumerate(ms, start=1))
     memo: dict[SupportPattern, tuple[dict[str, Any], Any]] = {}  # the reduced pair is often an adjacent pair
+    classified: dict[SupportPattern, Classification] = {}  # each distinct pair pattern is classified once
     pairs = []
     for ell in range(1, len(ms)):
         p = pair_pattern(ms[ell], ms[ell - 1], name=f"layers {ell + 1}·{ell}")
-        c = classify(p)
+        c = _classified(p, classified)
         rec, _ = _decide_pair(p, closedness=closedness, backend=backend, timeout=timeout, effort=effort, use_qe=use_qe,
-                              engine_limit=engine_limit, memo=memo)
+                              engine_limit=engine_limit, memo=memo, cache=classified)
         pairs.append(PairReport((ell, ell + 1), p, c.tractable, c.method, c.reason, rec))
     splits = []
-    if len(ms) >= 3:
+    if len(ms) >= 3:  # products of the layers before and after each split, accumulated once each way
+        before = [ms[0]]
+        for m in ms[1:-1]:
+            before.append(_bool_matmul(m, before[-1]))
+        after = [ms[-1]]
+        for m in reversed(ms[1:-1]):
+            after.append(_bool_matmul(after[-1], m))
         for s in range(1, len(ms)):
-            left, right = bool_product(ms[s:]), bool_product(ms[:s])
+            left, right = after[len(ms) - 1 - s], before[s - 1]
             c = classify(pair_pattern(left, right))
             splits.append(SplitReport(s, left.shape[0], right.shape[1], right.shape[0], c.tractable, c.method,
                                       c.reason))
@@ -781,7 +829,6 @@ def analyze_network(
         no_out = ~ms[ell].any(axis=0)
         dead.extend((ell, int(h)) for h in np.flatnonzero(no_in | no_out))
     linear = linear_set_verdict(ms, closedness=closedness, backend=backend, timeout=timeout, effort=effort,
-                                use_qe=use_qe,
-                                engine_limit=engine_limit, _memo=memo)
+                                use_qe=use_qe, engine_limit=engine_limit, _memo=memo, _cache=classified)
     relu = relu_report([layer.shape for layer in layers], linear)
     return NetworkReport(layers, tuple(pairs), tuple(splits), linear, relu, tuple(dead))

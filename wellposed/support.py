@@ -32,6 +32,8 @@ __all__ = [
 
 #: Above this many candidate orderings the canonical key falls back to a sound, non-canonical key.
 CANONICAL_PERMUTATION_LIMIT = 5_040
+#: ... and also above this many mask entries encoded over all candidate orderings (large patterns).
+CANONICAL_WORK_LIMIT = 20_000_000
 
 #: Environment variable with the memory budget of one computation, in bytes (suffixes K, M, G, T allowed).
 MAX_BYTES_ENV = "WELLPOSED_MAX_BYTES"
@@ -328,8 +330,12 @@ class SupportPattern:
         )
 
     def __hash__(self) -> int:
-        return hash((self.x_support.shape, self.y_support.shape, self.x_support.tobytes(),
-                     self.y_support.tobytes()))
+        cached = self.__dict__.get("_hash")
+        if cached is None:  # the masks are read-only: hash them once
+            cached = hash((self.x_support.shape, self.y_support.shape, self.x_support.tobytes(),
+                           self.y_support.tobytes()))
+            object.__setattr__(self, "_hash", cached)
+        return int(cached)
 
     def __repr__(self) -> str:
         label = f" {self.name!r}" if self.name else ""
@@ -349,11 +355,24 @@ class SupportPattern:
 
     def union_mask(self) -> np.ndarray:
         """The m×n mask of entries reachable by some component: ``∪_k S_k``."""
-        return count_product(self.x_support, self.y_support.T) > 0
+        return self.coverage() > 0
 
     def coverage(self) -> np.ndarray:
-        """The m×n integer matrix counting components covering each entry (``I Jᵀ``)."""
-        return count_product(self.x_support, self.y_support.T)
+        """The m×n integer matrix counting components covering each entry (``I Jᵀ``).
+
+        A sparse product when the supports are small (work ``Σ_k |I_k| |J_k|``, the total size of the
+        rank-one supports), a dense BLAS product when that is cheaper (``m n r``).
+        """
+        x, y = self.x_support, self.y_support
+        sparse_work = int(x.sum(axis=0, dtype=np.int64) @ y.sum(axis=0, dtype=np.int64))
+        if 40 * sparse_work >= self.m * self.n * self.r:
+            return count_product(x, y.T)
+        from scipy import sparse
+
+        check_memory(12 * sparse_work + 8 * self.m * self.n, f"the {self.m}×{self.n} coverage counts",
+                     repr(self), "Use a smaller pattern")
+        product = sparse.csr_matrix(x, dtype=np.int32) @ sparse.csr_matrix(y.T, dtype=np.int32)
+        return np.asarray(product.toarray(), dtype=np.int64)
 
     def empty_components(self) -> np.ndarray:
         """Boolean vector: component k has ``I_k`` or ``J_k`` empty (contributes nothing)."""
@@ -448,7 +467,8 @@ class SupportPattern:
         components and dropping empty components; with ``transpose=True`` also under swapping
         ``I`` and ``J``. Two patterns with equal keys are equivalent. The key is exact (canonical)
         unless the number of candidate component orderings after invariant refinement exceeds
-        :data:`CANONICAL_PERMUTATION_LIMIT`; it is then prefixed with ``"~"`` and still sound
+        :data:`CANONICAL_PERMUTATION_LIMIT` (or, for large patterns, the orderings times the mask size
+        exceed :data:`CANONICAL_WORK_LIMIT`); it is then prefixed with ``"~"`` and still sound
         (equal keys imply equivalent patterns) but equivalent patterns may get different keys.
 
         Examples
@@ -529,7 +549,12 @@ class SupportPattern:
 
 
 def _rows(mask: np.ndarray) -> list[str]:
-    return ["".join("1" if v else "0" for v in row) for row in mask]
+    """Each row of a boolean mask as a string of '0'/'1' characters (one vectorized pass)."""
+    mask = np.asarray(mask, dtype=bool)
+    if mask.shape[1] == 0:
+        return [""] * mask.shape[0]
+    chars = np.ascontiguousarray(np.where(mask, np.uint8(49), np.uint8(48)))
+    return [row.decode("ascii") for row in chars.view(f"S{mask.shape[1]}").ravel().tolist()]
 
 
 def _canonical_key(p: SupportPattern) -> str:
@@ -548,7 +573,7 @@ def _canonical_key(p: SupportPattern) -> str:
             cells.append([k])
     total = math.prod(math.factorial(len(c)) for c in cells)
     prefix = f"{m}x{n}x{p.r}:"
-    if total > CANONICAL_PERMUTATION_LIMIT:
+    if total > CANONICAL_PERMUTATION_LIMIT or total * (m + n) * p.r > CANONICAL_WORK_LIMIT:
         return "~" + prefix + _encode(xs[:, order], ys[:, order], counts[order])
     best: str | None = None
     for choice in itertools.product(*(itertools.permutations(c) for c in cells)):

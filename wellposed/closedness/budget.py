@@ -47,6 +47,8 @@ BASE: dict[str, int] = {
     "qe_unknown_sentences": 3,  # the QE stage of a part gives up after this many sentences ran out of budget
     "qepcad_cells": 10_000_000,  # QEPCAD B +N (garbage-collected cells)
     "qepcad_max_cells": 160_000_000,
+    "block_candidates": 4096,  # (class, class, row group) triples of the private block-minor search
+    "solver_free_entries": 64,  # parts with more free entries skip the whole-part solver stages (curves, QE)
 }
 
 

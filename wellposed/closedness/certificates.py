@@ -28,15 +28,115 @@ from .budget import BASE, Budget, z3_check
 
 __all__ = [
     "Laurent",
+    "LimitMatrix",
     "NotClosedCertificate",
     "laurent_product",
     "check_not_in_p_z3",
     "private_minor_proof",
+    "private_block_minor_proof",
     "smtlib_membership_query",
 ]
 
 #: A Laurent polynomial in ε: ``((exponent, coefficient), ...)`` sorted by exponent, nonzero coefficients.
 Laurent = tuple[tuple[int, Fraction], ...]
+
+#: Certificates of patterns with at most this many entries write their limit as a dense matrix in JSON.
+DENSE_JSON_ENTRIES = 1024
+#: Kinds of non-membership proof a certificate may carry (``verify`` checks each).
+PROOF_KINDS = ("z3-unsat", "private-minor", "private-block-minor")
+#: A private-minor proof is re-checked by z3 on the whole pattern up to this many free entries, on its minor above.
+WHOLE_PATTERN_CHECK_ENTRIES = 200
+
+
+class LimitMatrix(Sequence[tuple[Fraction, ...]]):
+    """An exact m×n rational matrix stored by its nonzero entries (the limit ``A*`` of a certificate).
+
+    Reads like the dense tuple of rows it stands for (``limit[i][j]``, iteration over rows, equality
+    with a list of lists), while its size and every check on it follow the number of nonzero entries.
+
+    >>> a = LimitMatrix.from_any([[0, 1], [1, 0]], (2, 2))
+    >>> a.entries, a[0][1], a == [[0, 1], [1, 0]]
+    ({(0, 1): Fraction(1, 1), (1, 0): Fraction(1, 1)}, Fraction(1, 1), True)
+    """
+
+    __slots__ = ("shape", "entries")
+
+    def __init__(self, shape: tuple[int, int], entries: Mapping[tuple[int, int], Fraction]) -> None:
+        self.shape = (int(shape[0]), int(shape[1]))
+        self.entries = {(int(i), int(j)): v for (i, j), v in sorted(entries.items()) if v != 0}
+
+    @classmethod
+    def from_any(cls, value: Any, shape: tuple[int, int]) -> LimitMatrix:
+        """From a LimitMatrix, a mapping ``{(i, j): value}`` or a dense sequence of rows; exact rationals,
+        shape checked (raises :class:`CertificateError`)."""
+        m, n = shape
+        if isinstance(value, LimitMatrix):
+            if value.shape != (m, n):
+                raise CertificateError(f"limit has shape {value.shape[0]}×{value.shape[1]}; the pattern is {m}×{n}.")
+            return value
+        entries: dict[tuple[int, int], Fraction] = {}
+        if isinstance(value, Mapping):
+            for key, v in value.items():
+                try:
+                    i, j = (int(t) for t in key)
+                except (TypeError, ValueError):
+                    raise CertificateError(f"limit entry key {key!r} is not a pair (row, column).") from None
+                if not (0 <= i < m and 0 <= j < n):
+                    raise CertificateError(f"limit entry ({i}, {j}) is outside the {m}×{n} pattern.")
+                entries[i, j] = _frac(v, f"limit[{i}][{j}]")
+            return cls((m, n), entries)
+        rows = [list(row) for row in value]
+        if len(rows) != m or any(len(row) != n for row in rows):
+            raise CertificateError(f"limit has shape {len(rows)}×{len(rows[0]) if rows else 0}; the pattern "
+                                   f"is {m}×{n}.")
+        for i, row in enumerate(rows):
+            for j, v in enumerate(row):
+                q = _frac(v, f"limit[{i}][{j}]")
+                if q != 0:
+                    entries[i, j] = q
+        return cls((m, n), entries)
+
+    def value(self, i: int, j: int) -> Fraction:
+        """Entry ``(i, j)``."""
+        return self.entries.get((i, j), _ZERO)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self[t] for t in range(*i.indices(self.shape[0]))]
+        i = int(i)
+        if not -self.shape[0] <= i < self.shape[0]:
+            raise IndexError(f"row {i} outside a {self.shape[0]}-row limit")
+        i %= self.shape[0]
+        return tuple(self.entries.get((i, j), _ZERO) for j in range(self.shape[1]))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, LimitMatrix):
+            return self.shape == other.shape and self.entries == other.entries
+        if isinstance(other, Sequence) and not isinstance(other, (str, bytes)):
+            try:
+                return self == LimitMatrix.from_any(other, self.shape)
+            except CertificateError:
+                return False
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.shape, tuple(self.entries.items())))
+
+    def __repr__(self) -> str:
+        return f"LimitMatrix({self.shape}, {self.entries!r})"
+
+    def restrict(self, rows: Sequence[int], cols: Sequence[int]) -> LimitMatrix:
+        """The sub-matrix ``rows × cols`` (in that order)."""
+        ri = {int(i): a for a, i in enumerate(rows)}
+        cj = {int(j): b for b, j in enumerate(cols)}
+        return LimitMatrix((len(ri), len(cj)), {(ri[i], cj[j]): v for (i, j), v in self.entries.items()
+                                                 if i in ri and j in cj})
+
+
+_ZERO = Fraction(0)
 
 
 def _frac(value: Any, what: str) -> Fraction:
@@ -140,22 +240,18 @@ def check_not_in_p_z3(pattern: SupportPattern, limit: Sequence[Sequence[Fraction
     import z3
 
     m, n, r = pattern.shape
+    target = LimitMatrix.from_any(limit, (m, n))
     union = pattern.union_mask()
-    for i in range(m):
-        for j in range(n):
-            if not union[i, j] and Fraction(limit[i][j]) != 0:
-                return "unsat"  # an entry no component reaches is nonzero
+    if any(not union[i, j] for i, j in target.entries):
+        return "unsat"  # an entry no component reaches is nonzero
     ctx = z3.Context()
     xs = {(i, k): z3.Real(f"x_{i}_{k}", ctx) for i, k in zip(*np.nonzero(pattern.x_support), strict=True)}
     ys = {(j, k): z3.Real(f"y_{j}_{k}", ctx) for j, k in zip(*np.nonzero(pattern.y_support), strict=True)}
     solver = z3.SolverFor("QF_NRA", ctx=ctx)
-    for i in range(m):
-        for j in range(n):
-            terms = [xs[i, k] * ys[j, k] for k in range(r) if (i, k) in xs and (j, k) in ys]
-            if not terms:
-                continue
-            val = Fraction(limit[i][j])
-            solver.add(z3.Sum(terms) == z3.Q(val.numerator, val.denominator, ctx))
+    for i, j in zip(*np.nonzero(union), strict=True):
+        terms = [xs[i, k] * ys[j, k] for k in range(r) if (i, k) in xs and (j, k) in ys]
+        val = target.value(int(i), int(j))
+        solver.add(z3.Sum(terms) == z3.Q(val.numerator, val.denominator, ctx))
     answer, units = z3_check(solver, rlimit, budget)
     if spent is not None:
         spent.append(units)
@@ -177,12 +273,13 @@ def smtlib_membership_query(pattern: SupportPattern, limit: Sequence[Sequence[Fr
     (check-sat)
     """
     x, y = pattern.x_support, pattern.y_support
+    target = LimitMatrix.from_any(limit, (pattern.m, pattern.n))
     lines = ["(set-logic QF_NRA)"]
     lines += [f"(declare-const x_{i}_{k} Real)" for i in range(pattern.m) for k in range(pattern.r) if x[i, k]]
     lines += [f"(declare-const y_{j}_{k} Real)" for j in range(pattern.n) for k in range(pattern.r) if y[j, k]]
     for i in range(pattern.m):
         for j in range(pattern.n):
-            q = Fraction(limit[i][j])
+            q = target.value(i, j)
             terms = " ".join(f"(* x_{i}_{k} y_{j}_{k})" for k in range(pattern.r) if x[i, k] and y[j, k])
             value = f"(/ {abs(q.numerator)}.0 {q.denominator}.0)" if q.denominator != 1 else f"{abs(q.numerator)}.0"
             if q < 0:
@@ -233,7 +330,8 @@ def private_minor_proof(
         covering = [c for c in range(pattern.r) if x[i, c] and y[j, c]]
         return covering == [k]
 
-    val = {(i, j): Fraction(limit[i][j]) for i in (r0, r1) for j in (c0, c1)}
+    target = LimitMatrix.from_any(limit, (pattern.m, pattern.n))
+    val = {(i, j): target.value(i, j) for i in (r0, r1) for j in (c0, c1)}
     if all(private(i, j) for i in (r0, r1) for j in (c0, c1)):
         det = val[r0, c0] * val[r1, c1] - val[r0, c1] * val[r1, c0]
         return "" if det != 0 else "all four entries are private but the minor is singular"
@@ -242,6 +340,56 @@ def private_minor_proof(
     if val[r0, c1] != 0 and val[r1, c0] != 0 and val[r1, c1] == 0:
         return ""
     return "the three private values are not of the form a ≠ 0, b = 0, c ≠ 0"
+
+
+def private_block_minor_proof(pattern: SupportPattern, limit: Any, proof: Mapping[str, Any]) -> str:
+    """Check a private block-minor proof; return ``""`` if valid, else why not.
+
+    ``proof`` names s components K, rows ``[A1, A2]`` and columns ``[B1, B2]`` (s distinct indices each,
+    A1 ∩ A2 = B1 ∩ B2 = ∅). Valid when every entry of ``A1×B2``, ``A2×B2`` and ``A2×B1`` is reached by
+    exactly the components K, ``A*[A1, B2]`` is nonsingular (exact rank), ``A*[A2, B2] = 0`` and
+    ``A*[A2, B1] ≠ 0``. Then ``A* ∉ P``: on those blocks only K contributes, so ``X_K[A1] Y_K[B2]ᵀ`` is
+    nonsingular and both s×s factors are invertible; ``X_K[A2] Y_K[B2]ᵀ = 0`` forces ``X_K[A2] = 0``, hence
+    ``X_K[A2] Y_K[B1]ᵀ = 0 ≠ A*[A2, B1]``. With s = 1 this is the three-entry private minor.
+
+    Examples
+    --------
+    >>> from wellposed.families import family
+    >>> proof = {"components": [0], "rows": [[1], [0]], "cols": [[1], [0]]}
+    >>> private_block_minor_proof(family("lu:2"), [[0, 1], [1, 0]], proof)
+    ''
+    """
+    import flint
+
+    x, y = pattern.x_support, pattern.y_support
+    target = LimitMatrix.from_any(limit, (pattern.m, pattern.n))
+    try:
+        comps = [int(k) for k in proof["components"]]
+        (a1, a2), (b1, b2) = ([int(t) for t in v] for v in proof["rows"]), ([int(t) for t in v] for v in proof["cols"])
+    except (KeyError, TypeError, ValueError):
+        return f"malformed block-minor proof {dict(proof)!r}: need components, rows [A1, A2] and cols [B1, B2]"
+    s = len(comps)
+    sets = (comps, a1, a2, b1, b2)
+    if s == 0 or any(len(v) != s or len(set(v)) != s for v in sets) or set(a1) & set(a2) or set(b1) & set(b2):
+        return "components, A1, A2, B1, B2 must be s distinct indices each, with A1 ∩ A2 = B1 ∩ B2 = ∅"
+    bounds = ((comps, pattern.r), (a1, pattern.m), (a2, pattern.m), (b1, pattern.n), (b2, pattern.n))
+    if any(not 0 <= v < size for group, size in bounds for v in group):
+        return "an index of the proof is outside the pattern"
+    wanted = np.zeros(pattern.r, dtype=bool)
+    wanted[comps] = True
+    for rows, cols in ((a1, b2), (a2, b2), (a2, b1)):
+        cover = x[rows][:, None, :] & y[cols][None, :, :]  # (rows, cols, r): components reaching each entry
+        if not (cover == wanted).all():
+            return "an entry of A1×B2, A2×B2 or A2×B1 is reached by other components than K (or not by all of K)"
+    m1 = flint.fmpq_mat([[flint.fmpq(v.numerator, v.denominator) for v in
+                          (target.value(i, j) for j in b2)] for i in a1])
+    if m1.rank() != s:
+        return "A*[A1, B2] is singular"
+    if any(target.value(i, j) != 0 for i in a2 for j in b2):
+        return "A*[A2, B2] is not zero"
+    if all(target.value(i, j) == 0 for i in a2 for j in b1):
+        return "A*[A2, B1] is zero"
+    return ""
 
 
 def _fmt(q: Fraction) -> str:
@@ -256,12 +404,14 @@ class NotClosedCertificate:
     ----------
     pattern : SupportPattern
         The pattern the indices refer to.
-    limit : tuple of tuple of Fraction
-        ``A*``, m×n exact rationals.
+    limit : LimitMatrix, mapping ``(i, j) -> value`` or m×n rows
+        ``A*``, exact rationals; stored as a :class:`LimitMatrix` (its nonzero entries), so a certificate
+        on a large pattern costs the size of its support.
     x_curve, y_curve : mapping ``(row, component) -> Laurent``
         Nonzero entries of ``X(ε)`` and ``Y(ε)``.
     proof : dict
-        ``{"kind": "z3-unsat"}`` or ``{"kind": "private-minor", "component": k, "rows": [i, i'],
+        ``{"kind": "z3-unsat"}`` (optionally with ``"rows"``/``"cols"``: the region on which z3 proves
+        ``A*[rows, cols] ∉ P(rows, cols)``) or ``{"kind": "private-minor", "component": k, "rows": [i, i'],
         "cols": [j, j']}``; ``verify`` re-checks it.
     found_by : str
         The search that produced it (``"lu-obstruction"``, ``"curve-search"``).
@@ -278,19 +428,14 @@ class NotClosedCertificate:
     """
 
     pattern: SupportPattern
-    limit: tuple[tuple[Fraction, ...], ...]
+    limit: LimitMatrix
     x_curve: Mapping[tuple[int, int], Laurent]
     y_curve: Mapping[tuple[int, int], Laurent]
     proof: Mapping[str, Any] = field(default_factory=lambda: {"kind": "z3-unsat"})
     found_by: str = ""
 
     def __post_init__(self) -> None:
-        m, n = self.pattern.m, self.pattern.n
-        rows = [tuple(_frac(v, f"limit[{i}][{j}]") for j, v in enumerate(row)) for i, row in enumerate(self.limit)]
-        if len(rows) != m or any(len(row) != n for row in rows):
-            raise CertificateError(f"limit has shape {len(rows)}×{len(rows[0]) if rows else 0}; the pattern "
-                                   f"is {m}×{n}.")
-        object.__setattr__(self, "limit", tuple(rows))
+        object.__setattr__(self, "limit", LimitMatrix.from_any(self.limit, (self.pattern.m, self.pattern.n)))
         object.__setattr__(self, "x_curve", {(int(i), int(k)): _laurent(p, f"X[{i},{k}]")
                                              for (i, k), p in dict(self.x_curve).items()})
         object.__setattr__(self, "y_curve", {(int(j), int(k)): _laurent(p, f"Y[{j},{k}]")
@@ -298,12 +443,22 @@ class NotClosedCertificate:
         object.__setattr__(self, "proof", dict(self.proof))
 
     def limit_as_strings(self) -> list[list[str]]:
-        """``A*`` with entries as ``"p/q"`` strings."""
+        """``A*`` with entries as ``"p/q"`` strings (dense: m rows of n strings)."""
         return [[_fmt(v) for v in row] for row in self.limit]
 
+    def limit_entries(self) -> list[list[Any]]:
+        """The nonzero entries of ``A*`` as ``[row, column, "p/q"]`` (its sparse form)."""
+        return [[i, j, _fmt(v)] for (i, j), v in self.limit.entries.items()]
+
     def limit_text(self) -> str:
-        """``A*`` for people: ``[[0, 1], [1, 0]]`` (exact rationals as ``p/q``)."""
-        return "[" + ", ".join("[" + ", ".join(row) + "]" for row in self.limit_as_strings()) + "]"
+        """``A*`` for people: ``[[0, 1], [1, 0]]`` (exact rationals as ``p/q``); for a pattern of more
+        than 100 entries, its nonzero entries: ``entries (3, 5) = 1, (7, 2) = 1 of the 512×512 zero matrix``."""
+        m, n = self.limit.shape
+        if m * n <= 100:
+            return "[" + ", ".join("[" + ", ".join(row) + "]" for row in self.limit_as_strings()) + "]"
+        shown = ", ".join(f"({i}, {j}) = {v}" for i, j, v in self.limit_entries()[:8])
+        more = f" and {len(self.limit.entries) - 8} more" if len(self.limit.entries) > 8 else ""
+        return f"entries {shown}{more} of the {m}×{n} zero matrix"
 
     def max_blowup(self) -> int:
         """Largest negative exponent (in absolute value) in the curve: how fast factors blow up."""
@@ -331,32 +486,67 @@ class NotClosedCertificate:
             if not (0 <= j < p.n and 0 <= k < p.r and p.y_support[j, k]):
                 raise CertificateError(f"curve entry Y[{j},{k}] is outside y_support.")
         prod = laurent_product(p, self.x_curve, self.y_curve)
-        for i in range(p.m):
-            for j in range(p.n):
-                terms = prod.get((i, j), {})
-                neg = {e: c for e, c in terms.items() if e < 0}
-                if neg:
-                    raise CertificateError(f"entry ({i}, {j}) of X(ε)Y(ε)ᵀ keeps negative powers {neg}.")
-                if terms.get(0, Fraction(0)) != self.limit[i][j]:
-                    raise CertificateError(f"entry ({i}, {j}): constant term {terms.get(0, 0)} differs from "
-                                           f"the limit {self.limit[i][j]}.")
+        # entries outside the curve's product and the limit's support are 0 = 0: check only the others
+        for i, j in sorted(set(prod) | set(self.limit.entries)):
+            terms = prod.get((i, j), {})
+            neg = {e: c for e, c in terms.items() if e < 0}
+            if neg:
+                raise CertificateError(f"entry ({i}, {j}) of X(ε)Y(ε)ᵀ keeps negative powers {neg}.")
+            if terms.get(0, Fraction(0)) != self.limit.value(i, j):
+                raise CertificateError(f"entry ({i}, {j}): constant term {terms.get(0, 0)} differs from "
+                                       f"the limit {self.limit.value(i, j)}.")
         kind = self.proof.get("kind")
-        if kind not in ("private-minor", "z3-unsat"):
-            raise CertificateError(f"unknown proof kind {kind!r}; expected 'z3-unsat' or 'private-minor'.")
+        if kind not in PROOF_KINDS:
+            raise CertificateError(f"unknown proof kind {kind!r}; expected one of {list(PROOF_KINDS)}.")
         if kind == "private-minor":
             why = private_minor_proof(p, self.limit, int(self.proof["component"]), self.proof["rows"],
                                       self.proof["cols"])
             if why:
                 raise CertificateError(f"private-minor proof rejected: {why}.")
-        # an encoding path independent of the searches: SMT-LIB text parsed by z3
-        answer = (_z3_on_smtlib(smtlib_membership_query(p, self.limit), rlimit, budget)
-                  if z3_check or kind == "z3-unsat" else "skipped")
+        if kind == "private-block-minor":
+            why = private_block_minor_proof(p, self.limit, self.proof)
+            if why:
+                raise CertificateError(f"private block-minor proof rejected: {why}.")
+        # an encoding path independent of the searches: SMT-LIB text parsed by z3, on the proof's region
+        region_pattern, region_limit = self._proof_region()
+        if kind == "private-block-minor" and region_pattern.num_free_entries() > WHOLE_PATTERN_CHECK_ENTRIES:
+            answer = "skipped"  # the exact rank argument above is the proof; z3 is no help on large blocks
+        else:
+            answer = (_z3_on_smtlib(smtlib_membership_query(region_pattern, region_limit), rlimit, budget)
+                      if z3_check or kind == "z3-unsat" else "skipped")
         if answer == "sat":
             raise CertificateError("z3 found X, Y with X Yᵀ = A*: the limit lies in P.")
         if kind == "z3-unsat" and answer != "unsat":
             raise CertificateError(f"z3 answered {answer!r} to 'exists X, Y with X Yᵀ = A*' (need unsat).")
         return {"curve": "ok", "proof": kind, "z3": answer, "max_blowup": self.max_blowup(),
                 "seconds": time.perf_counter() - t0}  # information only
+
+    def _proof_region(self) -> tuple[SupportPattern, LimitMatrix]:
+        """The (sub-)pattern and limit on which non-membership is checked by z3.
+
+        A proof may name a region ``rows × cols`` (keys ``"rows"``/``"cols"`` of a ``"z3-unsat"`` proof;
+        the minor of a ``"private-minor"`` proof on a pattern of more than
+        :data:`WHOLE_PATTERN_CHECK_ENTRIES` free entries): if ``A* = X Yᵀ`` then
+        ``A*[rows, cols] = X[rows] Y[cols]ᵀ`` with the restricted supports, so ``A*[rows, cols] ∉
+        P(rows, cols)`` proves ``A* ∉ P``, at a cost that follows the region, not the pattern.
+        """
+        p = self.pattern
+        kind = self.proof.get("kind")
+        if kind == "private-block-minor":
+            rows_b = [int(t) for part in self.proof["rows"] for t in part]
+            cols_b = [int(t) for part in self.proof["cols"] for t in part]
+            return p.restrict(rows_b, cols_b, range(p.r)), self.limit.restrict(rows_b, cols_b)
+        has_region = "rows" in self.proof and "cols" in self.proof
+        if not has_region or (kind == "private-minor" and p.num_free_entries() <= WHOLE_PATTERN_CHECK_ENTRIES):
+            return p, self.limit
+        rows = [int(t) for t in self.proof["rows"]]
+        cols = [int(t) for t in self.proof["cols"]]
+        if not rows or not cols or any(not 0 <= i < p.m for i in rows) or any(not 0 <= j < p.n for j in cols) \
+                or len(set(rows)) != len(rows) or len(set(cols)) != len(cols):
+            raise CertificateError(f"proof region rows {rows!r} × cols {cols!r} is not a set of distinct indices of "
+                                   f"the {p.m}×{p.n} pattern.")
+        sub = p.restrict(rows, cols, range(p.r))
+        return sub, self.limit.restrict(rows, cols)
 
     def lift(self, pattern: SupportPattern, rows: Sequence[int], cols: Sequence[int],
              comps: Sequence[int]) -> NotClosedCertificate:
@@ -367,18 +557,20 @@ class NotClosedCertificate:
         other components only, which the curve leaves at zero; the proof is re-checked by ``verify``.
         """
         rows, cols, comps = list(rows), list(cols), list(comps)
-        limit = [[Fraction(0)] * pattern.n for _ in range(pattern.m)]
-        for a, i in enumerate(rows):
-            for b, j in enumerate(cols):
-                limit[i][j] = self.limit[a][b]
+        limit = LimitMatrix((pattern.m, pattern.n), {(rows[a], cols[b]): v for (a, b), v in self.limit.entries.items()})
         x = {(rows[i], comps[k]): poly for (i, k), poly in self.x_curve.items()}
         y = {(cols[j], comps[k]): poly for (j, k), poly in self.y_curve.items()}
         proof = dict(self.proof)
         if proof.get("kind") == "private-minor":
             proof["component"] = comps[int(proof["component"])]
+        if proof.get("kind") == "private-block-minor":
+            proof["components"] = [comps[int(k)] for k in proof["components"]]
+            proof["rows"] = [[rows[int(t)] for t in part] for part in proof["rows"]]
+            proof["cols"] = [[cols[int(t)] for t in part] for part in proof["cols"]]
+        elif "rows" in proof and "cols" in proof:
             proof["rows"] = [rows[int(t)] for t in proof["rows"]]
             proof["cols"] = [cols[int(t)] for t in proof["cols"]]
-        return NotClosedCertificate(pattern, tuple(tuple(row) for row in limit), x, y, proof, self.found_by)
+        return NotClosedCertificate(pattern, limit, x, y, proof, self.found_by)
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict: limit (``p/q`` strings), curve terms, proof and searcher."""
@@ -386,7 +578,10 @@ class NotClosedCertificate:
             return [{"row": i, "component": k, "terms": [[e, _fmt(v)] for e, v in poly]}
                     for (i, k), poly in sorted(c.items())]
 
-        return {"limit": self.limit_as_strings(), "x_curve": curve(self.x_curve), "y_curve": curve(self.y_curve),
+        m, n = self.limit.shape
+        limit: dict[str, Any] = ({"limit": self.limit_as_strings()} if m * n <= DENSE_JSON_ENTRIES
+                                 else {"limit_entries": self.limit_entries()})
+        return {**limit, "x_curve": curve(self.x_curve), "y_curve": curve(self.y_curve),
                 "proof": dict(self.proof), "found_by": self.found_by, "max_blowup": self.max_blowup()}
 
     @classmethod
@@ -397,7 +592,10 @@ class NotClosedCertificate:
                  for t in data["x_curve"]}
             y = {(int(t["row"]), int(t["component"])): tuple((int(e), Fraction(v)) for e, v in t["terms"])
                  for t in data["y_curve"]}
-            limit = tuple(tuple(Fraction(v) for v in row) for row in data["limit"])
+            if "limit_entries" in data:
+                limit: Any = {(int(i), int(j)): Fraction(v) for i, j, v in data["limit_entries"]}
+            else:
+                limit = tuple(tuple(Fraction(v) for v in row) for row in data["limit"])
             return cls(pattern, limit, x, y, data.get("proof", {"kind": "z3-unsat"}), str(data.get("found_by", "")))
         except (KeyError, TypeError, ValueError) as exc:
             raise CertificateError(f"certificate record {dict(data)!r} is malformed: {exc}") from None

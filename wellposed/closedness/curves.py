@@ -18,7 +18,7 @@ import numpy as np
 
 from ..support import SupportPattern
 from .budget import BASE, Budget, z3_check
-from .certificates import Laurent, NotClosedCertificate, check_not_in_p_z3
+from .certificates import Laurent, LimitMatrix, NotClosedCertificate, check_not_in_p_z3
 
 __all__ = ["find_curve", "curve_search"]
 
@@ -145,7 +145,7 @@ def curve_search(pattern: SupportPattern, *, degree: int = 1, budget: Budget | N
             curve = find_curve(pattern, limit, degree=degree, rlimit=rlimit, budget=budget, spent=spent)
             if curve is None:
                 continue
-            return NotClosedCertificate(pattern, tuple(tuple(row) for row in limit), curve[0], curve[1],
-                                        {"kind": "z3-unsat"}, "curve-search")
+            target = LimitMatrix.from_any(limit, (pattern.m, pattern.n))
+            return NotClosedCertificate(pattern, target, curve[0], curve[1], {"kind": "z3-unsat"}, "curve-search")
     return None
 

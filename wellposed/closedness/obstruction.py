@@ -9,15 +9,18 @@ another component l, then ``A* = e_{ij′} + e_{i′j}`` is the limit of the cur
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
 
 import numpy as np
 
-from ..support import SupportPattern
-from .budget import Budget
-from .certificates import NotClosedCertificate, check_not_in_p_z3
+from ..classify import Classification
+from ..support import SupportPattern, count_product
+from .budget import BASE, Budget
+from .certificates import WHOLE_PATTERN_CHECK_ENTRIES, LimitMatrix, NotClosedCertificate, check_not_in_p_z3
 
-__all__ = ["private_obstruction_candidates", "private_obstruction_candidates_reference", "lu_obstruction"]
+__all__ = ["private_obstruction_candidates", "private_obstruction_candidates_reference", "find_private_minor",
+           "lu_obstruction", "find_private_block_minor", "block_minor_certificate"]
 
 
 def private_obstruction_candidates(pattern: SupportPattern) -> np.ndarray:
@@ -68,22 +71,212 @@ def private_obstruction_candidates_reference(pattern: SupportPattern) -> np.ndar
 def _certificate(pattern: SupportPattern, k: int, l: int, i: int, i2: int, j: int, j2: int,
                  proof: dict[str, object]) -> NotClosedCertificate:
     one = Fraction(1)
-    limit = [[Fraction(0)] * pattern.n for _ in range(pattern.m)]
-    limit[i][j2] = one
-    limit[i2][j] = one
+    limit = LimitMatrix((pattern.m, pattern.n), {(i, j2): one, (i2, j): one})
     x = {(i, k): ((0, one),), (i2, k): ((1, one),), (i, l): ((-1, -one),)}
     y = {(j2, k): ((0, one),), (j, k): ((-1, one),), (j, l): ((0, one),)}
-    return NotClosedCertificate(pattern, tuple(tuple(r) for r in limit), x, y, proof, "lu-obstruction")
+    return NotClosedCertificate(pattern, limit, x, y, proof, "lu-obstruction")
+
+
+def _with_private_entries(pattern: SupportPattern, cover: np.ndarray, at_least: int) -> list[int]:
+    """Components owning at least ``at_least`` private entries (reached by them only), in order.
+
+    Counted without visiting the supports: with P the private entries, component k owns
+    ``Σ_i x_ik (P Y)_ik`` of them, a sparse product of cost ``Σ_{(i, j) ∈ P} |row j of Y|``.
+    """
+    from scipy import sparse
+
+    priv = sparse.csr_matrix(cover == 1, dtype=np.int32)
+    if priv.nnz < at_least:
+        return []
+    owned = (priv @ sparse.csr_matrix(pattern.y_support, dtype=np.int32)).multiply(pattern.x_support)
+    counts = np.asarray(owned.sum(axis=0)).ravel()
+    return [int(k) for k in np.flatnonzero(counts >= at_least)]
+
+
+def find_private_minor(pattern: SupportPattern, cover: np.ndarray | None = None,
+                       ) -> tuple[int, int, int, int, int, int] | None:
+    """The first private-minor obstruction ``(k, l, i, i′, j, j′)``, or None.
+
+    Component k has the shared corner (i, j) (also reached by component l, the first other one) and the
+    private entries (i, j′), (i′, j′), (i′, j). "First" is the order of
+    :func:`private_obstruction_candidates`: smallest k, then (i, j), then i′, then j′.
+
+    Examples
+    --------
+    >>> from wellposed.families import family
+    >>> find_private_minor(family("lu:3"))
+    (0, 1, 1, 0, 1, 0)
+
+    Notes
+    -----
+    Works component by component on its own block ``I_k × J_k`` of the coverage counts: a product
+    ``P Pᵀ P`` of the block's private entries, ``O(|I_k|² |J_k|)``, skipped when no row of the block holds
+    two private entries; only components owning at least three private entries are visited (counted
+    first by one sparse product, so patterns with few private entries cost almost nothing).
+    """
+    x, y = pattern.x_support, pattern.y_support
+    cover = pattern.coverage() if cover is None else cover
+    for k in _with_private_entries(pattern, cover, 3):
+        rows, cols = np.flatnonzero(x[:, k]), np.flatnonzero(y[:, k])
+        if rows.size < 2 or cols.size < 2:
+            continue
+        block = cover[np.ix_(rows, cols)]
+        priv = block == 1
+        if not (priv.sum(axis=1) >= 2).any() or not (block >= 2).any():
+            continue
+        w = count_product(count_product(priv, priv.T), priv)
+        cand = (block >= 2) & (w > 0)
+        if not cand.any():
+            continue
+        a, b = (int(t) for t in np.argwhere(cand)[0])
+        for a2 in np.flatnonzero(priv[:, b]):
+            both = np.flatnonzero(priv[a] & priv[int(a2)])
+            if both.size:
+                i, j = int(rows[a]), int(cols[b])
+                l = next(c for c in np.flatnonzero(x[i] & y[j]).tolist() if c != k)
+                return k, int(l), i, int(rows[int(a2)]), j, int(cols[int(both[0])])
+    return None
+
+
+def find_private_block_minor(pattern: SupportPattern, classification: Classification, cover: np.ndarray | None = None,
+                             max_candidates: int = BASE["block_candidates"],
+                             ) -> tuple[tuple[int, ...], tuple[int, ...], list[int], list[int], list[int],
+                                        list[int]] | None:
+    """A private block minor ``(K, L, A1, A2, B1, B2)``, or None: the s×s generalization of the private minor.
+
+    ``K`` are the s components of one class (identical supports R × C, s ≥ 2), ``L`` s components of
+    another class covering ``A1 × B1``; ``A1, A2 ⊆ R`` and ``B1, B2 ⊆ C`` have s indices each and the
+    blocks ``A1 × B2``, ``A2 × B2``, ``A2 × B1`` are reached by the components of K only. Then
+    ``A* = [A1×B2: I_s, A2×B1: I_s]`` is a limit (curve in :func:`block_minor_certificate`) outside P.
+
+    Examples
+    --------
+    >>> from wellposed.classify import classify
+    >>> lu2 = SupportPattern(["10", "11"], ["10", "11"])
+    >>> blown = SupportPattern(np.kron(lu2.x_support, np.ones((2, 2), bool)),
+    ...                        np.kron(lu2.y_support, np.ones((2, 2), bool)))  # LU with 2×2 blocks
+    >>> find_private_block_minor(blown, classify(blown))
+    ((0, 1), (2, 3), [2, 3], [0, 1], [2, 3], [0, 1])
+
+    Notes
+    -----
+    For each class K (s ≥ 2) and each overlapping class L with at least s components, rows of R are
+    grouped by their private columns; a group of s rows whose private columns include s columns shared
+    with L (B1) serves as A2, and s rows of ``R ∩ R_L`` whose private columns include s columns of that
+    group (B2) as A1. Rows are matched by identical private patterns (twins, as in block-structured
+    masks). At most ``max_candidates`` (class, class, row group) triples are examined: a count, so the
+    answer is the same on every machine.
+    """
+    t = classification.classes
+    sizes = t.sizes
+    if not (sizes >= 2).any() or len(classification.overlaps) == 0:
+        return None
+    cover = pattern.coverage() if cover is None else cover
+    ov = classification.overlaps
+    partners: dict[int, list[int]] = {}
+    for a, b in zip(ov.a.tolist(), ov.b.tolist(), strict=True):
+        partners.setdefault(a, []).append(b)
+        partners.setdefault(b, []).append(a)
+    tried = 0
+    for c in np.flatnonzero(sizes >= 2).tolist():
+        s = int(sizes[c])
+        rows, cols = t.rows_of(c), t.cols_of(c)
+        if rows.size < 2 * s or cols.size < 2 * s:
+            continue
+        priv = cover[np.ix_(rows, cols)] == s
+        if int(priv.sum()) < 3 * s * s:
+            continue
+        groups = _twin_groups(priv, s)
+        for d in sorted(partners.get(c, [])):
+            if sizes[d] < s:
+                continue
+            in_rd = np.isin(rows, t.rows_of(d))
+            in_cd = np.isin(cols, t.cols_of(d))
+            for members, pattern_cols in groups:
+                tried += 1
+                if tried > max_candidates:
+                    return None
+                b1 = np.flatnonzero(pattern_cols & in_cd)
+                if b1.size < s:
+                    continue
+                w = pattern_cols & ~in_cd
+                # A1: s twin rows of R ∩ R_d whose private columns share s columns with the group's
+                sub = priv[:, w] & in_rd[:, None]
+                for a1_members, common in _twin_groups(sub, s):
+                    if np.intersect1d(a1_members, members).size:
+                        continue
+                    b2 = np.flatnonzero(w)[np.flatnonzero(common)[:s]]
+                    return (tuple(t.members_of(c)[:s].tolist()), tuple(t.members_of(d)[:s].tolist()),
+                            rows[a1_members[:s]].tolist(), rows[members[:s]].tolist(), cols[b1[:s]].tolist(),
+                            cols[b2].tolist())
+    return None
+
+
+def _twin_groups(mask: np.ndarray, s: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Groups of at least ``s`` identical rows of ``mask`` with at least ``s`` true columns:
+    ``(row indices, the common row)``, in the order of their first row."""
+    live = np.flatnonzero(mask.sum(axis=1) >= s)
+    if live.size < s:
+        return []
+    packed = np.ascontiguousarray(np.packbits(mask[live], axis=1))
+    keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+    _, first, inverse, counts = np.unique(keys, return_index=True, return_inverse=True, return_counts=True)
+    inverse = np.ravel(inverse)
+    out = []
+    for u in np.argsort(first, kind="stable").tolist():
+        if counts[u] >= s:
+            out.append((live[inverse == u], mask[live[first[u]]]))
+    return out
+
+
+def block_minor_certificate(pattern: SupportPattern, k_comps: Sequence[int], l_comps: Sequence[int],
+                            a1: Sequence[int], a2: Sequence[int], b1: Sequence[int],
+                            b2: Sequence[int]) -> NotClosedCertificate:
+    """The certificate of a private block minor (see :func:`find_private_block_minor`).
+
+    Curve, for t = 1…s: ``x_{k_t} = e_{A1_t} + ε e_{A2_t}``, ``y_{k_t} = e_{B2_t} + ε⁻¹ e_{B1_t}``,
+    ``x_{l_t} = −ε⁻¹ e_{A1_t}``, ``y_{l_t} = e_{B1_t}``; the product is ``A* + ε Σ_t e_{A2_t B2_t}`` with
+    ``A* = Σ_t e_{A1_t B2_t} + e_{A2_t B1_t}``.
+    """
+    one = Fraction(1)
+    limit: dict[tuple[int, int], Fraction] = {}
+    x: dict[tuple[int, int], tuple[tuple[int, Fraction], ...]] = {}
+    y: dict[tuple[int, int], tuple[tuple[int, Fraction], ...]] = {}
+    for k, l, i, i2, j, j2 in zip(k_comps, l_comps, a1, a2, b1, b2, strict=True):
+        limit[i, j2] = one
+        limit[i2, j] = one
+        x[i, k], x[i2, k], x[i, l] = ((0, one),), ((1, one),), ((-1, -one),)
+        y[j2, k], y[j, k], y[j, l] = ((0, one),), ((-1, one),), ((0, one),)
+    proof = {"kind": "private-block-minor", "components": [int(k) for k in k_comps],
+             "rows": [list(map(int, a1)), list(map(int, a2))], "cols": [list(map(int, b1)), list(map(int, b2))]}
+    return NotClosedCertificate(pattern, LimitMatrix((pattern.m, pattern.n), limit), x, y, proof, "block-minor")
+
+
+def _region(pattern: SupportPattern, k: int, cover: np.ndarray, i: int, i2: int, j: int,
+            j2: int) -> tuple[list[int], list[int]]:
+    """Rows and columns of the minor plus the supports of the other components through its shared corners."""
+    x, y = pattern.x_support, pattern.y_support
+    rows, cols = {i, i2}, {j, j2}
+    for a, b in ((i, j), (i2, j2)):
+        if cover[a, b] >= 2:
+            for c in np.flatnonzero(x[a] & y[b]).tolist():
+                if c != k:
+                    rows.update(np.flatnonzero(x[:, c]).tolist())
+                    cols.update(np.flatnonzero(y[:, c]).tolist())
+    return sorted(rows), sorted(cols)
 
 
 def lu_obstruction(pattern: SupportPattern, *, use_z3: bool = True, budget: Budget | None = None,
-                   max_z3_queries: int | None = None) -> NotClosedCertificate | None:
+                   max_z3_queries: int | None = None, cover: np.ndarray | None = None,
+                   private_first: bool = True) -> NotClosedCertificate | None:
     """Find a not-closed certificate of the generalized LU kind, or return None.
 
-    First the private-minor case (no solver needed); then, if ``use_z3``, other 2×2 minors whose
-    limit z3 proves to lie outside P: at most ``max_z3_queries`` queries (default: ``budget``'s
-    ``obstruction_queries``), each bounded by ``budget``'s ``query_rlimit`` z3 resource units, so the
-    result is the same on every machine.
+    First the private-minor case (no solver needed, :func:`find_private_minor`); then, if ``use_z3``,
+    other 2×2 minors whose limit z3 proves to lie outside P: at most ``max_z3_queries`` queries
+    (default: ``budget``'s ``obstruction_queries``), each bounded by ``budget``'s ``query_rlimit`` z3
+    resource units, so the result is the same on every machine. ``cover`` (the coverage counts) may be
+    passed in when already computed; ``private_first=False`` skips the
+    private-minor case (when the caller already ran it).
 
     Examples
     --------
@@ -93,44 +286,61 @@ def lu_obstruction(pattern: SupportPattern, *, use_z3: bool = True, budget: Budg
     ('private-minor', 'ok')
     >>> lu_obstruction(family("full:3,3,2")) is None
     True
+
+    Notes
+    -----
+    A limit ``e_{ij′} + e_{i′j}`` is in P as soon as (i, j′) or (i′, j) is reached by another component
+    than k (one component per entry writes it), so only minors with both entries private to k are
+    queried. On a pattern of at most ``WHOLE_PATTERN_CHECK_ENTRIES`` free entries z3 gets the whole
+    pattern; on a larger one the region of the minor and of the other components through its shared
+    corners (the proof's ``rows``/``cols``, re-checked there by ``verify``), when that region is small.
     """
     x, y = pattern.x_support, pattern.y_support
-    cand = private_obstruction_candidates(pattern)
-    if cand.any():
-        k, i, j = (int(t) for t in np.argwhere(cand)[0])
-        cover = x.astype(np.int64) @ y.T.astype(np.int64)
-        priv = x[:, k][:, None] & y[:, k][None, :] & (cover == 1)
-        for i2 in np.flatnonzero(priv[:, j]):
-            for j2 in np.flatnonzero(priv[i, :] & priv[int(i2), :]):
-                l = next(c for c in range(pattern.r) if c != k and x[i, c] and y[j, c])
-                proof = {"kind": "private-minor", "component": k, "rows": [i, int(i2)], "cols": [j, int(j2)]}
-                return _certificate(pattern, k, l, i, int(i2), j, int(j2), proof)
+    cover = pattern.coverage() if cover is None else cover
+    found = find_private_minor(pattern, cover) if private_first else None
+    if found is not None:
+        k, l, i, i2, j, j2 = found
+        proof = {"kind": "private-minor", "component": k, "rows": [i, i2], "cols": [j, j2]}
+        return _certificate(pattern, k, l, i, i2, j, j2, proof)
     if not use_z3:
         return None
     budget = budget if budget is not None else Budget()
     if max_z3_queries is None:
         max_z3_queries = budget.count("obstruction_queries")
     rlimit = budget.count("query_rlimit")
+    whole = pattern.num_free_entries() <= WHOLE_PATTERN_CHECK_ENTRIES
     queries = 0
     seen: set[tuple[tuple[int, int], tuple[int, int]]] = set()
-    for k in range(pattern.r):
+    for k in _with_private_entries(pattern, cover, 2):
         rows, cols = np.flatnonzero(x[:, k]), np.flatnonzero(y[:, k])
-        for i in (int(t) for t in rows):
-            for j in (int(t) for t in cols):
-                others = [c for c in range(pattern.r) if c != k and x[i, c] and y[j, c]]
-                if not others:
-                    continue
-                for i2 in rows[rows != i]:
-                    for j2 in cols[cols != j]:
-                        a_star = ((int(i), int(j2)), (int(i2), int(j)))
-                        if a_star in seen:
+        if rows.size < 2 or cols.size < 2:
+            continue
+        block = cover[np.ix_(rows, cols)]
+        priv = block == 1
+        # shared corners (i, j) with a private entry in row i and in column j
+        corners = (block >= 2) & priv.any(axis=1)[:, None] & priv.any(axis=0)[None, :]
+        for a, b in np.argwhere(corners).tolist():
+            i, j = int(rows[a]), int(cols[b])
+            for a2 in np.flatnonzero(priv[:, b]).tolist():
+                for b2 in np.flatnonzero(priv[a]).tolist():
+                    i2, j2 = int(rows[a2]), int(cols[b2])
+                    a_star = ((i, j2), (i2, j))
+                    if a2 == a or b2 == b or a_star in seen:
+                        continue
+                    seen.add(a_star)
+                    l = next(c for c in np.flatnonzero(x[i] & y[j]).tolist() if c != k)
+                    query: dict[str, object] = {"kind": "z3-unsat"}
+                    if not whole:
+                        region = _region(pattern, k, cover, i, i2, j, j2)
+                        sub = pattern.restrict(region[0], region[1], range(pattern.r)).drop_empty()
+                        if sub.num_free_entries() > WHOLE_PATTERN_CHECK_ENTRIES:
                             continue
-                        seen.add(a_star)
-                        cert = _certificate(pattern, k, others[0], int(i), int(i2), int(j), int(j2),
-                                            {"kind": "z3-unsat"})
-                        queries += 1
-                        if check_not_in_p_z3(pattern, cert.limit, rlimit=rlimit, budget=budget) == "unsat":
-                            return cert
-                        if queries >= max_z3_queries:
-                            return None
+                        query = {"kind": "z3-unsat", "rows": region[0], "cols": region[1]}
+                    cert = _certificate(pattern, k, l, i, i2, j, j2, query)
+                    queries += 1
+                    target, limit = (pattern, cert.limit) if whole else (sub, cert.limit.restrict(*region))
+                    if check_not_in_p_z3(target, limit, rlimit=rlimit, budget=budget) == "unsat":
+                        return cert
+                    if queries >= max_z3_queries:
+                        return None
     return None

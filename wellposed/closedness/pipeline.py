@@ -8,21 +8,22 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ..backends.base import Answer as QEStatus
+from ..classify import Classification, classify
 from ..errors import BackendNotAvailableError, CertificateError, InvalidSpecError, WallClockCapError, WellposedError
 from ..support import SupportPattern
 from .budget import Budget
 from .certificates import NotClosedCertificate
-from .obstruction import lu_obstruction
+from .obstruction import block_minor_certificate, find_private_block_minor, lu_obstruction
 from .theorems import closed_by_theorem, determinantal_z3, linear_slice_onto
 from .verdict import Answer, ClosednessVerdict
 
-__all__ = ["decide_closedness", "BACKENDS", "connected_parts_fast"]
+__all__ = ["decide_closedness", "BACKENDS", "connected_parts_fast", "PartContext", "STAGES"]
 
 logger = logging.getLogger(__name__)
 
@@ -33,9 +34,8 @@ BACKENDS = ("z3", "qepcad")
 def connected_parts_fast(pattern: SupportPattern) -> list[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]]:
     """``[(rows, cols, components)]`` per connected part of the overlap graph (no networkx import).
 
-    Same output as :func:`wellposed.graph.connected_parts` (which the tests use as the oracle) for a
-    pattern without empty components: components k and l are adjacent when ``(IᵀI)_kl (JᵀJ)_kl > 0``;
-    the transitive closure is taken by repeated boolean squaring, ``O(r³ log r)``.
+    The parts of :meth:`wellposed.classify.Classification.parts`, the one home of this computation
+    (:func:`wellposed.graph.connected_parts` of the explicit graph is the tests' oracle).
 
     Examples
     --------
@@ -43,24 +43,39 @@ def connected_parts_fast(pattern: SupportPattern) -> list[tuple[tuple[int, ...],
     >>> connected_parts_fast(family("diag:2"))
     [((0,), (0,), (0,)), ((1,), (1,), (1,))]
     """
-    x = pattern.x_support.astype(np.int64)
-    y = pattern.y_support.astype(np.int64)
-    reach = ((x.T @ x) * (y.T @ y)) > 0
-    reach |= np.eye(pattern.r, dtype=bool)
-    while True:
-        nxt = (reach.astype(np.int64) @ reach.astype(np.int64)) > 0
-        if np.array_equal(nxt, reach):
-            break
-        reach = nxt
-    labels = np.argmax(reach, axis=1)  # smallest component reachable = part label
-    parts = []
-    for lab in np.unique(labels):
-        comps = np.flatnonzero(labels == lab)
-        rows = np.flatnonzero(pattern.x_support[:, comps].any(axis=1))
-        cols = np.flatnonzero(pattern.y_support[:, comps].any(axis=1))
-        parts.append((tuple(int(t) for t in rows), tuple(int(t) for t in cols), tuple(int(t) for t in comps)))
-    parts.sort(key=lambda t: t[2])
-    return parts
+    return classify(pattern).parts()
+
+
+@dataclass
+class PartContext:
+    """What the stages of one connected part share: the part, the budget, and what earlier stages
+    computed (the classification, the coverage counts), each computed at most once.
+
+    ``notes`` collects what the stages that passed on tried (the reason of an undecided verdict).
+    """
+
+    part: SupportPattern
+    budget: Budget
+    backend: str
+    use_qe: bool
+    search: bool
+    classification: Classification | None = None
+    notes: list[str] = field(default_factory=list)
+    _cover: np.ndarray | None = None
+
+    def classify(self) -> Classification:
+        if self.classification is None:
+            self.classification = classify(self.part)
+        return self.classification
+
+    def cover(self) -> np.ndarray:
+        if self._cover is None:
+            self._cover = self.part.coverage()
+        return self._cover
+
+    def small(self) -> bool:
+        """Whether the whole-part solver stages (determinantal test, curve search, QE) may run."""
+        return self.part.num_free_entries() <= self.budget.count("solver_free_entries")
 
 
 def _validate(pattern: Any, backend: Any, use_qe: Any, cache: Any, search: Any) -> None:
@@ -100,6 +115,8 @@ def _qe_stage(part: SupportPattern, backend: str, budget: Budget) -> ClosednessV
     if name == "NOT_CLOSED":
         return ClosednessVerdict(Answer.NOT_CLOSED, method, f"{backend} decided the closedness sentence: true "
                                  "(some matrix of the closure is not in P)", details=details)
+    from ..backends.base import Answer as QEStatus
+
     if any(d.answer is QEStatus.TIMEOUT for d in result.decisions):
         raise WallClockCapError(f"the wall-clock safety cap of {budget.timeout:g} s (timeout) fired during QE")
     ran = len(result.decisions)
@@ -131,60 +148,128 @@ def _stable(check: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in check.items() if k != "seconds"}
 
 
-def _decide_part(part: SupportPattern, backend: str, budget: Budget, use_qe: bool,
-                 search: bool) -> ClosednessVerdict:
-    """Decide one connected part (no empty component, rows/columns restricted to its union)."""
-    thm = closed_by_theorem(part)
-    if thm is not None:
-        return ClosednessVerdict(Answer.CLOSED, thm.method, thm.reason, details=thm.details)
-    notes: list[str] = []
-    cert = lu_obstruction(part, use_z3=False)
-    if cert is None and search:
-        cert = lu_obstruction(part, use_z3=True, budget=budget)
+def _stage_theorems(ctx: PartContext) -> ClosednessVerdict | None:
+    thm = closed_by_theorem(ctx.part, ctx.classify())
+    return None if thm is None else ClosednessVerdict(Answer.CLOSED, thm.method, thm.reason, details=thm.details)
+
+
+def _lu_verdict(ctx: PartContext, use_z3: bool) -> ClosednessVerdict | None:
+    # the z3 stage comes after the private-minor stage: no need to search private minors again
+    cert = lu_obstruction(ctx.part, use_z3=use_z3, budget=ctx.budget, cover=ctx.cover(), private_first=not use_z3)
+    if cert is None:
+        return None
+    return _not_closed(cert, ctx.budget, "certificate:lu-obstruction",
+                       f"A* = {cert.limit_text()} is the limit of a curve with one factor entry of order ε⁻¹ and is "
+                       "not in P ({proof})")
+
+
+def _stage_private_minor(ctx: PartContext) -> ClosednessVerdict | None:
+    return _lu_verdict(ctx, use_z3=False)
+
+
+def _stage_block_minor(ctx: PartContext) -> ClosednessVerdict | None:
+    found = find_private_block_minor(ctx.part, ctx.classify(), ctx.cover(), ctx.budget.count("block_candidates"))
+    if found is None:
+        return None
+    cert = block_minor_certificate(ctx.part, *found)
+    s = len(found[0])
+    return _not_closed(cert, ctx.budget, "certificate:block-minor",
+                       f"A* = {cert.limit_text()} is the limit of a curve through {s}×{s} identity blocks of a class "
+                       f"of {s} identical components, with factor entries of order ε⁻¹, and is not in P "
+                       "({proof}: the class alone reaches three of the four blocks)")
+
+
+def _stage_lu_z3(ctx: PartContext) -> ClosednessVerdict | None:
+    return _lu_verdict(ctx, use_z3=True) if ctx.search else None
+
+
+def _stage_linear_slice(ctx: PartContext) -> ClosednessVerdict | None:
+    onto = linear_slice_onto(ctx.part)
+    if onto is None:
+        return None
+    return ClosednessVerdict(Answer.CLOSED, "theorem:full-space",
+                             "with one factor of each component fixed to the integers in the details, the product "
+                             "is a linear map onto all matrices supported on the union (exact rank), so P is a "
+                             "coordinate subspace, hence closed", details=onto)
+
+
+def _stage_determinantal(ctx: PartContext) -> ClosednessVerdict | None:
+    if not ctx.search:
+        return None
+    if not ctx.small():
+        ctx.notes.append(f"determinantal test, curve search and QE skipped: the part has "
+                         f"{ctx.part.num_free_entries()} free entries, above the "
+                         f"{ctx.budget.count('solver_free_entries')} of the whole-part solver stages (effort "
+                         f"{ctx.budget.effort:g})")
+        return None
+    for orientation, q in (("as given", ctx.part), ("transposed", ctx.part.transpose())):
+        answer, minors = determinantal_z3(q, rlimit=ctx.budget.count("determinantal_rlimit"), budget=ctx.budget)
+        if answer == "unsat":
+            what = (f"the {len(minors)} minors that vanish on P (max-flow rank bounds)" if minors
+                    else "no rank condition")
+            method = "theorem:determinantal" if minors else "theorem:full-space"
+            return ClosednessVerdict(Answer.CLOSED, method,
+                                     f"z3 proved that every matrix on the union satisfying {what} is in P "
+                                     f"(pattern {orientation}); P is that closed algebraic set",
+                                     details={"z3": "unsat of ∃A ∈ D ∀X,Y: XYᵀ ≠ A", "orientation": orientation,
+                                              "minors": [[list(a), list(b)] for a, b in minors]})
+        ctx.notes.append(f"determinantal test ({orientation}): z3 answered {answer}")
+    return None
+
+
+def _stage_curves(ctx: PartContext) -> ClosednessVerdict | None:
+    if not ctx.search or not ctx.small():
+        return None
+    from .curves import curve_search
+
+    cert = curve_search(ctx.part, budget=ctx.budget)
     if cert is not None:
-        verdict = _not_closed(cert, budget, "certificate:lu-obstruction",
-                              f"A* = {cert.limit_text()} is the limit of a curve with one factor entry of order "
-                              "ε⁻¹ and is not in P ({proof})")
+        verdict = _not_closed(cert, ctx.budget, "certificate:curve-search",
+                              f"A* = {cert.limit_text()} is the limit of a Laurent curve (blow-up order "
+                              f"{cert.max_blowup()}) and z3 proves A* ∉ P")
         if verdict is not None:
             return verdict
-    onto = linear_slice_onto(part)
-    if onto is not None:
-        return ClosednessVerdict(Answer.CLOSED, "theorem:full-space",
-                                 "with one factor of each component fixed to the integers in the details, the "
-                                 "product is a linear map onto all matrices supported on the union (exact "
-                                 "rank), so P is a coordinate subspace, hence closed", details=onto)
-    if search:
-        for orientation, q in (("as given", part), ("transposed", part.transpose())):
-            answer, minors = determinantal_z3(q, rlimit=budget.count("determinantal_rlimit"), budget=budget)
-            if answer == "unsat":
-                what = (f"the {len(minors)} minors that vanish on P (max-flow rank bounds)" if minors
-                        else "no rank condition")
-                method = "theorem:determinantal" if minors else "theorem:full-space"
-                return ClosednessVerdict(Answer.CLOSED, method,
-                                         f"z3 proved that every matrix on the union satisfying {what} is in P "
-                                         f"(pattern {orientation}); P is that closed algebraic set",
-                                         details={"z3": "unsat of ∃A ∈ D ∀X,Y: XYᵀ ≠ A", "orientation": orientation,
-                                                  "minors": [[list(a), list(b)] for a, b in minors]})
-            notes.append(f"determinantal test ({orientation}): z3 answered {answer}")
-        from .curves import curve_search
+    ctx.notes.append(f"curve search: no certificate within {ctx.budget.count('curve_candidates')} candidates and "
+                     f"{ctx.budget.count('curve_rlimit')} z3 resource units")
+    return None
 
-        cert = curve_search(part, budget=budget)
-        if cert is not None:
-            verdict = _not_closed(cert, budget, "certificate:curve-search",
-                                  f"A* = {cert.limit_text()} is the limit of a Laurent curve (blow-up order "
-                                  f"{cert.max_blowup()}) and z3 proves A* ∉ P")
-            if verdict is not None:
-                return verdict
-        notes.append(f"curve search: no certificate within {budget.count('curve_candidates')} candidates and "
-                     f"{budget.count('curve_rlimit')} z3 resource units")
-    if use_qe:
-        qe = _qe_stage(part, backend, budget)
-        if isinstance(qe, ClosednessVerdict):
-            return qe
-        notes.append(str(qe))
+
+def _stage_qe(ctx: PartContext) -> ClosednessVerdict | None:
+    if not ctx.use_qe or not ctx.small():
+        return None
+    qe = _qe_stage(ctx.part, ctx.backend, ctx.budget)
+    if isinstance(qe, ClosednessVerdict):
+        return qe
+    ctx.notes.append(str(qe))
+    return None
+
+
+#: The stages of one connected part, in order: each returns a verdict with evidence or passes on (adding
+#: to ``ctx.notes`` what it tried). Polynomial rules first, then the private-minor obstruction, then the
+#: z3-backed stages bounded by counted budgets.
+STAGES: tuple[tuple[str, Callable[[PartContext], ClosednessVerdict | None]], ...] = (
+    ("closed-by-theorem rules", _stage_theorems),
+    ("private-minor obstruction", _stage_private_minor),
+    ("private block-minor obstruction", _stage_block_minor),
+    ("LU obstruction with z3", _stage_lu_z3),
+    ("linear slice onto the union", _stage_linear_slice),
+    ("determinantal test", _stage_determinantal),
+    ("curve search", _stage_curves),
+    ("quantifier elimination", _stage_qe),
+)
+
+
+def _decide_part(part: SupportPattern, backend: str, budget: Budget, use_qe: bool, search: bool,
+                 classification: Classification | None = None) -> ClosednessVerdict:
+    """Decide one connected part (no empty component, rows/columns restricted to its union)."""
+    ctx = PartContext(part, budget, backend, use_qe, search, classification)
+    for _, stage in STAGES:
+        verdict = stage(ctx)
+        if verdict is not None:
+            return verdict
     return ClosednessVerdict(Answer.UNDECIDED, "undecided",
-                             "no theorem applies and no certificate was found; " + "; ".join(notes),
-                             details={"notes": notes})
+                             "no theorem applies and no certificate was found; " + "; ".join(ctx.notes),
+                             details={"notes": ctx.notes})
 
 
 def decide_closedness(
@@ -196,6 +281,7 @@ def decide_closedness(
     use_qe: bool = True,
     cache: MutableMapping[str, ClosednessVerdict] | None = None,
     search: bool = True,
+    classification: Classification | None = None,
 ) -> ClosednessVerdict:
     """Decide whether ``P_{I,J} = {X Yᵀ}`` is closed (FSMF well-posed for every A), with evidence.
 
@@ -220,6 +306,8 @@ def decide_closedness(
     search : bool
         Run the solver-based stages (z3 obstruction, full-space test, curve search). With False only
         the polynomial rules and the private-minor obstruction run.
+    classification : Classification, optional
+        ``classify(pattern)`` when the caller already has it (it is then not computed again).
 
     Returns
     -------
@@ -244,10 +332,14 @@ def decide_closedness(
     counted budgets, then QE, else undecided.
     """
     _validate(pattern, backend, use_qe, cache, search)
+    if classification is not None and (not isinstance(classification, Classification)
+                                       or (classification.pattern is not pattern
+                                           and classification.pattern != pattern)):
+        raise InvalidSpecError("classification must be classify(pattern) of this very pattern, or None.")
     budget = Budget(effort, timeout).started()
     t0 = time.perf_counter()
     try:
-        return _decide(pattern, backend, budget, use_qe, cache, search, t0)
+        return _decide(pattern, backend, budget, use_qe, cache, search, t0, classification)
     except WallClockCapError as exc:
         return ClosednessVerdict(Answer.UNDECIDED, "cap:wall-clock",
                                  f"{exc}: this verdict depends on the machine's speed and load; rerun without "
@@ -256,24 +348,24 @@ def decide_closedness(
 
 
 def _decide(pattern: SupportPattern, backend: str, budget: Budget, use_qe: bool,
-            cache: MutableMapping[str, ClosednessVerdict] | None, search: bool, t0: float) -> ClosednessVerdict:
+            cache: MutableMapping[str, ClosednessVerdict] | None, search: bool, t0: float,
+            classification: Classification | None = None) -> ClosednessVerdict:
     # canonical keys can be costly for very symmetric patterns: only computed when a cache is used
     key = pattern.canonical_key(transpose=True) if cache is not None else ""
     if pattern.is_trivial():
         thm = closed_by_theorem(pattern)
         assert thm is not None  # the trivial rule always applies
         return ClosednessVerdict(Answer.CLOSED, thm.method, thm.reason, seconds=time.perf_counter() - t0, key=key)
-    whole = closed_by_theorem(pattern)
+    cls = classify(pattern) if classification is None else classification
+    whole = closed_by_theorem(pattern, cls)
     if whole is not None:  # a rule on the whole pattern: no need to split
         return ClosednessVerdict(Answer.CLOSED, whole.method, whole.reason, seconds=time.perf_counter() - t0,
                                  key=key, details=whole.details)
-    live = np.flatnonzero(~pattern.empty_components())
-    reduced = pattern.drop_empty()
-    split = connected_parts_fast(reduced)
+    split = cls.parts()  # components in the pattern's own indices (empty ones belong to no part)
     verdicts: list[ClosednessVerdict] = []
     index_maps: list[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]] = []
     for rows, cols, comps in split:
-        part = reduced.restrict(rows, cols, comps)
+        part = pattern.restrict(rows, cols, comps)
         t_part = time.perf_counter()
         part_key = part.canonical_key(transpose=True) if cache is not None else ""
         verdict = None
@@ -287,7 +379,7 @@ def _decide(pattern: SupportPattern, backend: str, budget: Budget, use_qe: bool,
             if cache is not None and (part_key not in cache or verdict.answer.decided):
                 cache[part_key] = verdict
         verdicts.append(verdict)
-        index_maps.append((rows, cols, tuple(int(live[c]) for c in comps)))
+        index_maps.append((rows, cols, comps))
     seconds = time.perf_counter() - t0
     shown = tuple(verdicts) if len(verdicts) > 1 else ()  # a single part is the verdict itself
     for verdict, (rows, cols, comps) in zip(verdicts, index_maps, strict=True):

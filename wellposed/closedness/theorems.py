@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..classify import classify
+from ..classify import Classification, biclique_components, classify, meeting_pairs
 from ..support import SupportPattern
 from .budget import BASE, Budget, z3_check_subprocess
 
@@ -64,18 +64,13 @@ class AbsorptionResult:
 
 def _split_bicliques(omega: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]] | None:
     """Split a boolean block into full bicliques (rows equal or disjoint), or None if impossible."""
-    b = omega.astype(np.int64)
-    g = b @ b.T
-    deg = np.diagonal(g)
-    equal = (g == deg[:, None]) & (g == deg[None, :])
-    if ((g > 0) & ~equal).any():
+    comps = biclique_components(omega)
+    if comps is None:
         return None
-    live = deg > 0
-    reps = np.unique(np.argmax(equal & live[None, :] & live[:, None], axis=1)[live])
-    return [(np.flatnonzero(equal[k] & live), np.flatnonzero(omega[k])) for k in reps]
+    return [(np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64)) for rows, cols in comps]
 
 
-def absorption(pattern: SupportPattern) -> AbsorptionResult:
+def absorption(pattern: SupportPattern, classification: Classification | None = None) -> AbsorptionResult:
     """Run iterated absorption of complete blocks on ``pattern`` (see the module docstring).
 
     Examples
@@ -89,11 +84,21 @@ def absorption(pattern: SupportPattern) -> AbsorptionResult:
 
     Notes
     -----
-    Each round costs ``O(c (m n + m² n))`` for c cones (one Gram product per cone to test the biclique
-    structure); there are at most ``c`` rounds that absorb something.
+    Each round costs ``O(Σ |R| |C|)`` over the cones (each reads its own block of the absorbed mask and
+    splits it into bicliques by sorting its rows); there are at most ``c`` rounds that absorb something.
+    The final disjointness test is a sparse Gram product of the blocks. ``classification`` may be passed
+    in when already computed.
     """
     m, n = pattern.m, pattern.n
-    cls = classify(pattern)
+    cls = classify(pattern) if classification is None else classification
+    if len(cls.classes) and not cls.classes.complete.any():
+        # nothing is ever absorbed: the blocks are the classes, and they overlap as the classes do
+        t, ov = cls.classes, cls.overlaps
+        class_blocks = tuple((tuple(t.rows_of(c).tolist()), tuple(t.cols_of(c).tolist()), int(t.sizes[c]))
+                             for c in range(len(t)))
+        empty = np.zeros((m, n), dtype=bool)
+        empty.setflags(write=False)
+        return AbsorptionResult(empty, class_blocks, (), (int(ov.a[0]), int(ov.b[0])) if len(ov) else None, 1)
     cones: list[tuple[np.ndarray, np.ndarray, int]] = [
         (np.array(c.rows, dtype=np.int64), np.array(c.cols, dtype=np.int64), c.size) for c in cls.classes
     ]
@@ -133,15 +138,14 @@ def absorption(pattern: SupportPattern) -> AbsorptionResult:
     blocks_final = [c for c in cones if id(c) not in stuck_set]
     overlap = None
     if len(blocks_final) > 1:
-        masks = np.zeros((len(blocks_final), m, n), dtype=bool)
+        row_masks = np.zeros((m, len(blocks_final)), dtype=bool)
+        col_masks = np.zeros((n, len(blocks_final)), dtype=bool)
         for idx, (rows, cols, _) in enumerate(blocks_final):
-            masks[idx][np.ix_(rows, cols)] = True
-        flat = masks.reshape(len(blocks_final), -1).astype(np.int64)
-        g = flat @ flat.T
-        np.fill_diagonal(g, 0)
-        if (g > 0).any():
-            a, b = (int(t) for t in np.argwhere(g > 0)[0])
-            overlap = (a, b)
+            row_masks[rows, idx] = True
+            col_masks[cols, idx] = True
+        a_idx, b_idx, _, _ = meeting_pairs(row_masks, col_masks)
+        if a_idx.size:
+            overlap = (int(a_idx[0]), int(b_idx[0]))
 
     def tup(c: tuple[np.ndarray, np.ndarray, int]) -> tuple[tuple[int, ...], tuple[int, ...], int]:
         return (tuple(int(t) for t in c[0]), tuple(int(t) for t in c[1]), int(c[2]))
@@ -151,7 +155,7 @@ def absorption(pattern: SupportPattern) -> AbsorptionResult:
                             overlap, rounds)
 
 
-def closed_by_theorem(pattern: SupportPattern) -> TheoremResult | None:
+def closed_by_theorem(pattern: SupportPattern, classification: Classification | None = None) -> TheoremResult | None:
     """Try the closed-by-theorem rules in order; return the first that applies, else None.
 
     Parameters
@@ -170,26 +174,27 @@ def closed_by_theorem(pattern: SupportPattern) -> TheoremResult | None:
     Notes
     -----
     Cost dominated by :func:`wellposed.classify.classify` and :func:`absorption`: polynomial, no solver.
+    ``classification`` (of this very pattern) may be passed in when already computed.
     """
     if pattern.is_trivial():
         return TheoremResult("theorem:trivial", "every component is empty, so P = {0}", {})
-    union = pattern.union_mask()
-    m_eff = int(union.any(axis=1).sum())
-    n_eff = int(union.any(axis=0).sum())
+    live = ~pattern.empty_components()
+    m_eff = int(pattern.x_support[:, live].any(axis=1).sum())  # rows and columns of the union of the supports
+    n_eff = int(pattern.y_support[:, live].any(axis=1).sum())
     if min(m_eff, n_eff) == 1:
         return TheoremResult(
             "theorem:vector",
             f"the union of the supports spans {m_eff} row(s) and {n_eff} column(s); with a single row "
             "or column every component is complete, so P is the space of matrices supported on the union",
             {"rows": m_eff, "cols": n_eff})
-    cls = classify(pattern)
+    cls = classify(pattern) if classification is None else classification
     if cls.dto:
         return TheoremResult("theorem:dto", cls.reason + "; P is a zero pattern plus rank bounds on disjoint "
                              "blocks, a closed set", {"classes": len(cls.classes)})
     if cls.relaxed:
         return TheoremResult("theorem:relaxed", cls.reason + "; P is a zero pattern plus rank bounds on "
                              "disjoint blocks, a closed set", {"classes": len(cls.classes)})
-    res = absorption(pattern)
+    res = absorption(pattern, cls)
     if res.closed:
         covered = int(res.absorbed.sum())
         if not res.blocks:

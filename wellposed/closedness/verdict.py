@@ -22,6 +22,8 @@ METHODS: dict[str, str] = {
     "theorem:full-space": "every matrix supported on the union is in P (linear slice or z3): P = ℝ^union",
     "theorem:determinantal": "z3 proved P equals the closed set cut out by the zero pattern and rank-bounded minors",
     "certificate:lu-obstruction": "limit of a two-component curve through a private 2×2 minor, not in P",
+    "certificate:block-minor": "limit of a curve through s×s identity blocks of a class of s identical components, "
+                               "not in P (private block minor)",
     "certificate:curve-search": "limit of a searched Laurent curve, not in P",
     "qe:z3": "quantifier elimination / decision by z3",
     "qe:qepcad": "quantifier elimination by QEPCAD B",
