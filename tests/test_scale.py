@@ -157,3 +157,77 @@ def test_network_pairs_beyond_the_old_engine_limit_get_verdicts():
     pair = rep.pairs[0].to_json()
     assert pair["closed"] is False and pair["closed_method"] == "certificate:lu-obstruction"
     assert rep.linear_set.closed is False and rep.linear_set.certificate["verified"]["curve"].startswith("ok")
+
+
+# ---------------------------------------------------------------- same verdicts as the published census
+POLYNOMIAL_METHODS = ("theorem:trivial", "theorem:vector", "theorem:dto", "theorem:relaxed", "theorem:pointed-cones")
+
+
+def test_census_verdicts_of_the_polynomial_stages_are_unchanged():
+    """Every census record decided without a solver is reproduced exactly (closed, method, reason, certificate)
+    by the polynomial stages alone; the solver-backed ones are sampled in tests/test_determinism.py."""
+    from pathlib import Path
+
+    from wellposed.closedness.census import read_records
+
+    records = read_records(Path(__file__).resolve().parent.parent / "cases" / "census" / "closedness-m3n3r3.jsonl")
+    checked = 0
+    for rec in records:
+        private = rec["method"] == "certificate:lu-obstruction" and rec["certificate"]["proof"]["kind"] == "private-minor"
+        if rec["method"] not in POLYNOMIAL_METHODS and not private:
+            continue
+        v = decide_closedness(SupportPattern(rec["x_support"], rec["y_support"]), search=False, use_qe=False)
+        j = v.to_json()
+        assert (j["closed"], j["closed_method"], j["closed_reason"]) == (rec["closed"], rec["method"], rec["reason"])
+        assert j["certificate"] == rec.get("certificate"), rec["key"]
+        checked += 1
+    assert checked > 700
+
+
+def _absorption_reference(p: SupportPattern):
+    """Iterated absorption on dense m×n tables, block by block (the plain form of the rule)."""
+    m, n = p.m, p.n
+    cones = [(np.array(c.rows), np.array(c.cols), c.size) for c in classify(p).classes]
+    absorbed = np.zeros((m, n), dtype=bool)
+    while True:
+        changed, keep = False, []
+        for rows, cols, k in cones:
+            if k >= min(len(rows), len(cols)):
+                absorbed[np.ix_(rows, cols)] = True
+                changed = True
+            else:
+                keep.append((rows, cols, k))
+        nxt, stuck = [], []
+        for rows, cols, k in keep:
+            omega = ~absorbed[np.ix_(rows, cols)]
+            if not omega.any():
+                changed = True
+                continue
+            if omega.all():
+                nxt.append((rows, cols, k))
+                continue
+            distinct = {tuple(row) for row in omega if row.any()}
+            if any(any(a and b for a, b in zip(u, v, strict=True)) for u, v in itertools.combinations(distinct, 2)):
+                stuck.append((rows, cols, k))
+                continue
+            changed = True
+            for u in sorted(distinct, key=lambda u: next(i for i, row in enumerate(omega) if tuple(row) == u)):
+                br = [i for i, row in enumerate(omega) if tuple(row) == u]
+                nxt.append((rows[br], cols[np.flatnonzero(u)], k))
+        cones = nxt + stuck
+        if not changed:
+            return absorbed, [(tuple(r.tolist()), tuple(c.tolist()), k) for r, c, k in nxt], \
+                [(tuple(r.tolist()), tuple(c.tolist()), k) for r, c, k in stuck]
+
+
+@settings(max_examples=150, deadline=None)
+@given(patterns(max_m=6, max_n=6, max_r=6))
+def test_absorption_matches_the_dense_reference(p):
+    from wellposed.closedness.theorems import absorption
+
+    if p.is_trivial():
+        return
+    res = absorption(p)
+    absorbed, blocks, stuck = _absorption_reference(p)
+    assert np.array_equal(res.absorbed, absorbed)
+    assert list(res.blocks) == blocks and list(res.stuck) == stuck

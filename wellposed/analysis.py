@@ -49,6 +49,8 @@ def batch_record(c: Classification) -> dict[str, Any]:
 MAX_LISTED = 20
 #: The canonical key is given in full up to this many characters; its SHA-256 digest always.
 MAX_KEY_CHARS = 200
+#: Above this many free entries the canonical key (a colour refinement in Python) is computed only with ``full``.
+MAX_KEY_FREE_ENTRIES = 200_000
 
 
 def _capped(value: Any, limit: int) -> Any:
@@ -80,7 +82,8 @@ def analyze(
     Keys include ``tractable``, ``tractable_reason``, ``dto``, ``classes``, ``components`` (the rank-one
     components with their row/column supports), ``graph`` (counts of the rank-one support graph with
     its ``connected_components``), ``canonical_key`` (``None`` when longer than :data:`MAX_KEY_CHARS`)
-    and ``canonical_key_sha256``, and the closedness fields ``closed`` (``True``/``False``/``None`` when
+    and ``canonical_key_sha256`` (both ``None`` above :data:`MAX_KEY_FREE_ENTRIES` free entries unless
+    ``full``), and the closedness fields ``closed`` (``True``/``False``/``None`` when
     undecided or not requested), ``closed_method``, ``closed_reason``, ``certificate`` and ``seconds``.
     ``effort`` and ``timeout`` are passed to :func:`wellposed.closedness.decide_closedness` (counted
     budgets; optional wall-clock cap).
@@ -103,7 +106,7 @@ def analyze(
     """
     start = time.perf_counter()
     c = classify(pattern)
-    key = pattern.canonical_key()
+    key = pattern.canonical_key() if full or pattern.num_free_entries() <= MAX_KEY_FREE_ENTRIES else None
     rec: dict[str, Any] = {
         "name": pattern.name,
         "description": pattern.description,
@@ -111,8 +114,8 @@ def analyze(
         "n": pattern.n,
         "r": pattern.r,
         "free_entries": pattern.num_free_entries(),
-        "canonical_key": key if full or len(key) <= MAX_KEY_CHARS else None,
-        "canonical_key_sha256": hashlib.sha256(key.encode()).hexdigest(),
+        "canonical_key": key if key is not None and (full or len(key) <= MAX_KEY_CHARS) else None,
+        "canonical_key_sha256": hashlib.sha256(key.encode()).hexdigest() if key is not None else None,
     }
     rec.update(c.to_json())
     rec["components"] = [

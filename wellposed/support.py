@@ -561,7 +561,7 @@ def _canonical_key(p: SupportPattern) -> str:
     """Canonical key of a pattern with no empty component (see ``SupportPattern.canonical_key``)."""
     m, n = p.m, p.n
     stacked = np.concatenate([p.x_support, p.y_support], axis=0)  # (m+n) × r
-    distinct, counts = np.unique(stacked, axis=1, return_counts=True)
+    distinct, counts = _distinct_columns(stacked)
     xs, ys = distinct[:m], distinct[m:]
     colours = _refine_components(xs, ys, counts)
     order = sorted(range(len(colours)), key=lambda k: colours[k])
@@ -583,6 +583,19 @@ def _canonical_key(p: SupportPattern) -> str:
             best = enc
     assert best is not None  # at least one ordering exists
     return prefix + best
+
+
+def _distinct_columns(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(mask, axis=1, return_counts=True)`` for a boolean mask, by sorting packed columns.
+
+    Packing each column into bytes, first row in the most significant bit, keeps the lexicographic order
+    of the columns (byte strings compare like the boolean vectors), so the result is the same, in the
+    same order, at the cost of sorting ``r`` byte strings of ``⌈rows / 8⌉`` bytes.
+    """
+    packed = np.ascontiguousarray(np.packbits(mask, axis=0, bitorder="big").T)
+    keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+    _, first, counts = np.unique(keys, return_index=True, return_counts=True)
+    return mask[:, first], counts
 
 
 def _relabel(signatures: list[Any]) -> list[int]:

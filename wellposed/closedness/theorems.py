@@ -70,6 +70,30 @@ def _split_bicliques(omega: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]] |
     return [(np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64)) for rows, cols in comps]
 
 
+def _remaining(absorbed: np.ndarray, touched_rows: np.ndarray, touched_cols: np.ndarray, rows: np.ndarray,
+               cols: np.ndarray) -> np.ndarray | str | None:
+    """The cone's block ``rows × cols`` minus the absorbed entries, looking only where entries are absorbed.
+
+    None when no entry of the block is absorbed; ``"stuck"`` when a row of the block keeps all its columns
+    while another keeps some but not all (two unequal rows that meet: not a union of full bicliques);
+    else the boolean block itself. Cost ``O(|rows| + |cols|)`` plus the absorbed sub-block.
+    """
+    hit_rows = touched_rows[rows]
+    hit_cols = touched_cols[cols]
+    if not hit_rows.any() or not hit_cols.any():
+        return None
+    sub = absorbed[np.ix_(rows[hit_rows], cols[hit_cols])]
+    if not sub.any():
+        return None
+    full_rows = (~hit_rows).any() or not sub.any(axis=1).all()
+    if full_rows:
+        cut = sub.any(axis=1)
+        keeps_some = (~sub[cut]).any(axis=1) | (~hit_cols).any()
+        if keeps_some.any():
+            return "stuck"
+    return ~absorbed[np.ix_(rows, cols)]
+
+
 def absorption(pattern: SupportPattern, classification: Classification | None = None) -> AbsorptionResult:
     """Run iterated absorption of complete blocks on ``pattern`` (see the module docstring).
 
@@ -99,10 +123,12 @@ def absorption(pattern: SupportPattern, classification: Classification | None = 
         empty = np.zeros((m, n), dtype=bool)
         empty.setflags(write=False)
         return AbsorptionResult(empty, class_blocks, (), (int(ov.a[0]), int(ov.b[0])) if len(ov) else None, 1)
-    cones: list[tuple[np.ndarray, np.ndarray, int]] = [
-        (np.array(c.rows, dtype=np.int64), np.array(c.cols, dtype=np.int64), c.size) for c in cls.classes
-    ]
+    t = cls.classes
+    cones: list[tuple[np.ndarray, np.ndarray, int]] = [(t.rows_of(c), t.cols_of(c), int(t.sizes[c]))
+                                                       for c in range(len(t))]
     absorbed = np.zeros((m, n), dtype=bool)
+    touched_rows = np.zeros(m, dtype=bool)  # rows and columns holding an absorbed entry
+    touched_cols = np.zeros(n, dtype=bool)
     rounds = 0
     while True:
         rounds += 1
@@ -112,13 +138,21 @@ def absorption(pattern: SupportPattern, classification: Classification | None = 
         for rows, cols, k in cones:
             if k >= min(len(rows), len(cols)):
                 absorbed[np.ix_(rows, cols)] = True
+                touched_rows[rows] = True
+                touched_cols[cols] = True
                 changed = True
             else:
                 keep.append((rows, cols, k))
         nxt: list[tuple[np.ndarray, np.ndarray, int]] = []
         stuck: list[tuple[np.ndarray, np.ndarray, int]] = []
         for rows, cols, k in keep:
-            omega = ~absorbed[np.ix_(rows, cols)]
+            omega = _remaining(absorbed, touched_rows, touched_cols, rows, cols)
+            if omega is None:  # nothing of the cone is absorbed
+                nxt.append((rows, cols, k))
+                continue
+            if isinstance(omega, str):  # a whole row and a cut row meet: not a union of bicliques
+                stuck.append((rows, cols, k))
+                continue
             if not omega.any():
                 changed = True
                 continue
