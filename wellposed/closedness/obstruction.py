@@ -252,17 +252,27 @@ def block_minor_certificate(pattern: SupportPattern, k_comps: Sequence[int], l_c
     return NotClosedCertificate(pattern, LimitMatrix((pattern.m, pattern.n), limit), x, y, proof, "block-minor")
 
 
+#: A region with more rows plus columns than this is not handed to z3 (it could not be small).
+_MAX_REGION_SIDES = 40
+
+
 def _region(pattern: SupportPattern, k: int, cover: np.ndarray, i: int, i2: int, j: int,
-            j2: int) -> tuple[list[int], list[int]]:
-    """Rows and columns of the minor plus the supports of the other components through its shared corners."""
+            j2: int, sides: np.ndarray) -> tuple[list[int], list[int]] | None:
+    """Rows and columns of the minor plus the supports of the other components through its shared corners,
+    or None when they number more than ``_MAX_REGION_SIDES`` (``sides[c] = |I_c| + |J_c|``)."""
     x, y = pattern.x_support, pattern.y_support
     rows, cols = {i, i2}, {j, j2}
     for a, b in ((i, j), (i2, j2)):
         if cover[a, b] >= 2:
             for c in np.flatnonzero(x[a] & y[b]).tolist():
-                if c != k:
-                    rows.update(np.flatnonzero(x[:, c]).tolist())
-                    cols.update(np.flatnonzero(y[:, c]).tolist())
+                if c == k:
+                    continue
+                if sides[c] > _MAX_REGION_SIDES:
+                    return None
+                rows.update(np.flatnonzero(x[:, c]).tolist())
+                cols.update(np.flatnonzero(y[:, c]).tolist())
+                if len(rows) + len(cols) > _MAX_REGION_SIDES:
+                    return None
     return sorted(rows), sorted(cols)
 
 
@@ -291,7 +301,8 @@ def lu_obstruction(pattern: SupportPattern, *, use_z3: bool = True, budget: Budg
     -----
     A limit ``e_{ij′} + e_{i′j}`` is in P as soon as (i, j′) or (i′, j) is reached by another component
     than k (one component per entry writes it), so only minors with both entries private to k are
-    queried. On a pattern of at most ``WHOLE_PATTERN_CHECK_ENTRIES`` free entries z3 gets the whole
+    queried, and at most ``budget``'s ``obstruction_candidates`` minors are examined. On a pattern of at
+    most ``WHOLE_PATTERN_CHECK_ENTRIES`` free entries z3 gets the whole
     pattern; on a larger one the region of the minor and of the other components through its shared
     corners (the proof's ``rows``/``cols``, re-checked there by ``verify``), when that region is small.
     """
@@ -309,7 +320,10 @@ def lu_obstruction(pattern: SupportPattern, *, use_z3: bool = True, budget: Budg
         max_z3_queries = budget.count("obstruction_queries")
     rlimit = budget.count("query_rlimit")
     whole = pattern.num_free_entries() <= WHOLE_PATTERN_CHECK_ENTRIES
-    queries = 0
+    max_examined = budget.count("obstruction_candidates")
+    sides = x.sum(axis=0) + y.sum(axis=0)
+    queries = examined = 0
+    region: tuple[list[int], list[int]] | None = None
     seen: set[tuple[tuple[int, int], tuple[int, int]]] = set()
     for k in _with_private_entries(pattern, cover, 2):
         rows, cols = np.flatnonzero(x[:, k]), np.flatnonzero(y[:, k])
@@ -328,17 +342,25 @@ def lu_obstruction(pattern: SupportPattern, *, use_z3: bool = True, budget: Budg
                     if a2 == a or b2 == b or a_star in seen:
                         continue
                     seen.add(a_star)
+                    examined += 1
+                    if examined > max_examined:
+                        return None
                     l = next(c for c in np.flatnonzero(x[i] & y[j]).tolist() if c != k)
                     query: dict[str, object] = {"kind": "z3-unsat"}
                     if not whole:
-                        region = _region(pattern, k, cover, i, i2, j, j2)
+                        region = _region(pattern, k, cover, i, i2, j, j2, sides)
+                        if region is None:
+                            continue
                         sub = pattern.restrict(region[0], region[1], range(pattern.r)).drop_empty()
                         if sub.num_free_entries() > WHOLE_PATTERN_CHECK_ENTRIES:
                             continue
                         query = {"kind": "z3-unsat", "rows": region[0], "cols": region[1]}
                     cert = _certificate(pattern, k, l, i, i2, j, j2, query)
                     queries += 1
-                    target, limit = (pattern, cert.limit) if whole else (sub, cert.limit.restrict(*region))
+                    if whole or region is None:
+                        target, limit = pattern, cert.limit
+                    else:
+                        target, limit = sub, cert.limit.restrict(region[0], region[1])
                     if check_not_in_p_z3(target, limit, rlimit=rlimit, budget=budget) == "unsat":
                         return cert
                     if queries >= max_z3_queries:

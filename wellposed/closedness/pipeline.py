@@ -374,7 +374,9 @@ def _decide(pattern: SupportPattern, backend: str, budget: Budget, use_qe: bool,
             if hit.answer is not Answer.NOT_CLOSED or (hit.certificate is not None and hit.certificate.pattern == part):
                 verdict = hit
         if verdict is None:
-            verdict = _decide_part(part, backend, budget, use_qe, search)
+            # a part that is the whole pattern (every row, column and component) shares its classification
+            whole_part = (len(rows), len(cols), len(comps)) == pattern.shape
+            verdict = _decide_part(part, backend, budget, use_qe, search, cls if whole_part else None)
             verdict = verdict.with_timing(time.perf_counter() - t_part, part_key)
             if cache is not None and (part_key not in cache or verdict.answer.decided):
                 cache[part_key] = verdict
