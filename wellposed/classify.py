@@ -311,9 +311,10 @@ _COVERAGE_AREA_MAX = 2**28
 #: ... in row blocks of about this many entries of A.
 _COVERAGE_BLOCK = 2**22
 #: Above this many distinct classes the Gram products are always sparse.
-_DENSE_GRAM_MAX = 4096
-#: Dense BLAS Gram products are used when their multiply-adds are at most this many times the sparse work.
-_DENSE_GRAM_SPEEDUP = 40
+_DENSE_GRAM_MAX = 8192
+#: Dense float32 BLAS Gram products are used when their multiply-adds are at most this many times the sparse
+#: work (measured: BLAS does a few hundred multiply-adds in the time scipy's sparse product does one).
+_DENSE_GRAM_SPEEDUP = 200
 #: Peak bytes per pair of components of :func:`classify`: two int64 Gram matrices, the float64 product and
 #: rounding of the second one, and the boolean relation tables.
 _GRAM_BYTES_PER_PAIR = 40
@@ -380,6 +381,18 @@ def _class_labels(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return rank[np.ravel(inverse)], first[order]
 
 
+def _gram(mask: np.ndarray) -> np.ndarray:
+    """``maskᵀ mask`` of a 0/1 mask by BLAS, in float32 when its counts (at most the number of rows) are exact
+    there (< 2²⁴), else through :func:`count_product` (float64); memory checked first."""
+    rows, c = mask.shape
+    if rows >= 2**24:
+        return count_product(mask.T, mask, "the Gram matrix of the classes")
+    check_memory(4 * (rows * c + 2 * c * c), "the Gram matrix of the classes", f"a mask of shape {mask.shape}",
+                 "Split the pattern into independent blocks")
+    a = mask.astype(np.float32)
+    return a.T @ a
+
+
 def meeting_pairs(xr: np.ndarray, yr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Pairs ``a < b`` of columns whose rank-one supports meet, with ``|I_a ∩ I_b|`` and ``|J_a ∩ J_b|``.
 
@@ -396,8 +409,7 @@ def meeting_pairs(xr: np.ndarray, yr: np.ndarray) -> tuple[np.ndarray, np.ndarra
     sparse_work = int(deg_x @ deg_x + deg_y @ deg_y)
     dense_work = c * c * (xr.shape[0] + yr.shape[0])
     if dense_work <= _DENSE_GRAM_SPEEDUP * sparse_work and c <= _DENSE_GRAM_MAX:
-        gi = count_product(xr.T, xr, "the Gram matrix IᵀI of the classes")
-        gj = count_product(yr.T, yr, "the Gram matrix JᵀJ of the classes")
+        gi, gj = _gram(xr), _gram(yr)
         a, b = np.nonzero(np.triu((gi > 0) & (gj > 0), k=1))
         return a.astype(np.int64), b.astype(np.int64), gi[a, b].astype(np.int64), gj[a, b].astype(np.int64)
     from scipy import sparse

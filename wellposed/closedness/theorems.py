@@ -182,7 +182,7 @@ def absorption(pattern: SupportPattern, classification: Classification | None = 
             overlap = (int(a_idx[0]), int(b_idx[0]))
 
     def tup(c: tuple[np.ndarray, np.ndarray, int]) -> tuple[tuple[int, ...], tuple[int, ...], int]:
-        return (tuple(int(t) for t in c[0]), tuple(int(t) for t in c[1]), int(c[2]))
+        return (tuple(np.asarray(c[0]).tolist()), tuple(np.asarray(c[1]).tolist()), int(c[2]))
 
     absorbed.setflags(write=False)
     return AbsorptionResult(absorbed, tuple(tup(c) for c in blocks_final), tuple(tup(c) for c in stuck),
