@@ -67,9 +67,11 @@ import numpy as np
 from .analysis import BATCH_FIELDS, CLOSEDNESS_FIELDS, batch_record
 from .batch_kernel import Relaxed, classify_batch, pattern_bytes
 from .classify import (
+    C1_FAILS,
+    C2_FAILS,
     REASON_DTO,
     REASON_NO_CEC,
-    REASON_RELAXED,
+    REASON_RELAXED_HOLDS,
     REASON_TRIVIAL,
     classify,
     describe_pair,
@@ -517,13 +519,7 @@ def _bounded(raw: str, obj: Any, label: str) -> Any:
 
 
 # ---------------------------------------------------------------- classification of a chunk
-#: Texts of the relaxed verdicts, as :func:`wellposed.classify.classify` words them (the tests compare every
-#: batch row with ``batch_record(classify(p))``).
-_RELAXED_HOLDS = REASON_RELAXED + " (not DTO: {})"
-_C1_FAILS = ("C1 fails: non-complete classes of components {} and {} both cover entry ({}, {}) outside the "
-             "complete classes")
-_C2_FAILS = ("C2 fails: outside the complete classes, the support of class of component {} is not a union of "
-             "full bicliques")
+_RELAXED_HOLDS, _C1_FAILS, _C2_FAILS = REASON_RELAXED_HOLDS, C1_FAILS, C2_FAILS  # worded by wellposed.classify
 _NOT_NEEDED, _HOLDS = int(Relaxed.NOT_NEEDED), int(Relaxed.HOLDS)  # plain ints: compared once per row
 _C1_FAILS_CODE, _C2_FAILS_CODE = int(Relaxed.C1_FAILS), int(Relaxed.C2_FAILS)
 

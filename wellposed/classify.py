@@ -23,6 +23,10 @@ __all__ = [
     "REASON_RELAXED",
     "REASON_NO_CEC",
     "REASON_TRIVIAL",
+    "REASON_RELAXED_HOLDS",
+    "C1_FAILS",
+    "CLOSED_BY_BLOCKS",
+    "C2_FAILS",
     "describe_pair",
     "not_tractable_reason",
     "check_classify_memory",
@@ -42,6 +46,16 @@ REASON_RELAXED = (
 )
 
 REASON_NO_CEC = "there is no complete class, so the relaxed condition reduces to DTO"
+#: ``REASON_RELAXED_HOLDS.format(dto_failure)``: the reason of a relaxed (not DTO) verdict.
+REASON_RELAXED_HOLDS = REASON_RELAXED + " (not DTO: {})"
+#: Appended to a DTO or relaxed reason by the closedness rules: why such a P is closed.
+CLOSED_BY_BLOCKS = "; P is a zero pattern plus rank bounds on disjoint blocks, a closed set"
+#: ``C1_FAILS.format(other, k, i, j)``: classes of components ``other`` and ``k`` both cover entry (i, j).
+C1_FAILS = ("C1 fails: non-complete classes of components {} and {} both cover entry ({}, {}) outside the "
+            "complete classes")
+#: ``C2_FAILS.format(k)``: the class of component k is not a union of bicliques outside the complete classes.
+C2_FAILS = ("C2 fails: outside the complete classes, the support of class of component {} is not a union of "
+            "full bicliques")
 REASON_TRIVIAL = "every component is empty: P = {0}, trivially tractable"
 
 
@@ -494,7 +508,7 @@ def classify(pattern: SupportPattern) -> Classification:
     pair = (k, l)
     ok, why, bicl = _relaxed(pattern, classes)
     if ok:
-        return Classification(pattern, classes, empty, False, True, f"{REASON_RELAXED} (not DTO: {dto_failure})",
+        return Classification(pattern, classes, empty, False, True, REASON_RELAXED_HOLDS.format(dto_failure),
                               pair, bicl, overlaps)
     return Classification(pattern, classes, empty, False, False, not_tractable_reason(dto_failure, why), pair,
                           overlaps=overlaps)
@@ -555,14 +569,11 @@ def _relaxed(
         if clash.any():
             a, b = (int(t) for t in np.argwhere(clash)[0])
             other = classes.first_member(int(held[a, b]))
-            return (False, f"C1 fails: non-complete classes of components {other} and "
-                    f"{c.components[0]} both cover entry ({c.rows[a]}, {c.cols[b]}) outside the complete "
-                    "classes", {})
+            return False, C1_FAILS.format(other, c.components[0], c.rows[a], c.cols[b]), {}
         owner[block] = np.where(omega, idx, held)
         comps = biclique_components(omega)
         if comps is None:
-            return (False, f"C2 fails: outside the complete classes, the support of class of component "
-                    f"{c.components[0]} is not a union of full bicliques", {})
+            return False, C2_FAILS.format(c.components[0]), {}
         bicliques[idx] = tuple((tuple(c.rows[i] for i in rs), tuple(c.cols[j] for j in cs)) for rs, cs in comps)
     return True, "", bicliques
 

@@ -38,9 +38,6 @@ __all__ = [
     "parse_ks",
 ]
 
-#: Reason suffix of the ``theorem:dto`` / ``theorem:relaxed`` closedness rules
-#: (:func:`wellposed.closedness.theorems.closed_by_theorem`); the tests compare the full texts.
-_CLOSED_SUFFIX = "; P is a zero pattern plus rank bounds on disjoint blocks, a closed set"
 
 
 def _positive(value: object, name: str) -> int:
@@ -502,7 +499,7 @@ def analyze_kronecker(spec: str | KroneckerPair, *, closedness: bool = True) -> 
         pair = kronecker_pair(spec)
     else:
         raise InvalidSpecError(f"spec = {spec!r} must be a family spec string or a KroneckerPair.")
-    from .classify import REASON_DTO
+    from .classify import CLOSED_BY_BLOCKS, REASON_DTO
 
     cls = kronecker_classes(pair)
     m, n, r = pair.m, pair.n, pair.r
@@ -539,7 +536,7 @@ def analyze_kronecker(spec: str | KroneckerPair, *, closedness: bool = True) -> 
                       "or column every component is complete, so P is the space of matrices supported on the union")
             details: dict[str, Any] = {"rows": m, "cols": n}
         else:
-            method, reason, details = "theorem:dto", REASON_DTO + _CLOSED_SUFFIX, {"classes": cls.num_classes}
+            method, reason, details = "theorem:dto", REASON_DTO + CLOSED_BY_BLOCKS, {"classes": cls.num_classes}
         rec.update({"closed": True, "closed_method": method, "closed_reason": reason, "key": "", "parts": [],
                     "details": details})
     rec["seconds"] = round(time.perf_counter() - start, 6)

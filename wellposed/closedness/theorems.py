@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..classify import Classification, biclique_components, classify, meeting_pairs
+from ..classify import CLOSED_BY_BLOCKS, Classification, biclique_components, classify, meeting_pairs
 from ..support import SupportPattern
 from .budget import BASE, Budget, z3_check_subprocess
 
@@ -223,11 +223,9 @@ def closed_by_theorem(pattern: SupportPattern, classification: Classification | 
             {"rows": m_eff, "cols": n_eff})
     cls = classify(pattern) if classification is None else classification
     if cls.dto:
-        return TheoremResult("theorem:dto", cls.reason + "; P is a zero pattern plus rank bounds on disjoint "
-                             "blocks, a closed set", {"classes": len(cls.classes)})
+        return TheoremResult("theorem:dto", cls.reason + CLOSED_BY_BLOCKS, {"classes": len(cls.classes)})
     if cls.relaxed:
-        return TheoremResult("theorem:relaxed", cls.reason + "; P is a zero pattern plus rank bounds on "
-                             "disjoint blocks, a closed set", {"classes": len(cls.classes)})
+        return TheoremResult("theorem:relaxed", cls.reason + CLOSED_BY_BLOCKS, {"classes": len(cls.classes)})
     res = absorption(pattern, cls)
     if res.closed:
         covered = int(res.absorbed.sum())
