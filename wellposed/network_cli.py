@@ -90,6 +90,8 @@ def format_report(rec: dict[str, Any]) -> str:
                    + (f" [{pr['closed_method']}]" if pr.get("closed_method") else ""))
         if not pr["tractable"]:
             out.append(f"    {pr['tractable_reason']}")
+        if pr["closed"] is False and pr.get("closed_reason"):  # the witness: which limit is missing from P
+            out.append(f"    ill-posed: {pr['closed_reason']}")
     if rec["splits"]:
         out.append("splits of the whole network after layer s (boolean-product supports, an upper bound):")
         for sp in rec["splits"]:

@@ -398,7 +398,11 @@ def _decide(pattern: SupportPattern, backend: str, budget: Budget, use_qe: bool,
                 check = _verified(lifted, budget)
             if check is None:
                 continue
-            return ClosednessVerdict(Answer.NOT_CLOSED, verdict.method, verdict.reason + parts_note, lifted,
+            reason = verdict.reason
+            part_text, whole_text = verdict.certificate.limit_text(), lifted.limit_text()
+            if whole_text.startswith("entries"):  # a sparse A* names indices: give the pattern's, not the part's
+                reason = reason.replace(part_text, whole_text)
+            return ClosednessVerdict(Answer.NOT_CLOSED, verdict.method, reason + parts_note, lifted,
                                      shown, time.perf_counter() - t0, key,
                                      {"verification": _stable(check)})
     if all(v.answer is Answer.CLOSED for v in verdicts):
