@@ -9,7 +9,7 @@ another component l, then ``A* = e_{ij′} + e_{i′j}`` is the limit of the cur
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from fractions import Fraction
 
 import numpy as np
@@ -93,6 +93,21 @@ def _with_private_entries(pattern: SupportPattern, cover: np.ndarray, at_least: 
     return [int(k) for k in np.flatnonzero(counts >= at_least)]
 
 
+def _component_blocks(pattern: SupportPattern, cover: np.ndarray, at_least: int,
+                      ) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """``(k, rows, cols, block, private)`` for each component k owning at least ``at_least`` private entries and
+    spanning two rows and two columns: its support ``rows × cols``, the coverage counts there and their
+    private entries (count 1), in component order."""
+    x, y = pattern.x_support, pattern.y_support
+    for k in _with_private_entries(pattern, cover, at_least):
+        rows, cols = np.flatnonzero(x[:, k]), np.flatnonzero(y[:, k])
+        if rows.size < 2 or cols.size < 2:
+            continue
+        block = cover[np.ix_(rows, cols)]
+        private: np.ndarray = block == 1
+        yield k, rows, cols, block, private
+
+
 def find_private_minor(pattern: SupportPattern, cover: np.ndarray | None = None,
                        ) -> tuple[int, int, int, int, int, int] | None:
     """The first private-minor obstruction ``(k, l, i, i′, j, j′)``, or None.
@@ -116,12 +131,7 @@ def find_private_minor(pattern: SupportPattern, cover: np.ndarray | None = None,
     """
     x, y = pattern.x_support, pattern.y_support
     cover = pattern.coverage() if cover is None else cover
-    for k in _with_private_entries(pattern, cover, 3):
-        rows, cols = np.flatnonzero(x[:, k]), np.flatnonzero(y[:, k])
-        if rows.size < 2 or cols.size < 2:
-            continue
-        block = cover[np.ix_(rows, cols)]
-        priv = block == 1
+    for k, rows, cols, block, priv in _component_blocks(pattern, cover, 3):
         if not (priv.sum(axis=1) >= 2).any() or not (block >= 2).any():
             continue
         w = count_product(count_product(priv, priv.T), priv)
@@ -325,14 +335,10 @@ def lu_obstruction(pattern: SupportPattern, *, use_z3: bool = True, budget: Budg
     queries = examined = 0
     region: tuple[list[int], list[int]] | None = None
     seen: set[tuple[tuple[int, int], tuple[int, int]]] = set()
-    for k in _with_private_entries(pattern, cover, 2):
-        rows, cols = np.flatnonzero(x[:, k]), np.flatnonzero(y[:, k])
-        if rows.size < 2 or cols.size < 2:
-            continue
-        block = cover[np.ix_(rows, cols)]
-        priv = block == 1
+    for k, rows, cols, block, priv in _component_blocks(pattern, cover, 2):
         # shared corners (i, j) with a private entry in row i and in column j
-        corners = (block >= 2) & priv.any(axis=1)[:, None] & priv.any(axis=0)[None, :]
+        in_row, in_col = np.asarray(priv.any(axis=1)), np.asarray(priv.any(axis=0))
+        corners = (block >= 2) & in_row[:, None] & in_col[None, :]
         for a, b in np.argwhere(corners).tolist():
             i, j = int(rows[a]), int(cols[b])
             for a2 in np.flatnonzero(priv[:, b]).tolist():
