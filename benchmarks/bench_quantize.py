@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from solvers.quantize import (
+from wellposed.solvers.quantize import (
     FloatFormat,
     chain_to_dense,
     ks_apply,
@@ -232,7 +232,7 @@ def _family(name: str, N: int) -> tuple[list[tuple[int, int, int, int]], list[np
     from scipy.fft import dct
     from scipy.linalg import hadamard
 
-    from solvers.butterfly import dyadic_butterfly, factorize
+    from wellposed.solvers.butterfly import dyadic_butterfly, factorize
 
     pats = list(dyadic_butterfly(N))
     if name == "hadamard":
@@ -273,7 +273,7 @@ class _ErrorMeter:
 def section_butterflies(lines: list[str], sizes: Sequence[int]) -> dict[tuple[str, int], dict[str, list[float]]]:
     _print(lines, "## Butterfly factorizations: relative error of the product")
     _print(lines)
-    _print(lines, "Factors from `solvers.butterfly.factorize` (dyadic chain, balanced tree) of: the orthonormal "
+    _print(lines, "Factors from `wellposed.solvers.butterfly.factorize` (dyadic chain, balanced tree) of: the orthonormal "
            "Hadamard matrix H/√N; a random butterfly product (Gaussian factors); the orthonormal DCT-II "
            "(approximated). Error ‖P − P̂‖_F/‖P‖_F against the product P of the unquantized factors, exact "
            "for N ≤ 1024, estimated with 256 shared Gaussian probes for N = 4096. log2 values; "

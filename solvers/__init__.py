@@ -1,7 +1,7 @@
 """Numeric solvers for wellposed: optimal FSMF on tractable supports, baselines, butterfly chains, quantization.
 
-Sub-packages: :mod:`solvers.butterfly` (Kronecker-sparse chains, hierarchical factorization, fast apply) and
-:mod:`solvers.quantize` (t-bit rounding, optimal rank-one and butterfly quantization). The FSMF solver and the
+Sub-packages: :mod:`wellposed.solvers.butterfly` (Kronecker-sparse chains, hierarchical factorization, fast apply) and
+:mod:`wellposed.solvers.quantize` (t-bit rounding, optimal rank-one and butterfly quantization). The FSMF solver and the
 baseline are re-exported lazily, so that importing a sub-module (e.g. a CLI module) stays cheap.
 """
 

@@ -254,7 +254,7 @@ def fit_fsmf_baseline(
 ) -> BaselineResult:
     """Local search for ``min ‖A − X Yᵀ‖_F²`` with ``supp X ⊆ I``, ``supp Y ⊆ J``, on any support.
 
-    A comparison point for :func:`solvers.fsmf.solve_fsmf` and a fallback for supports outside the
+    A comparison point for :func:`wellposed.solvers.fsmf.solve_fsmf` and a fallback for supports outside the
     tractability theorems. Gives a feasible point, hence an upper bound on the optimum, but no
     certificate: local methods can stall in spurious minima or valleys.
 

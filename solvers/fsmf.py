@@ -316,7 +316,7 @@ def _require_tractable(cls: Classification) -> None:
         raise NotTractableError(
             f"the support of {cls.pattern!r} is outside the tractability theorems: {cls.reason}. No exact "
             "solver is known for it (FSMF is NP-hard in general); for a local solution without optimality "
-            "certificate use solvers.baselines.fit_fsmf_baseline(A, pattern, method='als')."
+            "certificate use wellposed.solvers.baselines.fit_fsmf_baseline(A, pattern, method='als')."
         )
 
 
@@ -424,7 +424,7 @@ def solve_fsmf(
     ------
     NotTractableError
         The support satisfies neither DTO nor C1+C2; the message gives the reason and points to
-        :func:`solvers.baselines.fit_fsmf_baseline`.
+        :func:`wellposed.solvers.baselines.fit_fsmf_baseline`.
     InvalidMatrixError
         ``A`` is empty, not 2-D, of the wrong shape, non-numeric or not finite.
 

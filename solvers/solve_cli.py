@@ -45,8 +45,8 @@ def run(args: argparse.Namespace) -> int:
     refusal, 4 an --out that cannot be written, 1 a failed optimality certificate)."""
     import numpy as np
 
-    from solvers.baselines import fit_fsmf_baseline
-    from solvers.fsmf import as_data_matrix, solve_fsmf
+    from wellposed.solvers.baselines import fit_fsmf_baseline
+    from wellposed.solvers.fsmf import as_data_matrix, solve_fsmf
     from wellposed.classify import classify
     from wellposed.cli_args import check_output_path
     from wellposed.errors import CertificateError, InvalidSpecError, NotTractableError, UndecidedError

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from solvers.butterfly import FactorChain, load_metadata
+from wellposed.solvers.butterfly import FactorChain, load_metadata
 from wellposed.cli import main
 
 

@@ -8,7 +8,7 @@ import scipy.linalg
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from solvers.butterfly import (
+from wellposed.solvers.butterfly import (
     ORDERS,
     FactorChain,
     KSFactor,

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from solvers.butterfly import (
+from wellposed.solvers.butterfly import (
     FactorChain,
     KSFactor,
     KSPattern,

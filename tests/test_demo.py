@@ -95,7 +95,7 @@ def test_no_factorization_cross_checked_by_z3():
 
 @pytest.mark.parametrize("n", [2, 3])
 def test_contrast_attains_its_infimum_cross_checked_by_fsmf_solver(n):
-    from solvers.fsmf import solve_fsmf
+    from wellposed.solvers.fsmf import solve_fsmf
 
     c = closed_contrast(n)
     assert c.loss == pytest.approx(c.infimum, abs=1e-12)

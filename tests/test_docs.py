@@ -113,7 +113,7 @@ def to_argv(cmd: str, help_only: bool = False) -> tuple[list[str], str | None]:
     if tokens[0] == "wellposed":
         argv = [sys.executable, "-m", "wellposed", *tokens[1:]]
         head = 3
-    elif tokens[:2] == ["python", "-m"] and tokens[2].split(".")[0] in ("wellposed", "solvers"):
+    elif tokens[:2] == ["python", "-m"] and tokens[2].split(".")[0] in ("wellposed", "wellposed.solvers"):
         argv = [sys.executable, "-m", *tokens[2:]]
         head = 3
     elif tokens[0] == "python" and tokens[1].startswith("benchmarks/") and tokens[1].endswith(".py"):

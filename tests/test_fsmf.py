@@ -8,8 +8,8 @@ import scipy.sparse as sp
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-import solvers.fsmf as fsmf_module
-from solvers.fsmf import FSMFResult, fsmf_optimal_value, solve_fsmf, solve_fsmf_reference
+import wellposed.solvers.fsmf as fsmf_module
+from wellposed.solvers.fsmf import FSMFResult, fsmf_optimal_value, solve_fsmf, solve_fsmf_reference
 from wellposed.classify import classify
 from wellposed.errors import (
     CertificateError,

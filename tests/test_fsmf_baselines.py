@@ -9,14 +9,14 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from solvers.baselines import (
+from wellposed.solvers.baselines import (
     BASELINE_METHODS,
     _lbfgs,
     fit_fsmf_baseline,
     masked_least_squares,
     masked_least_squares_reference,
 )
-from solvers.fsmf import solve_fsmf
+from wellposed.solvers.fsmf import solve_fsmf
 from wellposed.classify import classify
 from wellposed.errors import InvalidMatrixError, InvalidSpecError
 from wellposed.families import family

@@ -231,13 +231,13 @@ def test_solve_matrix_file_errors_exit_2(capsys, tmp_path):
 
 def test_solve_certificate_failure_is_exit_1_with_one_line(capsys, tmp_path, monkeypatch):
     """A failed optimality certificate is a bug (exit 1), reported on one line by main."""
-    import solvers.fsmf
+    import wellposed.solvers.fsmf
     from wellposed.errors import CertificateError
 
     def broken(*args, **kwargs):
         raise CertificateError("residual differs from the certified optimum")
 
-    monkeypatch.setattr(solvers.fsmf, "solve_fsmf", broken)
+    monkeypatch.setattr(wellposed.solvers.fsmf, "solve_fsmf", broken)
     np.save(tmp_path / "A.npy", np.eye(3))
     code, _, err = run(capsys, "solve", "full:3,3,1", str(tmp_path / "A.npy"))
     assert code == 1 and "could not be certified" in one_error_line(err)
@@ -245,7 +245,7 @@ def test_solve_certificate_failure_is_exit_1_with_one_line(capsys, tmp_path, mon
 
 # ---------------------------------------------------------------- quantize
 def _chain_file(d: Path, name: str, **override: np.ndarray) -> Path:
-    from solvers.quantize_cli import save_factor_file
+    from wellposed.solvers.quantize_cli import save_factor_file
 
     rng = np.random.default_rng(0)
     pats = [(1, 2, 2, 2), (2, 2, 2, 1)]
@@ -283,7 +283,7 @@ def test_quantize_huge_scale_was_nan_exit_0(capsys, tmp_path):
 
 
 def test_quantize_rank_one_refuses_overflowing_scales():
-    from solvers.quantize import naive_rank_one, quantize_rank_one
+    from wellposed.solvers.quantize import naive_rank_one, quantize_rank_one
 
     with pytest.raises(InvalidMatrixError, match="overflows float64"):
         quantize_rank_one([1e300, 1.0], [1e300, 1.0], 4)

@@ -88,7 +88,7 @@ def test_butterfly_chain_closed(levels: int) -> None:
 
 
 def test_ks_chain_agrees_with_butterfly_module() -> None:
-    pattern = pytest.importorskip("solvers.butterfly.pattern")
+    pattern = pytest.importorskip("wellposed.solvers.butterfly.pattern")
     for chain in (pattern.dyadic_butterfly(16), pattern.monarch(16), pattern.dyadic_butterfly(32)):
         masks = [p.mask() for p in reversed(chain)]
         found = ks_chain(masks)
@@ -102,7 +102,7 @@ def test_ks_chain_rejects_non_chainable() -> None:
     # (2,2,2,1) left of (1,2,2,2): valid shapes but a_1 = 2 does not divide a_2 = 1
     masks = [kronecker_support(1, 2, 2, 2), kronecker_support(2, 2, 2, 1)]
     assert ks_chain(masks) is None
-    pattern = pytest.importorskip("solvers.butterfly.pattern")
+    pattern = pytest.importorskip("wellposed.solvers.butterfly.pattern")
     with pytest.raises(Exception, match="chainable"):
         pattern.check_chain([pattern.KSPattern(2, 2, 2, 1), pattern.KSPattern(1, 2, 2, 2)])
 

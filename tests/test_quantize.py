@@ -1,4 +1,4 @@
-"""Tests for t-bit rounding and the exact rank-one quantization search (solvers.quantize)."""
+"""Tests for t-bit rounding and the exact rank-one quantization search (wellposed.solvers.quantize)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from solvers.quantize import (
+from wellposed.solvers.quantize import (
     FloatFormat,
     as_format,
     naive_rank_one,
@@ -22,7 +22,7 @@ from solvers.quantize import (
     round_to_format,
     round_to_format_reference,
 )
-from solvers.quantize.rank_one import _build_side
+from wellposed.solvers.quantize.rank_one import _build_side
 from wellposed.errors import InvalidMatrixError, InvalidSpecError
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -31,7 +31,7 @@ FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthChe
 @pytest.fixture(params=["direct", "lookup"])
 def search_path(request, monkeypatch):
     """Run a test with both ways of evaluating ŷ = round(μ y): per candidate, or by breakpoint lookup."""
-    from solvers.quantize import rank_one
+    from wellposed.solvers.quantize import rank_one
 
     monkeypatch.setattr(rank_one, "_DIRECT_MAX", 1 << 30 if request.param == "direct" else 0)
     return request.param

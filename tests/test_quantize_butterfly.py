@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from solvers.quantize import (
+from wellposed.solvers.quantize import (
     FloatFormat,
     chain_to_dense,
     chain_to_dense_reference,
@@ -23,8 +23,8 @@ from solvers.quantize import (
     quantize_rank_one,
     round_to_format,
 )
-from solvers.quantize.butterfly import _terms, _untermed_left, _untermed_right
-from solvers.quantize_cli import load_factor_file, save_factor_file
+from wellposed.solvers.quantize.butterfly import _terms, _untermed_left, _untermed_right
+from wellposed.solvers.quantize_cli import load_factor_file, save_factor_file
 from wellposed.cli import main
 from wellposed.errors import InvalidChainError, InvalidMatrixError, InvalidSpecError
 
@@ -230,7 +230,7 @@ def test_cli_two_factor_file_reports_optimal(tmp_path, capsys):
 
 
 def test_cli_probe_estimate_for_large_products(tmp_path, capsys, monkeypatch):
-    import solvers.quantize_cli as qc
+    import wellposed.solvers.quantize_cli as qc
 
     monkeypatch.setattr(qc, "_DENSE_LIMIT", 4)
     pats = dyadic(3)
@@ -286,7 +286,7 @@ def test_format_object_accepted_everywhere():
 
 
 def test_quantize_chain_on_butterfly_solver_output():
-    butterfly = pytest.importorskip("solvers.butterfly")
+    butterfly = pytest.importorskip("wellposed.solvers.butterfly")
     pats = butterfly.dyadic_butterfly(16)
     rng = np.random.default_rng(15)
     product = chain_to_dense([p.abcd for p in pats], [rng.standard_normal(p.abcd) for p in pats])

@@ -4,11 +4,11 @@ A module listed here must be cheap to import: heavy imports belong inside its ``
 """
 
 COMMAND_MODULES: list[str] = [
-    "solvers.solve_cli",
+    "wellposed.solvers.solve_cli",
     "wellposed.backends.cli",
     "wellposed.demo_cli",
-    "solvers.quantize_cli",
+    "wellposed.solvers.quantize_cli",
     "wellposed.network_cli",
-    "solvers.butterfly.cli",
+    "wellposed.solvers.butterfly.cli",
     "wellposed.closedness.cli",
 ]

@@ -1,6 +1,6 @@
 """Kronecker-sparse (butterfly) chains: patterns, factors, hierarchical factorization and fast apply."""
 
-from solvers.butterfly.factorize import (
+from wellposed.solvers.butterfly.factorize import (
     ORDERS,
     ButterflyResult,
     bit_reversal_permutation,
@@ -8,8 +8,8 @@ from solvers.butterfly.factorize import (
     split_errors_exact,
     two_factor_reference,
 )
-from solvers.butterfly.factors import FactorChain, KSFactor, ks_apply, ks_apply_reference, load_metadata
-from solvers.butterfly.pattern import (
+from wellposed.solvers.butterfly.factors import FactorChain, KSFactor, ks_apply, ks_apply_reference, load_metadata
+from wellposed.solvers.butterfly.pattern import (
     CHAIN_SPEC_GRAMMAR,
     KSPattern,
     chain_shape,

@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     4 an --out that cannot be written)."""
     import math
 
-    from solvers.butterfly import factorize, parse_chain_spec
+    from wellposed.solvers.butterfly import factorize, parse_chain_spec
     from wellposed.cli_args import check_output_path
     from wellposed.errors import OutputError, ResourceLimitError, WellposedError
 
@@ -135,5 +135,5 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"  error / E* ≤ {ratio:.4f}")
     if written:
-        print(f"  factors written to {written} (load with solvers.butterfly.FactorChain.load)")
+        print(f"  factors written to {written} (load with wellposed.solvers.butterfly.FactorChain.load)")
     return 0

@@ -10,8 +10,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from solvers.butterfly.factors import FactorChain, KSFactor
-from solvers.butterfly.pattern import KSPattern, chain_shape, check_chain, product_pattern
+from wellposed.solvers.butterfly.factors import FactorChain, KSFactor
+from wellposed.solvers.butterfly.pattern import KSPattern, chain_shape, check_chain, product_pattern
 from wellposed.errors import InvalidChainError, InvalidMatrixError, InvalidSpecError
 
 __all__ = [
@@ -533,7 +533,7 @@ def factorize(
     A : array_like of shape (m, n)
         Real or complex, finite, non-empty; ``(m, n)`` must equal the chain's shape.
     chain : sequence of KSPattern
-        Chainable patterns, leftmost first (see :func:`~solvers.butterfly.parse_chain_spec`).
+        Chainable patterns, leftmost first (see :func:`~wellposed.solvers.butterfly.parse_chain_spec`).
     order : {'balanced', 'left-to-right', 'right-to-left'}
         Tree over split points: split in the middle, or peel off the leftmost / rightmost factor first.
     orthonormalize : bool, default False
@@ -564,7 +564,7 @@ def factorize(
 
     Examples
     --------
-    >>> from solvers.butterfly.pattern import dyadic_butterfly
+    >>> from wellposed.solvers.butterfly.pattern import dyadic_butterfly
     >>> H = np.array([[1.0]])
     >>> for _ in range(4):
     ...     H = np.block([[H, H], [H, -H]])
@@ -665,7 +665,7 @@ def split_errors_exact(A: np.ndarray, chain: Sequence[KSPattern]) -> np.ndarray:
 
     Examples
     --------
-    >>> from solvers.butterfly.pattern import dyadic_butterfly
+    >>> from wellposed.solvers.butterfly.pattern import dyadic_butterfly
     >>> rng = np.random.default_rng(1)
     >>> E = split_errors_exact(rng.standard_normal((8, 8)), dyadic_butterfly(8))
     >>> E.shape, bool((E > 0).all())

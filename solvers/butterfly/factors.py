@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from solvers.butterfly.pattern import KSPattern, check_chain
+from wellposed.solvers.butterfly.pattern import KSPattern, check_chain
 from wellposed.errors import InvalidChainError, InvalidMatrixError, InvalidSpecError
 
 __all__ = ["KSFactor", "FactorChain", "ks_apply", "ks_apply_reference", "NPZ_FORMAT"]
@@ -203,11 +203,11 @@ class FactorChain:
     ----------
     factors : tuple of KSFactor
         Columns of ``F_l`` must equal rows of ``F_(l+1)`` (a valid chain; chainability is not required
-        to hold a chain, only to compute one with :func:`~solvers.butterfly.factorize`).
+        to hold a chain, only to compute one with :func:`~wellposed.solvers.butterfly.factorize`).
 
     Examples
     --------
-    >>> from solvers.butterfly.pattern import dyadic_butterfly
+    >>> from wellposed.solvers.butterfly.pattern import dyadic_butterfly
     >>> rng = np.random.default_rng(0)
     >>> chain = FactorChain(tuple(KSFactor(p, rng.standard_normal(p.abcd)) for p in dyadic_butterfly(8)))
     >>> chain.shape, chain.nnz
@@ -293,7 +293,7 @@ class FactorChain:
         entries than the pair (e.g. two 2×2-block butterfly factors make one 4×4-block factor) are merged
         once and cached, which halves the passes over ``X`` at equal arithmetic cost."""
         if self._plan is None:
-            from solvers.butterfly.factorize import _combine
+            from wellposed.solvers.butterfly.factorize import _combine
 
             plan: list[KSFactor] = []
             i = 0

@@ -301,7 +301,7 @@ def quantize_pair(
     """Quantize two consecutive Kronecker-sparse factors so that their product is as close as possible.
 
     Each inner index j gives a rank-one term (column j of the left factor times row j of the right one);
-    all terms are quantized at once with :func:`~solvers.quantize.rank_one.quantize_rank_one_batch`. When
+    all terms are quantized at once with :func:`~wellposed.solvers.quantize.rank_one.quantize_rank_one_batch`. When
     the terms have disjoint supports the product error is the sum of the term errors, so the result is the
     exact optimum over all quantized pairs with these supports.
 
