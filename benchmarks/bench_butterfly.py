@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import scipy.linalg
-
 from wellposed.solvers.butterfly import FactorChain, KSFactor, dyadic_butterfly, factorize
 
 # pyfaust 3.41 on the reference 2-core machine at N=4096 (seconds): butterfly 'bbtree', fdb; apply (ms).

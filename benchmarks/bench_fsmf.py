@@ -24,9 +24,9 @@ from functools import partial
 from typing import Any
 
 import numpy as np
-
 from wellposed.solvers.baselines import fit_fsmf_baseline
 from wellposed.solvers.fsmf import _plan, _sq, as_data_matrix, solve_fsmf, solve_fsmf_reference
+
 from wellposed.classify import Classification, classify
 from wellposed.families import family
 from wellposed.support import SupportPattern

@@ -28,7 +28,6 @@ import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
-
 from wellposed.solvers.quantize import (
     FloatFormat,
     chain_to_dense,
@@ -231,7 +230,6 @@ def section_timing(lines: list[str], quick: bool) -> None:
 def _family(name: str, N: int) -> tuple[list[tuple[int, int, int, int]], list[np.ndarray]]:
     from scipy.fft import dct
     from scipy.linalg import hadamard
-
     from wellposed.solvers.butterfly import dyadic_butterfly, factorize
 
     pats = list(dyadic_butterfly(N))
@@ -273,7 +271,8 @@ class _ErrorMeter:
 def section_butterflies(lines: list[str], sizes: Sequence[int]) -> dict[tuple[str, int], dict[str, list[float]]]:
     _print(lines, "## Butterfly factorizations: relative error of the product")
     _print(lines)
-    _print(lines, "Factors from `wellposed.solvers.butterfly.factorize` (dyadic chain, balanced tree) of: the orthonormal "
+    _print(lines, "Factors from `wellposed.solvers.butterfly.factorize` (dyadic chain, balanced tree) of: the "
+           "orthonormal "
            "Hadamard matrix H/√N; a random butterfly product (Gaussian factors); the orthonormal DCT-II "
            "(approximated). Error ‖P − P̂‖_F/‖P‖_F against the product P of the unquantized factors, exact "
            "for N ≤ 1024, estimated with 256 shared Gaussian probes for N = 4096. log2 values; "

@@ -44,9 +44,9 @@ def run(args: argparse.Namespace) -> int:
     """Execute ``wellposed solve``; return the exit code (failures are raised for ``main`` to map: 2 bad input or
     refusal, 4 an --out that cannot be written, 1 a failed optimality certificate)."""
     import numpy as np
-
     from wellposed.solvers.baselines import fit_fsmf_baseline
     from wellposed.solvers.fsmf import as_data_matrix, solve_fsmf
+
     from wellposed.classify import classify
     from wellposed.cli_args import check_output_path
     from wellposed.errors import CertificateError, InvalidSpecError, NotTractableError, UndecidedError

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 import scipy.linalg
-
 from wellposed.solvers.butterfly import FactorChain, load_metadata
+
 from wellposed.cli import main
 
 

@@ -7,7 +7,6 @@ import pytest
 import scipy.linalg
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from wellposed.solvers.butterfly import (
     ORDERS,
     FactorChain,
@@ -22,6 +21,7 @@ from wellposed.solvers.butterfly import (
     split_errors_exact,
     two_factor_reference,
 )
+
 from wellposed.errors import InvalidChainError, InvalidMatrixError, InvalidSpecError
 
 from .test_butterfly_pattern import chainable_chains, random_chain

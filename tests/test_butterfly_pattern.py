@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from wellposed.solvers.butterfly import (
     FactorChain,
     KSFactor,
@@ -20,6 +19,7 @@ from wellposed.solvers.butterfly import (
     parse_chain_spec,
     product_pattern,
 )
+
 from wellposed.errors import InvalidChainError, InvalidMatrixError, InvalidSpecError
 
 ks_patterns = st.builds(

@@ -5,11 +5,11 @@ import json
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import wellposed.solvers.fsmf as fsmf_module
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-
-import wellposed.solvers.fsmf as fsmf_module
 from wellposed.solvers.fsmf import FSMFResult, fsmf_optimal_value, solve_fsmf, solve_fsmf_reference
+
 from wellposed.classify import classify
 from wellposed.errors import (
     CertificateError,

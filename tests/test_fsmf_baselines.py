@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-
 from wellposed.solvers.baselines import (
     BASELINE_METHODS,
     _lbfgs,
@@ -17,6 +16,7 @@ from wellposed.solvers.baselines import (
     masked_least_squares_reference,
 )
 from wellposed.solvers.fsmf import solve_fsmf
+
 from wellposed.classify import classify
 from wellposed.errors import InvalidMatrixError, InvalidSpecError
 from wellposed.families import family

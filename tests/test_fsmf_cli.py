@@ -7,9 +7,9 @@ import sys
 
 import numpy as np
 import pytest
-
 from wellposed.solvers import solve_cli
 from wellposed.solvers.fsmf import solve_fsmf
+
 from wellposed.cli import main
 from wellposed.families import family
 

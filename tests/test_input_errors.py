@@ -232,6 +232,7 @@ def test_solve_matrix_file_errors_exit_2(capsys, tmp_path):
 def test_solve_certificate_failure_is_exit_1_with_one_line(capsys, tmp_path, monkeypatch):
     """A failed optimality certificate is a bug (exit 1), reported on one line by main."""
     import wellposed.solvers.fsmf
+
     from wellposed.errors import CertificateError
 
     def broken(*args, **kwargs):

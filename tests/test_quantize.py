@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from wellposed.solvers.quantize import (
     FloatFormat,
     as_format,
@@ -23,6 +22,7 @@ from wellposed.solvers.quantize import (
     round_to_format_reference,
 )
 from wellposed.solvers.quantize.rank_one import _build_side
+
 from wellposed.errors import InvalidMatrixError, InvalidSpecError
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

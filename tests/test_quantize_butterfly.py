@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-
 from wellposed.solvers.quantize import (
     FloatFormat,
     chain_to_dense,
@@ -25,6 +24,7 @@ from wellposed.solvers.quantize import (
 )
 from wellposed.solvers.quantize.butterfly import _terms, _untermed_left, _untermed_right
 from wellposed.solvers.quantize_cli import load_factor_file, save_factor_file
+
 from wellposed.cli import main
 from wellposed.errors import InvalidChainError, InvalidMatrixError, InvalidSpecError
 

@@ -9,7 +9,6 @@ import importlib
 import pkgutil
 
 import pytest
-
 import wellposed.solvers
 
 _FLAGS = doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS

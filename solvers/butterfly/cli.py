@@ -77,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
     import math
 
     from wellposed.solvers.butterfly import factorize, parse_chain_spec
+
     from wellposed.cli_args import check_output_path
     from wellposed.errors import OutputError, ResourceLimitError, WellposedError
 

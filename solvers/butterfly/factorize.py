@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-
 from wellposed.solvers.butterfly.factors import FactorChain, KSFactor
 from wellposed.solvers.butterfly.pattern import KSPattern, chain_shape, check_chain, product_pattern
+
 from wellposed.errors import InvalidChainError, InvalidMatrixError, InvalidSpecError
 
 __all__ = [

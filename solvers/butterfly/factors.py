@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-
 from wellposed.solvers.butterfly.pattern import KSPattern, check_chain
+
 from wellposed.errors import InvalidChainError, InvalidMatrixError, InvalidSpecError
 
 __all__ = ["KSFactor", "FactorChain", "ks_apply", "ks_apply_reference", "NPZ_FORMAT"]
