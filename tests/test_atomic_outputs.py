@@ -36,7 +36,7 @@ def error_lines(err: str) -> list[str]:
 
 @pytest.fixture()
 def inputs(tmp_path: Path) -> dict[str, str]:
-    from wellposed.solvers.quantize_cli import save_factor_file
+    from wellposed.cli.quantize import save_factor_file
 
     rng = np.random.default_rng(0)
     np.save(tmp_path / "A3.npy", rng.standard_normal((3, 3)))

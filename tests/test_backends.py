@@ -114,7 +114,7 @@ def test_registry_lists_backends_without_importing_or_launching():
 
 
 def test_cli_module_is_cheap_to_import():
-    code = "import sys, wellposed.backends.cli; print('sympy' in sys.modules, 'z3' in sys.modules)"
+    code = "import sys, wellposed.cli.backends; print('sympy' in sys.modules, 'z3' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "False False"
 
@@ -355,7 +355,7 @@ def test_result_records_evidence():
 
 # ---------------------------------------------------------------------------------------------- CLI
 def _cli(*argv):
-    from wellposed.backends import cli
+    from wellposed.cli import backends as cli
 
     parser = argparse.ArgumentParser()
     cli.add_parser(parser.add_subparsers())

@@ -82,10 +82,12 @@ def test_census_validation(kwargs: dict, tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------- CLI
 def _parser() -> argparse.ArgumentParser:
-    from wellposed.closedness import cli
+    from wellposed.cli import census, closedness
 
     ap = argparse.ArgumentParser(prog="wellposed")
-    cli.add_parser(ap.add_subparsers(dest="command", required=True))
+    sub = ap.add_subparsers(dest="command", required=True)
+    closedness.add_parser(sub)
+    census.add_parser(sub)
     return ap
 
 

@@ -147,7 +147,7 @@ def test_invalid_parameters_are_named():
 
 
 def test_cli_max_n_matches_library():
-    from wellposed import demo_cli
+    from wellposed.cli import demo as demo_cli
 
     assert demo_cli.MAX_N == MAX_DEMO_N
 

@@ -7,10 +7,10 @@ import sys
 
 import numpy as np
 import pytest
-from wellposed.solvers import solve_cli
 from wellposed.solvers.fsmf import solve_fsmf
 
 from wellposed.cli import main
+from wellposed.cli import solve as solve_cli
 from wellposed.families import family
 
 
@@ -114,6 +114,6 @@ def test_add_parser_standalone(matrix, capsys):
 
 
 def test_module_is_cheap_to_import():
-    code = "import sys, wellposed.solvers.solve_cli; print(sorted(m for m in ('numpy', 'scipy') if m in sys.modules))"
+    code = "import sys, wellposed.cli.solve; print(sorted(m for m in ('numpy', 'scipy') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -246,7 +246,7 @@ def test_solve_certificate_failure_is_exit_1_with_one_line(capsys, tmp_path, mon
 
 # ---------------------------------------------------------------- quantize
 def _chain_file(d: Path, name: str, **override: np.ndarray) -> Path:
-    from wellposed.solvers.quantize_cli import save_factor_file
+    from wellposed.cli.quantize import save_factor_file
 
     rng = np.random.default_rng(0)
     pats = [(1, 2, 2, 2), (2, 2, 2, 1)]

@@ -23,9 +23,9 @@ from wellposed.solvers.quantize import (
     round_to_format,
 )
 from wellposed.solvers.quantize.butterfly import _terms, _untermed_left, _untermed_right
-from wellposed.solvers.quantize_cli import load_factor_file, save_factor_file
 
 from wellposed.cli import main
+from wellposed.cli.quantize import load_factor_file, save_factor_file
 from wellposed.errors import InvalidChainError, InvalidMatrixError, InvalidSpecError
 
 
@@ -230,7 +230,7 @@ def test_cli_two_factor_file_reports_optimal(tmp_path, capsys):
 
 
 def test_cli_probe_estimate_for_large_products(tmp_path, capsys, monkeypatch):
-    import wellposed.solvers.quantize_cli as qc
+    import wellposed.cli.quantize as qc
 
     monkeypatch.setattr(qc, "_DENSE_LIMIT", 4)
     pats = dyadic(3)

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import InvalidSpecError, OutputError, WellposedError, exit_code_for
+from .cli.exit_codes import exit_code_for
+from .errors import InvalidSpecError, OutputError, WellposedError
 from .fileio import atomic_write_text
 from .support import SupportPattern
 

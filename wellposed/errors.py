@@ -17,15 +17,6 @@ __all__ = [
     "OutputConflictError",
     "ResourceLimitError",
     "WallClockCapError",
-    "exit_code_for",
-    "EXIT_OK",
-    "EXIT_FAILURE",
-    "EXIT_USAGE",
-    "EXIT_PARTIAL",
-    "EXIT_OUTPUT",
-    "EXIT_CONFLICT",
-    "EXIT_BACKEND",
-    "EXIT_INTERRUPTED",
 ]
 
 
@@ -94,40 +85,3 @@ class ResourceLimitError(WellposedError, ValueError):
 
 class WallClockCapError(WellposedError, RuntimeError):
     """The user's wall-clock safety cap fired (``--timeout``). Never raised by a deterministic budget."""
-
-
-#: Exit code of every kind of failure; the CLI maps exceptions here and nowhere else.
-#: (0 success; 3 = a batch finished but some input records were invalid; 130 = interrupted.)
-EXIT_OK = 0
-EXIT_FAILURE = 1  # an unexpected internal failure: a bug, please report it
-EXIT_USAGE = 2  # bad input or usage: unreadable or malformed file, bad option value, input over a size limit
-EXIT_PARTIAL = 3  # batch finished; some records were invalid (each has an error row)
-EXIT_OUTPUT = 4  # an output cannot be written (permissions, a directory, full disk)
-EXIT_CONFLICT = 5  # the output belongs to another run (locked, other input/options, other command)
-EXIT_BACKEND = 6  # a required external tool is not installed (e.g. qepcad)
-EXIT_INTERRUPTED = 130
-
-
-def exit_code_for(exc: BaseException) -> int:
-    """The CLI exit code for an exception (the one mapping from failures to exit codes).
-
-    Examples
-    --------
-    >>> exit_code_for(InvalidSpecError("bad"))
-    2
-    >>> exit_code_for(OutputError("disk full"))
-    4
-    >>> exit_code_for(KeyboardInterrupt())
-    130
-    """
-    if isinstance(exc, KeyboardInterrupt):
-        return EXIT_INTERRUPTED
-    if isinstance(exc, OutputConflictError):
-        return EXIT_CONFLICT
-    if isinstance(exc, OutputError):
-        return EXIT_OUTPUT
-    if isinstance(exc, BackendNotAvailableError):
-        return EXIT_BACKEND
-    if isinstance(exc, WellposedError) and isinstance(exc, ValueError):
-        return EXIT_USAGE
-    return EXIT_FAILURE

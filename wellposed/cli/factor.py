@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from wellposed.cli_args import load_matrix_npy as _load_matrix
+from .args import load_matrix_npy as _load_matrix
 
 __all__ = ["NAME", "add_parser", "run"]
 
@@ -76,10 +76,10 @@ def run(args: argparse.Namespace) -> int:
     4 an --out that cannot be written)."""
     import math
 
+    from wellposed.errors import OutputError, ResourceLimitError, WellposedError
     from wellposed.solvers.butterfly import factorize, parse_chain_spec
 
-    from wellposed.cli_args import check_output_path
-    from wellposed.errors import OutputError, ResourceLimitError, WellposedError
+    from .args import check_output_path
 
     check_output_path(args.out, "--out")  # before the factorization, not after it
     try:

@@ -27,8 +27,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the backend table; exit code 0."""
+    from ..backends.registry import DEFAULT_PREFERENCE, backend_classes
     from ..formulas.printers import FORMATS
-    from .registry import DEFAULT_PREFERENCE, backend_classes
 
     rows = []
     for name, cls in backend_classes().items():

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from wellposed.cli_args import load_matrix_npy as _load_matrix
+from .args import load_matrix_npy as _load_matrix
 
 __all__ = ["NAME", "add_parser", "run"]
 
@@ -44,14 +44,15 @@ def run(args: argparse.Namespace) -> int:
     """Execute ``wellposed solve``; return the exit code (failures are raised for ``main`` to map: 2 bad input or
     refusal, 4 an --out that cannot be written, 1 a failed optimality certificate)."""
     import numpy as np
-    from wellposed.solvers.baselines import fit_fsmf_baseline
-    from wellposed.solvers.fsmf import as_data_matrix, solve_fsmf
 
     from wellposed.classify import classify
-    from wellposed.cli_args import check_output_path
     from wellposed.errors import CertificateError, InvalidSpecError, NotTractableError, UndecidedError
     from wellposed.families import load_pattern
     from wellposed.fileio import atomic_output
+    from wellposed.solvers.baselines import fit_fsmf_baseline
+    from wellposed.solvers.fsmf import as_data_matrix, solve_fsmf
+
+    from .args import check_output_path
 
     if args.out is not None and not str(args.out).lower().endswith(".npz"):
         raise InvalidSpecError(f"--out {args.out!r} must end in .npz (numpy.savez archive).")

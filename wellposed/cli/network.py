@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from .cli_args import add_budget_options
+from .args import add_budget_options
 
 __all__ = ["add_parser", "run", "format_report", "NAME"]
 
@@ -36,8 +36,8 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the masks, analyze, print; returns the exit code (failures are raised for ``main`` to map)."""
-    from .masks_io import load_masks
-    from .network import analyze_network
+    from ..masks_io import load_masks
+    from ..network import analyze_network
 
     loaded = load_masks(args.masks, from_weights=args.from_weights)
     report = analyze_network(list(loaded.masks), names=list(loaded.names),

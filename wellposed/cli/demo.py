@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from .demo import (
+    from ..demo import (
         closed_contrast,
         gradient_descent,
         lu_no_factorization_proof,
@@ -76,8 +76,8 @@ def run(args: argparse.Namespace) -> int:
         lu_target,
         plot_lu_demo,
     )
-    from .errors import InvalidSpecError, UndecidedError
-    from .fileio import output_error
+    from ..errors import InvalidSpecError, UndecidedError
+    from ..fileio import output_error
 
     n = args.n
     out = Path(args.out)

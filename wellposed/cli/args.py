@@ -1,12 +1,18 @@
-"""Argument types and helpers shared by the CLI sub-command modules (cheap to import: no numpy at import)."""
+"""Argument types and helpers shared by the sub-command modules (cheap to import: no numpy at import)."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-__all__ = ["positive_float", "positive_int", "timeout_seconds", "load_matrix_npy", "check_output_path",
+__all__ = ["EPILOG", "positive_float", "positive_int", "timeout_seconds", "load_matrix_npy", "check_output_path",
            "add_budget_options", "MAX_TIMEOUT"]
+
+#: The epilog shared by the main help and the commands that take a SPEC.
+EPILOG = """Convention: A ≈ X Yᵀ, X is m×r with mask I (x_support), Y is n×r with mask J (y_support).
+SPEC is a .json case file, a .npz file with arrays x_support/y_support, or a family such as lu:3
+(see `wellposed families`). Exit codes: 0 ok, 1 internal failure (a bug), 2 bad input, 3 batch with invalid
+records, 4 output not writable, 5 output belongs to another run, 6 tool not installed, 130 interrupted."""
 
 #: Largest ``--timeout`` accepted, in seconds (about 31 years): z3 takes its timeout in milliseconds, and
 #: a cap beyond this is no cap at all (``--timeout 1e308`` overflowed to infinity there).
@@ -67,7 +73,7 @@ def load_matrix_npy(path: str, parameter: str = "MATRIX") -> Any:
     """Read a numeric matrix from a ``.npy`` file or raise InvalidMatrixError naming the parameter and the fix."""
     import numpy as np
 
-    from .errors import InvalidMatrixError
+    from ..errors import InvalidMatrixError
 
     if not path.lower().endswith(".npy"):
         raise InvalidMatrixError(f"{parameter} = {path!r} must be a .npy file; save A with numpy.save('A.npy', A).")
@@ -75,7 +81,7 @@ def load_matrix_npy(path: str, parameter: str = "MATRIX") -> Any:
 
     if not os.path.isfile(path):
         raise InvalidMatrixError(f"{parameter} file {path!r} does not exist (or is not a file).")
-    from .masks_io import check_array_file
+    from ..masks_io import check_array_file
 
     check_array_file(path, f"cannot read {parameter} {path!r}", per_entry=16)  # object dtype, renamed .npz, size
     try:
@@ -108,8 +114,8 @@ def check_output_path(path: str | None, parameter: str = "--out") -> None:
     import errno
     import os
 
-    from .errors import OutputError
-    from .fileio import output_error
+    from ..errors import OutputError
+    from ..fileio import output_error
 
     try:
         os.stat(path)

@@ -42,9 +42,8 @@ def add_parser(subparsers: Any) -> None:
 
 def load_factor_file(path: str) -> tuple[list[tuple[int, int, int, int]], list[Any]]:
     """Read patterns and factor data from a chain .npz file (keys num_factors, pattern_i, factor_i)."""
-    from wellposed.solvers.butterfly.factors import read_chain_arrays
-
     from wellposed.errors import InvalidSpecError
+    from wellposed.solvers.butterfly.factors import read_chain_arrays
 
     if not path.lower().endswith(".npz"):
         raise InvalidSpecError(
@@ -61,6 +60,7 @@ def save_factor_file(path: str, patterns: Any, factors: Any, parameter: str = "p
     :class:`~wellposed.errors.OutputError` naming ``parameter`` and leaves no partial file.
     """
     import numpy as np
+
     from wellposed.solvers.butterfly.factors import write_npz
 
     arrays: dict[str, Any] = {"num_factors": np.int64(len(factors))}
@@ -73,6 +73,7 @@ def save_factor_file(path: str, patterns: Any, factors: Any, parameter: str = "p
 def _product_error(patterns: Any, exact: Any, approx: Any) -> tuple[float, bool]:
     """Relative Frobenius error of the product: dense when small, else a 64-probe estimate."""
     import numpy as np
+
     from wellposed.solvers.quantize.butterfly import chain_to_dense, ks_apply
 
     rows = patterns[0][0] * patterns[0][1] * patterns[0][3]
@@ -95,10 +96,11 @@ def run(args: argparse.Namespace) -> int:
     import warnings
 
     import numpy as np
+
+    from wellposed.errors import InvalidMatrixError, InvalidSpecError
     from wellposed.solvers.quantize import FloatFormat, quantize_factors
 
-    from wellposed.cli_args import check_output_path
-    from wellposed.errors import InvalidMatrixError, InvalidSpecError
+    from .args import check_output_path
 
     if (args.bits is None) == (args.fmt is None):
         raise InvalidSpecError("give exactly one of --bits t or --format NAME (e.g. --bits 8 or --format bf16)")

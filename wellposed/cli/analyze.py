@@ -1,0 +1,107 @@
+"""``wellposed analyze SPEC``: classes, support graph, tractability and closedness of one pattern."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from .args import EPILOG, add_budget_options, check_output_path
+
+__all__ = ["NAME", "add_parser", "run"]
+
+NAME = "analyze"
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``wellposed analyze``."""
+    p = subparsers.add_parser("analyze", help="classify one pattern: classes, graph, tractability, closedness",
+                       description="Classify one support pattern and say why.", epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("spec", metavar="SPEC", help="case file (.json/.npz) or family spec such as lu:3")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--no-closedness", action="store_true", help="skip the closedness engine")
+    p.add_argument("--full", action="store_true",
+                   help="list every class, component, part and the whole canonical key in --json (default: lists "
+                        "cut at 20 items, each cut list with a KEY_total count, so the record stays small)")
+    p.add_argument("--backend", default="z3", help="QE backend for the last stage (z3 or qepcad)")
+    add_budget_options(p)
+    p.add_argument("--graph", metavar="FILE", help="write the rank-one support graph (.graphml or .json)")
+    p.add_argument("--picture", metavar="FILE", help="draw the masks and rank-one supports (.png/.svg)")
+    p.set_defaults(func=run)
+
+
+
+def _print_analysis(rec: dict[str, Any]) -> None:
+    title = rec["name"] or "pattern"
+    print(f"{title}: A is {rec['m']}×{rec['n']}, r = {rec['r']} components ({rec['free_entries']} free entries)")
+    if rec.get("description"):
+        print(f"  {rec['description']}")
+    if rec["empty_components"]:
+        print(f"  empty components (ignored): {rec['empty_components']}")
+    print(f"  classes of identical rank-one supports: {rec['num_classes']} "
+          f"({rec['num_complete_classes']} complete)")
+    for c in rec["classes"][:20]:
+        mark = " complete" if c["complete"] else ""
+        print(f"    components {c['components']}: rows {c['rows']} × cols {c['cols']}{mark}")
+    if rec.get("decided_from"):
+        print(f"    (decided from the {rec['decided_from']}; add --full to list the classes)")
+    elif rec["num_classes"] > len(rec["classes"][:20]):
+        print(f"    ... {rec['num_classes'] - len(rec['classes'][:20])} more")
+    g = rec["graph"]
+    rel = g["edges_by_relation"]
+    print(f"  support graph: {g['nodes']} nodes, {g['edges']} edges (identical {rel['identical']}, nested "
+          f"{rel['nested']}, partial {rel['partial']}), {g['connected_components']} connected component(s)")
+    verdict = "yes" if rec["tractable"] else "no"
+    print(f"  tractable: {verdict} [{rec['tractable_method']}]")
+    print(f"    {rec['tractable_reason']}")
+    closed = rec.get("closed")
+    text = {True: "yes (well-posed for every A)", False: "no (ill-posed for some A)", None: "undecided"}[closed]
+    if rec.get("closed_method") is None and closed is None:
+        text = "not computed"
+    print(f"  closed: {text}" + (f" [{rec['closed_method']}]" if rec.get("closed_method") else ""))
+    if rec.get("closed_reason") and rec.get("closed_method"):
+        print(f"    {rec['closed_reason']}")
+    if rec.get("expected"):
+        print(f"  expected (from the case file): {rec['expected']}")
+    print(f"  time: {rec['seconds']:.3f} s")
+
+
+def _check_output_suffix(path: str | None, parameter: str, allowed: tuple[str, ...]) -> None:
+    """Refuse an output file name whose extension selects no known format (bad usage: exit 2)."""
+    from pathlib import Path
+
+    from ..errors import InvalidSpecError
+
+    if path is not None and Path(path).suffix.lower() not in allowed:
+        raise InvalidSpecError(f"{parameter} = {path!r}: use a {', '.join(allowed[:-1])} or {allowed[-1]} extension.")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..analysis import analyze, analyze_spec
+    from ..families import load_pattern
+    from ..graph import GRAPH_SUFFIXES, PICTURE_SUFFIXES, draw_pattern, export_graph, support_graph
+
+    _check_output_suffix(args.graph, "--graph", GRAPH_SUFFIXES)  # before the work, not after it
+    _check_output_suffix(args.picture, "--picture", PICTURE_SUFFIXES)
+    check_output_path(args.graph, "--graph")
+    check_output_path(args.picture, "--picture")
+    if args.graph or args.picture:  # pictures and graph files need the masks
+        pattern = load_pattern(args.spec)
+        rec = analyze(pattern, closedness=not args.no_closedness, backend=args.backend, effort=args.effort,
+                      timeout=args.timeout, full=args.full)
+    else:  # Kronecker-sparse families are decided from their description, without masks
+        rec = analyze_spec(args.spec, closedness=not args.no_closedness, backend=args.backend, effort=args.effort,
+                           timeout=args.timeout, full=args.full)
+    if args.graph:  # written atomically; an unwritable path is an OutputError (exit 4)
+        rec["graph_file"] = str(export_graph(support_graph(pattern), args.graph, "--graph"))
+    if args.picture:
+        rec["picture_file"] = str(draw_pattern(pattern, args.picture, parameter="--picture"))
+    if args.json:
+        print(json.dumps(rec, ensure_ascii=False))
+    else:
+        _print_analysis(rec)
+        for key in ("graph_file", "picture_file"):
+            if key in rec:
+                print(f"  wrote {rec[key]}")
+    return 0
