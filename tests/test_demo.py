@@ -20,8 +20,8 @@ from wellposed.demo import (
     lu_sequence,
     lu_sequence_reference,
     lu_target,
-    plot_lu_demo,
 )
+from wellposed.demo_figures import plot_lu_demo
 from wellposed.errors import InvalidMatrixError, InvalidSpecError
 
 

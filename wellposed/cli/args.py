@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
+from .. import validate
+from ..errors import WellposedError
+
 __all__ = ["EPILOG", "positive_float", "positive_int", "timeout_seconds", "load_matrix_npy", "check_output_path",
-           "add_budget_options", "MAX_TIMEOUT"]
+           "add_budget_options", "int_type", "effort_factor"]
 
 #: The epilog shared by the main help and the commands that take a SPEC.
 EPILOG = """Convention: A ≈ X Yᵀ, X is m×r with mask I (x_support), Y is n×r with mask J (y_support).
@@ -14,54 +18,47 @@ SPEC is a .json case file, a .npz file with arrays x_support/y_support, or a fam
 (see `wellposed families`). Exit codes: 0 ok, 1 internal failure (a bug), 2 bad input, 3 batch with invalid
 records, 4 output not writable, 5 output belongs to another run, 6 tool not installed, 130 interrupted."""
 
-#: Largest ``--timeout`` accepted, in seconds (about 31 years): z3 takes its timeout in milliseconds, and
-#: a cap beyond this is no cap at all (``--timeout 1e308`` overflowed to infinity there).
-MAX_TIMEOUT = 1e9
+def _argtype(convert: Callable[[str], Any], check: Callable[[Any], Any]) -> Callable[[str], Any]:
+    """An argparse type: ``convert`` the text, then ``check`` the value with :mod:`wellposed.validate`."""
+    def parse(text: str) -> Any:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if convert is int else 'a number'}"
+                                             ) from None
+        try:
+            return check(value)
+        except WellposedError as exc:  # the message without a parameter name: argparse prefixes the option
+            raise argparse.ArgumentTypeError(str(exc).replace(repr(value), repr(text), 1).rstrip(".")) from None
+
+    return parse
 
 
-def positive_float(text: str) -> float:
-    """argparse type: a finite number > 0 (seconds, tolerances)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number > 0")
-    return value
+def int_type(low: int | None = None, high: int | None = None) -> Callable[[str], int]:
+    """argparse type: an integer in ``[low, high]``.
 
-
-def timeout_seconds(text: str) -> float:
-    """argparse type: a wall-clock cap in seconds, > 0 and ≤ :data:`MAX_TIMEOUT`.
-
-    >>> timeout_seconds("2.5")
-    2.5
-    >>> timeout_seconds("1e308")
+    >>> int_type(2, 8)("9")
     Traceback (most recent call last):
     ...
-    argparse.ArgumentTypeError: '1e308' seconds is more than 1e+09 (about 31 years); leave --timeout out for no cap
+    argparse.ArgumentTypeError: '9' must be an integer from 2 to 8
     """
-    value = positive_float(text)
-    if value > MAX_TIMEOUT:
-        raise argparse.ArgumentTypeError(f"{text!r} seconds is more than {MAX_TIMEOUT:g} (about 31 years); leave "
-                                         "--timeout out for no cap")
-    return value
+    return _argtype(int, lambda v: validate.integer(v, "", low=low, high=high))
 
 
-def positive_int(text: str) -> int:
-    """argparse type: an integer ≥ 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be ≥ 1")
-    return value
+#: argparse type: an integer ≥ 1 (counts, jobs, sizes).
+positive_int = int_type(low=1)
+#: argparse type: a finite number > 0 (tolerances, scales).
+positive_float = _argtype(float, lambda v: validate.number(v, "", low=0, open_low=True))
+#: argparse type: a wall-clock cap in seconds, > 0 and ≤ :data:`wellposed.validate.MAX_TIMEOUT`.
+timeout_seconds = _argtype(float, lambda v: validate.timeout(v, ""))
+#: argparse type: the factor on the closedness engine's counted budgets, in (0, 1000].
+effort_factor = _argtype(float, lambda v: validate.effort(v, ""))
 
 
 def add_budget_options(parser: argparse.ArgumentParser, what: str = "pattern") -> None:
     """The closedness budget options shared by every command that decides closedness:
     ``--effort`` (deterministic) and ``--timeout`` (the user's wall-clock safety cap, off by default)."""
-    parser.add_argument("--effort", type=positive_float, default=1.0,
+    parser.add_argument("--effort", type=effort_factor, default=1.0,
                         help="scale the closedness engine's counted budgets (z3 resource units, candidates); "
                         "verdicts depend on it, never on machine speed (default 1)")
     parser.add_argument("--timeout", type=timeout_seconds, default=None, metavar="SECONDS",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from .args import int_type
+
 __all__ = ["NAME", "DEMOS", "add_parser", "run"]
 
 NAME = "demo"
@@ -26,30 +28,17 @@ Educational demos with numbers and figures.
        the top-left corner with the identity elsewhere."""
 
 
-def _int_at_least(low: int, high: int) -> Any:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{text!r} must be between {low} and {high}")
-        return value
-
-    return parse
-
-
 def add_parser(subparsers: Any) -> None:
     """Register ``wellposed demo`` on an ``argparse`` sub-parser collection."""
     p = subparsers.add_parser(NAME, help="educational demos (lu: an ill-posed factorization, with figures)",
                               description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("demo", choices=sorted(DEMOS), metavar="DEMO", help="which demo: " + ", ".join(sorted(DEMOS)))
-    p.add_argument("--n", type=_int_at_least(2, MAX_N), default=2,
+    p.add_argument("--n", type=int_type(2, MAX_N), default=2,
                    help=f"matrix size, 2 ≤ n ≤ {MAX_N} (default 2)")
     p.add_argument("--out", default="demo-lu", metavar="DIR",
                    help="directory for the figures (created if needed; default ./demo-lu)")
     p.add_argument("--format", choices=["png", "svg"], default="png", help="figure format (default png)")
-    p.add_argument("--steps", type=_int_at_least(1, 10**7), default=50000,
+    p.add_argument("--steps", type=int_type(1, 10**7), default=50000,
                    help="gradient-descent steps of the training comparison (default 50000)")
     p.add_argument("--no-figures", action="store_true", help="print the numbers only, write no file")
     p.set_defaults(func=run)
@@ -74,8 +63,8 @@ def run(args: argparse.Namespace) -> int:
         lu_pattern,
         lu_sequence,
         lu_target,
-        plot_lu_demo,
     )
+    from ..demo_figures import plot_lu_demo
     from ..errors import InvalidSpecError, UndecidedError
     from ..fileio import output_error
 
