@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from wellposed import validate
 from wellposed.errors import InvalidSpecError
 from wellposed.support import SupportPattern
 
@@ -73,14 +74,6 @@ class BaselineResult:
 
 
 # --------------------------------------------------------------------------------------------- validation
-def _positive_int(value: Any, parameter: str, hint: str, high: int | None = None) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InvalidSpecError(f"{parameter} = {value!r} must be an integer ≥ 1; {hint}.")
-    if high is not None and value > high:
-        raise InvalidSpecError(f"{parameter} = {value!r} is more than {high}; {hint}.")
-    return int(value)
-
-
 def _validate(
     method: Any, restarts: Any, seed: Any, max_iter: Any, tol: Any
 ) -> tuple[str, int, int, int, float]:
@@ -88,18 +81,15 @@ def _validate(
         raise InvalidSpecError(
             f"method = {method!r} is not a baseline; choose one of {', '.join(map(repr, BASELINE_METHODS))}."
         )
-    restarts = _positive_int(restarts, "restarts", "it is the number of random initializations, e.g. 5",
-                             MAX_RESTARTS)
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InvalidSpecError(f"seed = {seed!r} must be a non-negative integer (e.g. 0).")
+    restarts = validate.integer(restarts, "restarts", low=1, high=MAX_RESTARTS,
+                                hint="the number of random initializations, e.g. 5")
+    seed = validate.integer(seed, "seed", low=0, hint="e.g. 0")
     if max_iter is None:
         max_iter = _DEFAULT_MAX_ITER[method]
     default = _DEFAULT_MAX_ITER[method]
-    max_iter = _positive_int(max_iter, "max_iter", f"e.g. {default} or None for the default")
-    is_number = isinstance(tol, (int, float, np.floating)) and not isinstance(tol, (bool, np.bool_))
-    if not is_number or not 0 <= tol < 1:
-        raise InvalidSpecError(f"tol = {tol!r} must be a number in [0, 1), e.g. 1e-12.")
-    return str(method), restarts, int(seed), max_iter, float(tol)
+    max_iter = validate.integer(max_iter, "max_iter", low=1, hint=f"e.g. {default} or None for the default")
+    tol = validate.number(tol, "tol", low=0, high=1, open_high=True, hint="e.g. 1e-12")
+    return str(method), restarts, seed, max_iter, tol
 
 
 # --------------------------------------------------------------------------------------------- ALS kernel

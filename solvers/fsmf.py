@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from wellposed import validate
 from wellposed.classify import Classification, classify
 from wellposed.errors import (
     CertificateError,
@@ -131,12 +132,6 @@ numbers: replace or drop NaN/inf entries (e.g. np.nan_to_num(A)).
 def _short(value: Any) -> str:
     text = " ".join(repr(value).split())  # one line: an error message is a single line
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _check_flag(value: Any, parameter: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise InvalidSpecError(f"{parameter} = {value!r} must be True or False.")
-    return bool(value)
 
 
 # --------------------------------------------------------------------------------------------- results
@@ -458,7 +453,7 @@ def solve_fsmf(
     matrix factorization with fixed support. SIAM J. Matrix Anal. Appl., 2023.
     """
     A = as_data_matrix(A, pattern)
-    check = _check_flag(check, "check")
+    check = validate.flag(check, "check")
     cls = _classification(pattern, classification)
     _require_tractable(cls)
     plan = _plan(cls)
