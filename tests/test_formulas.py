@@ -43,6 +43,8 @@ from wellposed.formulas import (
 from wellposed.formulas.builder import _zero_patterns_reference
 from wellposed.formulas.nodes import bound_symbols, free_symbols, integer_terms
 
+from .strategies import patterns
+
 x, y, z = sympy.symbols("x y z")
 
 
@@ -204,18 +206,9 @@ def test_automorphism_counts():
     assert len(automorphisms(family("lu:3"))) == 2
 
 
-@st.composite
-def small_patterns(draw):
-    m, n, r = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 2))
-    xs = draw(st.lists(st.lists(st.booleans(), min_size=r, max_size=r), min_size=m, max_size=m))
-    ys = draw(st.lists(st.lists(st.booleans(), min_size=r, max_size=r), min_size=n, max_size=n))
-    return xs, ys
-
-
 @settings(max_examples=40, deadline=None)
-@given(small_patterns())
-def test_zero_patterns_match_plain_loop_reference_and_cover_all_orbits(masks):
-    p = SupportPattern(np.array(masks[0], dtype=bool), np.array(masks[1], dtype=bool))
+@given(patterns(max_m=3, max_n=3, max_r=2))
+def test_zero_patterns_match_plain_loop_reference_and_cover_all_orbits(p):
     if p.is_trivial():
         return
     for symmetry in (False, True):

@@ -22,44 +22,11 @@ from wellposed.families import family
 from wellposed.support import SupportPattern
 
 from .catalogue import case_params
+from .planted import planted, relaxed_instances
 from .strategies import patterns
 
 TRACTABLE_FAMILIES = ["butterfly:16:2", "butterfly:32:3", "monarch:3", "full:6,5,2", "diag:4",
                       "mcp:110,110,001", "mcp:1100,1100,0011,0011", "ks:2,2,3,1;2,3,2,1"]
-
-
-def relaxed_instances(count: int, seed: int, max_dim: int = 5) -> list[SupportPattern]:
-    """Seeded random patterns satisfying C1+C2 (not DTO) with at least one genuine truncation.
-
-    "Genuine": some non-complete class has a biclique larger than its rank budget, so the theorem's
-    value has a nonzero SVD tail that a wrong theorem could get wrong.
-    """
-    rng = np.random.default_rng(seed)
-    out: list[SupportPattern] = []
-    while len(out) < count:
-        m, n = rng.integers(2, max_dim + 1, size=2)
-        r = rng.integers(2, 6)
-        d = rng.uniform(0.35, 0.8)
-        p = SupportPattern(rng.random((m, r)) < d, rng.random((n, r)) < d)
-        c = classify(p)
-        if not c.relaxed:
-            continue
-        if any(min(len(rows), len(cols)) > c.classes[idx].size
-               for idx, bl in c.bicliques.items() for rows, cols in bl):
-            out.append(p)
-    return out
-
-
-def planted(p: SupportPattern, rng: np.random.Generator, complex_: bool = False, noise: float = 1.0):
-    """``A = X0 Y0ᵀ`` on the union of the supports plus noise off it; returns (A, ‖noise‖²)."""
-    def draw(shape):
-        z = rng.standard_normal(shape)
-        return z + 1j * rng.standard_normal(shape) if complex_ else z
-
-    X0 = draw((p.m, p.r)) * p.x_support
-    Y0 = draw((p.n, p.r)) * p.y_support
-    off = draw((p.m, p.n)) * noise * ~p.union_mask()
-    return X0 @ Y0.T + off, float(np.sum(np.abs(off) ** 2))
 
 
 def supports_exact(res: FSMFResult, p: SupportPattern) -> bool:

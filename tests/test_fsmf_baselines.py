@@ -21,8 +21,8 @@ from wellposed.classify import classify
 from wellposed.errors import InvalidMatrixError, InvalidSpecError
 from wellposed.families import family
 
+from .planted import planted, relaxed_instances
 from .strategies import patterns
-from .test_fsmf import planted, relaxed_instances
 
 
 @st.composite
