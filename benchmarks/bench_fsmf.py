@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 from wellposed.solvers.baselines import fit_fsmf_baseline
-from wellposed.solvers.fsmf import _plan, _sq, as_data_matrix, solve_fsmf, solve_fsmf_reference
+from wellposed.solvers.fsmf import _plan, _sq, as_data_matrix, solve_fsmf
+from wellposed.solvers.fsmf_reference import solve_fsmf_reference
 
 from wellposed.classify import Classification, classify
 from wellposed.families import family
