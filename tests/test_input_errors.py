@@ -46,7 +46,7 @@ def one_error_line(err: str) -> str:
     ("full:3,3," + "9" * 5000, ["is not an integer"]),
     ("full:3,3,99999999999999999999999", ["r = 99999999999999999999999 is too large"]),
     ("lu:0", ["n = 0 must be ≥ 1"]),
-    ("ks:1,2,2,1;1,3,2,1", ["2 columns but the second has 3 rows"]),
+    ("ks:1,2,2,1;1,3,2,1", ["(1,2,2,1) has a·c·d = 2 columns but (1,3,2,1) has a·b·d = 3 rows"]),
 ])
 def test_family_parameters_and_sizes_exit_2(capsys, spec, fragments):
     code, _, err = run(capsys, "analyze", spec, "--no-closedness")
