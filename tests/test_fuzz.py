@@ -135,7 +135,9 @@ def _small(spec: str, limit: int) -> bool:
 @cache
 def _factor_chain_arrays() -> dict[str, np.ndarray]:
     """The arrays of a valid chain file as ``wellposed factor A.npy --chain butterfly:4 --out F.npz`` writes it."""
-    from wellposed.solvers.butterfly import factorize, parse_chain_spec
+    from wellposed.solvers.butterfly import factorize
+
+    from wellposed.kronecker_spec import parse_chain_spec
 
     folder = Path(tempfile.mkdtemp(prefix="fuzz-chain-"))
     try:

@@ -27,6 +27,7 @@ from wellposed.solvers.quantize_cli import load_factor_file, save_factor_file
 
 from wellposed.cli import main
 from wellposed.errors import InvalidChainError, InvalidMatrixError, InvalidSpecError
+from wellposed.kronecker import dyadic_butterfly
 
 
 def dyadic(L: int) -> list[tuple[int, int, int, int]]:
@@ -287,7 +288,7 @@ def test_format_object_accepted_everywhere():
 
 def test_quantize_chain_on_butterfly_solver_output():
     butterfly = pytest.importorskip("wellposed.solvers.butterfly")
-    pats = butterfly.dyadic_butterfly(16)
+    pats = dyadic_butterfly(16)
     rng = np.random.default_rng(15)
     product = chain_to_dense([p.abcd for p in pats], [rng.standard_normal(p.abcd) for p in pats])
     chain = butterfly.factorize(product, pats).chain

@@ -76,15 +76,17 @@ def run(args: argparse.Namespace) -> int:
     4 an --out that cannot be written)."""
     import math
 
-    from wellposed.solvers.butterfly import factorize, parse_chain_spec
+    from wellposed.solvers.butterfly import factorize
 
     from wellposed.cli_args import check_output_path
     from wellposed.errors import OutputError, ResourceLimitError, WellposedError
+    from wellposed.kronecker_spec import check_spec_shape, parse_chain_spec
 
     check_output_path(args.out, "--out")  # before the factorization, not after it
     try:
         chain = parse_chain_spec(args.chain)
         A = _load_matrix(args.matrix)
+        check_spec_shape(chain, A.shape)
         res = factorize(
             A,
             chain,
