@@ -377,9 +377,9 @@ class FactorChain:
         where = f"FactorChain file {os.fspath(path)!r}"
         patterns, data = read_chain_arrays(path, where)
         factors = []
-        for i, (abcd, d) in enumerate(zip(patterns, data, strict=True)):
+        for i, (pattern, d) in enumerate(zip(patterns, data, strict=True)):
             try:
-                factors.append(KSFactor(KSPattern(*abcd), d))
+                factors.append(KSFactor(pattern, d))
             except (InvalidMatrixError, InvalidChainError) as exc:
                 raise type(exc)(f"{where}: factor_{i}: {exc}") from None
         try:
@@ -437,9 +437,8 @@ def _format_of(value: np.ndarray) -> str:
     return f"<an array of dtype {arr.dtype} and shape {arr.shape}>"
 
 
-def read_chain_arrays(path: str | os.PathLike[str], where: str
-                      ) -> tuple[list[tuple[int, int, int, int]], list[np.ndarray]]:
-    """Patterns ``(a, b, c, d)`` and factor data of a chain ``.npz`` file, checked before use.
+def read_chain_arrays(path: str | os.PathLike[str], where: str) -> tuple[list[KSPattern], list[np.ndarray]]:
+    """Patterns and factor data of a chain ``.npz`` file, checked before use.
 
     The file has ``format`` = :data:`NPZ_FORMAT` (the layout and its version) and the keys ``num_factors``,
     ``pattern_i``, ``factor_i``; a file without ``format`` in that same layout (written before the key was
@@ -455,7 +454,7 @@ def read_chain_arrays(path: str | os.PathLike[str], where: str
     >>> np.savez(path, format=np.array(NPZ_FORMAT), num_factors=np.int64(1), pattern_0=np.array([1, 2, 2, 1]),
     ...          factor_0=np.ones((1, 2, 2, 1)))
     >>> read_chain_arrays(path, "chain")[0]
-    [(1, 2, 2, 1)]
+    [KSPattern(a=1, b=2, c=2, d=1)]
     >>> np.savez(path, num_factors=np.float64(2.5), pattern_0=np.array([1, 2, 2, 1]), factor_0=np.ones((1, 2, 2, 1)))
     >>> read_chain_arrays(path, "chain")
     Traceback (most recent call last):
@@ -502,14 +501,14 @@ FactorChain.save.
             missing = [k for i in range(count) for k in (f"pattern_{i}", f"factor_{i}") if k not in headers]
             if missing:
                 raise InvalidSpecError(f"{where} lacks {missing!r} (num_factors = {count}).")
-            patterns: list[tuple[int, int, int, int]] = []
+            patterns: list[KSPattern] = []
             data = []
             for i in range(count):
                 abcd = _integers(z[f"pattern_{i}"], f"pattern_{i}", where)
                 if len(abcd) != 4 or min(abcd) < 1:
                     raise InvalidSpecError(f"{where}: pattern_{i} must hold 4 integers ≥ 1 (a, b, c, d), got "
                                            f"{abcd!r}.")
-                patterns.append((abcd[0], abcd[1], abcd[2], abcd[3]))
+                patterns.append(KSPattern(*abcd))
                 data.append(np.array(z[f"factor_{i}"]))
     except InvalidSpecError:
         raise
