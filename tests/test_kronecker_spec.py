@@ -261,3 +261,23 @@ def test_a_spec_that_fits_passes():
     for spec, shape in [("monarch:4", (16, 16)), ("monarch:3,4", (12, 12)), ("butterfly:64", (64, 64)),
                         ("debut:2x3,3x2", (6, 6)), ("ks:1,2,3,1", (2, 3))]:
         check_spec_shape(parse_chain_spec(spec), shape)
+
+
+# ---------------------------------------------------------------- layering
+def test_the_core_model_imports_no_solver_and_the_solver_modules_no_cycle():
+    """wellposed.kronecker* never import the solvers; factors.py and blocks.py never import factorize.py."""
+    import ast
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys, wellposed.kronecker, wellposed.kronecker_spec, wellposed.kronecker_analysis, "
+            "wellposed.families\nprint(sorted(m for m in sys.modules if m.startswith('wellposed.solvers')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "[]"
+    folder = Path(__file__).resolve().parent.parent / "solvers" / "butterfly"
+    for name in ("factors.py", "blocks.py"):
+        tree = ast.parse((folder / name).read_text(encoding="utf-8"))
+        imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+        assert not any(m and m.endswith("factorize") for m in imported), (name, imported)
