@@ -21,7 +21,9 @@ from typing import Any
 
 import numpy as np
 import scipy.linalg
-from wellposed.solvers.butterfly import FactorChain, KSFactor, dyadic_butterfly, factorize
+from wellposed.solvers.butterfly import FactorChain, KSFactor, factorize
+
+from wellposed.kronecker import dyadic_butterfly
 
 # pyfaust 3.41 on the reference 2-core machine at N=4096 (seconds): butterfly 'bbtree', fdb; apply (ms).
 RECORDED_ANCHOR = {

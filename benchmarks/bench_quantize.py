@@ -28,16 +28,17 @@ import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from wellposed.solvers.butterfly import FactorChain, KSFactor, ks_apply
 from wellposed.solvers.quantize import (
     FloatFormat,
-    chain_to_dense,
-    ks_apply,
     quantize_factors,
     quantize_rank_one,
     quantize_rank_one_batch,
     rank_one_error,
     round_to_format,
 )
+
+from wellposed.kronecker import KSPattern
 
 T_RANGE = list(range(3, 12))
 T_NAIVE = list(range(2, 17))  # naive curves extend further: they are the reference for equal accuracy
@@ -227,32 +228,34 @@ def section_timing(lines: list[str], quick: bool) -> None:
 # ----------------------------------------------------------------------------------------------------------
 
 
-def _family(name: str, N: int) -> tuple[list[tuple[int, int, int, int]], list[np.ndarray]]:
+def _family(name: str, N: int) -> tuple[list[KSPattern], list[np.ndarray]]:
     from scipy.fft import dct
     from scipy.linalg import hadamard
-    from wellposed.solvers.butterfly import dyadic_butterfly, factorize
+    from wellposed.solvers.butterfly import factorize
+
+    from wellposed.kronecker import dyadic_butterfly
 
     pats = list(dyadic_butterfly(N))
     if name == "hadamard":
         A = hadamard(N).astype(float) / math.sqrt(N)
     elif name == "random":
         rng = np.random.default_rng(N)
-        A = chain_to_dense([p.abcd for p in pats], [rng.standard_normal(p.abcd) for p in pats])
+        A = FactorChain(tuple(KSFactor(p, rng.standard_normal(p.abcd)) for p in pats)).to_dense()
     elif name == "dct":
         A = dct(np.eye(N), norm="ortho", axis=0)
     else:
         raise ValueError(name)
     res = factorize(A, pats)
     chain = res.chain
-    return [f.pattern.abcd for f in chain.factors], [np.asarray(f.data, dtype=float) for f in chain.factors]
+    return [f.pattern for f in chain.factors], [np.asarray(f.data, dtype=float) for f in chain.factors]
 
 
 class _ErrorMeter:
     """Relative Frobenius error of a quantized chain: dense for N <= 1024, else 256 shared Gaussian probes."""
 
-    def __init__(self, pats: list[tuple[int, int, int, int]], data: list[np.ndarray]) -> None:
+    def __init__(self, pats: list[KSPattern], data: list[np.ndarray]) -> None:
         self.pats = pats
-        n = pats[-1][0] * pats[-1][2] * pats[-1][3]
+        n = pats[-1].shape[1]
         self.dense = n <= 1024
         self.probe = np.eye(n) if self.dense else np.random.default_rng(1).standard_normal((n, 256))
         self.ref = self._apply(data)

@@ -83,7 +83,7 @@ NETWORKS = ("MLP 784-300-100-10, 10 %", "MLP 1024x4, 10 %", "block-sparse 1024x3
 _NETWORK_CHILD = textwrap.dedent("""
     import json, resource, sys, time
     import numpy as np
-    from wellposed.families import kronecker_support
+    from wellposed.kronecker import KSPattern
     from wellposed.network import analyze_network
     import wellposed.closedness, z3  # imports before the clock
 
@@ -105,7 +105,7 @@ _NETWORK_CHILD = textwrap.dedent("""
         levels = int(np.log2(nb))
         flat = np.zeros((nb, nb), bool)
         for s in range(1, levels + 1):
-            flat |= kronecker_support(2 ** (s - 1), 2, 2, 2 ** (levels - s))
+            flat |= KSPattern(2 ** (s - 1), 2, 2, 2 ** (levels - s)).mask()
         return [np.kron(flat, np.ones((block, block), bool))] * layers
 
     def two_four(widths, seed):
@@ -124,7 +124,7 @@ _NETWORK_CHILD = textwrap.dedent("""
         "block-sparse 1024x3, 32x32 blocks, 10 %": lambda: block_sparse(1024, 3, 32, 0.1, 0),
         "flat block butterfly 1024x3": lambda: flat_butterfly(1024, 3, 32),
         "2:4 768-3072-768": lambda: two_four([768, 3072, 768], 0),
-        "butterfly chain 4096, 12 factors": lambda: [kronecker_support(2 ** (s - 1), 2, 2, 2 ** (12 - s))
+        "butterfly chain 4096, 12 factors": lambda: [KSPattern(2 ** (s - 1), 2, 2, 2 ** (12 - s)).mask()
                                                      for s in range(12, 0, -1)],
     }[kind]()
     start = time.perf_counter()

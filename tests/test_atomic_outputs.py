@@ -36,13 +36,14 @@ def error_lines(err: str) -> list[str]:
 
 @pytest.fixture()
 def inputs(tmp_path: Path) -> dict[str, str]:
-    from wellposed.cli.quantize import save_factor_file
+    from wellposed.solvers.butterfly import FactorChain, KSFactor
+
+    from wellposed.kronecker import dyadic_butterfly
 
     rng = np.random.default_rng(0)
     np.save(tmp_path / "A3.npy", rng.standard_normal((3, 3)))
     np.save(tmp_path / "A8.npy", rng.standard_normal((8, 8)))
-    pats = [(1, 2, 2, 2), (2, 2, 2, 1)]
-    save_factor_file(str(tmp_path / "F.npz"), pats, [rng.standard_normal(p) for p in pats])
+    FactorChain(tuple(KSFactor(p, rng.standard_normal(p.abcd)) for p in dyadic_butterfly(4))).save(tmp_path / "F.npz")
     return {"A3": str(tmp_path / "A3.npy"), "A8": str(tmp_path / "A8.npy"), "F": str(tmp_path / "F.npz")}
 
 

@@ -57,7 +57,8 @@ def test_rectangular_debut_with_exact_certificate(files, capsys):
     "argv,needle",
     [
         (["{nan}", "--chain", "butterfly:4"], "non-finite"),
-        (["{H}", "--chain", "butterfly:32"], "multiplies to (32, 32)"),
+        (["{H}", "--chain", "butterfly:32"], "butterfly:32 is 32×32 but the matrix is 64×64: use butterfly:64."),
+        (["{H}", "--chain", "monarch:64"], "monarch:64 is 4096×4096 (N = m²) but the matrix is 64×64: use monarch:8."),
         (["{H}", "--chain", "fft:64"], "unknown chain family"),
         (["{H}", "--chain", "ks:1,2,2,2;1,3,3,1"], "not valid"),
         (["{txt}", "--chain", "butterfly:2"], "must be a .npy file"),

@@ -1,26 +1,29 @@
-"""Kronecker-sparse patterns, chains, SPEC parser, factors, fast apply and .npz storage."""
+"""Kronecker-sparse patterns and builders, factors, fast apply and the versioned .npz chain file."""
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from wellposed.solvers.butterfly import (
+    NPZ_FORMAT,
     FactorChain,
     KSFactor,
+    ks_apply,
+    ks_apply_reference,
+    load_metadata,
+)
+
+from wellposed.errors import InvalidChainError, InvalidMatrixError, InvalidSpecError
+from wellposed.kronecker import (
     KSPattern,
     chain_shape,
     check_chain,
     debut,
     dyadic_butterfly,
-    ks_apply,
-    ks_apply_reference,
-    load_metadata,
     monarch,
-    parse_chain_spec,
     product_pattern,
 )
-
-from wellposed.errors import InvalidChainError, InvalidMatrixError, InvalidSpecError
+from wellposed.kronecker_spec import parse_chain_spec
 
 ks_patterns = st.builds(
     KSPattern,
@@ -99,33 +102,17 @@ def test_pattern_rejects_bad_sizes(bad):
 
 def test_families():
     assert [p.abcd for p in dyadic_butterfly(16)] == [(1, 2, 2, 8), (2, 2, 2, 4), (4, 2, 2, 2), (8, 2, 2, 1)]
-    assert [p.abcd for p in monarch(64)] == [(1, 8, 8, 8), (8, 8, 8, 1)]
+    assert [p.abcd for p in monarch(8)] == [(1, 8, 8, 8), (8, 8, 8, 1)]
+    assert [p.abcd for p in monarch(3, 4)] == [(1, 3, 3, 4), (3, 4, 4, 1)] and chain_shape(monarch(3, 4)) == (12, 12)
     assert chain_shape(debut([(3, 2), (5, 7), (2, 2)])) == (30, 28)
     with pytest.raises(InvalidChainError, match="power of two"):
         dyadic_butterfly(12)
-    with pytest.raises(InvalidChainError, match="perfect square"):
-        monarch(12)
-    with pytest.raises(InvalidChainError, match="must divide"):
-        monarch(12, 5)
+    with pytest.raises(InvalidChainError, match="m = 0 must be a positive integer"):
+        monarch(0)
+    with pytest.raises(InvalidChainError, match="s = 2.5 must be a positive integer"):
+        monarch(3, 2.5)  # type: ignore[arg-type]
     with pytest.raises(InvalidChainError, match="block_sizes"):
         debut([])
-
-
-def test_check_chain_messages():
-    with pytest.raises(InvalidChainError, match="not valid at factors 0 and 1"):
-        check_chain([KSPattern(1, 2, 2, 2), KSPattern(1, 3, 3, 1)])
-    with pytest.raises(InvalidChainError, match="does not divide"):
-        check_chain([KSPattern(2, 2, 3, 1), KSPattern(3, 2, 2, 1)])
-    with pytest.raises(InvalidChainError, match="d_1=4 does not divide d_0=2"):
-        check_chain([KSPattern(1, 2, 4, 2), KSPattern(1, 2, 2, 4)])
-    with pytest.raises(InvalidChainError, match="not an integer"):
-        check_chain([KSPattern(1, 1, 3, 2), KSPattern(2, 3, 1, 1)])
-    with pytest.raises(InvalidChainError, match="empty"):
-        check_chain([])
-    with pytest.raises(InvalidChainError, match="sequence of KSPattern"):
-        check_chain(KSPattern(1, 1, 1, 1))
-    # valid but not chainable is accepted when chainability is not required
-    assert len(check_chain([KSPattern(1, 1, 3, 2), KSPattern(2, 3, 1, 1)], chainable=False)) == 2
 
 
 @given(chainable_chains())
@@ -139,23 +126,14 @@ def test_product_of_chainable_chain_stays_in_product_pattern(pats):
 
 
 def test_spec_parser():
-    assert parse_chain_spec("butterfly:8") == dyadic_butterfly(8)
-    assert parse_chain_spec(" Monarch:36 ") == monarch(36)
-    assert parse_chain_spec("monarch:12,3") == monarch(12, 3)
-    assert parse_chain_spec("debut:2x3,4X5") == debut([(2, 3), (4, 5)])
-    assert parse_chain_spec("ks:1,2,2,2;2,2,2,1;") == dyadic_butterfly(4)
-    for bad, err in [
-        ("butterfly", InvalidSpecError),
-        ("butterfly:8,2", InvalidSpecError),
-        ("butterfly:x", InvalidSpecError),
-        ("ks:1,2,2", InvalidSpecError),
-        ("debut:2-3", InvalidSpecError),
-        ("circulant:4", InvalidSpecError),
-        (42, InvalidSpecError),
-        ("butterfly:6", InvalidChainError),
-        ("ks:1,2,2,2;1,3,3,1", InvalidChainError),
-    ]:
-        with pytest.raises(err):
+    assert parse_chain_spec("butterfly:8").patterns == dyadic_butterfly(8)
+    assert parse_chain_spec(" Monarch:6 ").patterns == monarch(6)
+    assert parse_chain_spec("monarch:3,4").patterns == monarch(3, 4)
+    assert parse_chain_spec("debut:2x3,4X5").patterns == debut([(2, 3), (4, 5)])
+    assert parse_chain_spec("ks:1,2,2,2;2,2,2,1;").patterns == dyadic_butterfly(4)
+    for bad in ["butterfly", "butterfly:8,2", "butterfly:x", "ks:1,2,2", "debut:2-3", "circulant:4", 42,
+                "butterfly:6", "ks:1,2,2,2;1,3,3,1"]:
+        with pytest.raises(InvalidSpecError):
             parse_chain_spec(bad)
 
 
@@ -231,10 +209,87 @@ def test_npz_roundtrip_and_format(tmp_path):
     assert str(load_metadata(path)["note"]) == "hello"
 
 
+def test_save_writes_the_format_key_and_returns_the_file_name(tmp_path):
+    ch = random_chain(dyadic_butterfly(4), np.random.default_rng(0))
+    written = ch.save(tmp_path / "c")
+    assert written == str(tmp_path / "c.npz")
+    with np.load(written) as z:
+        assert str(z["format"]) == NPZ_FORMAT == "wellposed.FactorChain/1"
+
+
+def _legacy_quantize_file(path, patterns, factors):
+    """What ``wellposed.solvers.quantize_cli.save_factor_file`` wrote before chain files were one format: no
+    ``format`` key, patterns from (a, b, c, d) tuples."""
+    arrays = {"num_factors": np.int64(len(factors))}
+    for i, (p, f) in enumerate(zip(patterns, factors, strict=True)):
+        arrays[f"pattern_{i}"] = np.asarray(p, dtype=np.int64)
+        arrays[f"factor_{i}"] = np.asarray(f)
+    np.savez(path, **arrays)
+
+
+def _legacy_chain_file(path, chain, **metadata):
+    """What ``FactorChain.save`` wrote before the format was checked on load (same keys as today)."""
+    arrays = {"num_factors": np.int64(len(chain.factors)), "format": np.array("wellposed.FactorChain/1")}
+    for i, f in enumerate(chain.factors):
+        arrays[f"pattern_{i}"] = np.array(f.pattern.abcd, dtype=np.int64)
+        arrays[f"factor_{i}"] = f.data
+    for key, value in metadata.items():
+        arrays[f"meta_{key}"] = np.asarray(value)
+    np.savez(path, **arrays)
+
+
+def test_old_file_layouts_still_load(tmp_path):
+    rng = np.random.default_rng(4)
+    ch = random_chain(dyadic_butterfly(8), rng)
+    _legacy_quantize_file(tmp_path / "q.npz", [p.abcd for p in ch.patterns], [f.data for f in ch])
+    _legacy_chain_file(tmp_path / "f.npz", ch, rel_error=np.float64(0.5))
+    for name in ("q.npz", "f.npz"):
+        back = FactorChain.load(tmp_path / name)
+        assert back.patterns == ch.patterns
+        assert all(np.array_equal(a.data, b.data) for a, b in zip(back, ch, strict=True))
+    assert float(load_metadata(tmp_path / "f.npz")["rel_error"]) == 0.5
+
+
+@pytest.mark.parametrize("fmt, shown", [(np.array("wellposed.FactorChain/2"), "'wellposed.FactorChain/2'"),
+                                        (np.array("something else"), "'something else'"),
+                                        (np.array([1, 2]), "'<an array of dtype int64 and shape (2,)>'")])
+def test_unknown_format_versions_are_refused(tmp_path, fmt, shown):
+    ch = random_chain(dyadic_butterfly(4), np.random.default_rng(0))
+    path = tmp_path / "new.npz"
+    ch.save(path)
+    arrays = dict(np.load(path))
+    arrays["format"] = fmt
+    np.savez(path, **arrays)
+    with pytest.raises(InvalidSpecError) as err:
+        FactorChain.load(path)
+    message = str(err.value)
+    assert repr(str(path)) in message and f"has format {shown}, which this version" in message
+    assert "reads 'wellposed.FactorChain/1'" in message and "FactorChain.save" in message
+
+
+def test_load_names_the_file_and_factor_of_bad_data(tmp_path):
+    ch = random_chain(dyadic_butterfly(4), np.random.default_rng(0))
+    path = tmp_path / "c.npz"
+    ch.save(path)
+    arrays = dict(np.load(path))
+    arrays["factor_1"] = np.ones((2, 2, 2, 2))
+    np.savez(path, **arrays)
+    with pytest.raises(InvalidMatrixError, match=r"FactorChain file '.*c\.npz': factor_1: data must have shape"):
+        FactorChain.load(path)
+    arrays["factor_1"], arrays["pattern_1"] = np.ones((1, 3, 3, 1)), np.array([1, 3, 3, 1])
+    np.savez(path, **arrays)
+    with pytest.raises(InvalidChainError, match=r"FactorChain file '.*c\.npz': chain is not valid at factors 0 and 1"):
+        FactorChain.load(path)
+
+
 def test_npz_load_errors(tmp_path):
     np.savez(tmp_path / "x.npz", foo=np.zeros(2))
-    with pytest.raises(InvalidSpecError, match="num_factors"):
+    with pytest.raises(InvalidSpecError, match=r"x\.npz' is not a FactorChain file: it has neither the key 'format' "
+                                               r".* nor the keys num_factors, pattern_0, factor_0.*FactorChain.save"):
         FactorChain.load(tmp_path / "x.npz")
+    np.savez(tmp_path / "z.npz", format=np.array(NPZ_FORMAT), factor_0=np.zeros((1, 1, 1, 1)))
+    with pytest.raises(InvalidSpecError, match="has no 'num_factors' key"):
+        FactorChain.load(tmp_path / "z.npz")
     np.savez(tmp_path / "y.npz", num_factors=np.int64(1), pattern_0=np.array([1, 2, 2]), factor_0=np.zeros(4))
     with pytest.raises(InvalidSpecError, match="4 integers"):
         FactorChain.load(tmp_path / "y.npz")
@@ -262,5 +317,5 @@ def test_apply_plan_merges_butterfly_pairs_only_when_not_denser():
     assert sum(f.pattern.nnz for f in plan) == ch.nnz
     X = rng.standard_normal((32, 4))
     assert np.allclose(ch.apply(X), ch.apply_reference(X), atol=1e-12)
-    mon = random_chain(monarch(16), rng)  # the product of Monarch's two factors is dense: kept apart
+    mon = random_chain(monarch(4), rng)  # the product of Monarch's two factors is dense: kept apart
     assert len(mon._apply_plan()) == 2

@@ -46,7 +46,7 @@ def one_error_line(err: str) -> str:
     ("full:3,3," + "9" * 5000, ["is not an integer"]),
     ("full:3,3,99999999999999999999999", ["r = 99999999999999999999999 is too large"]),
     ("lu:0", ["n = 0 must be ≥ 1"]),
-    ("ks:1,2,2,1;1,3,2,1", ["2 columns but the second has 3 rows"]),
+    ("ks:1,2,2,1;1,3,2,1", ["(1,2,2,1) has a·c·d = 2 columns but (1,3,2,1) has a·b·d = 3 rows"]),
 ])
 def test_family_parameters_and_sizes_exit_2(capsys, spec, fragments):
     code, _, err = run(capsys, "analyze", spec, "--no-closedness")
@@ -246,12 +246,13 @@ def test_solve_certificate_failure_is_exit_1_with_one_line(capsys, tmp_path, mon
 
 # ---------------------------------------------------------------- quantize
 def _chain_file(d: Path, name: str, **override: np.ndarray) -> Path:
-    from wellposed.cli.quantize import save_factor_file
+    from wellposed.solvers.butterfly import FactorChain, KSFactor
+
+    from wellposed.kronecker import dyadic_butterfly
 
     rng = np.random.default_rng(0)
-    pats = [(1, 2, 2, 2), (2, 2, 2, 1)]
     path = d / "base.npz"
-    save_factor_file(str(path), pats, [rng.standard_normal(p) for p in pats])
+    FactorChain(tuple(KSFactor(p, rng.standard_normal(p.abcd)) for p in dyadic_butterfly(4))).save(path)
     arrays = dict(np.load(path))
     arrays.update(override)
     np.savez(d / name, **arrays)
@@ -266,7 +267,9 @@ def _chain_file(d: Path, name: str, **override: np.ndarray) -> Path:
     ({"factor_0": np.full((1, 2, 2, 2), 1e300)}, "overflows float64"),
     ({"factor_0": np.full((1, 2, 2, 2), 1e100), "factor_1": np.full((2, 2, 2, 1), 1e100)},
      "the product of factors[0] to factors[1]"),
-    ({"factor_1": np.array(["a"] * 8).reshape(2, 2, 2, 1)}, "real numeric data is required"),
+    ({"factor_1": np.array(["a"] * 8).reshape(2, 2, 2, 1)}, "factor_1: data must hold real or complex numbers"),
+    ({"factor_1": np.ones((2, 2, 2, 1)) + 1j}, "is complex: only real factors can be quantized"),
+    ({"format": np.array("wellposed.FactorChain/2")}, "has format 'wellposed.FactorChain/2', which this version"),
 ])
 def test_quantize_bad_factor_files_exit_2(capsys, tmp_path, override, fragment):
     path = _chain_file(tmp_path, "bad.npz", **override)

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wellposed.errors import CertificateError, InvalidSupportError
-from wellposed.families import kronecker_support
+from wellposed.kronecker import KSPattern, check_chain, dyadic_butterfly, monarch
 from wellposed.masks_io import load_masks
 from wellposed.network import (
     LinearSetVerdict,
@@ -76,8 +76,7 @@ def test_catalogue_is_there() -> None:
 # ---------------------------------------------------------------- butterflies (no engine needed)
 def _butterfly(levels: int) -> list[np.ndarray]:
     """Dyadic butterfly masks, first layer (rightmost factor) first."""
-    chain = [(2 ** (ell - 1), 2, 2, 2 ** (levels - ell)) for ell in range(1, levels + 1)]
-    return [kronecker_support(*p) for p in reversed(chain)]
+    return [p.mask() for p in reversed(dyadic_butterfly(2**levels))]
 
 
 @pytest.mark.parametrize("levels", [3, 4, 5])
@@ -87,24 +86,22 @@ def test_butterfly_chain_closed(levels: int) -> None:
     assert len(v.ks_chain) == levels
 
 
-def test_ks_chain_agrees_with_butterfly_module() -> None:
-    pattern = pytest.importorskip("wellposed.solvers.butterfly.pattern")
-    for chain in (pattern.dyadic_butterfly(16), pattern.monarch(16), pattern.dyadic_butterfly(32)):
+def test_ks_chain_finds_the_chain_of_its_masks() -> None:
+    for chain in (dyadic_butterfly(16), monarch(4), dyadic_butterfly(32)):
         masks = [p.mask() for p in reversed(chain)]
         found = ks_chain(masks)
         assert found is not None
-        pattern.check_chain([pattern.KSPattern(*p) for p in found])  # raises if not chainable
-        assert [p.abcd for p in chain] == found or all(
-            np.array_equal(kronecker_support(*p), q.mask()) for p, q in zip(found, chain, strict=True))
+        check_chain(found)  # raises if not chainable
+        assert list(chain) == found or all(
+            np.array_equal(p.mask(), q.mask()) for p, q in zip(found, chain, strict=True))
 
 
 def test_ks_chain_rejects_non_chainable() -> None:
     # (2,2,2,1) left of (1,2,2,2): valid shapes but a_1 = 2 does not divide a_2 = 1
-    masks = [kronecker_support(1, 2, 2, 2), kronecker_support(2, 2, 2, 1)]
+    masks = [KSPattern(1, 2, 2, 2).mask(), KSPattern(2, 2, 2, 1).mask()]
     assert ks_chain(masks) is None
-    pattern = pytest.importorskip("wellposed.solvers.butterfly.pattern")
-    with pytest.raises(Exception, match="chainable"):
-        pattern.check_chain([pattern.KSPattern(2, 2, 2, 1), pattern.KSPattern(1, 2, 2, 2)])
+    with pytest.raises(Exception, match="not chainable"):
+        check_chain([KSPattern(2, 2, 2, 1), KSPattern(1, 2, 2, 2)])
 
 
 def test_identity_layers_keep_butterfly_closed() -> None:

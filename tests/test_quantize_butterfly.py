@@ -9,12 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from wellposed.solvers.butterfly import FactorChain, KSFactor
 from wellposed.solvers.quantize import (
     FloatFormat,
-    chain_to_dense,
-    chain_to_dense_reference,
-    ks_apply,
-    ks_to_dense,
     pair_supports_disjoint,
     quantize_chain,
     quantize_factors,
@@ -25,34 +22,55 @@ from wellposed.solvers.quantize import (
 from wellposed.solvers.quantize.butterfly import _terms, _untermed_left, _untermed_right
 
 from wellposed.cli import main
-from wellposed.cli.quantize import load_factor_file, save_factor_file
 from wellposed.errors import InvalidChainError, InvalidMatrixError, InvalidSpecError
+from wellposed.kronecker import KSPattern, dyadic_butterfly
 
 
-def dyadic(L: int) -> list[tuple[int, int, int, int]]:
-    return [(2**ell, 2, 2, 2 ** (L - ell - 1)) for ell in range(L)]
+def dyadic(L: int) -> list[KSPattern]:
+    return list(dyadic_butterfly(2**L))
+
+
+def ks(*quads: tuple[int, int, int, int]) -> list[KSPattern]:
+    return [KSPattern(*q) for q in quads]
 
 
 def random_chain(pats, seed):
     rng = np.random.default_rng(seed)
-    return [rng.standard_normal(p) for p in pats]
+    return [rng.standard_normal(p.abcd) for p in pats]
+
+
+def chain_of(pats, data) -> FactorChain:
+    return FactorChain(tuple(KSFactor(p, d) for p, d in zip(pats, data, strict=True)))
+
+
+def dense(pats, data) -> np.ndarray:
+    return chain_of(pats, data).to_dense()
+
+
+def ks_to_dense(p: KSPattern, data) -> np.ndarray:
+    return KSFactor(p, data).to_dense()
+
+
+def save_chain(path, pats, data) -> None:
+    chain_of(pats, data).save(path)
 
 
 def rel_err(pats, exact, approx):
-    p = chain_to_dense(pats, exact)
-    return np.linalg.norm(p - chain_to_dense(pats, approx)) / np.linalg.norm(p)
+    p = dense(pats, exact)
+    return np.linalg.norm(p - dense(pats, approx)) / np.linalg.norm(p)
 
 
-CHAINS = [dyadic(2), dyadic(3), dyadic(4), [(1, 3, 3, 3), (3, 3, 3, 1)], [(1, 2, 3, 2), (3, 2, 2, 1)],
-          [(2, 3, 2, 1), (1, 2, 3, 2)]]
+CHAINS = [dyadic(2), dyadic(3), dyadic(4), ks((1, 3, 3, 3), (3, 3, 3, 1)), ks((1, 2, 3, 2), (3, 2, 2, 1)),
+          ks((2, 3, 2, 1), (1, 2, 3, 2))]
 
 
 @pytest.mark.parametrize("pats", CHAINS, ids=str)
-def test_chain_to_dense_matches_dense_products(pats):
+def test_factor_chain_to_dense_matches_dense_products(pats):
     data = random_chain(pats, 0)
-    assert np.allclose(chain_to_dense(pats, data), chain_to_dense_reference(pats, data))
-    x = np.random.default_rng(1).standard_normal((pats[0][0] * pats[0][2] * pats[0][3], 3))
-    assert np.allclose(ks_apply(pats[0], data[0], x), ks_to_dense(pats[0], data[0]) @ x)
+    reference = ks_to_dense(pats[0], data[0])
+    for p, d in zip(pats[1:], data[1:], strict=True):
+        reference = reference @ ks_to_dense(p, d)
+    assert np.allclose(dense(pats, data), reference)
 
 
 @pytest.mark.parametrize("pats", CHAINS[:5], ids=str)
@@ -70,16 +88,16 @@ def test_terms_are_the_rank_one_decomposition(pats):
 
 
 def test_disjointness_of_rank_one_supports_matches_dense_check():
-    for left, right in [(p[0], p[1]) for p in CHAINS] + [((1, 2, 2, 1), (1, 2, 2, 1)), ((2, 2, 2, 1),
-                                                                                        (1, 2, 2, 2))]:
-        dl = ks_to_dense(left, np.ones(left)) != 0
-        dr = ks_to_dense(right, np.ones(right)) != 0
+    for left, right in [(p[0], p[1]) for p in CHAINS] + [ks((1, 2, 2, 1), (1, 2, 2, 1)), ks((2, 2, 2, 1),
+                                                                                          (1, 2, 2, 2))]:
+        dl = ks_to_dense(left, np.ones(left.abcd)) != 0
+        dr = ks_to_dense(right, np.ones(right.abcd)) != 0
         supports = [np.outer(dl[:, j], dr[j, :]) for j in range(dl.shape[1])]
         disjoint = all(not np.any(a & b) for i, a in enumerate(supports) for b in supports[i + 1:])
         assert pair_supports_disjoint(left, right) == disjoint, (left, right)
 
 
-@pytest.mark.parametrize("pats", [dyadic(2), [(1, 3, 3, 3), (3, 3, 3, 1)], [(1, 2, 3, 2), (3, 2, 2, 1)]],
+@pytest.mark.parametrize("pats", [dyadic(2), ks((1, 3, 3, 3), (3, 3, 3, 1)), ks((1, 2, 3, 2), (3, 2, 2, 1))],
                          ids=str)
 @pytest.mark.parametrize("t", [2, 4])
 def test_disjoint_pair_is_optimal_term_by_term(pats, t):
@@ -90,16 +108,17 @@ def test_disjoint_pair_is_optimal_term_by_term(pats, t):
     assert np.array_equal(round_to_format(lq, t), lq) and np.array_equal(round_to_format(rq, t), rq)
     X, Y = _terms(pats[0], ld, pats[1], rd)
     term_sq = sum(quantize_rank_one(X[j], Y[j], t).error ** 2 for j in range(X.shape[0]))
-    exact = chain_to_dense(pats, [ld, rd])
-    err = np.linalg.norm(exact - chain_to_dense(pats, [lq, rq]))
+    exact = dense(pats, [ld, rd])
+    err = np.linalg.norm(exact - dense(pats, [lq, rq]))
     assert math.isclose(err**2, term_sq, rel_tol=1e-9)
-    naive = np.linalg.norm(exact - chain_to_dense(pats, [round_to_format(ld, t), round_to_format(rd, t)]))
+    naive = np.linalg.norm(exact - dense(pats, [round_to_format(ld, t), round_to_format(rd, t)]))
     assert err <= naive
 
 
 def test_identical_supports_pair_is_not_claimed_optimal():
-    ld, rd = random_chain([(1, 2, 2, 1), (1, 2, 2, 1)], 4)
-    _, _, optimal = quantize_pair((1, 2, 2, 1), ld, (1, 2, 2, 1), rd, 3)
+    p = KSPattern(1, 2, 2, 1)
+    ld, rd = random_chain([p, p], 4)
+    _, _, optimal = quantize_pair(p, ld, p, rd, 3)
     assert not optimal
 
 
@@ -128,7 +147,7 @@ def test_heuristics_beat_rounding_on_random_butterflies(L):
 def test_exact_hadamard_factors_quantize_without_error():
     h = np.array([[1.0, 1.0], [1.0, -1.0]])
     pats = dyadic(4)
-    data = [np.broadcast_to(h[None, :, :, None], p).copy() for p in pats]
+    data = [np.broadcast_to(h[None, :, :, None], p.abcd).copy() for p in pats]
     for method in ("pairwise", "l2r"):
         q = quantize_factors(pats, data, 1, method)
         assert rel_err(pats, data, q.factors) == 0.0
@@ -148,16 +167,8 @@ def test_bounded_format_chain_and_uncertified_warning():
 
 
 @dataclass
-class _Pattern:
-    a: int
-    b: int
-    c: int
-    d: int
-
-
-@dataclass
 class _Factor:
-    pattern: _Pattern
+    pattern: KSPattern
     data: np.ndarray
 
 
@@ -169,7 +180,7 @@ class _Chain:
 def test_quantize_chain_duck_typing():
     pats = dyadic(3)
     data = random_chain(pats, 7)
-    chain = _Chain([_Factor(_Pattern(*p), d) for p, d in zip(pats, data, strict=True)])
+    chain = _Chain([_Factor(p, d) for p, d in zip(pats, data, strict=True)])
     q = quantize_chain(chain, 3, "l2r")
     assert isinstance(q, _Chain) and all(isinstance(f, _Factor) for f in q.factors)
     expected = quantize_factors(pats, data, 3, "l2r").factors
@@ -183,20 +194,20 @@ def test_quantize_chain_duck_typing():
 def test_chain_validation():
     pats = dyadic(2)
     data = random_chain(pats, 8)
-    with pytest.raises(InvalidChainError, match="inner dimensions"):
-        quantize_factors([pats[0], (1, 2, 2, 1)], [data[0], np.ones((1, 2, 2, 1))], 3)
+    with pytest.raises(InvalidChainError, match="chain is not valid at factors 0 and 1"):
+        quantize_factors([pats[0], KSPattern(1, 2, 2, 1)], [data[0], np.ones((1, 2, 2, 1))], 3)
+    with pytest.raises(InvalidChainError, match=r"patterns\[0\] = \(1, 2, 2, 2\) must be a KSPattern"):
+        quantize_factors([(1, 2, 2, 2), (2, 2, 2, 1)], data, 3)  # type: ignore[list-item]
     with pytest.raises(InvalidMatrixError, match="shape"):
         quantize_factors(pats, [data[0], np.ones((2, 2, 2, 2))], 3)
     with pytest.raises(InvalidSpecError, match="method"):
         quantize_factors(pats, data, 3, "best")  # type: ignore[arg-type]
     with pytest.raises(InvalidMatrixError, match="complex"):
         quantize_factors(pats, [data[0] + 1j, data[1]], 3)
-    with pytest.raises(InvalidChainError, match="positive"):
-        quantize_factors([(0, 2, 2, 1)], [np.ones((0, 2, 2, 1))], 3)
     with pytest.raises(InvalidChainError, match="at least one"):
         quantize_factors([], [], 3)
     with pytest.raises(InvalidMatrixError, match="overflows"):
-        quantize_factors([(1, 1, 1, 1)], [np.full((1, 1, 1, 1), 1e6)], "fp16", "naive")
+        quantize_factors(ks((1, 1, 1, 1)), [np.full((1, 1, 1, 1), 1e6)], "fp16", "naive")
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -208,7 +219,7 @@ def test_cli_json_text_and_out(tmp_path, capsys):
     pats = dyadic(3)
     data = random_chain(pats, 9)
     path = tmp_path / "chain.npz"
-    save_factor_file(str(path), pats, data)
+    save_chain(path, pats, data)
     assert main(["quantize", str(path), "--bits", "4", "--json"]) == 0
     rec = json.loads(capsys.readouterr().out)
     assert rec["num_factors"] == 3 and rec["t"] == 4 and not rec["optimal"]
@@ -217,14 +228,14 @@ def test_cli_json_text_and_out(tmp_path, capsys):
     assert main(["quantize", str(path), "--format", "bf16", "--method", "l2r", "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "relative error of the product" in text and "heuristic" in text
-    qp, qd = load_factor_file(str(out))
-    assert qp == pats and all(np.array_equal(round_to_format(d, "bf16"), d) for d in qd)
+    q = FactorChain.load(out)
+    assert list(q.patterns) == pats and all(np.array_equal(round_to_format(f.data, "bf16"), f.data) for f in q)
 
 
 def test_cli_two_factor_file_reports_optimal(tmp_path, capsys):
     pats = dyadic(2)
     path = tmp_path / "pair.npz"
-    save_factor_file(str(path), pats, random_chain(pats, 10))
+    save_chain(path, pats, random_chain(pats, 10))
     assert main(["quantize", str(path), "--bits", "3"]) == 0
     assert "proven optimal" in capsys.readouterr().out
 
@@ -236,7 +247,7 @@ def test_cli_probe_estimate_for_large_products(tmp_path, capsys, monkeypatch):
     pats = dyadic(3)
     data = random_chain(pats, 11)
     path = tmp_path / "c.npz"
-    save_factor_file(str(path), pats, data)
+    save_chain(path, pats, data)
     assert main(["quantize", str(path), "--bits", "5", "--json"]) == 0
     rec = json.loads(capsys.readouterr().out)
     exact = rel_err(pats, data, quantize_factors(pats, data, 5, "pairwise").factors)
@@ -245,7 +256,7 @@ def test_cli_probe_estimate_for_large_products(tmp_path, capsys, monkeypatch):
 
 def test_cli_bad_input_exits_2(tmp_path, capsys):
     path = tmp_path / "c.npz"
-    save_factor_file(str(path), dyadic(2), random_chain(dyadic(2), 12))
+    save_chain(path, dyadic(2), random_chain(dyadic(2), 12))
     bad = tmp_path / "bad.npz"
     np.savez(bad, something=np.ones(2))
     npy = tmp_path / "matrix.npy"
@@ -270,9 +281,9 @@ def test_save_load_roundtrip(tmp_path):
     pats = dyadic(3)
     data = random_chain(pats, 13)
     path = tmp_path / "r.npz"
-    save_factor_file(str(path), pats, data)
-    lp, ld = load_factor_file(str(path))
-    assert lp == pats and all(np.array_equal(a, b) for a, b in zip(ld, data, strict=True))
+    save_chain(path, pats, data)
+    back = FactorChain.load(path)
+    assert list(back.patterns) == pats and all(np.array_equal(f.data, b) for f, b in zip(back, data, strict=True))
 
 
 def test_format_object_accepted_everywhere():
@@ -287,9 +298,9 @@ def test_format_object_accepted_everywhere():
 
 def test_quantize_chain_on_butterfly_solver_output():
     butterfly = pytest.importorskip("wellposed.solvers.butterfly")
-    pats = butterfly.dyadic_butterfly(16)
+    pats = dyadic_butterfly(16)
     rng = np.random.default_rng(15)
-    product = chain_to_dense([p.abcd for p in pats], [rng.standard_normal(p.abcd) for p in pats])
+    product = dense(pats, [rng.standard_normal(p.abcd) for p in pats])
     chain = butterfly.factorize(product, pats).chain
     q = quantize_chain(chain, 5, "l2r")
     assert isinstance(q, butterfly.FactorChain)
@@ -298,4 +309,4 @@ def test_quantize_chain_on_butterfly_solver_output():
     naive = quantize_factors([f.pattern for f in chain.factors], [f.data for f in chain.factors], 5, "naive")
     exact = chain.to_dense()
     assert np.linalg.norm(q.to_dense() - exact) < np.linalg.norm(
-        chain_to_dense([f.pattern for f in chain.factors], naive.factors) - exact)
+        naive.to_chain().to_dense() - exact)

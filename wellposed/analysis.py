@@ -148,8 +148,8 @@ def analyze_spec(spec: Any, *, closedness: bool = True, backend: str = "z3", eff
                  timeout: float | None = None, full: bool = False) -> dict[str, Any]:
     """:func:`analyze` of a spec or case file (as :func:`wellposed.families.load_pattern` reads it).
 
-    A Kronecker-sparse family (``butterfly:N:s``, ``monarch:m``, ``ks:…``) is decided from its (a, b, c, d)
-    description without building masks (:func:`wellposed.kronecker.analyze_kronecker`), unless ``full``
+    A two-factor Kronecker-sparse spec (``butterfly:N:s``, ``monarch:m``, ``ks:…``) is decided from its (a, b, c, d)
+    description without building masks (:func:`wellposed.kronecker_analysis.analyze_kronecker`), unless ``full``
     asks for the listings; the record then has the same keys, its lists empty with their ``*_total``
     counts, and ``decided_from`` says so.
 
@@ -158,7 +158,8 @@ def analyze_spec(spec: Any, *, closedness: bool = True, backend: str = "z3", eff
     (True, 'theorem:dto', 'kronecker description (no masks built)')
     """
     from .families import load_pattern
-    from .kronecker import analyze_kronecker, is_kronecker_spec
+    from .kronecker_analysis import analyze_kronecker
+    from .kronecker_spec import is_kronecker_spec
 
     start = time.perf_counter()
     if not full and is_kronecker_spec(spec):

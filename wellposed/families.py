@@ -9,41 +9,18 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ._spec_ints import MAX_FAMILY_INT
+from ._spec_ints import spec_ints as _ints
 from .errors import InvalidSpecError, InvalidSupportError
+from .kronecker_spec import KRONECKER_FAMILIES, family_help_lines, kronecker_pair
 from .support import SupportPattern, as_mask, check_memory
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .kronecker import KroneckerPair
+__all__ = ["family", "family_names", "load_pattern", "FAMILY_HELP", "MAX_FAMILY_INT"]
 
-__all__ = ["family", "family_names", "load_pattern", "FAMILY_HELP", "kronecker_support", "MAX_FAMILY_INT"]
-
-#: Largest integer accepted as a family parameter (sizes are further limited by memory, see
-#: :func:`wellposed.support.max_bytes`).
-MAX_FAMILY_INT = 10**18
 _MAX_SEED = 2**128 - 1
-
-
-def _int(spec: str, name: str, t: str, low: int = 1, high: int = MAX_FAMILY_INT) -> int:
-    """One integer parameter of a family spec, in ``[low, high]``."""
-    t = t.strip()
-    if len(t) > 40 or not t.isascii() or not (t.isdigit() or (t[:1] in "+-" and t[1:].isdigit())):
-        raise InvalidSpecError(f"{spec!r}: {name} = {t!r} is not an integer; write a whole number such as 3.")
-    v = int(t)
-    if not low <= v <= high:
-        what = f"must be ≥ {low}" if v < low else f"is too large (at most {high})"
-        raise InvalidSpecError(f"{spec!r}: {name} = {v} {what}.")
-    return v
-
-
-def _ints(spec: str, text: str, count: int, names: str) -> list[int]:
-    parts = [t.strip() for t in text.split(",")] if text else []
-    if len(parts) != count:
-        raise InvalidSpecError(f"{spec!r}: expected {count} comma-separated integer(s) {names}, got {text!r}.")
-    return [_int(spec, name.strip(), t) for name, t in zip(names.split(","), parts, strict=True)]
 
 
 def _check_masks(spec: str, rows_x: int, rows_y: int, r: int, per_entry: int = 3, extra: int = 0) -> None:
@@ -52,22 +29,6 @@ def _check_masks(spec: str, rows_x: int, rows_y: int, r: int, per_entry: int = 3
     check_memory(per_entry * (rows_x + rows_y) * r + extra,
                  f"the {rows_x}×{r} and {rows_y}×{r} masks", f"{spec!r}",
                  "Use smaller family parameters")
-
-
-def kronecker_support(a: int, b: int, c: int, d: int) -> np.ndarray:
-    """The (a·b·d)×(a·c·d) mask ``I_a ⊗ 1_{b×c} ⊗ I_d`` of a Kronecker-sparse factor.
-
-    >>> kronecker_support(1, 2, 2, 1).astype(int).tolist()
-    [[1, 1], [1, 1]]
-    >>> kronecker_support(2, 1, 1, 1).astype(int).tolist()
-    [[1, 0], [0, 1]]
-    """
-    return np.kron(np.kron(np.eye(a, dtype=bool), np.ones((b, c), dtype=bool)), np.eye(d, dtype=bool))
-
-
-def _kron_bytes(a: int, b: int, c: int, d: int) -> int:
-    """Peak bytes of :func:`kronecker_support`: the inner product and the result, twice each (temporaries)."""
-    return 2 * (a * b * a * c + a * b * d * a * c * d) + a * a + d * d
 
 
 def _lu(spec: str, args: str) -> SupportPattern:
@@ -92,30 +53,12 @@ def _diag(spec: str, args: str) -> SupportPattern:
     return SupportPattern(eye, eye, name=f"diag:{n}", description=f"{n}×{n} diagonal matrices")
 
 
-def _butterfly(spec: str, args: str) -> SupportPattern:
-    from .kronecker import parse_butterfly  # one grammar; imported here since wellposed.kronecker imports this module
-
-    return _kronecker_pattern(spec, parse_butterfly(spec, args))
-
-
-def _monarch(spec: str, args: str) -> SupportPattern:
-    from .kronecker import parse_monarch
-
-    return _kronecker_pattern(spec, parse_monarch(spec, args))
-
-
-def _ks(spec: str, args: str) -> SupportPattern:
-    from .kronecker import parse_ks
-
-    return _kronecker_pattern(spec, parse_ks(spec, args))
-
-
-def _kronecker_pattern(spec: str, pair: KroneckerPair) -> SupportPattern:
-    """The masks of a parsed Kronecker-sparse pair, after the memory check of the masks and their temporaries."""
-    _check_masks(spec, pair.m, pair.n, pair.r, per_entry=2,
-                 extra=_kron_bytes(*pair.left.abcd) + _kron_bytes(*pair.right.abcd))
-    left, right = kronecker_support(*pair.left.abcd), kronecker_support(*pair.right.abcd)
-    return SupportPattern(left, right.T, name=pair.name, description=pair.description)
+def _kronecker(spec: str, args: str) -> SupportPattern:
+    """A two-factor chain of the Kronecker-sparse grammar (:mod:`wellposed.kronecker_spec`), after the memory
+    check of its masks and their temporaries."""
+    pair = kronecker_pair(spec)
+    _check_masks(spec, pair.m, pair.n, pair.r, per_entry=2, extra=sum(p.mask_bytes for p in pair))
+    return pair.pattern()
 
 
 def _mcp(spec: str, args: str) -> SupportPattern:
@@ -164,18 +107,16 @@ def _random(spec: str, args: str) -> SupportPattern:
                           description=f"Bernoulli({density}) masks, seed {seed}")
 
 
-_FAMILIES: dict[str, tuple[Callable[[str, str], SupportPattern], str]] = {
-    "lu": (_lu, "lu:n — n×n LU (I = J = lower-triangular ones)"),
-    "full": (_full, "full:m,n,r — full supports (rank ≤ r)"),
-    "diag": (_diag, "diag:n — diagonal (I = J = identity)"),
-    "butterfly": (_butterfly, "butterfly:N:s — split after factor s of the N×N dyadic butterfly"),
-    "monarch": (_monarch, "monarch:m — Monarch, N = m², (1,m,m,m)·(m,m,m,1)"),
-    "ks": (_ks, "ks:a,b,c,d;a,b,c,d — product of two Kronecker-sparse factors"),
-    "mcp": (_mcp, "mcp:ROW,ROW,... — rank-one completion gadget of a 0/1 observation mask"),
-    "random": (_random, "random:m,n,r,density,seed — seeded Bernoulli masks"),
+_FAMILIES: dict[str, tuple[Callable[[str, str], SupportPattern], list[str]]] = {
+    "lu": (_lu, ["lu:n — n×n LU (I = J = lower-triangular ones)"]),
+    "full": (_full, ["full:m,n,r — full supports (rank ≤ r)"]),
+    "diag": (_diag, ["diag:n — diagonal (I = J = identity)"]),
+    **{name: (_kronecker, family_help_lines(name)) for name in KRONECKER_FAMILIES},
+    "mcp": (_mcp, ["mcp:ROW,ROW,... — rank-one completion gadget of a 0/1 observation mask"]),
+    "random": (_random, ["random:m,n,r,density,seed — seeded Bernoulli masks"]),
 }
 
-FAMILY_HELP = "\n".join(h for _, h in _FAMILIES.values())
+FAMILY_HELP = "\n".join(line for _, lines in _FAMILIES.values() for line in lines)
 
 
 def family_names() -> list[str]:
@@ -196,7 +137,7 @@ def family(spec: str) -> SupportPattern:
     Traceback (most recent call last):
     ...
     wellposed.errors.InvalidSpecError: unknown family 'lux' in 'lux:3'; known families: lu, full, diag, \
-butterfly, monarch, ks, mcp, random.
+butterfly, monarch, debut, ks, mcp, random.
     """
     if not isinstance(spec, str) or ":" not in spec:
         raise InvalidSpecError(f"spec = {spec!r} is not a family spec like 'lu:3' nor a .json/.npz pattern file; "

@@ -1,57 +1,52 @@
-"""Kronecker-sparse two-factor patterns described by ``(a, b, c, d)`` pairs, decided without building masks.
+"""The Kronecker-sparse model: factor supports ``I_a ⊗ 1_{b×c} ⊗ I_d``, chains of them, chainability and products.
 
-A Kronecker-sparse factor ``(a, b, c, d)`` has the support ``I_a ⊗ 1_{b×c} ⊗ I_d`` (shape
-``(a·b·d) × (a·c·d)``). The families ``butterfly:N:s``, ``monarch:m`` and ``ks:a,b,c,d;a,b,c,d`` are pairs
-``(left, right)`` of such factors, and their FSMF pattern is ``SupportPattern(left.mask(), right.mask().T)``:
-``X`` (m×r) lives on ``left`` and ``Yᵀ`` (r×n) on ``right``. This module parses those specs into
-:class:`KroneckerPair` (one grammar, shared with :mod:`wellposed.families`) and computes the record of
-:func:`wellposed.analysis.analyze` from the eight integers, in ``O(log)`` arithmetic
-(:func:`analyze_kronecker`).
+A :class:`KSPattern` ``(a, b, c, d)`` is the support of one factor. A chain is a sequence of patterns,
+leftmost factor first: a plain tuple (what the builders :func:`dyadic_butterfly`, :func:`monarch` and
+:func:`debut` return) or a :class:`KSChain`, which also carries the name and description of the spec it
+was parsed from. :func:`check_chain` is the one validity and chainability check; :func:`product_pattern`
+the pattern of a chainable product. The spec grammar (``butterfly:N``, ``monarch:m``, ``ks:...``) is
+:mod:`wellposed.kronecker_spec`, the closed-form analysis of two-factor chains
+:mod:`wellposed.kronecker_analysis`, and numeric factors (data on a pattern) :mod:`wellposed.solvers.butterfly`.
 """
 
 from __future__ import annotations
 
 import math
-import time
-from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import overload
 
 import numpy as np
 
-from .errors import InvalidSpecError, InvalidSupportError
-from .families import _ints, _kron_bytes, kronecker_support
+from .errors import InvalidChainError
 from .support import SupportPattern, check_memory
 
 __all__ = [
-    "KroneckerFactor",
-    "KroneckerPair",
-    "KroneckerClasses",
-    "KRONECKER_FAMILIES",
-    "is_kronecker_spec",
-    "kronecker_pair",
-    "kronecker_classes",
-    "analyze_kronecker",
-    "parse_butterfly",
-    "parse_monarch",
-    "parse_ks",
+    "KSPattern",
+    "KSChain",
+    "check_chain",
+    "is_chainable",
+    "chain_shape",
+    "product_pattern",
+    "dyadic_butterfly",
+    "monarch",
+    "debut",
 ]
-
 
 
 def _positive(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < 1:
-        raise InvalidSupportError(f"{name} = {value!r} must be a positive integer (≥ 1).")
+        raise InvalidChainError(f"{name} = {value!r} must be a positive integer (≥ 1).")
     return int(value)
 
 
 @dataclass(frozen=True)
-class KroneckerFactor:
+class KSPattern:
     """The support ``I_a ⊗ 1_{b×c} ⊗ I_d`` of a Kronecker-sparse factor, shape ``(a·b·d) × (a·c·d)``.
 
     Row ``i_a·b·d + i_b·d + i_d`` meets column ``i_a·c·d + i_c·d + i_d`` for every ``i_b < b``, ``i_c < c``:
-    ``a·d`` dense ``b×c`` blocks. Nothing is allocated until :meth:`mask` is called.
+    ``a·d`` dense ``b×c`` blocks, whose ``a·b·c·d`` entries are stored naturally as an ``(a, b, c, d)``
+    array. Nothing is allocated until :meth:`mask` or :meth:`indices` is called.
 
     Parameters
     ----------
@@ -60,15 +55,15 @@ class KroneckerFactor:
 
     Examples
     --------
-    >>> f = KroneckerFactor(1, 2, 2, 2)
-    >>> f.shape, f.nnz, str(f)
+    >>> p = KSPattern(1, 2, 2, 2)
+    >>> p.shape, p.nnz, str(p)
     ((4, 4), 8, '(1,2,2,2)')
-    >>> f.mask().astype(int).tolist()
+    >>> p.mask().astype(int).tolist()
     [[1, 0, 1, 0], [0, 1, 0, 1], [1, 0, 1, 0], [0, 1, 0, 1]]
-    >>> KroneckerFactor(1, 0, 2, 2)
+    >>> KSPattern(1, 0, 2, 2)
     Traceback (most recent call last):
     ...
-    wellposed.errors.InvalidSupportError: KroneckerFactor.b = 0 must be a positive integer (≥ 1).
+    wellposed.errors.InvalidChainError: KSPattern.b = 0 must be a positive integer (≥ 1).
     """
 
     a: int
@@ -78,7 +73,7 @@ class KroneckerFactor:
 
     def __post_init__(self) -> None:
         for name in ("a", "b", "c", "d"):
-            object.__setattr__(self, name, _positive(getattr(self, name), f"KroneckerFactor.{name}"))
+            object.__setattr__(self, name, _positive(getattr(self, name), f"KSPattern.{name}"))
 
     @property
     def abcd(self) -> tuple[int, int, int, int]:
@@ -95,449 +90,323 @@ class KroneckerFactor:
         """Number of allowed entries, ``a·b·c·d``."""
         return self.a * self.b * self.c * self.d
 
+    @property
+    def mask_bytes(self) -> int:
+        """Peak bytes of :meth:`mask`: the inner Kronecker product and the result, twice each (temporaries)."""
+        a, b, c, d = self.abcd
+        return 2 * (a * b * a * c + a * b * d * a * c * d) + a * a + d * d
+
     def mask(self) -> np.ndarray:
-        """The boolean mask, equal to :func:`wellposed.families.kronecker_support` ``(a, b, c, d)``.
+        """The boolean mask ``I_a ⊗ 1_{b×c} ⊗ I_d``.
 
         Raises :class:`~wellposed.errors.ResourceLimitError` before allocating when it does not fit the
         memory budget (:func:`wellposed.support.max_bytes`).
         """
         rows, cols = self.shape
-        check_memory(_kron_bytes(*self.abcd), f"the {rows}×{cols} mask", f"Kronecker-sparse factor {self}",
+        check_memory(self.mask_bytes, f"the {rows}×{cols} mask", f"Kronecker-sparse pattern {self}",
                      "Use smaller factor parameters")
-        return kronecker_support(*self.abcd)
+        eye_a, eye_d = np.eye(self.a, dtype=bool), np.eye(self.d, dtype=bool)
+        return np.kron(np.kron(eye_a, np.ones((self.b, self.c), dtype=bool)), eye_d)
+
+    def indices(self) -> tuple[np.ndarray, np.ndarray]:
+        """Row and column index arrays of shape ``(a, b, c, d)``: entry ``data[ia, ib, ic, id]`` sits at
+        ``(rows[ia, ib, ic, id], cols[ia, ib, ic, id])``."""
+        ia, ib, ic, id_ = np.meshgrid(np.arange(self.a), np.arange(self.b), np.arange(self.c), np.arange(self.d),
+                                      indexing="ij")
+        rows = ia * (self.b * self.d) + ib * self.d + id_
+        cols = ia * (self.c * self.d) + ic * self.d + id_
+        return rows.astype(np.int64), cols.astype(np.int64)
+
+    def transpose(self) -> KSPattern:
+        """Pattern of the transposed matrix, ``(a, c, b, d)``."""
+        return KSPattern(self.a, self.c, self.b, self.d)
 
     def __str__(self) -> str:
         return f"({self.a},{self.b},{self.c},{self.d})"
 
 
-@dataclass(frozen=True)
-class KroneckerPair:
-    """A two-factor Kronecker-sparse pattern: ``X`` on ``left`` (m×r), ``Yᵀ`` on ``right`` (r×n).
+# ---------------------------------------------------------------- validity and chainability
+def _as_patterns(patterns: object, name: str = "patterns") -> tuple[KSPattern, ...]:
+    if isinstance(patterns, (KSPattern, str)) or not isinstance(patterns, Sequence):
+        raise InvalidChainError(f"{name} must be a sequence of KSPattern, got {patterns!r}; build one with "
+                                "dyadic_butterfly(N), monarch(m) or wellposed.kronecker_spec.parse_chain_spec(spec).")
+    out = tuple(patterns)
+    if not out:
+        raise InvalidChainError(f"{name} is empty; a chain needs at least one KSPattern.")
+    for i, p in enumerate(out):
+        if not isinstance(p, KSPattern):
+            raise InvalidChainError(f"{name}[{i}] = {p!r} must be a KSPattern; write KSPattern(a, b, c, d).")
+    return out
+
+
+def _defect(p: KSPattern, q: KSPattern, i: int, chainable: bool) -> str | None:
+    """Why factor ``i`` (``p``) and factor ``i+1`` (``q``) do not chain, or None."""
+    if p.a * p.c * p.d != q.a * q.b * q.d:
+        return (f"chain is not valid at factors {i} and {i + 1}: {p} has a·c·d = {p.shape[1]} columns but {q} has "
+                f"a·b·d = {q.shape[0]} rows; make a·c·d of factor {i} equal a·b·d of factor {i + 1}.")
+    if not chainable:
+        return None
+    head = f"chain is not chainable at factors {i} and {i + 1} ({p} then {q}): "
+    if q.a % p.a:
+        return head + f"a_{i} = {p.a} does not divide a_{i + 1} = {q.a}; chainable chains need a_l | a_(l+1)."
+    if p.d % q.d:
+        return head + f"d_{i + 1} = {q.d} does not divide d_{i} = {p.d}; chainable chains need d_(l+1) | d_l."
+    if (p.a * p.c) % q.a:
+        return head + f"r = a_{i}·c_{i} / a_{i + 1} = {p.a * p.c}/{q.a} is not an integer."
+    return None
+
+
+def check_chain(patterns: Sequence[KSPattern], *, chainable: bool = True) -> tuple[KSPattern, ...]:
+    """Check that consecutive patterns can be multiplied (valid) and, by default, are chainable.
+
+    Valid: ``a_l·c_l·d_l = a_(l+1)·b_(l+1)·d_(l+1)`` (columns of factor l = rows of factor l+1).
+    Chainable: also ``a_l | a_(l+1)``, ``d_(l+1) | d_l`` and ``r_l = a_l·c_l / a_(l+1)`` an integer (then
+    ``r_l = b_(l+1)·d_(l+1) / d_l`` is one too). Products of consecutive chainable factors are again
+    Kronecker-sparse (:func:`product_pattern`).
 
     Parameters
     ----------
-    left, right : KroneckerFactor
-        ``left.shape[1] == right.shape[0]`` (``a1·c1·d1 = a2·b2·d2 = r``).
-    name, description : str
-        Carried to :meth:`pattern` and to the record of :func:`analyze_kronecker`.
+    patterns : sequence of KSPattern
+        Leftmost factor first.
+    chainable : bool, default True
+        Also require chainability (needed by the factorization algorithms).
+
+    Returns
+    -------
+    tuple of KSPattern
+
+    Raises
+    ------
+    InvalidChainError
+        Naming the first offending pair, the failed condition and the fix.
 
     Examples
     --------
-    >>> p = KroneckerPair(KroneckerFactor(1, 2, 2, 2), KroneckerFactor(2, 2, 2, 1))
-    >>> p.m, p.n, p.r, p.free_entries, p.chainable
-    (4, 4, 4, 16, True)
-    >>> p.pattern().shape
+    >>> len(check_chain(dyadic_butterfly(8)))
+    3
+    >>> check_chain([KSPattern(1, 2, 2, 2), KSPattern(1, 3, 3, 1)])
+    Traceback (most recent call last):
+    ...
+    wellposed.errors.InvalidChainError: chain is not valid at factors 0 and 1: (1,2,2,2) has a·c·d = 4 columns \
+but (1,3,3,1) has a·b·d = 3 rows; make a·c·d of factor 0 equal a·b·d of factor 1.
+    >>> check_chain([KSPattern(2, 2, 2, 1), KSPattern(1, 2, 2, 2)])
+    Traceback (most recent call last):
+    ...
+    wellposed.errors.InvalidChainError: chain is not chainable at factors 0 and 1 ((2,2,2,1) then (1,2,2,2)): \
+a_0 = 2 does not divide a_1 = 1; chainable chains need a_l | a_(l+1).
+
+    Notes
+    -----
+    ``O(L)`` for ``L`` patterns.
+    """
+    pats = _as_patterns(patterns)
+    for i in range(len(pats) - 1):
+        defect = _defect(pats[i], pats[i + 1], i, chainable)
+        if defect is not None:
+            raise InvalidChainError(defect)
+    return pats
+
+
+def is_chainable(patterns: Sequence[KSPattern]) -> bool:
+    """True when :func:`check_chain` accepts ``patterns`` as a chainable chain.
+
+    >>> is_chainable(monarch(4)), is_chainable([KSPattern(2, 2, 2, 1), KSPattern(1, 2, 2, 2)])
+    (True, False)
+    """
+    pats = _as_patterns(patterns)
+    return all(_defect(pats[i], pats[i + 1], i, True) is None for i in range(len(pats) - 1))
+
+
+def chain_shape(patterns: Sequence[KSPattern]) -> tuple[int, int]:
+    """Shape of the product of a valid chain.
+
+    >>> chain_shape(debut([(2, 3), (4, 5)]))
+    (8, 15)
+    """
+    pats = check_chain(patterns, chainable=False)
+    return (pats[0].shape[0], pats[-1].shape[1])
+
+
+def product_pattern(patterns: Sequence[KSPattern]) -> KSPattern:
+    """Kronecker-sparse pattern containing the product of a chainable chain: ``(a_1, ., ., d_L)``.
+
+    Examples
+    --------
+    >>> product_pattern(dyadic_butterfly(16)[:2])
+    KSPattern(a=1, b=4, c=4, d=4)
+
+    Notes
+    -----
+    ``O(L)``. For a chainable chain the product's support is exactly ``I_{a_1} ⊗ 1 ⊗ I_{d_L}`` (each dense
+    block is a sum of rank-``r`` terms). For two factors with ``p = a_r/a_l``, ``q = d_l/d_r``: ``(a_l,
+    b_l·q, p·c_r, d_r)``.
+    """
+    pats = check_chain(patterns)
+    a, d = pats[0].a, pats[-1].d
+    m, n = pats[0].shape[0], pats[-1].shape[1]
+    return KSPattern(a, m // (a * d), n // (a * d), d)
+
+
+# ---------------------------------------------------------------- named chains
+@dataclass(frozen=True)
+class KSChain(Sequence[KSPattern]):
+    """A valid chain of Kronecker-sparse patterns, leftmost factor first, with the name and description of
+    the spec it comes from (:func:`wellposed.kronecker_spec.parse_chain_spec`). It is a sequence of
+    :class:`KSPattern` (``len``, iteration, indexing), so it goes wherever a chain of patterns does.
+
+    A two-factor chain is an FSMF support pattern: ``X`` (m×r) on the first factor, ``Yᵀ`` (r×n) on the
+    second (:attr:`r`, :meth:`pattern`).
+
+    Parameters
+    ----------
+    patterns : sequence of KSPattern
+        A valid chain (columns of each factor = rows of the next); chainability is not required.
+    name, description : str
+
+    Examples
+    --------
+    >>> c = KSChain((KSPattern(1, 2, 2, 2), KSPattern(2, 2, 2, 1)), name="butterfly:4:1")
+    >>> c.shape, c.r, c.nnz, c.chainable, len(c), c[1]
+    ((4, 4), 4, 16, True, 2, KSPattern(a=2, b=2, c=2, d=1))
+    >>> c.pattern().shape
     (4, 4, 4)
     """
 
-    left: KroneckerFactor
-    right: KroneckerFactor
+    patterns: tuple[KSPattern, ...]
     name: str = ""
     description: str = ""
 
     def __post_init__(self) -> None:
-        for side in ("left", "right"):
-            if not isinstance(getattr(self, side), KroneckerFactor):
-                raise InvalidSupportError(f"{side} = {getattr(self, side)!r} must be a KroneckerFactor(a, b, c, d).")
-        if self.left.shape[1] != self.right.shape[0]:
-            raise InvalidSupportError(f"left {self.left} has {self.left.shape[1]} columns but right {self.right} has "
-                                      f"{self.right.shape[0]} rows (need a1·c1·d1 = a2·b2·d2).")
+        object.__setattr__(self, "patterns", check_chain(self.patterns, chainable=False))
+        for field in ("name", "description"):
+            if not isinstance(getattr(self, field), str):
+                raise InvalidChainError(f"KSChain.{field} = {getattr(self, field)!r} must be a string.")
+
+    def __len__(self) -> int:
+        return len(self.patterns)
+
+    def __iter__(self) -> Iterator[KSPattern]:
+        return iter(self.patterns)
+
+    @overload
+    def __getitem__(self, index: int) -> KSPattern: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[KSPattern, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> KSPattern | tuple[KSPattern, ...]:
+        return self.patterns[index]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """Shape ``(m, n)`` of the product."""
+        return (self.patterns[0].shape[0], self.patterns[-1].shape[1])
 
     @property
     def m(self) -> int:
-        """Rows of ``A``: ``a1·b1·d1``."""
-        return self.left.shape[0]
+        """Rows of the product: ``a·b·d`` of the first factor."""
+        return self.shape[0]
 
     @property
     def n(self) -> int:
-        """Columns of ``A``: ``a2·c2·d2``."""
-        return self.right.shape[1]
+        """Columns of the product: ``a·c·d`` of the last factor."""
+        return self.shape[1]
 
     @property
-    def r(self) -> int:
-        """Number of rank-one components: ``a1·c1·d1 = a2·b2·d2``."""
-        return self.left.shape[1]
-
-    @property
-    def free_entries(self) -> int:
-        """``|I| + |J| = a1·b1·c1·d1 + a2·b2·c2·d2``."""
-        return self.left.nnz + self.right.nnz
+    def nnz(self) -> int:
+        """Allowed entries of all factors together (for two factors, ``|I| + |J|``)."""
+        return sum(p.nnz for p in self.patterns)
 
     @property
     def chainable(self) -> bool:
-        """``a1 | a2``, ``d2 | d1`` and ``a1·c1 / a2`` an integer (the product is Kronecker-sparse again)."""
-        (a1, _, c1, d1), (a2, _, _, d2) = self.left.abcd, self.right.abcd
-        return a2 % a1 == 0 and d1 % d2 == 0 and (a1 * c1) % a2 == 0
+        """Whether the chain is chainable (:func:`is_chainable`)."""
+        return is_chainable(self.patterns)
+
+    @property
+    def r(self) -> int:
+        """Rank-one components of a two-factor chain: ``a1·c1·d1 = a2·b2·d2``."""
+        return self._pair("r").shape[1]
 
     def pattern(self) -> SupportPattern:
-        """The materialized pattern ``SupportPattern(left.mask(), right.mask().T)`` (``O(m r + r n)`` memory)."""
-        return SupportPattern(self.left.mask(), self.right.mask().T, name=self.name, description=self.description)
+        """The FSMF pattern ``SupportPattern(first.mask(), second.mask().T)`` of a two-factor chain
+        (``O(m r + r n)`` memory)."""
+        first = self._pair("pattern()")
+        return SupportPattern(first.mask(), self.patterns[1].mask().T, name=self.name, description=self.description)
+
+    def _pair(self, what: str) -> KSPattern:
+        if len(self.patterns) != 2:
+            raise InvalidChainError(f"KSChain.{what} needs two factors (X on the first, Yᵀ on the second), but "
+                                    f"{self.name or 'the chain'} has {len(self.patterns)}; group it into two, e.g. "
+                                    "with product_pattern.")
+        return self.patterns[0]
 
 
-# ---------------------------------------------------------------- spec grammar (shared with wellposed.families)
-def parse_butterfly(spec: str, args: str) -> KroneckerPair:
-    """``butterfly:N:s``: ``args`` is the text after ``butterfly:``; ``spec`` (the whole spec) names errors.
-
-    The split after factor ``s`` of the ``N×N`` dyadic butterfly, ``N = 2^L``: ``(1, 2^s, 2^s, 2^(L−s))``
-    (product of factors 1..s) times ``(2^s, 2^(L−s), 2^(L−s), 1)`` (factors s+1..L).
-
-    >>> parse_butterfly("butterfly:16:1", "16:1").right
-    KroneckerFactor(a=2, b=8, c=8, d=1)
-    >>> parse_butterfly("butterfly:12:1", "12:1")
-    Traceback (most recent call last):
-    ...
-    wellposed.errors.InvalidSpecError: 'butterfly:12:1': N = 12 must be a power of two ≥ 4 (the dyadic butterfly).
-    """
-    parts = args.split(":")
-    if len(parts) != 2:
-        raise InvalidSpecError(f"{spec!r}: write butterfly:N:s with N a power of two and 1 ≤ s < log2(N).")
-    (big_n,) = _ints(spec, parts[0], 1, "N")
-    (s,) = _ints(spec, parts[1], 1, "s")
-    levels = int(round(math.log2(big_n)))
-    if 2**levels != big_n or levels < 2:
-        raise InvalidSpecError(f"{spec!r}: N = {big_n} must be a power of two ≥ 4 (the dyadic butterfly).")
-    if not 1 <= s < levels:
-        raise InvalidSpecError(f"{spec!r}: split s = {s} must satisfy 1 ≤ s ≤ {levels - 1} for N = {big_n}.")
-    return KroneckerPair(KroneckerFactor(1, 2**s, 2**s, 2 ** (levels - s)),
-                         KroneckerFactor(2**s, 2 ** (levels - s), 2 ** (levels - s), 1),
-                         name=f"butterfly:{big_n}:{s}",
-                         description=f"two-factor split after factor {s} of the {big_n}×{big_n} dyadic butterfly")
-
-
-def parse_monarch(spec: str, args: str) -> KroneckerPair:
-    """``monarch:m``: ``(1, m, m, m)`` times ``(m, m, m, 1)``, an ``m²×m²`` pattern.
-
-    >>> parse_monarch("monarch:3", "3").name, parse_monarch("monarch:3", "3").r
-    ('monarch:3', 9)
-    """
-    (b,) = _ints(spec, args, 1, "m")
-    return KroneckerPair(KroneckerFactor(1, b, b, b), KroneckerFactor(b, b, b, 1), name=f"monarch:{b}",
-                         description=f"Monarch product of two {b * b}×{b * b} block factors")
-
-
-def parse_ks(spec: str, args: str) -> KroneckerPair:
-    """``ks:a,b,c,d;a,b,c,d``: any two factors with ``a1·c1·d1 = a2·b2·d2`` (the name keeps ``args`` as written).
-
-    >>> parse_ks("ks:1,2,2,1;1,3,2,1", "1,2,2,1;1,3,2,1")
-    Traceback (most recent call last):
-    ...
-    wellposed.errors.InvalidSpecError: 'ks:1,2,2,1;1,3,2,1': the first factor has 2 columns but the second has 3 \
-rows (need a1·c1·d1 = a2·b2·d2).
-    """
-    parts = args.split(";")
-    if len(parts) != 2:
-        raise InvalidSpecError(f"{spec!r}: write ks:a,b,c,d;a,b,c,d (two Kronecker-sparse factors).")
-    a1, b1, c1, d1 = _ints(spec, parts[0], 4, "a,b,c,d")
-    a2, b2, c2, d2 = _ints(spec, parts[1], 4, "a,b,c,d")
-    if a1 * c1 * d1 != a2 * b2 * d2:
-        raise InvalidSpecError(f"{spec!r}: the first factor has {a1 * c1 * d1} columns but the second has "
-                               f"{a2 * b2 * d2} rows (need a1·c1·d1 = a2·b2·d2).")
-    return KroneckerPair(KroneckerFactor(a1, b1, c1, d1), KroneckerFactor(a2, b2, c2, d2),
-                         name=f"ks:{parts[0]};{parts[1]}", description="product of two Kronecker-sparse factors")
-
-
-_PARSERS = {"butterfly": parse_butterfly, "monarch": parse_monarch, "ks": parse_ks}
-#: Family names whose specs are Kronecker-sparse pairs.
-KRONECKER_FAMILIES = tuple(_PARSERS)
-
-
-def _looks_like_file(text: str) -> bool:
-    """Would :func:`wellposed.families.load_pattern` read ``text`` as a file (same test)?"""
-    path = Path(text)
-    try:
-        exists = path.exists()
-    except OSError:
-        exists = False
-    return path.suffix.lower() in (".json", ".npz") or exists
-
-
-def is_kronecker_spec(spec: object) -> bool:
-    """True when :func:`~wellposed.families.load_pattern` would build ``spec`` as a ``butterfly``, ``monarch``
-    or ``ks`` family (its parameters are not checked; :func:`kronecker_pair` does that).
-
-    >>> is_kronecker_spec("Monarch:4"), is_kronecker_spec("lu:3"), is_kronecker_spec("ks:1.json")
-    (True, False, False)
-    """
-    if not isinstance(spec, str) or ":" not in spec or _looks_like_file(spec):
-        return False
-    return spec.partition(":")[0].strip().lower() in _PARSERS
-
-
-def kronecker_pair(spec: str) -> KroneckerPair:
-    """Parse a ``butterfly:N:s``, ``monarch:m`` or ``ks:a,b,c,d;a,b,c,d`` spec without allocating masks.
-
-    Same validation and messages as :func:`wellposed.families.family` (which builds these families from
-    this parser), except the memory check of the masks, which are not built here.
-
-    Raises
-    ------
-    InvalidSpecError
-        Malformed parameters, or a spec that is not one of these families.
+# ---------------------------------------------------------------- chain builders
+def dyadic_butterfly(N: int) -> tuple[KSPattern, ...]:
+    """Square dyadic butterfly chain for ``N = 2^L``: ``(2^(l-1), 2, 2, 2^(L-l))``, ``l = 1..L``.
 
     Examples
     --------
-    >>> p = kronecker_pair("butterfly:65536:8")
-    >>> p.left, p.m, p.r
-    (KroneckerFactor(a=1, b=256, c=256, d=256), 65536, 65536)
-    >>> kronecker_pair("lu:3")
+    >>> [p.abcd for p in dyadic_butterfly(8)]
+    [(1, 2, 2, 4), (2, 2, 2, 2), (4, 2, 2, 1)]
+    >>> dyadic_butterfly(12)
     Traceback (most recent call last):
     ...
-    wellposed.errors.InvalidSpecError: spec = 'lu:3' is not a Kronecker-sparse family spec; use butterfly:N:s, \
-monarch:m or ks:a,b,c,d;a,b,c,d.
+    wellposed.errors.InvalidChainError: N = 12 must be a power of two ≥ 2 (the dyadic butterfly), e.g. 1024.
     """
-    if not isinstance(spec, str) or ":" not in spec or spec.partition(":")[0].strip().lower() not in _PARSERS:
-        raise InvalidSpecError(f"spec = {spec!r} is not a Kronecker-sparse family spec; use butterfly:N:s, "
-                               "monarch:m or ks:a,b,c,d;a,b,c,d.")
-    name, _, args = spec.partition(":")
-    return _PARSERS[name.strip().lower()](spec, args)
+    N = _positive(N, "N")
+    if N < 2 or N & (N - 1):
+        raise InvalidChainError(f"N = {N!r} must be a power of two ≥ 2 (the dyadic butterfly), e.g. 1024.")
+    levels = N.bit_length() - 1
+    return tuple(KSPattern(2 ** (ell - 1), 2, 2, 2 ** (levels - ell)) for ell in range(1, levels + 1))
 
 
-# ---------------------------------------------------------------- classes in closed form
-@dataclass(frozen=True)
-class KroneckerClasses:
-    """The classes of identical rank-one supports of a :class:`KroneckerPair` (counts only).
+def monarch(m: int, s: int | None = None) -> tuple[KSPattern, ...]:
+    """Monarch chain ``(1, m, m, s) · (m, s, s, 1)`` of size ``N×N``, ``N = m·s`` (``s = m``: ``N = m²``).
 
-    Every class is a ``class_rows × class_cols`` rectangle (``b1 × c2``); classes are pairwise disjoint.
-
-    Attributes
-    ----------
-    num_classes : int
-    num_complete : int
-        Classes with ``|P| ≥ min(b1, c2)``.
-    identical_pairs : int
-        ``Σ_P C(|P|, 2)``: pairs of components with identical supports (the edges of the support graph).
-    class_rows, class_cols : int
-        ``b1`` and ``c2``.
-    max_size : int
-        Largest ``|P|``.
-    """
-
-    num_classes: int
-    num_complete: int
-    identical_pairs: int
-    class_rows: int
-    class_cols: int
-    max_size: int
-
-
-def _floor_sums(a: int, b: int, c: int, n: int) -> tuple[int, int, int]:
-    """``(Σ q_i, Σ i·q_i, Σ q_i²)`` over ``i = 0..n`` with ``q_i = ⌊(a·i + b)/c⌋`` (``a, b ≥ 0``, ``c ≥ 1``).
-
-    Euclid-like recursion: reduce ``a, b`` modulo ``c``, then swap the roles of ``i`` and ``q``;
-    ``O(log max(a, c))`` steps.
-
-    >>> _floor_sums(3, 1, 4, 5) == tuple(sum(w(i) * ((3 * i + 1) // 4) ** p for i in range(6))
-    ...                                   for w, p in ((lambda i: 1, 1), (lambda i: i, 1), (lambda i: 1, 2)))
-    True
-    """
-    if n < 0:
-        return 0, 0, 0
-    s1 = n * (n + 1) // 2
-    s2 = n * (n + 1) * (2 * n + 1) // 6
-    qa, qb = a // c, b // c
-    if a == 0:
-        return (n + 1) * qb, qb * s1, (n + 1) * qb * qb
-    if qa or qb:
-        f, g, h = _floor_sums(a % c, b % c, c, n)
-        return (f + qa * s1 + qb * (n + 1),
-                g + qa * s2 + qb * s1,
-                h + qa * qa * s2 + qb * qb * (n + 1) + 2 * qa * qb * s1 + 2 * qb * f + 2 * qa * g)
-    top = (a * n + b) // c
-    if top == 0:
-        return 0, 0, 0
-    f, g, h = _floor_sums(c, c - b - 1, a, top - 1)
-    f_out = n * top - f
-    return f_out, (top * n * (n + 1) - h - f) // 2, n * top * (top + 1) - 2 * g - 2 * f - f_out
-
-
-def _sum_clamp(g: int, c: int, lam: int, n: int) -> int:
-    """``Σ_{t=0..n} min(max(g·t − c, 0), lam)`` for ``c ≥ 0``, as a difference of two ramp sums."""
-
-    def ramp(c0: int) -> int:  # Σ max(g·t − c0, 0)
-        t0 = c0 // g + 1
-        if t0 > n:
-            return 0
-        count = n - t0 + 1
-        return g * ((t0 + n) * count // 2) - c0 * count
-
-    return ramp(c) - ramp(c + lam)
-
-
-def kronecker_classes(pair: KroneckerPair) -> KroneckerClasses:
-    """Count the classes of identical rank-one supports of a Kronecker-sparse pair, from ``(a, b, c, d)`` only.
+    The right factor is block diagonal with ``m`` dense ``s×s`` blocks; the left one is ``s`` dense ``m×m``
+    blocks spread with stride ``s`` (block diagonal after a stride permutation).
 
     Parameters
     ----------
-    pair : KroneckerPair
-
-    Returns
-    -------
-    KroneckerClasses
+    m : int
+        Number of diagonal blocks of the right factor.
+    s : int, optional
+        Their size (default ``m``).
 
     Examples
     --------
-    >>> kronecker_classes(kronecker_pair("butterfly:65536:8"))
-    KroneckerClasses(num_classes=65536, num_complete=0, identical_pairs=0, class_rows=256, class_cols=256, max_size=1)
-    >>> kronecker_classes(kronecker_pair("ks:1,2,4,1;1,2,2,2"))  # two 2×2 classes of size 2
-    KroneckerClasses(num_classes=2, num_complete=2, identical_pairs=2, class_rows=2, class_cols=2, max_size=2)
-
-    Notes
-    -----
-    Derivation (``A = X Yᵀ``, ``X`` on ``left = (a1,b1,c1,d1)``, ``Yᵀ`` on ``right = (a2,b2,c2,d2)``,
-    ``r = a1·c1·d1 = a2·b2·d2``). Write a component as ``k = u·c1·d1 + v·d1 + w``; column k of ``left``
-    holds the rows ``u·b1·d1 + i·d1 + w`` (``i < b1``), so ``I_k`` depends only on
-    ``(⌊k/A⌋, k mod d1)`` with ``A = c1·d1``, has ``b1`` rows, and two different keys give disjoint row
-    sets. Likewise ``J_k`` (row k of ``right``) depends only on ``(⌊k/B⌋, k mod d2)``, ``B = b2·d2``, has
-    ``c2`` columns, and different keys give disjoint sets. Hence ``S_k ∩ S_l ≠ ∅`` iff both keys agree iff
-    ``S_k = S_l``: **every** valid pair is disjoint-or-identical (chainable or not), and the classes are
-    the fibres of ``k ↦ (⌊k/A⌋, ⌊k/B⌋, k mod d1, k mod d2)``, each a ``b1 × c2`` rectangle, complete
-    iff ``|P| ≥ μ = min(b1, c2)``.
-
-    ``(⌊k/A⌋, ⌊k/B⌋)`` is constant exactly on the intervals between consecutive multiples of ``A`` or
-    ``B``, and ``(k mod d1, k mod d2)`` determines ``k mod Λ``, ``Λ = lcm(d1, d2)`` (Chinese remainders).
-    An interval of length ``ℓ`` thus holds ``min(ℓ, Λ)`` classes of sizes ``⌊ℓ/Λ⌋`` or ``⌈ℓ/Λ⌉``:
-    ``count(ℓ) = min(ℓ, Λ)``, ``complete(ℓ) = clamp(ℓ − (μ−1)Λ, 0, Λ)``,
-    ``pairs(ℓ) = Σ C(|P|, 2) = ℓq − Λq(q+1)/2`` with ``q = ⌊ℓ/Λ⌋``. The interval lengths: with
-    ``γ = gcd(A, B)`` and ``α < β`` the coprime numbers ``A/γ``, ``B/γ`` (sorted; or ``α = β = 1``),
-    each of the ``r / (γαβ)`` periods of length ``lcm(A, B)`` has ``β − α + 1`` intervals of length
-    ``γα`` and two of length ``γt`` for each ``t = 1..α−1`` (the multiples ``jβ``, ``0 < j < α``, fall
-    one per ``α``-block at the distinct residues ``t = jβ mod α``). The sums over ``t`` of the floor
-    terms are floor sums (:func:`_floor_sums`). Largest class: ``⌈γα/Λ⌉``.
-
-    Chainable pairs (``a1 | a2``, ``d2 | d1``, ``ρ = a1·c1/a2`` an integer) have ``B | A`` and ``Λ = d1``:
-    ``a2·d1`` classes of size ``ρ`` each. The ``N = 2^L`` butterfly split at ``s`` has ``N`` classes of
-    size 1 (``2^s × 2^(L−s)`` rectangles, none complete); ``monarch:m`` has ``m²`` classes of size 1
-    (``m × m``, complete only for ``m = 1``).
-
-    Cost: ``O(log(max parameter))`` integer operations, no array. The plain-loop reference
-    ``_class_sizes_by_loop`` (``O(r)``) is the test oracle.
+    >>> [p.abcd for p in monarch(4)]
+    [(1, 4, 4, 4), (4, 4, 4, 1)]
+    >>> [p.abcd for p in monarch(3, 4)]
+    [(1, 3, 3, 4), (3, 4, 4, 1)]
     """
-    (_, b1, c1, d1), (_, b2, c2, d2) = pair.left.abcd, pair.right.abcd
-    big_a, big_b, lam, mu = c1 * d1, b2 * d2, math.lcm(d1, d2), min(b1, c2)
-    gam = math.gcd(big_a, big_b)
-    alpha, beta = sorted((big_a // gam, big_b // gam))
-    periods = pair.r // (gam * alpha * beta)
-
-    longest = gam * alpha
-    q = longest // lam
-    long_stats = (min(longest, lam), min(max(longest - (mu - 1) * lam, 0), lam), longest * q - lam * q * (q + 1) // 2)
-    t_max = alpha - 1
-    f, g, h = _floor_sums(gam, 0, lam, t_max)
-    short_stats = (_sum_clamp(gam, 0, lam, t_max), _sum_clamp(gam, (mu - 1) * lam, lam, t_max),
-                   gam * g - lam * (h + f) // 2)
-    count, complete, pairs = (periods * ((beta - alpha + 1) * lo + 2 * sh)
-                              for lo, sh in zip(long_stats, short_stats, strict=True))
-    return KroneckerClasses(count, complete, pairs, b1, c2, -(-longest // lam))
+    m = _positive(m, "m")
+    s = m if s is None else _positive(s, "s")
+    return (KSPattern(1, m, m, s), KSPattern(m, s, s, 1))
 
 
-def _class_sizes_by_loop(pair: KroneckerPair) -> Counter[tuple[int, int, int, int]]:
-    """Plain-loop reference: the size of each class, keyed by ``(⌊k/A⌋, k mod d1, ⌊k/B⌋, k mod d2)``, ``O(r)``."""
-    (_, _, c1, d1), (_, b2, _, d2) = pair.left.abcd, pair.right.abcd
-    return Counter((k // (c1 * d1), k % d1, k // (b2 * d2), k % d2) for k in range(pair.r))
+def debut(block_sizes: Sequence[tuple[int, int]]) -> tuple[KSPattern, ...]:
+    """Deformable-butterfly style chain of rank one from per-factor block sizes ``(b_l, c_l)``.
 
-
-# ---------------------------------------------------------------- the analyze record
-def analyze_kronecker(spec: str | KroneckerPair, *, closedness: bool = True) -> dict[str, Any] | None:
-    """The record of :func:`wellposed.analysis.analyze` for a Kronecker-sparse pair, without building masks.
-
-    Parameters
-    ----------
-    spec : str or KroneckerPair
-        A spec (``butterfly:N:s``, ``monarch:m``, ``ks:a,b,c,d;a,b,c,d``) or a parsed pair.
-    closedness : bool
-        Fill the closedness fields (as ``analyze(..., closedness=True)``); with False they read
-        ``None`` / ``"closedness not requested"`` as in ``analyze``.
-
-    Returns
-    -------
-    dict or None
-        None when ``spec`` is a string that is not a Kronecker-sparse family spec (another family, or a
-        file path, as :func:`~wellposed.families.load_pattern` would read it): analyze the loaded pattern
-        instead. Otherwise the same values as ``analyze(family(spec))`` for ``name``, ``description``,
-        ``m``, ``n``, ``r``, ``free_entries``, ``tractable``, ``tractable_method``, ``tractable_reason``,
-        ``dto``, ``relaxed``, ``failing_pair``, ``num_classes``, ``num_complete_classes``,
-        ``empty_components``, ``graph`` (``nodes``, ``edges``, ``edges_by_relation``,
-        ``connected_components``), ``closed``, ``closed_method``, ``closed_reason``, ``certificate``
-        and, with closedness, ``key``, ``parts``, ``details``; plus ``kronecker`` (the two factors,
-        ``chainable``, the class rectangle and the largest class) and ``seconds``. Left out, because
-        their size grows with r: ``classes``, ``components``, ``canonical_key``,
-        ``graph.component_sizes`` and ``graph.connected_component_members`` (build
-        ``pair.pattern()`` and call ``analyze`` when they are needed).
-
-    Raises
-    ------
-    InvalidSpecError
-        A malformed Kronecker-sparse spec (same message as :func:`wellposed.families.family`).
+    Factor ``l`` gets ``a_l = c_1·…·c_(l-1)`` and ``d_l = b_(l+1)·…·b_L``; the product has shape
+    ``(b_1·…·b_L) × (c_1·…·c_L)``, so rectangular and non-power-of-two shapes are covered.
 
     Examples
     --------
-    >>> rec = analyze_kronecker("monarch:256")
-    >>> rec["m"], rec["r"], rec["num_classes"], rec["graph"]["edges"], rec["closed_method"]
-    (65536, 65536, 65536, 0, 'theorem:dto')
-    >>> analyze_kronecker("ks:1,1,1,1;1,1,1,1")["closed_method"]
-    'theorem:vector'
-    >>> analyze_kronecker("lu:3") is None
+    >>> [p.abcd for p in debut([(2, 3), (4, 5)])]
+    [(1, 2, 3, 4), (3, 4, 5, 1)]
+    >>> debut([(2, 2)] * 3) == dyadic_butterfly(8)
     True
-
-    Notes
-    -----
-    Which specs are covered: all of them. Every valid pair is disjoint-or-identical (see
-    :func:`kronecker_classes`), so the tractability verdict is always DTO, and closedness is decided by the
-    first rule of :func:`~wellposed.closedness.theorems.closed_by_theorem` that applies: no component is
-    empty and every row and column of A is covered, so the rule is ``theorem:vector`` when
-    ``min(m, n) = 1`` and ``theorem:dto`` otherwise. ``None`` is returned only for specs outside these
-    three families. Cost: ``O(log)`` integer arithmetic and ``O(1)`` memory, whatever N.
     """
-    start = time.perf_counter()
-    if not isinstance(closedness, bool):
-        raise InvalidSpecError(f"closedness = {closedness!r} must be True or False.")
-    if isinstance(spec, KroneckerPair):
-        pair = spec
-    elif isinstance(spec, str):
-        if not is_kronecker_spec(spec):
-            return None
-        pair = kronecker_pair(spec)
-    else:
-        raise InvalidSpecError(f"spec = {spec!r} must be a family spec string or a KroneckerPair.")
-    from .classify import CLOSED_BY_BLOCKS, REASON_DTO
-
-    cls = kronecker_classes(pair)
-    m, n, r = pair.m, pair.n, pair.r
-    rec: dict[str, Any] = {
-        "name": pair.name,
-        "description": pair.description,
-        "m": m,
-        "n": n,
-        "r": r,
-        "free_entries": pair.free_entries,
-        "tractable": True,
-        "tractable_method": "dto",
-        "tractable_reason": REASON_DTO,
-        "dto": True,
-        "relaxed": False,
-        "failing_pair": None,
-        "num_classes": cls.num_classes,
-        "num_complete_classes": cls.num_complete,
-        "empty_components": [],
-        "graph": {"nodes": r, "edges": cls.identical_pairs,
-                  "edges_by_relation": {"identical": cls.identical_pairs, "nested": 0, "partial": 0},
-                  "connected_components": cls.num_classes},
-        "kronecker": {"left": list(pair.left.abcd), "right": list(pair.right.abcd), "chainable": pair.chainable,
-                      "class_rows": cls.class_rows, "class_cols": cls.class_cols, "max_class_size": cls.max_size},
-        "closed": None,
-        "closed_method": None,
-        "closed_reason": "closedness not requested",
-        "certificate": None,
-    }
-    if closedness:
-        if min(m, n) == 1:  # every row and column of A is covered by some S_k
-            method = "theorem:vector"
-            reason = (f"the union of the supports spans {m} row(s) and {n} column(s); with a single row "
-                      "or column every component is complete, so P is the space of matrices supported on the union")
-            details: dict[str, Any] = {"rows": m, "cols": n}
-        else:
-            method, reason, details = "theorem:dto", REASON_DTO + CLOSED_BY_BLOCKS, {"classes": cls.num_classes}
-        rec.update({"closed": True, "closed_method": method, "closed_reason": reason, "key": "", "parts": [],
-                    "details": details})
-    rec["seconds"] = round(time.perf_counter() - start, 6)
-    return rec
+    if isinstance(block_sizes, (str, bytes)) or not isinstance(block_sizes, Sequence) or not block_sizes:
+        raise InvalidChainError(f"block_sizes = {block_sizes!r} must be a non-empty sequence of (b, c) pairs, e.g. "
+                                "[(2, 3), (4, 5)].")
+    pairs: list[tuple[int, int]] = []
+    for i, pair in enumerate(block_sizes):
+        if isinstance(pair, (str, bytes)) or not isinstance(pair, Sequence) or len(pair) != 2:
+            raise InvalidChainError(f"block_sizes[{i}] = {pair!r} must be a (b, c) pair of positive integers.")
+        pairs.append((_positive(pair[0], f"block_sizes[{i}][0]"), _positive(pair[1], f"block_sizes[{i}][1]")))
+    out = [KSPattern(math.prod(c for _, c in pairs[:ell]), b, c, math.prod(b2 for b2, _ in pairs[ell + 1:]))
+           for ell, (b, c) in enumerate(pairs)]
+    return check_chain(out)

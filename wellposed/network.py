@@ -33,6 +33,7 @@ import numpy as np
 from .classify import Classification, classify
 from .closedness.certificates import LimitMatrix
 from .errors import CertificateError, InvalidSupportError
+from .kronecker import KSPattern, is_chainable
 from .support import SupportPattern, as_mask, check_memory, count_product
 
 __all__ = [
@@ -297,8 +298,8 @@ def _span(layers: tuple[int, ...]) -> str:
 
 
 # ---------------------------------------------------------------- Kronecker-sparse chains
-def _ks_representations(mask: np.ndarray) -> list[tuple[int, int, int, int]]:
-    """All ``(a, b, c, d)`` with ``mask == I_a ⊗ 1_{b×c} ⊗ I_d`` exactly.
+def _ks_representations(mask: np.ndarray) -> list[KSPattern]:
+    """All patterns ``(a, b, c, d)`` with ``mask == I_a ⊗ 1_{b×c} ⊗ I_d`` exactly.
 
     The mask is one exactly when it has ``a b c d`` nonzeros and each nonzero ``(i, j)`` has the same
     block index (``i // (b d) == j // (c d)``) and the same position inside the identity
@@ -320,19 +321,11 @@ def _ks_representations(mask: np.ndarray) -> list[tuple[int, int, int, int]]:
             b, c = rows // (a * d), cols // (a * d)
             if a * b * c * d == nnz and np.array_equal(ii // (b * d), jj // (c * d)) \
                     and np.array_equal(ii % d, jj % d):
-                out.append((a, b, c, d))
+                out.append(KSPattern(a, b, c, d))
     return out
 
 
-def _chainable(p: tuple[int, int, int, int], q: tuple[int, int, int, int]) -> bool:
-    """docs/theory.md: ``p`` left of ``q``; valid and chainable."""
-    a1, _, c1, d1 = p
-    a2, b2, _, d2 = q
-    return (a1 * c1 * d1 == a2 * b2 * d2 and a2 % a1 == 0 and d1 % d2 == 0
-            and (a1 * c1) % a2 == 0 and (b2 * d2) % d1 == 0)
-
-
-def ks_chain(masks: Sequence[np.ndarray]) -> list[tuple[int, int, int, int]] | None:
+def ks_chain(masks: Sequence[np.ndarray]) -> list[KSPattern] | None:
     """A chainable Kronecker-sparse chain matching the masks exactly, leftmost factor (``W_L``) first.
 
     Each mask may have several ``(a, b, c, d)`` representations (the identity is ``(n,1,1,1)`` and
@@ -340,10 +333,10 @@ def ks_chain(masks: Sequence[np.ndarray]) -> list[tuple[int, int, int, int]] | N
 
     Examples
     --------
-    >>> from wellposed.families import kronecker_support
-    >>> chain = [(1, 2, 2, 4), (2, 2, 2, 2), (4, 2, 2, 1)]  # 8×8 dyadic butterfly, leftmost first
-    >>> ks_chain([kronecker_support(*p) for p in reversed(chain)])
-    [(1, 2, 2, 4), (2, 2, 2, 2), (4, 2, 2, 1)]
+    >>> from wellposed.kronecker import dyadic_butterfly
+    >>> chain = dyadic_butterfly(8)  # leftmost factor first
+    >>> [str(p) for p in ks_chain([p.mask() for p in reversed(chain)])]
+    ['(1,2,2,4)', '(2,2,2,2)', '(4,2,2,1)']
     >>> ks_chain([np.tril(np.ones((2, 2), bool))]) is None
     True
     """
@@ -352,12 +345,12 @@ def ks_chain(masks: Sequence[np.ndarray]) -> list[tuple[int, int, int, int]] | N
     if any(not r for r in reps):
         return None
     # back[k][p] = predecessor representation reaching p at factor k through chainable pairs
-    reach: list[dict[tuple[int, int, int, int], tuple[int, int, int, int] | None]] = [dict.fromkeys(reps[0])]
+    reach: list[dict[KSPattern, KSPattern | None]] = [dict.fromkeys(reps[0])]
     for k in range(1, len(reps)):
-        cur: dict[tuple[int, int, int, int], tuple[int, int, int, int] | None] = {}
+        cur: dict[KSPattern, KSPattern | None] = {}
         for q in reps[k]:
             for p in reach[-1]:
-                if _chainable(p, q):
+                if is_chainable((p, q)):
                     cur[q] = p
                     break
         if not cur:
@@ -480,7 +473,7 @@ class LinearSetVerdict:
     reduced_groups: tuple[tuple[int, ...], ...]
     steps: tuple[str, ...]
     pair_verdict: dict[str, Any] | None = None
-    ks_chain: tuple[tuple[int, int, int, int], ...] | None = None
+    ks_chain: tuple[KSPattern, ...] | None = None
     certificate: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
@@ -493,7 +486,7 @@ class LinearSetVerdict:
         return {"closed": self.closed, "method": self.method, "reason": self.reason,
                 "reduced_groups": [list(g) for g in self.reduced_groups], "steps": list(self.steps),
                 "pair_verdict": self.pair_verdict,
-                "ks_chain": [list(p) for p in self.ks_chain] if self.ks_chain is not None else None,
+                "ks_chain": [list(p.abcd) for p in self.ks_chain] if self.ks_chain is not None else None,
                 "certificate": self.certificate}
 
 
@@ -578,8 +571,8 @@ def linear_set_verdict(
 
     Examples
     --------
-    >>> from wellposed.families import kronecker_support
-    >>> bf = [kronecker_support(*p) for p in [(4, 2, 2, 1), (2, 2, 2, 2), (1, 2, 2, 4)]]
+    >>> from wellposed.kronecker import KSPattern
+    >>> bf = [KSPattern(*p).mask() for p in [(4, 2, 2, 1), (2, 2, 2, 2), (1, 2, 2, 4)]]
     >>> v = linear_set_verdict(bf)
     >>> v.closed, v.method
     (True, 'theorem:ks-chainable')
@@ -607,7 +600,8 @@ def linear_set_verdict(
     if chain is not None:
         return LinearSetVerdict(True, "theorem:ks-chainable",
                                 "the masks form a chainable Kronecker-sparse chain "
-                                f"{' · '.join(str(p) for p in chain)}: the set of products is closed ({KS_REFERENCE})",
+                                f"{' · '.join(str(p.abcd) for p in chain)}: the set of products is closed "
+                                f"({KS_REFERENCE})",
                                 red.groups, red.steps, ks_chain=tuple(chain))
     if red.length == 2:
         pattern = pair_pattern(red.masks[1], red.masks[0], name="reduced pair")

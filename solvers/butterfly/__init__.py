@@ -1,4 +1,9 @@
-"""Kronecker-sparse (butterfly) chains: patterns, factors, hierarchical factorization and fast apply."""
+"""Kronecker-sparse (butterfly) factors: hierarchical factorization, factor chains with fast apply, chain files.
+
+The patterns, chains and their spec grammar are the core model: :mod:`wellposed.kronecker` (``KSPattern``,
+``dyadic_butterfly``, ``monarch``, ``debut``, ``check_chain``, ``product_pattern``) and
+:mod:`wellposed.kronecker_spec` (``parse_chain_spec``).
+"""
 
 from wellposed.solvers.butterfly.factorize import (
     ORDERS,
@@ -8,21 +13,16 @@ from wellposed.solvers.butterfly.factorize import (
     split_errors_exact,
     two_factor_reference,
 )
-from wellposed.solvers.butterfly.factors import FactorChain, KSFactor, ks_apply, ks_apply_reference, load_metadata
-from wellposed.solvers.butterfly.pattern import (
-    CHAIN_SPEC_GRAMMAR,
-    KSPattern,
-    chain_shape,
-    check_chain,
-    debut,
-    dyadic_butterfly,
-    monarch,
-    parse_chain_spec,
-    product_pattern,
+from wellposed.solvers.butterfly.factors import (
+    NPZ_FORMAT,
+    FactorChain,
+    KSFactor,
+    ks_apply,
+    ks_apply_reference,
+    load_metadata,
 )
 
 __all__ = [
-    "KSPattern",
     "KSFactor",
     "FactorChain",
     "ButterflyResult",
@@ -33,13 +33,6 @@ __all__ = [
     "ks_apply",
     "ks_apply_reference",
     "load_metadata",
-    "dyadic_butterfly",
-    "monarch",
-    "debut",
-    "check_chain",
-    "chain_shape",
-    "product_pattern",
-    "parse_chain_spec",
-    "CHAIN_SPEC_GRAMMAR",
+    "NPZ_FORMAT",
     "ORDERS",
 ]

@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
+from wellposed.solvers.butterfly.blocks import PairBlocks, bmm, chain_product
 from wellposed.solvers.butterfly.factors import FactorChain, KSFactor
-from wellposed.solvers.butterfly.pattern import KSPattern, chain_shape, check_chain, product_pattern
 
 from wellposed.errors import InvalidChainError, InvalidMatrixError, InvalidSpecError
+from wellposed.kronecker import KSPattern, chain_shape, check_chain, product_pattern
 
 __all__ = [
     "ButterflyResult",
@@ -28,59 +29,6 @@ Order = Literal["balanced", "left-to-right", "right-to-left"]
 _Side = Literal["left", "right", "balanced"]
 
 
-# ----------------------------------------------------------------------------------------------------------
-# Block views of a chainable pair (left pattern Pl, right pattern Pr).
-#
-# With p = a_r/a_l, q = d_l/d_r, r = c_l/p = b_r/q, the product Pl·Pr has pattern (a_l, b_l*q, p*c_r, d_r) and
-# splits into a_l*d_r*p*q independent b_l×c_r blocks of rank <= r, indexed (alpha, delta, pi, kappa):
-#   product[alpha, (beta,kappa), (pi,gamma), delta] = sum_rho left[alpha, beta, (pi,rho), (kappa,delta)]
-#                                                           * right[(alpha,pi), (rho,kappa), gamma, delta].
-# ----------------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Pair:
-    al: int
-    bl: int
-    p: int
-    r: int
-    q: int
-    cr: int
-    dr: int
-
-    @staticmethod
-    def of(Pl: KSPattern, Pr: KSPattern) -> _Pair:
-        p, q = Pr.a // Pl.a, Pl.d // Pr.d
-        return _Pair(Pl.a, Pl.b, p, Pl.c // p, q, Pr.c, Pr.d)
-
-    @property
-    def product(self) -> KSPattern:
-        return KSPattern(self.al, self.bl * self.q, self.p * self.cr, self.dr)
-
-    def product_blocks(self, D: np.ndarray) -> np.ndarray:
-        """(a_l, b_l q, p c_r, d_r) data -> (a_l, d_r, p, q, b_l, c_r) blocks (a view when possible)."""
-        return D.reshape(self.al, self.bl, self.q, self.p, self.cr, self.dr).transpose(0, 5, 3, 2, 1, 4)
-
-    def product_from_blocks(self, B: np.ndarray) -> np.ndarray:
-        return B.transpose(0, 4, 3, 2, 5, 1).reshape(self.al, self.bl * self.q, self.p * self.cr, self.dr)
-
-    def left_blocks(self, X: np.ndarray) -> np.ndarray:
-        """(a_l, b_l, p r, q d_r) -> (a_l, d_r, p, q, b_l, r)."""
-        return X.reshape(self.al, self.bl, self.p, self.r, self.q, self.dr).transpose(0, 5, 2, 4, 1, 3)
-
-    def left_from_blocks(self, U: np.ndarray) -> np.ndarray:
-        return np.ascontiguousarray(U.transpose(0, 4, 2, 5, 3, 1)).reshape(
-            self.al, self.bl, self.p * self.r, self.q * self.dr
-        )
-
-    def right_blocks(self, Y: np.ndarray) -> np.ndarray:
-        """(a_l p, r q, c_r, d_r) -> (a_l, d_r, p, q, r, c_r)."""
-        return Y.reshape(self.al, self.p, self.r, self.q, self.cr, self.dr).transpose(0, 5, 1, 3, 2, 4)
-
-    def right_from_blocks(self, W: np.ndarray) -> np.ndarray:
-        return np.ascontiguousarray(W.transpose(0, 2, 4, 3, 5, 1)).reshape(
-            self.al * self.p, self.r * self.q, self.cr, self.dr
-        )
-
-
 def _herm(M: np.ndarray) -> np.ndarray:
     return np.conj(np.swapaxes(M, -1, -2)) if np.iscomplexobj(M) else np.swapaxes(M, -1, -2)
 
@@ -92,13 +40,6 @@ def _sqnorm(x: np.ndarray) -> float:
     if np.iscomplexobj(x):
         x = x.view(np.float64 if x.dtype == np.complex128 else np.float32)
     return float(np.einsum("i,i->", x, x))
-
-
-def _bmm(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """Batched ``X @ Y``; a short inner dimension goes through einsum (matmul would call gemm per block)."""
-    if X.shape[-1] <= 4:
-        return np.einsum("...ik,...kj->...ij", X, Y, order="C")
-    return X @ Y
 
 
 def _abT(P: np.ndarray, Q: np.ndarray) -> np.ndarray:
@@ -181,7 +122,7 @@ def _truncate(
         U0 = E[..., :, m - k :][..., ::-1]
         lam = np.clip(w[..., m - k :][..., ::-1], 0.0, None)
         tail = _discarded(w, m - k, G, n)
-        Z = _bmm(_herm(U0), B)  # = S V^H
+        Z = bmm(_herm(U0), B)  # = S V^H
         if side == "left":
             U, W = U0, Z
         elif side == "right":
@@ -198,7 +139,7 @@ def _truncate(
         V0 = E[..., :, n - k :][..., ::-1]
         lam = np.clip(w[..., n - k :][..., ::-1], 0.0, None)
         tail = _discarded(w, n - k, G, m)
-        Z = _bmm(B, V0)  # = U S
+        Z = bmm(B, V0)  # = U S
         if side == "right":
             U, W = Z, _herm(V0)
         elif side == "left":
@@ -223,22 +164,6 @@ def _tail_only(B: np.ndarray, r: int) -> np.ndarray:
     return _discarded(w, min(m, n) - k, G, max(m, n))
 
 
-def _combine(Pl: KSPattern, X: np.ndarray, Pr: KSPattern, Y: np.ndarray) -> tuple[KSPattern, np.ndarray]:
-    """Product of two chainable Kronecker-sparse matrices, in (a, b, c, d) form: one batched matmul."""
-    pr = _Pair.of(Pl, Pr)
-    return pr.product, pr.product_from_blocks(_bmm(pr.left_blocks(X), pr.right_blocks(Y)))
-
-
-def _chain_product(pats: Sequence[KSPattern], datas: Sequence[np.ndarray]) -> tuple[KSPattern, np.ndarray]:
-    """Product of a chainable run of factors as (pattern, data), multiplied along a balanced tree."""
-    if len(pats) == 1:
-        return pats[0], datas[0]
-    h = len(pats) // 2
-    Pl, X = _chain_product(pats[:h], datas[:h])
-    Pr, Y = _chain_product(pats[h:], datas[h:])
-    return _combine(Pl, X, Pr, Y)
-
-
 def _split_point(n: int, order: Order) -> int:
     if order == "left-to-right":
         return 1
@@ -254,7 +179,7 @@ def _factor_plain(
         return [D]
     s = _split_point(len(pats), order)
     Pl, Pr = product_pattern(pats[:s]), product_pattern(pats[s:])
-    pr = _Pair.of(Pl, Pr)
+    pr = PairBlocks.of(Pl, Pr)
     U, W, tail = _truncate(pr.product_blocks(D), pr.r, "balanced", run)
     if root:
         run.tails[offset + s - 1] = float(tail.sum())
@@ -284,7 +209,7 @@ def _orthonormalize_left(pats: tuple[KSPattern, ...], datas: list[np.ndarray], n
             R = np.concatenate([R, np.zeros((*R.shape[:-2], r - R.shape[-2], r), dtype=R.dtype)], axis=-2)
         out[i] = np.ascontiguousarray(Q.transpose(0, 3, 2, 4, 1)).reshape(P.abcd)
         if nxt is not None:
-            pr = _Pair.of(P, nxt)
+            pr = PairBlocks.of(P, nxt)
             W = pr.right_blocks(out[i + 1])  # (a, d_next, p, q, r, c_next)
             Rq = R.reshape(pr.al, pr.q, pr.dr, pr.p, r, r).transpose(0, 2, 3, 1, 4, 5)
             out[i + 1] = pr.right_from_blocks(Rq @ W)
@@ -301,7 +226,7 @@ def _factor_ortho(
         return [D]
     s = _split_point(len(pats), order)
     Pl, Pr = product_pattern(pats[:s]), product_pattern(pats[s:])
-    pr = _Pair.of(Pl, Pr)
+    pr = PairBlocks.of(Pl, Pr)
     B = pr.product_blocks(D)
     if s == 1:
         U, W, tail = _truncate(B, pr.r, "left", run)
@@ -317,7 +242,7 @@ def _factor_ortho(
     left = _factor_ortho(pats[:s], pr.left_from_blocks(U), offset, order, run)
     del U, W
     left = _orthonormalize_left(pats[:s], left, Pr.a)
-    _, QL = _chain_product(pats[:s], left)
+    _, QL = chain_product(pats[:s], left)
     target = pr.right_from_blocks(_herm(pr.left_blocks(QL)) @ B)
     del B, QL
     return left + _factor_ortho(pats[s:], target, offset + s, order, run)
@@ -497,9 +422,9 @@ def _residual2(pats: tuple[KSPattern, ...], datas: Sequence[np.ndarray], D0: np.
     if len(pats) == 1:
         diff = D0 - datas[0]
         return _sqnorm(diff)
-    Pl, X = _chain_product(pats[:s], datas[:s])
-    Pr, Y = _chain_product(pats[s:], datas[s:])
-    pr = _Pair.of(Pl, Pr)
+    Pl, X = chain_product(pats[:s], datas[:s])
+    Pr, Y = chain_product(pats[s:], datas[s:])
+    pr = PairBlocks.of(Pl, Pr)
     U, W, B = pr.left_blocks(X), pr.right_blocks(Y), pr.product_blocks(D0)
     # Chunks along the longest batch axis keep temporaries in cache and avoid copying strided views.
     ax = int(np.argmax(B.shape[:4]))
@@ -508,7 +433,7 @@ def _residual2(pats: tuple[KSPattern, ...], datas: Sequence[np.ndarray], D0: np.
     total = 0.0
     for i in range(0, B.shape[ax], step):
         sl = (slice(None),) * ax + (slice(i, i + step),)
-        R = _bmm(U[sl], W[sl])
+        R = bmm(U[sl], W[sl])
         np.subtract(B[sl], R, out=R)
         total += _sqnorm(R)
     return total
@@ -533,7 +458,7 @@ def factorize(
     A : array_like of shape (m, n)
         Real or complex, finite, non-empty; ``(m, n)`` must equal the chain's shape.
     chain : sequence of KSPattern
-        Chainable patterns, leftmost first (see :func:`~wellposed.solvers.butterfly.parse_chain_spec`).
+        Chainable patterns, leftmost first (see :func:`wellposed.kronecker_spec.parse_chain_spec`).
     order : {'balanced', 'left-to-right', 'right-to-left'}
         Tree over split points: split in the middle, or peel off the leftmost / rightmost factor first.
     orthonormalize : bool, default False
@@ -564,7 +489,7 @@ def factorize(
 
     Examples
     --------
-    >>> from wellposed.solvers.butterfly.pattern import dyadic_butterfly
+    >>> from wellposed.kronecker import dyadic_butterfly
     >>> H = np.array([[1.0]])
     >>> for _ in range(4):
     ...     H = np.block([[H, H], [H, -H]])
@@ -665,7 +590,7 @@ def split_errors_exact(A: np.ndarray, chain: Sequence[KSPattern]) -> np.ndarray:
 
     Examples
     --------
-    >>> from wellposed.solvers.butterfly.pattern import dyadic_butterfly
+    >>> from wellposed.kronecker import dyadic_butterfly
     >>> rng = np.random.default_rng(1)
     >>> E = split_errors_exact(rng.standard_normal((8, 8)), dyadic_butterfly(8))
     >>> E.shape, bool((E > 0).all())
@@ -683,7 +608,7 @@ def split_errors_exact(A: np.ndarray, chain: Sequence[KSPattern]) -> np.ndarray:
     D0, off2 = _restrict(M, product_pattern(pats))
     out = np.empty(len(pats) - 1)
     for s in range(1, len(pats)):  # one batched call per split point
-        pr = _Pair.of(product_pattern(pats[:s]), product_pattern(pats[s:]))
+        pr = PairBlocks.of(product_pattern(pats[:s]), product_pattern(pats[s:]))
         out[s - 1] = math.sqrt(off2 + float(_tail_only(pr.product_blocks(D0), pr.r).sum()))
     return out
 

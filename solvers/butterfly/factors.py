@@ -1,4 +1,4 @@
-"""Kronecker-sparse factors stored as (a, b, c, d) arrays, factor chains, fast apply and .npz storage."""
+"""Kronecker-sparse factors stored as (a, b, c, d) arrays, factor chains, fast apply and the versioned .npz file."""
 
 from __future__ import annotations
 
@@ -11,13 +11,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from wellposed.solvers.butterfly.pattern import KSPattern, check_chain
+from wellposed.solvers.butterfly.blocks import combine
 
 from wellposed.errors import InvalidChainError, InvalidMatrixError, InvalidSpecError
+from wellposed.kronecker import KSPattern, check_chain, is_chainable
 
-__all__ = ["KSFactor", "FactorChain", "ks_apply", "ks_apply_reference", "NPZ_FORMAT"]
+__all__ = ["KSFactor", "FactorChain", "ks_apply", "ks_apply_reference", "NPZ_FORMAT", "load_metadata",
+           "read_chain_arrays", "write_npz"]
 
+#: Value of the ``format`` key of a chain ``.npz`` file: the layout and its version.
 NPZ_FORMAT = "wellposed.FactorChain/1"
+#: Formats :func:`read_chain_arrays` reads.
+_READABLE_FORMATS = (NPZ_FORMAT,)
 
 
 def _check_numeric(x: np.ndarray, name: str) -> np.ndarray:
@@ -128,7 +133,10 @@ def ks_apply(pattern: KSPattern, data: np.ndarray, X: np.ndarray) -> np.ndarray:
     version used as the test oracle.
     """
     a, b, c, d = pattern.abcd
-    X = np.asarray(X)
+    data, X = np.asarray(data), np.asarray(X)
+    if data.shape != pattern.abcd:
+        raise InvalidMatrixError(f"data must have shape (a, b, c, d) = {pattern.abcd} for pattern {pattern}, got "
+                                 f"shape {data.shape!r}.")
     vec = X.ndim == 1
     if X.ndim not in (1, 2) or X.shape[0] != a * c * d:
         raise InvalidMatrixError(
@@ -207,7 +215,7 @@ class FactorChain:
 
     Examples
     --------
-    >>> from wellposed.solvers.butterfly.pattern import dyadic_butterfly
+    >>> from wellposed.kronecker import dyadic_butterfly
     >>> rng = np.random.default_rng(0)
     >>> chain = FactorChain(tuple(KSFactor(p, rng.standard_normal(p.abcd)) for p in dyadic_butterfly(8)))
     >>> chain.shape, chain.nnz
@@ -293,21 +301,14 @@ class FactorChain:
         entries than the pair (e.g. two 2×2-block butterfly factors make one 4×4-block factor) are merged
         once and cached, which halves the passes over ``X`` at equal arithmetic cost."""
         if self._plan is None:
-            from wellposed.solvers.butterfly.factorize import _combine
-
             plan: list[KSFactor] = []
             i = 0
             facs = self.factors
             while i < len(facs):
                 if i + 1 < len(facs):
                     p, q = facs[i].pattern, facs[i + 1].pattern
-                    try:
-                        check_chain([p, q])
-                        chainable = True
-                    except InvalidChainError:
-                        chainable = False
-                    if chainable:
-                        P, D = _combine(p, facs[i].data, q, facs[i + 1].data)
+                    if is_chainable((p, q)):
+                        P, D = combine(p, facs[i].data, q, facs[i + 1].data)
                         if P.nnz <= p.nnz + q.nnz:
                             plan.append(KSFactor(P, D))
                             i += 2
@@ -332,12 +333,14 @@ class FactorChain:
         """List of ``scipy.sparse.csr_matrix``, one per factor, leftmost first."""
         return [f.to_scipy() for f in self.factors]
 
-    def save(self, path: str | os.PathLike[str], **metadata: np.ndarray) -> None:
-        """Write an ``.npz`` file with keys ``num_factors``, ``pattern_i`` (int64 ``[a,b,c,d]``), ``factor_i``.
+    def save(self, path: str | os.PathLike[str], **metadata: np.ndarray) -> str:
+        """Write the chain as an ``.npz`` file; return the file name written.
 
-        Extra ``metadata`` arrays are stored under ``meta_<name>``; a key ``format`` records the version.
-        As with :func:`numpy.savez`, ``.npz`` is appended to a name without it. The file is written
-        atomically (temporary file, then rename); :class:`~wellposed.errors.OutputError` if it cannot be.
+        Keys: ``format`` (the string :data:`NPZ_FORMAT`, layout and version), ``num_factors``, then
+        ``pattern_i`` (int64 ``[a, b, c, d]``) and ``factor_i`` (the data) for ``i = 0 … L−1``, leftmost
+        factor first; extra ``metadata`` arrays under ``meta_<name>`` (:func:`load_metadata`). As with
+        :func:`numpy.savez`, ``.npz`` is appended to a name without it. The file is written atomically
+        (temporary file, then rename); :class:`~wellposed.errors.OutputError` if it cannot be.
         """
         arrays: dict[str, Any] = {"num_factors": np.int64(len(self.factors)), "format": np.array(NPZ_FORMAT)}
         for i, f in enumerate(self.factors):
@@ -345,13 +348,44 @@ class FactorChain:
             arrays[f"factor_{i}"] = f.data
         for key, value in metadata.items():
             arrays[f"meta_{key}"] = np.asarray(value)
-        write_npz(path, arrays, "path")
+        return write_npz(path, arrays, "path")
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> FactorChain:
-        """Read a chain written by :meth:`save` (metadata keys are ignored; see :func:`load_metadata`)."""
-        patterns, data = read_chain_arrays(path, f"FactorChain file {os.fspath(path)!r}")
-        return cls(tuple(KSFactor(KSPattern(*abcd), d) for abcd, d in zip(patterns, data, strict=True)))
+        """Read a chain written by :meth:`save` (metadata keys are ignored; see :func:`load_metadata`).
+
+        Also reads files without the ``format`` key in the same layout (written by ``wellposed quantize``
+        and by :meth:`save` before the key was checked).
+
+        Raises
+        ------
+        InvalidSpecError
+            Not a chain file, an unknown ``format``, malformed keys (see :func:`read_chain_arrays`).
+        InvalidMatrixError, InvalidChainError
+            Factor data of the wrong shape or not finite, or factors that do not chain; the message names
+            the file and the factor.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> from wellposed.kronecker import dyadic_butterfly
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "chain.npz"
+        >>> chain = FactorChain(tuple(KSFactor(p, np.ones(p.abcd)) for p in dyadic_butterfly(4)))
+        >>> FactorChain.load(chain.save(path)).patterns == chain.patterns
+        True
+        """
+        where = f"FactorChain file {os.fspath(path)!r}"
+        patterns, data = read_chain_arrays(path, where)
+        factors = []
+        for i, (pattern, d) in enumerate(zip(patterns, data, strict=True)):
+            try:
+                factors.append(KSFactor(pattern, d))
+            except (InvalidMatrixError, InvalidChainError) as exc:
+                raise type(exc)(f"{where}: factor_{i}: {exc}") from None
+        try:
+            return cls(tuple(factors))
+        except InvalidChainError as exc:
+            raise InvalidChainError(f"{where}: {exc}") from None
 
 
 def write_npz(path: str | os.PathLike[str], arrays: dict[str, Any], parameter: str = "path") -> str:
@@ -394,37 +428,69 @@ def _integers(value: np.ndarray, name: str, where: str) -> list[int]:
     raise InvalidSpecError(f"{where}: {name} = {shown!r} must hold whole numbers (integers).")
 
 
-def read_chain_arrays(path: str | os.PathLike[str], where: str
-                      ) -> tuple[list[tuple[int, int, int, int]], list[np.ndarray]]:
-    """Patterns ``(a, b, c, d)`` and factor data of a chain ``.npz`` file (keys ``num_factors``,
-    ``pattern_i``, ``factor_i``), checked before use: the count is a whole number matching the arrays
-    present, patterns are four positive integers, no array is of object dtype or too large for the
-    memory budget. Errors are :class:`~wellposed.errors.InvalidSpecError` naming ``where``.
+def _format_of(value: np.ndarray) -> str:
+    """The ``format`` entry as text (anything that is not one string is shown as its dtype)."""
+    arr = np.asarray(value)
+    if arr.dtype.kind in "US" and arr.size == 1:
+        item = arr.reshape(()).item()
+        return item.decode("utf-8", "replace") if isinstance(item, bytes) else str(item)
+    return f"<an array of dtype {arr.dtype} and shape {arr.shape}>"
+
+
+def read_chain_arrays(path: str | os.PathLike[str], where: str) -> tuple[list[KSPattern], list[np.ndarray]]:
+    """Patterns and factor data of a chain ``.npz`` file, checked before use.
+
+    The file has ``format`` = :data:`NPZ_FORMAT` (the layout and its version) and the keys ``num_factors``,
+    ``pattern_i``, ``factor_i``; a file without ``format`` in that same layout (written before the key was
+    checked, e.g. by ``wellposed quantize --out``) is read too. Checked: the format is one this version
+    reads, the count is a whole number matching the arrays present, patterns are four positive integers,
+    no array is of object dtype or too large for the memory budget. Errors are
+    :class:`~wellposed.errors.InvalidSpecError` naming ``where`` and the fix.
 
     Examples
     --------
     >>> import tempfile, pathlib
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "c.npz"
-    >>> np.savez(path, num_factors=np.int64(1), pattern_0=np.array([1, 2, 2, 1]), factor_0=np.ones((1, 2, 2, 1)))
+    >>> np.savez(path, format=np.array(NPZ_FORMAT), num_factors=np.int64(1), pattern_0=np.array([1, 2, 2, 1]),
+    ...          factor_0=np.ones((1, 2, 2, 1)))
     >>> read_chain_arrays(path, "chain")[0]
-    [(1, 2, 2, 1)]
+    [KSPattern(a=1, b=2, c=2, d=1)]
     >>> np.savez(path, num_factors=np.float64(2.5), pattern_0=np.array([1, 2, 2, 1]), factor_0=np.ones((1, 2, 2, 1)))
     >>> read_chain_arrays(path, "chain")
     Traceback (most recent call last):
     ...
     wellposed.errors.InvalidSpecError: chain: num_factors = 2.5 must hold whole numbers (integers).
+    >>> np.savez(path, format=np.array("wellposed.FactorChain/9"), num_factors=np.int64(1))
+    >>> read_chain_arrays(path, "chain")
+    Traceback (most recent call last):
+    ...
+    wellposed.errors.InvalidSpecError: chain has format 'wellposed.FactorChain/9', which this version of \
+wellposed cannot read (it reads 'wellposed.FactorChain/1'); upgrade wellposed, or write the chain again with \
+FactorChain.save.
     """
     from wellposed.masks_io import check_array_file
 
     if not os.path.isfile(path):
         raise InvalidSpecError(f"cannot read {where}: it does not exist (or is not a file).")
     headers = check_array_file(path, where)
-    if "num_factors" not in headers:
-        raise InvalidSpecError(f"{where} has no 'num_factors' key; not a FactorChain file (expected keys "
-                               "num_factors, pattern_0, factor_0, ...).")
+    if "format" not in headers and "num_factors" not in headers:
+        raise InvalidSpecError(f"{where} is not a FactorChain file: it has neither the key 'format' "
+                               f"({NPZ_FORMAT!r}) nor the keys num_factors, pattern_0, factor_0, ... of a chain; "
+                               "write it with FactorChain.save (or `wellposed factor MATRIX.npy --chain SPEC --out "
+                               "F.npz`).")
     available = sum(1 for k in headers if k.startswith("factor_"))
     try:
         with np.load(path, allow_pickle=False) as z:
+            if "format" in headers:
+                version = _format_of(z["format"])
+                if version not in _READABLE_FORMATS:
+                    raise InvalidSpecError(
+                        f"{where} has format {version!r}, which this version of wellposed cannot read (it reads "
+                        f"{', '.join(map(repr, _READABLE_FORMATS))}); upgrade wellposed, or write the chain again "
+                        "with FactorChain.save.")
+            if "num_factors" not in headers:
+                raise InvalidSpecError(f"{where} has no 'num_factors' key; a FactorChain file has the keys format, "
+                                       "num_factors, pattern_0, factor_0, ...: write it with FactorChain.save.")
             counts = _integers(z["num_factors"], "num_factors", where)
             if len(counts) != 1:
                 raise InvalidSpecError(f"{where}: num_factors must be one integer, got {len(counts)} values.")
@@ -435,14 +501,14 @@ def read_chain_arrays(path: str | os.PathLike[str], where: str
             missing = [k for i in range(count) for k in (f"pattern_{i}", f"factor_{i}") if k not in headers]
             if missing:
                 raise InvalidSpecError(f"{where} lacks {missing!r} (num_factors = {count}).")
-            patterns: list[tuple[int, int, int, int]] = []
+            patterns: list[KSPattern] = []
             data = []
             for i in range(count):
                 abcd = _integers(z[f"pattern_{i}"], f"pattern_{i}", where)
                 if len(abcd) != 4 or min(abcd) < 1:
                     raise InvalidSpecError(f"{where}: pattern_{i} must hold 4 integers ≥ 1 (a, b, c, d), got "
                                            f"{abcd!r}.")
-                patterns.append((abcd[0], abcd[1], abcd[2], abcd[3]))
+                patterns.append(KSPattern(*abcd))
                 data.append(np.array(z[f"factor_{i}"]))
     except InvalidSpecError:
         raise
@@ -457,4 +523,3 @@ def load_metadata(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
         return {k[5:]: z[k] for k in z.files if k.startswith("meta_")}
 
 
-__all__ += ["load_metadata", "read_chain_arrays", "write_npz"]

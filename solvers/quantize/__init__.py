@@ -3,10 +3,6 @@
 from .butterfly import (
     METHODS,
     ChainQuantization,
-    chain_to_dense,
-    chain_to_dense_reference,
-    ks_apply,
-    ks_to_dense,
     pair_supports_disjoint,
     quantize_chain,
     quantize_factors,
@@ -42,8 +38,4 @@ __all__ = [
     "quantize_factors",
     "quantize_chain",
     "pair_supports_disjoint",
-    "ks_to_dense",
-    "ks_apply",
-    "chain_to_dense",
-    "chain_to_dense_reference",
 ]

@@ -11,6 +11,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from wellposed.errors import InvalidChainError, InvalidMatrixError, InvalidSpecError
+from wellposed.kronecker import KSChain, KSPattern, check_chain
+from wellposed.kronecker_analysis import kronecker_classes
 
 from .floats import FloatFormat, as_format, round_to_format
 from .rank_one import quantize_rank_one_batch
@@ -22,15 +24,10 @@ __all__ = [
     "quantize_factors",
     "quantize_chain",
     "pair_supports_disjoint",
-    "ks_to_dense",
-    "ks_apply",
-    "chain_to_dense",
-    "chain_to_dense_reference",
 ]
 
 METHODS = ("pairwise", "l2r", "naive")
 Method = Literal["pairwise", "l2r", "naive"]
-ABCD = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True)
@@ -39,7 +36,7 @@ class ChainQuantization:
 
     Attributes
     ----------
-    patterns : tuple of (a, b, c, d)
+    patterns : tuple of KSPattern
     factors : tuple of ndarray
         Quantized data, each of shape (a, b, c, d), every entry a value of ``fmt``.
     method : str
@@ -53,12 +50,19 @@ class ChainQuantization:
         pair is solved exactly, term by term).
     """
 
-    patterns: tuple[ABCD, ...]
+    patterns: tuple[KSPattern, ...]
     factors: tuple[NDArray[np.float64], ...]
     method: str
     fmt: FloatFormat
     optimal: bool
     pair_disjoint: tuple[bool, ...]
+
+    def to_chain(self) -> Any:
+        """The quantized factors as a :class:`~wellposed.solvers.butterfly.FactorChain` (``to_dense``, ``apply``,
+        ``save``); raises :class:`~wellposed.errors.InvalidMatrixError` if a factor overflowed the format."""
+        from wellposed.solvers.butterfly.factors import FactorChain, KSFactor
+
+        return FactorChain(tuple(KSFactor(p, f) for p, f in zip(self.patterns, self.factors, strict=True)))
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -66,165 +70,48 @@ class ChainQuantization:
 # ----------------------------------------------------------------------------------------------------------
 
 
-def _as_abcd(pattern: Any, name: str) -> ABCD:
-    if hasattr(pattern, "abcd"):
-        pattern = pattern.abcd
-    elif all(hasattr(pattern, attr) for attr in "abcd"):
-        pattern = (pattern.a, pattern.b, pattern.c, pattern.d)
-    try:
-        values = tuple(int(v) for v in np.asarray(pattern).reshape(-1))
-    except (TypeError, ValueError):
-        raise InvalidChainError(
-            f"{name}={pattern!r} is not a Kronecker-sparse pattern (a, b, c, d)"
-        ) from None
-    if len(values) != 4 or min(values) < 1:
-        raise InvalidChainError(
-            f"{name}={pattern!r} must be four positive integers (a, b, c, d) describing I_a ⊗ 1_(b×c) ⊗ I_d"
-        )
-    return values[0], values[1], values[2], values[3]
-
-
-def _as_data(data: ArrayLike, abcd: ABCD, name: str) -> NDArray[np.float64]:
+def _as_data(data: ArrayLike, pattern: KSPattern, name: str) -> NDArray[np.float64]:
     arr = np.asarray(data)
     if arr.dtype.kind == "c":
         raise InvalidMatrixError(f"{name} is complex: only real factors can be quantized")
     if arr.dtype.kind not in "biuf":
         raise InvalidMatrixError(f"{name} has dtype {arr.dtype!r}: real numeric data is required")
-    if arr.shape != abcd:
-        raise InvalidMatrixError(f"{name} has shape {arr.shape!r}; pattern {abcd!r} needs data of that shape")
+    if arr.shape != pattern.abcd:
+        raise InvalidMatrixError(f"{name} has shape {arr.shape!r}; pattern {pattern} needs data of shape "
+                                 f"{pattern.abcd}")
     arr = arr.astype(np.float64, copy=False)
     if not np.all(np.isfinite(arr)):
         raise InvalidMatrixError(f"{name} contains non-finite entries")
     return arr
 
 
-def _check_consecutive(left: ABCD, right: ABCD, where: str) -> None:
-    a, _, c, d = left
-    a2, b2, _, d2 = right
-    if a * c * d != a2 * b2 * d2:
-        raise InvalidChainError(
-            f"{where}: left pattern {left!r} has a*c*d = {a * c * d} columns but right pattern {right!r} has "
-            f"a*b*d = {a2 * b2 * d2} rows; consecutive factors must have matching inner dimensions"
-        )
-
-
-def pair_supports_disjoint(left: Any, right: Any) -> bool:
+def pair_supports_disjoint(left: KSPattern, right: KSPattern) -> bool:
     """Whether the rank-one terms of ``F_left @ F_right`` have pairwise disjoint supports.
 
-    Term j (column j of the left factor times row j of the right one) covers the rows selected by
-    ``(i_a, i_d)`` of j in the left pattern times the columns selected by ``(i_a, i_d)`` of j in the right
-    pattern; supports are disjoint exactly when j ↦ (both pairs) is injective.
+    Term j (column j of the left factor times row j of the right one) has support ``S_j``; the supports of
+    a valid pair are pairwise disjoint or identical, so they are disjoint exactly when every class of
+    identical supports has one term (:func:`wellposed.kronecker_analysis.kronecker_classes`, ``O(log)``).
 
     Examples
     --------
-    >>> pair_supports_disjoint((1, 2, 2, 2), (2, 2, 2, 1))  # consecutive dyadic butterfly factors
-    True
-    >>> pair_supports_disjoint((1, 4, 4, 4), (4, 4, 4, 1))  # Monarch pair
-    True
-    >>> pair_supports_disjoint((1, 2, 2, 1), (1, 2, 2, 1))  # dense 2x2 times 2x2: identical supports
+    >>> from wellposed.kronecker import dyadic_butterfly, monarch
+    >>> pair_supports_disjoint(*dyadic_butterfly(4)), pair_supports_disjoint(*monarch(4))
+    (True, True)
+    >>> pair_supports_disjoint(KSPattern(1, 2, 2, 1), KSPattern(1, 2, 2, 1))  # dense 2x2 times 2x2
     False
     """
-    la, ra = _as_abcd(left, "left"), _as_abcd(right, "right")
-    _check_consecutive(la, ra, "pair_supports_disjoint")
-    a, _, c, d = la
-    _, b2, _, d2 = ra
-    j = np.arange(a * c * d)
-    key_left = (j // (c * d)) * d + j % d
-    key_right = (j // (b2 * d2)) * d2 + j % d2
-    key = key_left * (j.size + 1) + key_right
-    return bool(np.unique(key).size == j.size)
-
-
-def ks_to_dense(pattern: Any, data: ArrayLike) -> NDArray[np.float64]:
-    """Dense (a·b·d) × (a·c·d) matrix of a Kronecker-sparse factor stored as an (a, b, c, d) array.
-
-    Examples
-    --------
-    >>> ks_to_dense((1, 2, 2, 1), np.arange(4.0).reshape(1, 2, 2, 1))
-    array([[0., 1.],
-           [2., 3.]])
-    """
-    abcd = _as_abcd(pattern, "pattern")
-    arr = _as_data(data, abcd, "data")
-    a, b, c, d = abcd
-    eye_a: NDArray[np.float64] = np.eye(a)
-    eye_d: NDArray[np.float64] = np.eye(d)
-    dense: NDArray[np.float64] = np.einsum("xbcy,xu,yv->xbyucv", arr, eye_a, eye_d)
-    return dense.reshape(a * b * d, a * c * d)
-
-
-def ks_apply(pattern: Any, data: ArrayLike, mat: ArrayLike) -> NDArray[np.float64]:
-    """``F @ mat`` for a Kronecker-sparse factor F given by its pattern and (a, b, c, d) data.
-
-    Notes
-    -----
-    O(nnz(F) · ncols): one reshape and one batched contraction.
-
-    Examples
-    --------
-    >>> ks_apply((1, 2, 2, 1), np.arange(4.0).reshape(1, 2, 2, 1), np.eye(2))
-    array([[0., 1.],
-           [2., 3.]])
-    """
-    a, b, c, d = _as_abcd(pattern, "pattern")
-    arr: NDArray[np.float64] = np.asarray(data, dtype=np.float64)
-    blocks: NDArray[np.float64] = np.asarray(mat, dtype=np.float64).reshape(a, c, d, -1)
-    out: NDArray[np.float64] = np.einsum("xbcy,xcyn->xbyn", arr, blocks, optimize=True)
-    return out.reshape(a * b * d, -1)
-
-
-def chain_to_dense(patterns: Sequence[Any], factors: Sequence[ArrayLike]) -> NDArray[np.float64]:
-    """Dense product ``F_1 @ ... @ F_L`` by applying the factors right to left.
-
-    Notes
-    -----
-    O(Σ nnz(F_ℓ) · n) for an output with n columns. Reference: :func:`chain_to_dense_reference`.
-
-    Examples
-    --------
-    >>> h = np.array([[1.0, 1.0], [1.0, -1.0]])
-    >>> pats = [(1, 2, 2, 2), (2, 2, 2, 1)]
-    >>> data = [np.broadcast_to(h[None, :, :, None], (1, 2, 2, 2)), h.reshape(1, 2, 2, 1).repeat(2, 0)]
-    >>> chain_to_dense(pats, data)
-    array([[ 1.,  1.,  1.,  1.],
-           [ 1., -1.,  1., -1.],
-           [ 1.,  1., -1., -1.],
-           [ 1., -1., -1.,  1.]])
-    """
-    pats, datas = _validate_chain(patterns, factors)
-    out = np.eye(pats[-1][0] * pats[-1][2] * pats[-1][3])
-    for abcd, data in zip(reversed(pats), reversed(datas), strict=True):
-        out = ks_apply(abcd, data, out)
-    return out
-
-
-def chain_to_dense_reference(patterns: Sequence[Any], factors: Sequence[ArrayLike]) -> NDArray[np.float64]:
-    """Plain product of the dense factors (test oracle for :func:`chain_to_dense`).
-
-    Examples
-    --------
-    >>> chain_to_dense_reference([(1, 1, 2, 1)], [np.ones((1, 1, 2, 1))])
-    array([[1., 1.]])
-    """
-    pats, datas = _validate_chain(patterns, factors)
-    out = ks_to_dense(pats[0], datas[0])
-    for abcd, data in zip(pats[1:], datas[1:], strict=True):
-        out = out @ ks_to_dense(abcd, data)
-    return out
+    return kronecker_classes(KSChain((left, right))).max_size == 1
 
 
 def _validate_chain(
-    patterns: Sequence[Any], factors: Sequence[ArrayLike]
-) -> tuple[list[ABCD], list[NDArray[np.float64]]]:
+    patterns: Sequence[KSPattern], factors: Sequence[ArrayLike]
+) -> tuple[tuple[KSPattern, ...], list[NDArray[np.float64]]]:
     if len(patterns) == 0 or len(patterns) != len(factors):
         raise InvalidChainError(
-            f"got {len(patterns)} patterns and {len(factors)} factors: give one (a, b, c, d) per factor, "
-            "at least one"
+            f"got {len(patterns)} patterns and {len(factors)} factors: give one KSPattern per factor, at least one"
         )
-    pats = [_as_abcd(p, f"patterns[{i}]") for i, p in enumerate(patterns)]
+    pats = check_chain(patterns, chainable=False)
     datas = [_as_data(f, p, f"factors[{i}]") for i, (p, f) in enumerate(zip(pats, factors, strict=True))]
-    for i in range(len(pats) - 1):
-        _check_consecutive(pats[i], pats[i + 1], f"factors {i} and {i + 1}")
     _check_scale(datas)
     return pats, datas
 
@@ -263,29 +150,29 @@ def _check_scale(datas: Sequence[NDArray[np.float64]]) -> None:
 # ----------------------------------------------------------------------------------------------------------
 
 
-def _terms(left: ABCD, ldata: NDArray[np.float64], right: ABCD, rdata: NDArray[np.float64]) -> tuple[
+def _terms(left: KSPattern, ldata: NDArray[np.float64], right: KSPattern, rdata: NDArray[np.float64]) -> tuple[
     NDArray[np.float64], NDArray[np.float64]
 ]:
     """Rank-one terms of a pair: row j of X is column j of F_left, row j of Y is row j of F_right."""
-    a, b, c, d = left
-    a2, b2, c2, d2 = right
+    a, b, c, d = left.abcd
+    a2, b2, c2, d2 = right.abcd
     X = ldata.transpose(0, 2, 3, 1).reshape(a * c * d, b)
     Y = rdata.transpose(0, 1, 3, 2).reshape(a2 * b2 * d2, c2)
     return X, Y
 
 
-def _untermed_left(left: ABCD, X: NDArray[np.float64]) -> NDArray[np.float64]:
-    a, b, c, d = left
+def _untermed_left(left: KSPattern, X: NDArray[np.float64]) -> NDArray[np.float64]:
+    a, b, c, d = left.abcd
     return np.ascontiguousarray(X.reshape(a, c, d, b).transpose(0, 3, 1, 2))
 
 
-def _untermed_right(right: ABCD, Y: NDArray[np.float64]) -> NDArray[np.float64]:
-    a2, b2, c2, d2 = right
+def _untermed_right(right: KSPattern, Y: NDArray[np.float64]) -> NDArray[np.float64]:
+    a2, b2, c2, d2 = right.abcd
     return np.ascontiguousarray(Y.reshape(a2, b2, d2, c2).transpose(0, 1, 3, 2))
 
 
 def _quantize_terms(
-    left: ABCD, ldata: NDArray[np.float64], right: ABCD, rdata: NDArray[np.float64], fmt: FloatFormat
+    left: KSPattern, ldata: NDArray[np.float64], right: KSPattern, rdata: NDArray[np.float64], fmt: FloatFormat
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], bool]:
     """Quantize each rank-one term; also return the real rescaling μ_j of the right rows (for l2r)."""
     X, Y = _terms(left, ldata, right, rdata)
@@ -296,7 +183,7 @@ def _quantize_terms(
 
 
 def quantize_pair(
-    left_pattern: Any, left: ArrayLike, right_pattern: Any, right: ArrayLike, fmt: FloatFormat | int | str
+    left_pattern: KSPattern, left: ArrayLike, right_pattern: KSPattern, right: ArrayLike, fmt: FloatFormat | int | str
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], bool]:
     """Quantize two consecutive Kronecker-sparse factors so that their product is as close as possible.
 
@@ -307,7 +194,7 @@ def quantize_pair(
 
     Parameters
     ----------
-    left_pattern, right_pattern : (a, b, c, d) or pattern object
+    left_pattern, right_pattern : KSPattern
     left, right : array_like
         Factor data in the (a, b, c, d) layout.
     fmt : FloatFormat, int or str
@@ -325,23 +212,23 @@ def quantize_pair(
 
     Examples
     --------
+    >>> from wellposed.kronecker import dyadic_butterfly
+    >>> left, right = dyadic_butterfly(4)
     >>> rng = np.random.default_rng(0)
-    >>> L, R = rng.standard_normal((1, 2, 2, 2)), rng.standard_normal((2, 2, 2, 1))
-    >>> Lq, Rq, optimal = quantize_pair((1, 2, 2, 2), L, (2, 2, 2, 1), R, 4)
+    >>> Lq, Rq, optimal = quantize_pair(left, rng.standard_normal(left.abcd), right, rng.standard_normal(right.abcd), 4)
     >>> optimal
     True
     """
     fmt = as_format(fmt)
-    lp, rp = _as_abcd(left_pattern, "left_pattern"), _as_abcd(right_pattern, "right_pattern")
+    lp, rp = check_chain((left_pattern, right_pattern), chainable=False)
     ldata, rdata = _as_data(left, lp, "left"), _as_data(right, rp, "right")
-    _check_consecutive(lp, rp, "quantize_pair")
     xh, yh, _, certified = _quantize_terms(lp, ldata, rp, rdata, fmt)
     optimal = certified and pair_supports_disjoint(lp, rp)
     return _untermed_left(lp, xh), _untermed_right(rp, yh), optimal
 
 
 def quantize_factors(
-    patterns: Sequence[Any],
+    patterns: Sequence[KSPattern],
     factors: Sequence[ArrayLike],
     fmt: FloatFormat | int | str,
     method: Method = "pairwise",
@@ -350,7 +237,7 @@ def quantize_factors(
 
     Parameters
     ----------
-    patterns : sequence of (a, b, c, d) or pattern objects
+    patterns : sequence of KSPattern
     factors : sequence of array_like, data of shape (a, b, c, d)
     fmt : FloatFormat, int or str
     method : {"pairwise", "l2r", "naive"}
@@ -372,14 +259,16 @@ def quantize_factors(
 
     Examples
     --------
+    >>> from wellposed.kronecker import dyadic_butterfly
+    >>> from wellposed.solvers.butterfly import FactorChain, KSFactor
     >>> rng = np.random.default_rng(1)
-    >>> pats = [(1, 2, 2, 4), (2, 2, 2, 2), (4, 2, 2, 1)]
-    >>> data = [rng.standard_normal(p) for p in pats]
-    >>> exact = chain_to_dense(pats, data)
+    >>> pats = dyadic_butterfly(8)
+    >>> data = [rng.standard_normal(p.abcd) for p in pats]
+    >>> exact = FactorChain(tuple(KSFactor(p, d) for p, d in zip(pats, data))).to_dense()
     >>> errs = {}
     >>> for method in ("naive", "pairwise", "l2r"):
     ...     q = quantize_factors(pats, data, 4, method)
-    ...     errs[method] = np.linalg.norm(chain_to_dense(pats, q.factors) - exact)
+    ...     errs[method] = np.linalg.norm(q.to_chain().to_dense() - exact)
     >>> bool(errs["l2r"] < errs["naive"])
     True
     """
@@ -416,25 +305,25 @@ def quantize_factors(
                 _, Y = _terms(pats[i], carry, pats[i + 1], datas[i + 1])
                 carry = _untermed_right(pats[i + 1], mu[:, None] * Y)
     optimal = n_f == 2 and method != "naive" and all(disjoint) and all_certified
-    return ChainQuantization(tuple(pats), tuple(out), method, fmt, optimal, tuple(disjoint))
+    return ChainQuantization(pats, tuple(out), method, fmt, optimal, tuple(disjoint))
 
 
 def quantize_chain(chain: Any, fmt: FloatFormat | int | str, method: Method = "pairwise") -> Any:
     """Quantize a factor-chain object and return a new chain of the same type.
 
     ``chain`` is duck-typed like the butterfly solver's ``FactorChain``: it has ``.factors``, each with
-    ``.pattern`` (an (a, b, c, d) pattern object) and ``.data``; the result is built as
-    ``type(chain)([type(f)(f.pattern, q) for ...])``. A sequence of ``(pattern, data)`` pairs is also
+    ``.pattern`` (a :class:`~wellposed.kronecker.KSPattern`) and ``.data``; the result is built as
+    ``type(chain)([type(f)(f.pattern, q) for ...])``. A sequence of ``(KSPattern, data)`` pairs is also
     accepted and a list of such pairs is returned.
 
     Examples
     --------
+    >>> from wellposed.kronecker import dyadic_butterfly
     >>> rng = np.random.default_rng(2)
-    >>> pats = [(1, 2, 2, 2), (2, 2, 2, 1)]
-    >>> pairs = [(p, rng.standard_normal(p)) for p in pats]
+    >>> pairs = [(p, rng.standard_normal(p.abcd)) for p in dyadic_butterfly(4)]
     >>> q = quantize_chain(pairs, 3)
-    >>> [p for p, _ in q]
-    [(1, 2, 2, 2), (2, 2, 2, 1)]
+    >>> [str(p) for p, _ in q]
+    ['(1,2,2,2)', '(2,2,2,1)']
     """
     if hasattr(chain, "factors"):
         items = list(chain.factors)

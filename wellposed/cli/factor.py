@@ -18,12 +18,7 @@ with the patterns of a chain SPEC, by hierarchical batched truncated SVDs. Every
 error and a certificate: the optimal two-factor errors E_s are lower bounds on the best error E* of the
 whole chain, so error / max_s E_s is an upper bound on error / E*.
 
-Chain SPEC:
-  butterfly:N              square dyadic butterfly, N a power of two
-  monarch:N  | monarch:N,K Monarch with sqrt(N) (or K) diagonal blocks
-  debut:B1xC1,B2xC2,...    deformable butterfly of rank one, shape (B1*B2*...) x (C1*C2*...)
-  ks:a,b,c,d;a,b,c,d;...   any chainable list of Kronecker-sparse patterns (a,b,c,d), leftmost first
-                           (quote it in a shell, or separate the factors with '/' instead of ';')
+{grammar}
 
 Examples:
   wellposed factor H.npy --chain butterfly:1024 --order left-to-right --out H_factors.npz
@@ -32,10 +27,12 @@ Examples:
 
 def add_parser(subparsers: Any) -> None:
     """Register ``factor`` on an ``argparse`` sub-parser collection."""
+    from ..kronecker_spec import CHAIN_SPEC_GRAMMAR  # the one grammar text (also `wellposed families`)
+
     p = subparsers.add_parser(
         NAME,
         help="butterfly / Kronecker-sparse factorization of a matrix, with an error certificate",
-        description=_DESCRIPTION,
+        description=_DESCRIPTION.format(grammar=CHAIN_SPEC_GRAMMAR),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("matrix", metavar="MATRIX.npy", help="the m×n matrix A (numpy .npy file, real or complex)")
@@ -77,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
     import math
 
     from wellposed.errors import OutputError, ResourceLimitError, WellposedError
-    from wellposed.solvers.butterfly import factorize, parse_chain_spec
+    from wellposed.kronecker_spec import check_spec_shape, parse_chain_spec
+    from wellposed.solvers.butterfly import factorize
 
     from .args import check_output_path
 
@@ -85,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         chain = parse_chain_spec(args.chain)
         A = _load_matrix(args.matrix)
+        check_spec_shape(chain, A.shape)
         res = factorize(
             A,
             chain,

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-__all__ = ["NAME", "add_parser", "run", "load_factor_file", "save_factor_file"]
+__all__ = ["NAME", "add_parser", "run"]
 
 NAME = "quantize"
 
@@ -40,52 +40,16 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
-def load_factor_file(path: str) -> tuple[list[tuple[int, int, int, int]], list[Any]]:
-    """Read patterns and factor data from a chain .npz file (keys num_factors, pattern_i, factor_i)."""
-    from wellposed.errors import InvalidSpecError
-    from wellposed.solvers.butterfly.factors import read_chain_arrays
-
-    if not path.lower().endswith(".npz"):
-        raise InvalidSpecError(
-            f"FACTORS = {path!r} must be a .npz factor file, as written by `wellposed factor ... --out F.npz` "
-            "(keys num_factors, pattern_0, factor_0, ...)."
-        )
-    return read_chain_arrays(path, f"FACTORS file {path!r}")
-
-
-def save_factor_file(path: str, patterns: Any, factors: Any, parameter: str = "path") -> str:
-    """Write a chain .npz file in the layout read by :func:`load_factor_file`, atomically; return its name.
-
-    As with :func:`numpy.savez`, ``.npz`` is appended to a name without it; a failed write raises
-    :class:`~wellposed.errors.OutputError` naming ``parameter`` and leaves no partial file.
-    """
+def _product_error(exact: Any, approx: Any) -> tuple[float, bool]:
+    """Relative Frobenius error of the product of two FactorChains: dense when small, else a 64-probe estimate."""
     import numpy as np
 
-    from wellposed.solvers.butterfly.factors import write_npz
-
-    arrays: dict[str, Any] = {"num_factors": np.int64(len(factors))}
-    for i, (p, f) in enumerate(zip(patterns, factors, strict=True)):
-        arrays[f"pattern_{i}"] = np.asarray(p, dtype=np.int64)
-        arrays[f"factor_{i}"] = np.asarray(f)
-    return write_npz(path, arrays, parameter)
-
-
-def _product_error(patterns: Any, exact: Any, approx: Any) -> tuple[float, bool]:
-    """Relative Frobenius error of the product: dense when small, else a 64-probe estimate."""
-    import numpy as np
-
-    from wellposed.solvers.quantize.butterfly import chain_to_dense, ks_apply
-
-    rows = patterns[0][0] * patterns[0][1] * patterns[0][3]
-    cols = patterns[-1][0] * patterns[-1][2] * patterns[-1][3]
+    rows, cols = exact.shape
     if rows * cols <= _DENSE_LIMIT:
-        p = chain_to_dense(patterns, exact)
-        q = chain_to_dense(patterns, approx)
+        p, q = exact.to_dense(), approx.to_dense()
         return float(np.linalg.norm(p - q) / max(np.linalg.norm(p), np.finfo(float).tiny)), True
     probes = np.random.default_rng(0).standard_normal((cols, 64))
-    pe, qe = probes, probes
-    for abcd, fe, fq in zip(reversed(patterns), reversed(exact), reversed(approx), strict=True):
-        pe, qe = ks_apply(abcd, np.asarray(fe, dtype=float), pe), ks_apply(abcd, fq, qe)
+    pe, qe = exact.apply(probes), approx.apply(probes)
     return float(np.linalg.norm(pe - qe) / max(np.linalg.norm(pe), np.finfo(float).tiny)), False
 
 
@@ -97,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from wellposed.errors import InvalidMatrixError, InvalidSpecError
+    from wellposed.errors import InvalidMatrixError, InvalidSpecError, OutputError
+    from wellposed.solvers.butterfly import FactorChain
     from wellposed.solvers.quantize import FloatFormat, quantize_factors
 
     from .args import check_output_path
@@ -108,29 +73,42 @@ def run(args: argparse.Namespace) -> int:
     if fmt.t > 24:
         raise InvalidSpecError(f"--bits/--format gives t={fmt.t}: the exhaustive search supports t <= 24")
     check_output_path(args.out, "--out")
-    patterns, data = load_factor_file(args.factors)
+    if not args.factors.lower().endswith(".npz"):
+        raise InvalidSpecError(
+            f"FACTORS = {args.factors!r} must be a .npz factor file, as written by `wellposed factor ... --out F.npz` "
+            "(keys format, num_factors, pattern_0, factor_0, ...)."
+        )
+    chain = FactorChain.load(args.factors)
+    patterns, data = chain.patterns, [f.data for f in chain]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         start = time.perf_counter()
         res = quantize_factors(patterns, data, fmt, args.method)
         elapsed = time.perf_counter() - start
+        if not all(np.all(np.isfinite(f)) for f in res.factors):
+            raise InvalidMatrixError(f"FACTORS file {args.factors!r}: quantizing to {fmt.name} overflows (values "
+                                     f"beyond its largest finite number {fmt.max_finite!r}); rescale the factors "
+                                     "(multiply one by 2**-k and the next by 2**k) or use a format with a wider "
+                                     "exponent range.")
+        quantized = res.to_chain()
         naive = quantize_factors(patterns, data, fmt.saturating(), "naive")
-        err, exact_eval = _product_error(patterns, data, res.factors)
-        naive_err, _ = _product_error(patterns, data, naive.factors)
-    if not all(np.all(np.isfinite(f)) for f in res.factors):
-        raise InvalidMatrixError(f"FACTORS file {args.factors!r}: quantizing to {fmt.name} overflows (values beyond "
-                                 f"its largest finite number {fmt.max_finite!r}); rescale the factors (multiply one "
-                                 "by 2**-k and the next by 2**k) or use a format with a wider exponent range.")
+        err, exact_eval = _product_error(chain, quantized)
+        naive_err, _ = _product_error(chain, naive.to_chain())
     if not (math.isfinite(err) and math.isfinite(naive_err)):
         raise InvalidMatrixError(f"FACTORS file {args.factors!r}: the error of the quantized product is not finite "
                                  f"({err!r}): the factors' scale overflows float64; rescale them (multiply one by "
                                  "2**-k and the next by 2**k) so that their product stays below about 1e150.")
-    written = save_factor_file(args.out, patterns, res.factors, "--out") if args.out else None
+    written = None
+    if args.out:
+        try:
+            written = quantized.save(args.out)
+        except OutputError as exc:  # FactorChain.save names its parameter 'path'; on the command line it is --out
+            raise OutputError(str(exc).replace("path = ", "--out = ", 1)) from None
     method = args.method if len(patterns) > 2 else "optimal pair" if len(patterns) == 2 else "rounding"
     record = {
         "file": args.factors,
         "num_factors": len(patterns),
-        "patterns": [list(p) for p in patterns],
+        "patterns": [list(p.abcd) for p in patterns],
         "format": fmt.name,
         "t": fmt.t,
         "method": method,
