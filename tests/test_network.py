@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from wellposed.errors import CertificateError, InvalidSupportError
 from wellposed.families import kronecker_support
-from wellposed.masks_io import load_masks
+from wellposed.io.masks import load_masks
 from wellposed.network import (
     LinearSetVerdict,
     _all_complete,

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from wellposed.batch import read_output, run_batch
-from wellposed.fileio import lock_output
+from wellposed.io.outputs import lock_output
 from wellposed.support import SupportPattern
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux)")

@@ -79,17 +79,9 @@ from .classify import (
 )
 from .errors import InvalidSpecError, OutputConflictError, OutputError, ResourceLimitError, WellposedError
 from .executors import check_jobs, ordered_map
-from .fileio import (
-    MAX_JSON_DEPTH,
-    NPY_HEADER_ERRORS,
-    atomic_write_text,
-    loads_bounded,
-    lock_output,
-    read_locked,
-    read_npy_header,
-    truncate_locked,
-    write_locked,
-)
+from .io.arrays import NPY_HEADER_ERRORS, read_npy_header
+from .io.bounded_json import MAX_JSON_DEPTH, loads_bounded
+from .io.outputs import atomic_write_text, lock_output, read_locked, truncate_locked, write_locked
 from .support import SupportPattern, max_bytes
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from .cli.exit_codes import exit_code_for
 from .errors import InvalidSpecError, OutputError, WellposedError
-from .fileio import atomic_write_text
+from .io.outputs import atomic_write_text
 from .support import SupportPattern
 
 __all__ = [
@@ -307,7 +307,7 @@ def write_catalogue(docs_dir: str | Path = "docs", cases_dir: str | Path = "case
     try:
         fig_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        from .fileio import output_error
+        from .io.outputs import output_error
 
         raise output_error("docs_dir", fig_dir, exc) from None
     written = []

@@ -369,7 +369,7 @@ def write_npz(path: str | os.PathLike[str], arrays: dict[str, Any], parameter: s
     >>> sorted(p.name for p in d.iterdir())  # no temporary file is left behind
     ['chain.npz']
     """
-    from wellposed.fileio import atomic_output
+    from wellposed.io.outputs import atomic_output
 
     target = os.fspath(path)
     if not target.endswith(".npz"):
@@ -414,7 +414,7 @@ def read_chain_arrays(path: str | os.PathLike[str], where: str
     ...
     wellposed.errors.InvalidSpecError: chain: num_factors = 2.5 must hold whole numbers (integers).
     """
-    from wellposed.masks_io import check_array_file
+    from wellposed.io.arrays import check_array_file
 
     if not os.path.isfile(path):
         raise InvalidSpecError(f"cannot read {where}: it does not exist (or is not a file).")

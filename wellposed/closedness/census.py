@@ -29,7 +29,7 @@ import numpy as np
 
 from ..errors import InvalidSpecError, OutputConflictError, OutputError
 from ..executors import check_jobs, ordered_map
-from ..fileio import atomic_output, lock_output, output_error, read_locked, truncate_locked, write_locked
+from ..io.outputs import atomic_output, lock_output, output_error, read_locked, truncate_locked, write_locked
 from ..support import SupportPattern
 
 __all__ = ["enumerate_patterns", "run_census", "read_records", "summarize", "render_markdown", "census_record"]
