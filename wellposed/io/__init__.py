@@ -7,7 +7,9 @@ Input
     (network layer masks), :mod:`~wellposed.io.arrays` (``.npy`` / ``.npz`` header checks, numeric
     matrices); :mod:`~wellposed.io.bounded_json` (JSON with bounded depth and integer size).
 Output
-    :mod:`~wellposed.io.outputs` — atomic writes and output locks.
+    :mod:`~wellposed.io.outputs` — atomic writes and output locks; :mod:`~wellposed.io.resumable` — the
+    resumable output (header with a fingerprint, lock, recovery of a torn last line, resume) written by
+    ``wellposed batch`` and ``wellposed census``.
 
 The names below are loaded on first use, so importing :mod:`wellposed.io` does not import numpy.
 """
@@ -19,13 +21,14 @@ from typing import Any
 
 __all__ = ["FORMATS", "Format", "format_for", "read_pattern", "load_masks", "MaskSet", "read_matrix",
            "atomic_output", "atomic_write_text", "atomic_write_bytes", "lock_output",
-           "loads_bounded"]
+           "loads_bounded", "open_resumable", "read_output"]
 
 _HOMES = {
     "FORMATS": "formats", "Format": "formats", "format_for": "formats",
     "read_pattern": "patterns", "load_masks": "masks", "MaskSet": "masks", "read_matrix": "arrays",
     "atomic_output": "outputs", "atomic_write_text": "outputs", "atomic_write_bytes": "outputs",
     "lock_output": "outputs", "loads_bounded": "bounded_json",
+    "open_resumable": "resumable", "read_output": "resumable",
 }
 
 
