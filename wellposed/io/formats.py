@@ -1,9 +1,9 @@
 """Every input format of wellposed, in one table: what a file holds, how it is recognised, which function reads it.
 
-:data:`FORMATS` lists one :class:`Format` per reader. A source is matched by its suffix (lower case) first;
-otherwise by what it is: :data:`DIRECTORY`, :data:`OTHER_FILE` (an existing file with another suffix) or
-:data:`NOT_A_FILE` (a family spec such as ``lu:3``). :func:`format_for` does the matching and names the
-formats of a kind when none fits. Readers are imported on first use, so looking a format up is cheap.
+:data:`FORMATS` lists one :class:`Format` per reader. A directory is matched as :data:`DIRECTORY`; any other
+source by its suffix (lower case) first, otherwise by what it is: :data:`OTHER_FILE` (an existing file with
+another suffix) or :data:`NOT_A_FILE` (a family spec such as ``lu:3``). :func:`format_for` does the matching
+and names the formats of a kind when none fits. Readers are imported on first use, so looking a format up is cheap.
 
 =========  ==================================  ==============================================
 kind       source                              reader
@@ -11,6 +11,9 @@ kind       source                              reader
 pattern    ``.json`` case file, other file     :func:`wellposed.io.patterns.read_case_file`
 pattern    ``.npz`` (x_support, y_support)     :func:`wellposed.io.patterns.read_pattern_npz`
 pattern    family spec (not a file)            :func:`wellposed.families.family`
+batch      directory of ``.json`` case files   :func:`wellposed.io.batch_input.directory_input`
+batch      ``.npz`` (B, m, r) / (B, n, r)      :func:`wellposed.io.batch_input.npz_input`
+batch      ``.jsonl``, any other file          :func:`wellposed.io.batch_input.jsonl_input`
 masks      ``.npz`` (numpy or scipy.sparse)    :func:`wellposed.io.masks.read_npz_masks`
 masks      ``.npy`` (one layer)                :func:`wellposed.io.masks.read_npy_mask`
 masks      ``.json`` (``{"masks": ...}``)      :func:`wellposed.io.masks.read_json_masks`
@@ -20,8 +23,8 @@ matrix     ``.npy`` (numeric matrix)           :func:`wellposed.io.arrays.read_m
 
 Each kind has one entry point that checks what the kind needs (existence, directories), asks
 :func:`format_for` and calls the reader: :func:`wellposed.io.patterns.read_pattern` (through
-:func:`wellposed.families.load_pattern`), :func:`wellposed.io.masks.load_masks` and
-:func:`wellposed.io.arrays.read_matrix`.
+:func:`wellposed.families.load_pattern`), :func:`wellposed.io.batch_input.open_batch_input`,
+:func:`wellposed.io.masks.load_masks` and :func:`wellposed.io.arrays.read_matrix`.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ class Format:
     Attributes
     ----------
     kind : str
-        What is read: ``"pattern"``, ``"masks"`` or ``"matrix"``.
+        What is read: ``"pattern"``, ``"batch"``, ``"masks"`` or ``"matrix"``.
     matches : tuple of str
         Lower-case suffixes (``".npz"``), or :data:`DIRECTORY`, :data:`OTHER_FILE`, :data:`NOT_A_FILE`.
     reader : str
@@ -86,6 +89,11 @@ FORMATS: tuple[Format, ...] = (
     Format("pattern", (".npz",), "io.patterns:read_pattern_npz",
            "arrays x_support and y_support: numpy.savez(path, x_support=I, y_support=J)"),
     Format("pattern", (NOT_A_FILE,), "families:family", "a family spec such as lu:3 (see `wellposed families`)"),
+    Format("batch", (DIRECTORY,), "io.batch_input:directory_input", "a directory of .json case files"),
+    Format("batch", (".npz",), "io.batch_input:npz_input",
+           "arrays x_support (B, m, r), y_support (B, n, r) and optionally names (B,)"),
+    Format("batch", (".jsonl", OTHER_FILE), "io.batch_input:jsonl_input",
+           'JSON lines, one pattern object per line ({"x_support": [...], "y_support": [...]} or {"spec": "lu:3"})'),
     Format("masks", (".npz",), "io.masks:read_npz_masks",
            "numpy.savez, one mask per array, or scipy.sparse.save_npz, one layer"),
     Format("masks", (".npy",), "io.masks:read_npy_mask", "one layer"),
@@ -121,7 +129,8 @@ def _what_it_is(path: Path) -> str:
 
 def format_for(kind: str, source: str | Path, *, parameter: str,
                error: type[WellposedError] = InvalidSpecError) -> Format:
-    """The format of ``kind`` that reads ``source``: by suffix, else by what ``source`` is.
+    """The format of ``kind`` that reads ``source``: a directory format for a directory, else by suffix, else by
+    what ``source`` is (another file, or not a file).
 
     Parameters
     ----------
@@ -150,11 +159,15 @@ one mask per array, or scipy.sparse.save_npz, one layer), a .npy file (one layer
     """
     candidates = formats_of(kind)
     path = Path(source)
+    state = _what_it_is(path)
+    if state == DIRECTORY:  # a directory is one, whatever its name
+        for f in candidates:
+            if DIRECTORY in f.matches:
+                return f
     suffix = path.suffix.lower()
     for f in candidates:
         if suffix in f.suffixes:
             return f
-    state = _what_it_is(path)
     for f in candidates:
         if state in f.matches:
             return f
