@@ -144,6 +144,12 @@ def cli_reference(parser: argparse.ArgumentParser | None = None) -> str:
                 lines += ["| argument | meaning |", "|---|---|"]
                 lines += [f"| {a} | {b} |" for a, b in rows]
                 lines.append("")
+    from .io.formats import formats_markdown
+
+    lines += ["## Input files", "",
+              "Every input file is read through one table of formats (`wellposed.io.formats.FORMATS`): a directory "
+              "first, then by suffix, then by what the source is. Another suffix is refused with a message that "
+              "names the argument, the file and the formats it accepts.", "", formats_markdown()]
     return "\n".join(lines).rstrip() + "\n"
 
 

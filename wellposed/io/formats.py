@@ -5,21 +5,21 @@ source by its suffix (lower case) first, otherwise by what it is: :data:`OTHER_F
 another suffix) or :data:`NOT_A_FILE` (a family spec such as ``lu:3``). :func:`format_for` does the matching
 and names the formats of a kind when none fits. Readers are imported on first use, so looking a format up is cheap.
 
-=========  ==================================  ==============================================
-kind       source                              reader
-=========  ==================================  ==============================================
-pattern    ``.json`` case file, other file     :func:`wellposed.io.patterns.read_case_file`
-pattern    ``.npz`` (x_support, y_support)     :func:`wellposed.io.patterns.read_pattern_npz`
-pattern    family spec (not a file)            :func:`wellposed.families.family`
-batch      directory of ``.json`` case files   :func:`wellposed.io.batch_input.directory_input`
-batch      ``.npz`` (B, m, r) / (B, n, r)      :func:`wellposed.io.batch_input.npz_input`
-batch      ``.jsonl``, any other file          :func:`wellposed.io.batch_input.jsonl_input`
-masks      ``.npz`` (numpy or scipy.sparse)    :func:`wellposed.io.masks.read_npz_masks`
-masks      ``.npy`` (one layer)                :func:`wellposed.io.masks.read_npy_mask`
-masks      ``.json`` (``{"masks": ...}``)      :func:`wellposed.io.masks.read_json_masks`
-masks      ``.pt .pth .ckpt .bin`` (torch)     :func:`wellposed.io.masks.read_torch_masks`
-matrix     ``.npy`` (numeric matrix)           :func:`wellposed.io.arrays.read_matrix_npy`
-=========  ==================================  ==============================================
+The table, as :func:`formats_markdown` renders it in ``docs/cli.md``, and the readers:
+
+>>> for f in FORMATS:
+...     print(f"{f.kind:8} {' '.join(f.matches):24} {f.reader}")
+pattern  .json <other file>       io.patterns:read_case_file
+pattern  .npz                     io.patterns:read_pattern_npz
+pattern  <not a file>             families:family
+batch    <directory>              io.batch_input:directory_input
+batch    .npz                     io.batch_input:npz_input
+batch    .jsonl <other file>      io.batch_input:jsonl_input
+masks    .npz                     io.masks:read_npz_masks
+masks    .npy                     io.masks:read_npy_mask
+masks    .json                    io.masks:read_json_masks
+masks    .pt .pth .ckpt .bin      io.masks:read_torch_masks
+matrix   .npy                     io.arrays:read_matrix_npy
 
 Each kind has one entry point that checks what the kind needs (existence, directories), asks
 :func:`format_for` and calls the reader: :func:`wellposed.io.patterns.read_pattern` (through
@@ -37,8 +37,8 @@ from typing import Any
 
 from ..errors import InvalidSpecError, WellposedError
 
-__all__ = ["Format", "FORMATS", "KINDS", "DIRECTORY", "OTHER_FILE", "NOT_A_FILE", "TORCH_SUFFIXES", "format_for",
-           "formats_of"]
+__all__ = ["Format", "FORMATS", "KINDS", "ARGUMENTS", "DIRECTORY", "OTHER_FILE", "NOT_A_FILE", "TORCH_SUFFIXES",
+           "format_for", "formats_of", "formats_markdown"]
 
 #: Matches a source that is a directory.
 DIRECTORY = "<directory>"
@@ -104,6 +104,9 @@ FORMATS: tuple[Format, ...] = (
 
 #: The kinds of data read, in table order.
 KINDS: tuple[str, ...] = tuple(dict.fromkeys(f.kind for f in FORMATS))
+#: The command-line arguments that read each kind.
+ARGUMENTS = {"pattern": "`SPEC` of `analyze`, `closedness`, `solve`", "batch": "`INPUT` of `batch`",
+             "masks": "`MASKS` of `network`", "matrix": "`MATRIX` of `solve`, `factor`"}
 
 
 def formats_of(kind: str) -> tuple[Format, ...]:
@@ -175,3 +178,18 @@ one mask per array, or scipy.sparse.save_npz, one layer), a .npy file (one layer
     listed = allowed[0] if len(allowed) == 1 else ", ".join(allowed[:-1]) + " or " + allowed[-1]
     has = f"has suffix {suffix!r}" if suffix else ("is a directory" if state == DIRECTORY else "has no suffix")
     raise error(f"{parameter} = {str(source)!r} {has}; it must be {listed}.")
+
+
+def formats_markdown() -> str:
+    """The table of input formats as Markdown (the "Input files" section of ``docs/cli.md``).
+
+    >>> print(formats_markdown().splitlines()[2])
+    | `SPEC` of `analyze`, `closedness`, `solve` | `.json`, any other file | a JSON case file such as \
+{"x_support": ["10", "11"], "y_support": ["10", "11"]} |
+    """
+    names = {DIRECTORY: "a directory", OTHER_FILE: "any other file", NOT_A_FILE: "not a file"}
+    lines = ["| argument | source | holds |", "|---|---|---|"]
+    for f in FORMATS:
+        source = ", ".join(names.get(m, f"`{m}`") for m in f.matches)
+        lines.append(f"| {ARGUMENTS[f.kind]} | {source} | {f.what} |")
+    return "\n".join(lines) + "\n"
