@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from wellposed.batch.kernel import classify_batch
 
 from wellposed.analysis import analyze
 from wellposed.batch import classify_lines
+from wellposed.batch.kernel import classify_batch
 from wellposed.classify import classify
 from wellposed.families import family
 from wellposed.support import SupportPattern
