@@ -4,15 +4,15 @@ Patterns: m = n = r = SIZE masks whose entries are i.i.d. Bernoulli(density) (nu
 ``[seed, SIZE, round(1000 density)]``), so that each density has its own mix of verdicts (DTO, relaxed C1+C2, not
 tractable). Rows of each table, all measured in this run on the same patterns:
 
-- ``one-by-one``: ``batch_record(classify(p))`` per pattern (the baseline the ratios refer to; also the oracle:
-  the batch rows of these patterns must be equal to it);
+- ``one-by-one``: ``classify(p)`` per pattern (the baseline the ratios refer to); the oracle: the batch rows of
+  these patterns must be equal to ``analyze(p, closedness=False).to_row()`` (computed apart, not timed);
 - ``kernel``: in-memory arrays to batch rows (``classify_batch()`` and the row texts), one process, chunks of
   4096 patterns as in ``wellposed batch``;
 - ``JSONL jobs 1`` / ``JSONL jobs 2``: ``run_batch()`` from a JSONL file to a JSONL output (reading, decoding,
   classifying, writing), in-process and with 2 worker processes (``wellposed batch --jobs 2``);
 - ``.npz jobs 2``: the same from an ``.npz`` batch (no JSON decoding).
 
-A last table (16×16 only) gives the CPU time of the chunk work (``classify_lines`` then ``_format_rows``,
+A last table (16×16 only) gives the CPU time of the chunk work (``classify_lines`` then ``format_rows``,
 JSONL) per record, for 16 384 of the density-0.2 patterns written compactly and with ``json.dumps``' default
 separators, with and without the plain-record reader and orjson (the json module alone is the reference).
 
@@ -37,11 +37,12 @@ from typing import Any
 
 import numpy as np
 
-from wellposed import batch as batch_mod
-from wellposed.analysis import batch_record
+from wellposed.analysis import analyze
 from wellposed.batch import CHUNK, run_batch
-from wellposed.batch_kernel import pattern_bytes
+from wellposed.batch import rows as batch_rows
+from wellposed.batch.kernel import pattern_bytes
 from wellposed.classify import classify
+from wellposed.io import records as batch_records
 from wellposed.support import SupportPattern, max_bytes
 
 DENSITIES = (0.05, 0.1, 0.2, 0.3, 0.5)
@@ -84,15 +85,16 @@ def _measure(size: int, density: float, count: int, base_count: int, seed: int, 
 
     # baseline (and oracle): one pattern at a time
     nb = min(count, base_count)
-    expected, wall, cpu = _timed(lambda: [batch_record(classify(SupportPattern(x[b], y[b]))) for b in range(nb)])
+    _, wall, cpu = _timed(lambda: [classify(SupportPattern(x[b], y[b])) for b in range(nb)])
     row["one_by_one"], row["one_by_one_cpu"] = nb / wall, nb / cpu
+    expected = [analyze(SupportPattern(x[b], y[b]), closedness=False).to_row() for b in range(nb)]
     methods = [rec["tractable_method"] for rec in expected]
     for method in ("dto", "relaxed", "none"):
         row[f"share_{method}"] = methods.count(method) / nb
 
     # kernel: arrays in memory → rows, in chunks as run_batch makes them
     fallbacks = 0
-    one_by_one = batch_mod._one_by_one
+    one_by_one = batch_rows._one_by_one
 
     def counting(xb, yb, nm, ln):  # type: ignore[no-untyped-def]
         nonlocal fallbacks
@@ -102,15 +104,15 @@ def _measure(size: int, density: float, count: int, base_count: int, seed: int, 
     def kernel() -> list[dict[str, Any]]:
         rows = []
         for s in range(0, count, CHUNK):
-            rows += batch_mod._vector_records(x[s:s + CHUNK], y[s:s + CHUNK], names[s:s + CHUNK],
+            rows += batch_rows._vector_records(x[s:s + CHUNK], y[s:s + CHUNK], names[s:s + CHUNK],
                                               list(range(s + 1, min(count, s + CHUNK) + 1)))
         return rows
 
-    batch_mod._one_by_one = counting
+    batch_rows._one_by_one = counting
     try:
         rows, wall, cpu = _timed(kernel)
     finally:
-        batch_mod._one_by_one = one_by_one
+        batch_rows._one_by_one = one_by_one
     row["kernel"], row["kernel_cpu"] = count / wall, count / cpu
     row["fallback"] = fallbacks
     row["rows_equal_classify"] = all(
@@ -144,14 +146,16 @@ CODECS = {  # name: (plain-record reader on, orjson on)
 
 def _codec_rows(x: np.ndarray, y: np.ndarray, lines: int = 16384) -> dict[str, dict[str, float]]:
     """CPU µs per record of the chunk work, for compact and default-separator JSONL, per reader/writer."""
-    from wellposed.batch import _columns, _format_rows, classify_lines
+    from wellposed.batch import classify_lines
+    from wellposed.batch.rows import columns as batch_columns
+    from wellposed.batch.rows import format_rows
 
     x, y = x[:lines], y[:lines]
     texts = {"compact": [f'{{"x_support":{a},"y_support":{b}}}' for a, b in zip(_rows_text(x), _rows_text(y),
                                                                               strict=True)]}
     texts["default separators"] = [json.dumps(json.loads(t)) for t in texts["compact"]]
-    saved = batch_mod._LAYOUTS, batch_mod._orjson
-    columns = _columns(False)
+    saved = batch_records._LAYOUTS, batch_records._orjson
+    columns = batch_columns(False)
     result: dict[str, dict[str, float]] = {}
     try:
         for style, records in texts.items():
@@ -159,15 +163,16 @@ def _codec_rows(x: np.ndarray, y: np.ndarray, lines: int = 16384) -> dict[str, d
             best = dict.fromkeys(CODECS, float("inf"))
             for _ in range(3):  # interleaved, best of 3: the machine may be shared
                 for name, (plain, fast) in CODECS.items():
-                    batch_mod._LAYOUTS = saved[0] if plain else ()
-                    batch_mod._orjson = saved[1] if fast else None
+                    batch_records._LAYOUTS = saved[0] if plain else ()
+                    batch_records._orjson = batch_rows._orjson = saved[1] if fast else None
                     t = time.process_time()
                     for s0 in range(0, len(items), CHUNK):
-                        _format_rows(classify_lines(items[s0:s0 + CHUNK]), "jsonl", columns)
+                        format_rows(classify_lines(items[s0:s0 + CHUNK]), "jsonl", columns)
                     best[name] = min(best[name], time.process_time() - t)
             result[style] = {name: 1e6 * v / len(items) for name, v in best.items()}
     finally:
-        batch_mod._LAYOUTS, batch_mod._orjson = saved
+        batch_records._LAYOUTS, batch_records._orjson = saved
+        batch_rows._orjson = saved[1]
     return result
 
 
@@ -201,7 +206,7 @@ def _print_table(size: int, count: int, base_count: int, seed: int, rows: list[d
                   f"{cell('jsonl_jobs2')} | {cell('npz_jobs2')} | {r['fallback']} |")
     same = all(r["rows_equal_classify"] for r in rows)
     identical = all(r["outputs_identical"] for r in rows)
-    print(f"\nbatch rows equal batch_record(classify(p)) on the one-by-one patterns: {same}; end-to-end outputs "
+    print(f"\nbatch rows equal analyze(p).to_row() on the one-by-one patterns: {same}; end-to-end outputs "
           f"identical (JSONL jobs 1/2, .npz): {identical}")
 
 

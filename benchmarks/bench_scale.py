@@ -72,8 +72,8 @@ _CHILD = textwrap.dedent("""
         rec = analyze_spec(specs[kind])
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(json.dumps({"seconds": seconds, "peak": peak, "json": len(json.dumps(rec)),
-                      "closed": rec["closed"], "method": rec["closed_method"], "tractable": rec["tractable_method"]}))
+    print(json.dumps({"seconds": seconds, "peak": peak, "json": len(json.dumps(rec.to_json())),
+                      "closed": rec.closed, "method": rec.closed_method, "tractable": rec.tractable_method}))
 """)
 
 

@@ -196,7 +196,7 @@ def test_census_markdown_errors(capsys, tmp_path, monkeypatch):
     assert code == 4 and "--markdown" in error_lines(err)[0] and "is a directory" in err
     assert not (tmp_path / "c.jsonl").exists()  # refused before the census ran
 
-    import wellposed.fileio
+    import wellposed.io.outputs
 
     real_fsync = os.fsync
     target = folder / "census.md"
@@ -206,7 +206,7 @@ def test_census_markdown_errors(capsys, tmp_path, monkeypatch):
             _disk_full()
         real_fsync(fd)
 
-    monkeypatch.setattr(wellposed.fileio.os, "fsync", fsync)
+    monkeypatch.setattr(wellposed.io.outputs.os, "fsync", fsync)
     code, _, err = run(capsys, "census", "--out", str(tmp_path / "c.jsonl"), "--max-m", "1", "--max-n", "1",
                        "--max-r", "1", "--no-qe", "--markdown", str(target))
     assert code == 4 and "--markdown" in error_lines(err)[0] and "No space left" in err

@@ -13,9 +13,10 @@ import zipfile
 import numpy as np
 import pytest
 
-from wellposed import batch as batch_module
-from wellposed.batch import read_output, run_batch
+from wellposed.batch import run_batch
 from wellposed.errors import InvalidSpecError, OutputConflictError, OutputError
+from wellposed.io import batch_input as batch_module
+from wellposed.io.resumable import read_output
 from wellposed.support import SupportPattern
 
 from .catalogue import CASES_DIR, case_files

@@ -1,6 +1,6 @@
-"""The vectorized batch classification (wellposed/batch_kernel.py, the chunk path of wellposed/batch.py).
+"""The vectorized batch classification (wellposed/batch/kernel.py, the chunk path of wellposed/batch/rows.py).
 
-The oracle is the one-pattern classifier: every batch row must equal ``batch_record(classify(p))``, field
+The oracle is the one-pattern analysis: every batch row must equal ``analyze(p).to_row()``, field
 for field (reason texts, failing pair, class counts), whatever the density, the shape, the empty or
 identical components, and whichever of DTO / relaxed C1+C2 / their first failures decides the verdict.
 """
@@ -17,13 +17,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wellposed import batch as batch_mod
-from wellposed import batch_kernel
-from wellposed.analysis import batch_record
-from wellposed.batch import _format_rows, _vector_records, classify_lines
-from wellposed.batch_kernel import Relaxed, classify_batch, pattern_bytes
+from wellposed.analysis import analyze
+from wellposed.batch import classify_lines
+from wellposed.batch import kernel as batch_kernel
+from wellposed.batch import rows as batch_rows
+from wellposed.batch.kernel import Relaxed, classify_batch, pattern_bytes
+from wellposed.batch.rows import _vector_records, format_rows
 from wellposed.classify import classify
 from wellposed.errors import InvalidSupportError
+from wellposed.io import records as batch_records
 from wellposed.support import SupportPattern
 
 from .catalogue import case_params
@@ -36,7 +38,7 @@ SHAPES = ((16, 16, 16), (5, 9, 7), (9, 5, 12), (3, 3, 8), (1, 6, 3), (6, 70, 9),
 
 
 def _expected(x: np.ndarray, y: np.ndarray, names: list[str]) -> list[dict]:
-    return [batch_record(classify(SupportPattern(x[b], y[b], name=names[b]))) for b in range(len(x))]
+    return [analyze(SupportPattern(x[b], y[b], name=names[b]), closedness=False).to_row() for b in range(len(x))]
 
 
 def _random_batch(rng: np.random.Generator, count: int, m: int, n: int, r: int, density: float
@@ -117,7 +119,7 @@ def test_c1_names_the_first_entry_and_the_earlier_class():
 @pytest.mark.parametrize("pattern", case_params())
 def test_catalogue(pattern):
     x, y = pattern.x_support[None], pattern.y_support[None]
-    want = batch_record(classify(pattern))
+    want = analyze(pattern, closedness=False).to_row()
     assert _vector_records(x, y, [pattern.name]) == [want]
     # the same pattern three times in one batch
     stack_x, stack_y = np.repeat(x, 3, axis=0), np.repeat(y, 3, axis=0)
@@ -165,7 +167,7 @@ def test_patterns_too_large_for_the_kernel_use_classify(monkeypatch):
     rng = np.random.default_rng(3)
     x, y = _random_batch(rng, 5, 4, 5, 6, 0.4)
     monkeypatch.setenv("WELLPOSED_MAX_BYTES", str(pattern_bytes(4, 5, 6) - 1))
-    monkeypatch.setattr(batch_mod, "classify_batch", None)  # not called
+    monkeypatch.setattr(batch_rows, "classify_batch", None)  # not called
     names = list("abcde")
     assert _vector_records(x, y, names, list(range(1, 6))) == [
         {"line": b + 1, "ok": True, **rec} for b, rec in enumerate(_expected(x, y, names))]
@@ -242,10 +244,16 @@ FAST_PATHS = [(True, True), (True, False), (False, True)]
 def _reference(monkeypatch, items: list[tuple[int, str]], fmt: str) -> tuple[list[dict], bytes]:
     """Rows and output bytes with neither fast reader nor orjson: the json module alone."""
     with monkeypatch.context() as patch:
-        patch.setattr(batch_mod, "_LAYOUTS", ())
-        patch.setattr(batch_mod, "_orjson", None)
+        patch.setattr(batch_records, "_LAYOUTS", ())
+        _no_orjson(patch)
         rows = classify_lines(items)
-        return rows, _format_rows(rows, fmt, batch_mod._columns(False))
+        return rows, format_rows(rows, fmt, batch_rows.columns(False))
+
+
+def _no_orjson(patch) -> None:
+    """The json module alone, for reading records and for writing rows."""
+    patch.setattr(batch_records, "_orjson", None)
+    patch.setattr(batch_rows, "_orjson", None)
 
 
 @pytest.mark.parametrize(("plain", "fast_json"), FAST_PATHS)
@@ -258,12 +266,12 @@ def test_fast_readers_change_nothing(monkeypatch, fmt, plain, fast_json):
     items += [(ln + 1000, text.replace(", ", ",").replace(": ", ":")) for ln, text in items]  # compact layout
     want_rows, want_bytes = _reference(monkeypatch, items, fmt)
     if not plain:
-        monkeypatch.setattr(batch_mod, "_LAYOUTS", ())
+        monkeypatch.setattr(batch_records, "_LAYOUTS", ())
     if not fast_json:
-        monkeypatch.setattr(batch_mod, "_orjson", None)
+        _no_orjson(monkeypatch)
     rows = classify_lines(items)
     assert rows == want_rows
-    assert _format_rows(rows, fmt, batch_mod._columns(False)) == want_bytes
+    assert format_rows(rows, fmt, batch_rows.columns(False)) == want_bytes
 
 
 @pytest.mark.parametrize("compact", [False, True])
@@ -274,8 +282,8 @@ def test_plain_records_are_read_without_decoding(monkeypatch, compact):
     items = _lines(x, y, names)
     if compact:
         items = [(ln, text.replace(", ", ",").replace(": ", ":")) for ln, text in items]
-    monkeypatch.setattr(batch_mod, "_decode", None)  # not called
-    monkeypatch.setattr(batch_mod, "_orjson", None)
+    monkeypatch.setattr(batch_records, "_decode", None)  # not called
+    _no_orjson(monkeypatch)
     assert classify_lines(items) == [{"line": b + 1, "ok": True, **rec}
                                      for b, rec in enumerate(_expected(x, y, [t or "" for t in names]))]
 
@@ -285,28 +293,29 @@ def test_plain_records_are_read_without_decoding(monkeypatch, compact):
 def test_fast_readers_change_nothing_on_fuzzed_lines(lines):
     items = [(ln, raw.decode("utf-8", errors="replace")) for ln, raw in enumerate(lines, start=1)]
     items = [(ln, text) for ln, text in items if text.strip()]
-    columns = batch_mod._columns(False)
-    saved = batch_mod._LAYOUTS, batch_mod._orjson
+    columns = batch_rows.columns(False)
+    saved = batch_records._LAYOUTS, batch_records._orjson
     try:
-        batch_mod._LAYOUTS, batch_mod._orjson = (), None
+        batch_records._LAYOUTS, batch_records._orjson, batch_rows._orjson = (), None, None
         want = classify_lines(items)
-        data = _format_rows(want, "jsonl", columns)
+        data = format_rows(want, "jsonl", columns)
         for plain, fast_json in FAST_PATHS:
-            batch_mod._LAYOUTS = saved[0] if plain else ()
-            batch_mod._orjson = saved[1] if fast_json else None
+            batch_records._LAYOUTS = saved[0] if plain else ()
+            batch_records._orjson = batch_rows._orjson = saved[1] if fast_json else None
             rows = classify_lines(items)
             assert rows == want
-            assert _format_rows(rows, "jsonl", columns) == data
+            assert format_rows(rows, "jsonl", columns) == data
     finally:
-        batch_mod._LAYOUTS, batch_mod._orjson = saved
+        batch_records._LAYOUTS, batch_records._orjson = saved
+        batch_rows._orjson = saved[1]
 
 
 def test_a_lone_surrogate_in_a_name_is_written_as_its_json_escape():
     rows = classify_lines([(1, '{"x_support": ["1"], "y_support": ["1"], "name": "a\\ud800"}')])
     assert rows[0]["name"] == "a\ud800"
-    line = _format_rows(rows, "jsonl", batch_mod._columns(False))
+    line = format_rows(rows, "jsonl", batch_rows.columns(False))
     assert json.loads(line)["name"] == "a\ud800"
-    assert b"a\\ud800" in _format_rows(rows, "csv", batch_mod._columns(False))
+    assert b"a\\ud800" in format_rows(rows, "csv", batch_rows.columns(False))
 
 
 def _csv_reference(rows: list[dict], columns: list[str]) -> bytes:
@@ -326,8 +335,8 @@ CSV_VALUES = [None, True, False, 0, -3, 2**70, 1.5, float("nan"), "", "a,b", 'q"
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.dictionaries(st.sampled_from(batch_mod._columns(True, True) + ["extra"]),
+@given(st.lists(st.dictionaries(st.sampled_from(batch_rows.columns(True, True) + ["extra"]),
                                 st.sampled_from(CSV_VALUES)), max_size=4))
 def test_csv_rows_are_those_of_the_dict_writer(rows):
-    columns = batch_mod._columns(True, True)
-    assert _format_rows(rows, "csv", columns) == _csv_reference(rows, columns)
+    columns = batch_rows.columns(True, True)
+    assert format_rows(rows, "csv", columns) == _csv_reference(rows, columns)

@@ -203,7 +203,7 @@ def test_census_refuses_files_it_did_not_write(tmp_path: Path, capsys: pytest.Ca
 
 
 def test_census_output_is_locked(tmp_path: Path) -> None:
-    from wellposed.fileio import lock_output
+    from wellposed.io.outputs import lock_output
 
     out = tmp_path / "c.jsonl"
     run_census(out, max_m=1, max_n=1, max_r=1, use_qe=False)

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wellposed.analysis import batch_record
+from wellposed.analysis import analyze
 from wellposed.batch import classify_lines
-from wellposed.batch_kernel import classify_batch
+from wellposed.batch.kernel import classify_batch
 from wellposed.classify import classify
 from wellposed.families import family
 from wellposed.support import SupportPattern
@@ -117,7 +117,7 @@ def test_batch_equals_one_by_one(m, n, r, seed, density):
         lines.append((b + 1, json.dumps(rec)))
     rows = classify_lines(lines)
     for b, row in enumerate(rows):
-        expect = batch_record(classify(SupportPattern(x[b], y[b], name=f"p{b}")))
+        expect = analyze(SupportPattern(x[b], y[b], name=f"p{b}"), closedness=False).to_row()
         assert row == {"line": b + 1, "ok": True, **expect}
 
 

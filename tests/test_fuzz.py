@@ -35,10 +35,12 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from wellposed.batch import META_SUFFIX, iter_input, read_output, run_batch
+from wellposed.batch import run_batch
 from wellposed.cli import main
 from wellposed.errors import WellposedError
 from wellposed.families import load_pattern
+from wellposed.io.batch_input import iter_lines
+from wellposed.io.resumable import META_SUFFIX, read_output
 
 from .strategies import (
     batch_file_bytes,
@@ -204,7 +206,7 @@ def test_batch_jsonl(capsys, tmp_path, data, fmt):
     header, rows = read_output(out)
     assert header["input"]["kind"] == "jsonl"
     assert len(rows) == _rows_expected(data)
-    assert [int(r["line"]) for r in rows] == [n for n, _ in iter_input(src)]  # the --scheduler path's records
+    assert [int(r["line"]) for r in rows] == [n for n, _ in iter_lines(src)]  # the --scheduler path's records
     assert sorted({int(r["line"]) for r in rows}) == [int(r["line"]) for r in rows]
     assert code == (3 if any(str(r["ok"]) != "True" for r in rows) else 0)
     again, _, _ = run_cli(capsys, argv, {0})  # resumed: every record done, the errors were reported before
@@ -717,13 +719,13 @@ def test_found_by_fuzzing(capsys, tmp_path, name, file_name, data, argv, code, f
 
 
 def test_found_blank_lines_agree_between_the_local_and_scheduler_paths(tmp_path):
-    """A line of only U+2028 or U+00A0 was skipped by ``iter_input`` (the --scheduler path) but classified
+    """A line of only U+2028 or U+00A0 was skipped by ``iter_lines`` (the --scheduler path) but classified
     (an error row) by the local path: the two paths gave different rows."""
     src = tmp_path / "in.jsonl"
     src.write_bytes('{"spec": "lu:2"}\n\u2028\n\u00a0\n \n'.encode())
     run_batch(src, tmp_path / "o.jsonl")
     rows = read_output(tmp_path / "o.jsonl")[1]
-    assert [r["line"] for r in rows] == [n for n, _ in iter_input(src)] == [1, 2, 3]
+    assert [r["line"] for r in rows] == [n for n, _ in iter_lines(src)] == [1, 2, 3]
 
 
 def test_found_refused_output_is_left_untouched(capsys, tmp_path, batch_reference):

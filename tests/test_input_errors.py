@@ -106,7 +106,7 @@ def test_real_layer_sizes_are_not_refused():
 
 
 def test_classify_batch_slices_give_the_same_answers(monkeypatch):
-    from wellposed import batch_kernel as classify_mod
+    from wellposed.batch import kernel as classify_mod
 
     rng = np.random.default_rng(5)
     x = rng.random((37, 6, 5)) < 0.4

@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wellposed.errors import CertificateError, InvalidSupportError
+from wellposed.io.masks import load_masks
 from wellposed.kronecker import KSPattern, check_chain, dyadic_butterfly, monarch
-from wellposed.masks_io import load_masks
 from wellposed.network import (
     LinearSetVerdict,
     _all_complete,

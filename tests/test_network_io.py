@@ -10,7 +10,7 @@ import pytest
 
 from wellposed.cli import main
 from wellposed.errors import BackendNotAvailableError, InvalidSpecError, InvalidSupportError
-from wellposed.masks_io import load_masks
+from wellposed.io.masks import load_masks
 from wellposed.network import analyze_network
 
 CASES = Path(__file__).resolve().parent.parent / "cases" / "networks"
@@ -84,7 +84,7 @@ def test_bad_files(tmp_path: Path) -> None:
 
 
 def test_torch_missing_names_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import wellposed.masks_io as mio
+    import wellposed.io.masks as mio
 
     real = mio.importlib.util.find_spec
     monkeypatch.setattr(mio.importlib.util, "find_spec", lambda name: None if name == "torch" else real(name))

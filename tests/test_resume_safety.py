@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from wellposed.batch import read_output, run_batch
-from wellposed.fileio import lock_output
+from wellposed.batch import run_batch
+from wellposed.io.outputs import lock_output
+from wellposed.io.resumable import read_output
 from wellposed.support import SupportPattern
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux)")

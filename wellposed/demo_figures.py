@@ -78,7 +78,7 @@ def _save(fig: Any, path: Path, fmt: str, parameter: str = "out_dir") -> Path:
     """Write the figure atomically (temporary file, then rename) and close it."""
     import matplotlib.pyplot as plt
 
-    from .fileio import atomic_output
+    from .io.outputs import atomic_output
 
     meta = {"Software": None} if fmt == "png" else {"Date": None, "Creator": None}
     try:
@@ -127,7 +127,7 @@ def plot_lu_demo(out_dir: str | Path, *, n: int = 2, fmt: str = "png", steps: in
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    from .fileio import output_error
+    from .io.outputs import output_error
 
     try:
         out.mkdir(parents=True, exist_ok=True)

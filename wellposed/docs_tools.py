@@ -22,7 +22,7 @@ from typing import Any
 
 from .cli.exit_codes import exit_code_for
 from .errors import InvalidSpecError, OutputError, WellposedError
-from .fileio import atomic_write_text
+from .io.outputs import atomic_write_text
 from .support import SupportPattern
 
 __all__ = [
@@ -144,6 +144,12 @@ def cli_reference(parser: argparse.ArgumentParser | None = None) -> str:
                 lines += ["| argument | meaning |", "|---|---|"]
                 lines += [f"| {a} | {b} |" for a, b in rows]
                 lines.append("")
+    from .io.formats import formats_markdown
+
+    lines += ["## Input files", "",
+              "Every input file is read through one table of formats (`wellposed.io.formats.FORMATS`): a directory "
+              "first, then by suffix, then by what the source is. Another suffix is refused with a message that "
+              "names the argument, the file and the formats it accepts.", "", formats_markdown()]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -307,7 +313,7 @@ def write_catalogue(docs_dir: str | Path = "docs", cases_dir: str | Path = "case
     try:
         fig_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        from .fileio import output_error
+        from .io.outputs import output_error
 
         raise output_error("docs_dir", fig_dir, exc) from None
     written = []

@@ -6,7 +6,6 @@ A SPEC is either a path to a pattern file (``.json`` case file, ``.npz`` with ar
 
 from __future__ import annotations
 
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -153,55 +152,9 @@ def load_pattern(spec: str | Path) -> SupportPattern:
     """Load a pattern from a file path (``.json`` or ``.npz``) or a family spec.
 
     Raises :class:`~wellposed.errors.InvalidSpecError` for unreadable files and unknown families, and
-    :class:`~wellposed.errors.InvalidSupportError` for malformed masks.
+    :class:`~wellposed.errors.InvalidSupportError` for malformed masks. The file readers are in
+    :mod:`wellposed.io` (one table of formats: :data:`wellposed.io.formats.FORMATS`).
     """
-    path = Path(spec)
-    text = str(spec)
-    try:
-        exists, is_dir, is_file = path.exists(), path.is_dir(), path.is_file()
-    except OSError:  # e.g. a family spec longer than a file name may be
-        exists = is_dir = is_file = False
-    looks_like_file = path.suffix.lower() in (".json", ".npz") or exists
-    if not looks_like_file:
-        return family(text)
-    if is_dir:
-        raise InvalidSpecError(f"{text!r} is a directory, not a pattern file; `wellposed batch {text} --out OUT.jsonl` "
-                               "classifies every .json case file in it.")
-    if not is_file:
-        raise InvalidSpecError(f"pattern file {text!r} does not exist (or is not a file); give a .json/.npz "
-                               f"case file or a family spec such as lu:3.")
-    if path.suffix.lower() == ".npz":
-        from .masks_io import check_array_file
+    from .io.patterns import read_pattern
 
-        check_array_file(path, f"pattern file {text!r}")
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                missing = [k for k in ("x_support", "y_support") if k not in data.files]
-                if missing:
-                    raise InvalidSpecError(f"{text!r}: .npz file lacks array(s) {missing}; save with "
-                                           "np.savez(path, x_support=I, y_support=J).")
-                x, y = data["x_support"], data["y_support"]
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-            if isinstance(exc, InvalidSpecError):
-                raise
-            raise InvalidSpecError(f"{text!r}: cannot read .npz file: {exc}") from None
-        try:
-            return SupportPattern(x, y, name=path.stem)
-        except InvalidSupportError as exc:
-            raise InvalidSupportError(f"{text!r}: {exc}") from None
-    from .fileio import loads_bounded
-
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InvalidSpecError(f"{text!r}: cannot read file: {exc.strerror or exc}.") from None
-    try:
-        decoded = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InvalidSpecError(f"{text!r}: not a UTF-8 text file (byte {exc.start}); a case file is JSON such as "
-                               '{"x_support": ["10", "11"], "y_support": ["10", "11"]}.') from None
-    data = loads_bounded(decoded, repr(text))
-    pattern = SupportPattern.from_json(data, where=text)
-    if not pattern.name:
-        pattern = pattern.with_masks(pattern.x_support, pattern.y_support, name=path.stem)
-    return pattern
+    return read_pattern(spec)

@@ -16,7 +16,7 @@ import numpy as np
 
 from .classify import Classification, classify
 from .errors import InvalidSpecError
-from .fileio import atomic_output
+from .io.outputs import atomic_output
 from .support import SupportPattern, check_memory
 
 __all__ = ["support_graph", "graph_summary", "connected_parts", "export_graph", "draw_pattern", "GRAPH_SUFFIXES",

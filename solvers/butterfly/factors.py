@@ -403,7 +403,7 @@ def write_npz(path: str | os.PathLike[str], arrays: dict[str, Any], parameter: s
     >>> sorted(p.name for p in d.iterdir())  # no temporary file is left behind
     ['chain.npz']
     """
-    from wellposed.fileio import atomic_output
+    from wellposed.io.outputs import atomic_output
 
     target = os.fspath(path)
     if not target.endswith(".npz"):
@@ -468,7 +468,7 @@ def read_chain_arrays(path: str | os.PathLike[str], where: str) -> tuple[list[KS
 wellposed cannot read (it reads 'wellposed.FactorChain/1'); upgrade wellposed, or write the chain again with \
 FactorChain.save.
     """
-    from wellposed.masks_io import check_array_file
+    from wellposed.io.arrays import check_array_file
 
     if not os.path.isfile(path):
         raise InvalidSpecError(f"cannot read {where}: it does not exist (or is not a file).")

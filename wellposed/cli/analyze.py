@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .args import EPILOG, add_budget_options, check_output_path
+
+if TYPE_CHECKING:  # pragma: no cover - the analysis is imported when the command runs
+    from ..analysis import Analysis
 
 __all__ = ["NAME", "add_parser", "run"]
 
@@ -32,39 +35,37 @@ def add_parser(subparsers: Any) -> None:
 
 
 
-def _print_analysis(rec: dict[str, Any]) -> None:
-    title = rec["name"] or "pattern"
-    print(f"{title}: A is {rec['m']}×{rec['n']}, r = {rec['r']} components ({rec['free_entries']} free entries)")
-    if rec.get("description"):
-        print(f"  {rec['description']}")
-    if rec["empty_components"]:
-        print(f"  empty components (ignored): {rec['empty_components']}")
-    print(f"  classes of identical rank-one supports: {rec['num_classes']} "
-          f"({rec['num_complete_classes']} complete)")
-    for c in rec["classes"][:20]:
+def _print_analysis(a: Analysis) -> None:
+    title = a.name or "pattern"
+    print(f"{title}: A is {a.m}×{a.n}, r = {a.r} components ({a.free_entries} free entries)")
+    if a.description:
+        print(f"  {a.description}")
+    if a.empty_components:
+        print(f"  empty components (ignored): {list(a.empty_components)}")
+    print(f"  classes of identical rank-one supports: {a.num_classes} ({a.num_complete_classes} complete)")
+    for c in a.classes[:20]:
         mark = " complete" if c["complete"] else ""
         print(f"    components {c['components']}: rows {c['rows']} × cols {c['cols']}{mark}")
-    if rec.get("decided_from"):
-        print(f"    (decided from the {rec['decided_from']}; add --full to list the classes)")
-    elif rec["num_classes"] > len(rec["classes"][:20]):
-        print(f"    ... {rec['num_classes'] - len(rec['classes'][:20])} more")
-    g = rec["graph"]
+    if a.decided_from:
+        print(f"    (decided from the {a.decided_from}; add --full to list the classes)")
+    elif a.num_classes > len(a.classes[:20]):
+        print(f"    ... {a.num_classes - len(a.classes[:20])} more")
+    g = a.graph
     rel = g["edges_by_relation"]
     print(f"  support graph: {g['nodes']} nodes, {g['edges']} edges (identical {rel['identical']}, nested "
           f"{rel['nested']}, partial {rel['partial']}), {g['connected_components']} connected component(s)")
-    verdict = "yes" if rec["tractable"] else "no"
-    print(f"  tractable: {verdict} [{rec['tractable_method']}]")
-    print(f"    {rec['tractable_reason']}")
-    closed = rec.get("closed")
-    text = {True: "yes (well-posed for every A)", False: "no (ill-posed for some A)", None: "undecided"}[closed]
-    if rec.get("closed_method") is None and closed is None:
+    verdict = "yes" if a.tractable else "no"
+    print(f"  tractable: {verdict} [{a.tractable_method}]")
+    print(f"    {a.tractable_reason}")
+    text = {True: "yes (well-posed for every A)", False: "no (ill-posed for some A)", None: "undecided"}[a.closed]
+    if a.closed_method is None and a.closed is None:
         text = "not computed"
-    print(f"  closed: {text}" + (f" [{rec['closed_method']}]" if rec.get("closed_method") else ""))
-    if rec.get("closed_reason") and rec.get("closed_method"):
-        print(f"    {rec['closed_reason']}")
-    if rec.get("expected"):
-        print(f"  expected (from the case file): {rec['expected']}")
-    print(f"  time: {rec['seconds']:.3f} s")
+    print(f"  closed: {text}" + (f" [{a.closed_method}]" if a.closed_method else ""))
+    if a.closed_reason and a.closed_method:
+        print(f"    {a.closed_reason}")
+    if a.expected:
+        print(f"  expected (from the case file): {a.expected}")
+    print(f"  time: {a.seconds:.3f} s")
 
 
 def _check_output_suffix(path: str | None, parameter: str, allowed: tuple[str, ...]) -> None:
@@ -88,20 +89,20 @@ def run(args: argparse.Namespace) -> int:
     check_output_path(args.picture, "--picture")
     if args.graph or args.picture:  # pictures and graph files need the masks
         pattern = load_pattern(args.spec)
-        rec = analyze(pattern, closedness=not args.no_closedness, backend=args.backend, effort=args.effort,
-                      timeout=args.timeout, full=args.full)
+        result = analyze(pattern, closedness=not args.no_closedness, backend=args.backend, effort=args.effort,
+                         timeout=args.timeout, full=args.full)
     else:  # Kronecker-sparse families are decided from their description, without masks
-        rec = analyze_spec(args.spec, closedness=not args.no_closedness, backend=args.backend, effort=args.effort,
-                           timeout=args.timeout, full=args.full)
+        result = analyze_spec(args.spec, closedness=not args.no_closedness, backend=args.backend,
+                              effort=args.effort, timeout=args.timeout, full=args.full)
+    written: dict[str, str] = {}
     if args.graph:  # written atomically; an unwritable path is an OutputError (exit 4)
-        rec["graph_file"] = str(export_graph(support_graph(pattern), args.graph, "--graph"))
+        written["graph_file"] = str(export_graph(support_graph(pattern), args.graph, "--graph"))
     if args.picture:
-        rec["picture_file"] = str(draw_pattern(pattern, args.picture, parameter="--picture"))
+        written["picture_file"] = str(draw_pattern(pattern, args.picture, parameter="--picture"))
     if args.json:
-        print(json.dumps(rec, ensure_ascii=False))
+        print(json.dumps({**result.to_json(), **written}, ensure_ascii=False))
     else:
-        _print_analysis(rec)
-        for key in ("graph_file", "picture_file"):
-            if key in rec:
-                print(f"  wrote {rec[key]}")
+        _print_analysis(result)
+        for path in written.values():
+            print(f"  wrote {path}")
     return 0

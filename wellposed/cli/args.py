@@ -9,7 +9,7 @@ from typing import Any
 from .. import validate
 from ..errors import WellposedError
 
-__all__ = ["EPILOG", "positive_float", "positive_int", "timeout_seconds", "load_matrix_npy", "check_output_path",
+__all__ = ["EPILOG", "positive_float", "positive_int", "timeout_seconds", "check_output_path",
            "add_budget_options", "int_type", "effort_factor"]
 
 #: The epilog shared by the main help and the commands that take a SPEC.
@@ -66,33 +66,12 @@ def add_budget_options(parser: argparse.ArgumentParser, what: str = "pattern") -
                         "reported as 'cap:wall-clock', which depends on the machine")
 
 
-def load_matrix_npy(path: str, parameter: str = "MATRIX") -> Any:
-    """Read a numeric matrix from a ``.npy`` file or raise InvalidMatrixError naming the parameter and the fix."""
-    import numpy as np
-
-    from ..errors import InvalidMatrixError
-
-    if not path.lower().endswith(".npy"):
-        raise InvalidMatrixError(f"{parameter} = {path!r} must be a .npy file; save A with numpy.save('A.npy', A).")
-    import os
-
-    if not os.path.isfile(path):
-        raise InvalidMatrixError(f"{parameter} file {path!r} does not exist (or is not a file).")
-    from ..masks_io import check_array_file
-
-    check_array_file(path, f"cannot read {parameter} {path!r}", per_entry=16)  # object dtype, renamed .npz, size
-    try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
-        raise InvalidMatrixError(f"cannot read {parameter} {path!r} as a .npy array: {exc}") from None
-
-
 def check_output_path(path: str | None, parameter: str = "--out") -> None:
     """Refuse, before the work starts, an output path that can never be written as a file.
 
     A directory, a symbolic link loop, a parent that is a file, or a folder without write permission
     raises :class:`~wellposed.errors.OutputError` (exit 4) naming ``parameter``. The write itself is
-    atomic (:func:`wellposed.fileio.atomic_output`) and reports later failures such as a full disk.
+    atomic (:func:`wellposed.io.outputs.atomic_output`) and reports later failures such as a full disk.
     ``None`` (no output requested) passes.
 
     Examples
@@ -112,7 +91,7 @@ def check_output_path(path: str | None, parameter: str = "--out") -> None:
     import os
 
     from ..errors import OutputError
-    from ..fileio import output_error
+    from ..io.outputs import output_error
 
     try:
         os.stat(path)

@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     """Entry point of ``wellposed census``."""
     from ..closedness.census import read_timings, render_markdown, run_census, summarize
     from ..errors import WellposedError
-    from ..fileio import atomic_write_text, output_error
+    from ..io.outputs import atomic_write_text, output_error
 
     check_output_path(args.markdown, "--markdown")  # before the census, not after it
 
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
                              timeout=args.timeout, jobs=args.jobs, backend=args.backend, use_qe=not args.no_qe,
                              retry_undecided=args.retry_undecided, progress=progress,
                              restart=args.restart)
-    except OSError as exc:  # writing --out; errors of wellposed.fileio are already OutputError (exit 4)
+    except OSError as exc:  # writing --out; errors of wellposed.io.outputs are already OutputError (exit 4)
         if isinstance(exc, WellposedError):
             raise
         raise output_error("--out", args.out, exc) from None

@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from ..demo_figures import plot_lu_demo
     from ..errors import InvalidSpecError, UndecidedError
-    from ..fileio import output_error
+    from ..io.outputs import output_error
 
     n = args.n
     out = Path(args.out)

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from .args import load_matrix_npy as _load_matrix
+from ..io.arrays import read_matrix as _load_matrix
 
 __all__ = ["NAME", "add_parser", "run"]
 

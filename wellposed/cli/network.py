@@ -36,10 +36,10 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the masks, analyze, print; returns the exit code (failures are raised for ``main`` to map)."""
-    from ..masks_io import load_masks
+    from ..io.masks import load_masks
     from ..network import analyze_network
 
-    loaded = load_masks(args.masks, from_weights=args.from_weights)
+    loaded = load_masks(args.masks, from_weights=args.from_weights, parameter="MASKS")
     report = analyze_network(list(loaded.masks), names=list(loaded.names),
                              closedness=not args.no_closedness, backend=args.backend, effort=args.effort,
                              timeout=args.timeout)

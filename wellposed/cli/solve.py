@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from .args import load_matrix_npy as _load_matrix
+from ..io.arrays import read_matrix as _load_matrix
 
 __all__ = ["NAME", "add_parser", "run"]
 
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from wellposed.classify import classify
     from wellposed.errors import CertificateError, InvalidSpecError, NotTractableError, UndecidedError
     from wellposed.families import load_pattern
-    from wellposed.fileio import atomic_output
+    from wellposed.io.outputs import atomic_output
     from wellposed.solvers.baselines import fit_fsmf_baseline
     from wellposed.solvers.fsmf import as_data_matrix, solve_fsmf
 

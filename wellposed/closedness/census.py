@@ -7,15 +7,15 @@ re-verified independently; restarting with the same file skips the keys already 
 
 The file's first line is a header ``{"wellposed_census": 1, "fingerprint": F, "options": {...}}`` with
 the options that change records (``max_m``, ``max_n``, ``max_r``, ``backend``, ``use_qe`` and the
-budget) and their SHA-256 ``F``; :func:`read_records` skips it. The file is locked while a census runs
-(:func:`wellposed.fileio.lock_output`), a file of another census, of ``wellposed batch`` or of another
-program is refused (:class:`~wellposed.errors.OutputConflictError`; ``restart=True`` starts it over),
+budget) and their SHA-256 ``F``; :func:`read_records` skips it. The file is written by the resumable
+writer shared with ``wellposed batch`` (:func:`wellposed.io.resumable.open_resumable`): it is locked while a
+census runs, a file of another census, of ``wellposed batch`` or of another program is refused
+(:class:`~wellposed.errors.OutputConflictError`; ``restart=True`` starts it over), a torn last line is cut,
 and the final compaction replaces the census's own file atomically.
 """
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import logging
@@ -23,13 +23,14 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 
 from ..errors import InvalidSpecError, OutputConflictError, OutputError
 from ..executors import check_jobs, ordered_map
-from ..fileio import atomic_output, lock_output, output_error, read_locked, truncate_locked, write_locked
+from ..io.outputs import output_error
+from ..io.resumable import CENSUS_OUTPUT, conflict, make_header, open_resumable
 from ..support import SupportPattern
 
 __all__ = ["enumerate_patterns", "run_census", "read_records", "summarize", "render_markdown", "census_record"]
@@ -131,62 +132,47 @@ def read_timings(out: str | Path) -> dict[str, float]:
 
 # ---------------------------------------------------------------- the output file
 #: Version of the output header (``{"wellposed_census": FORMAT_VERSION, ...}``).
-FORMAT_VERSION = 1
-_HEADER_KEY = "wellposed_census"
-_BATCH_KEY = "wellposed_batch"
+FORMAT_VERSION = CENSUS_OUTPUT.version
 #: Options that only bound how hard each pattern is tried: ``retry_undecided`` may change them.
 BUDGET_OPTIONS = ("timeout", "effort")
 
 
 def _census_header(options: dict[str, Any]) -> dict[str, Any]:
     """The first line of a census file: the options that change records and their SHA-256."""
-    blob = json.dumps(options, sort_keys=True, separators=(",", ":"))
-    return {_HEADER_KEY: FORMAT_VERSION, "fingerprint": hashlib.sha256(blob.encode("utf-8")).hexdigest(),
-            "options": options}
+    return make_header(CENSUS_OUTPUT, options, options=options)
 
 
-def _dumps(obj: dict[str, Any]) -> bytes:
-    return (json.dumps(obj, ensure_ascii=False) + "\n").encode("utf-8")
+def _refuse_legacy(path: Path, header: dict[str, Any]) -> Callable[[Any], None]:
+    """Refuse a census file of an older wellposed (records without a header line), saying how to adopt it."""
+    def check(stored: Any) -> None:
+        if isinstance(stored, dict) and "key" in stored and "closed" in stored:
+            raise OutputConflictError(
+                f"--out = {str(path)!r} is a census file of an older wellposed, without the header that names its "
+                "options, so resuming it could mix records decided with other options. If it was made with this "
+                f"run's options, adopt it by inserting this first line: "
+                f"{CENSUS_OUTPUT.encode(header).decode('utf-8').strip()} ; otherwise rerun with --restart (in "
+                "Python: restart=True) to start it over, or choose another --out.")
+    return check
 
 
-def _conflict(path: Path, what: str) -> OutputConflictError:
-    return OutputConflictError(
-        f"--out = {str(path)!r} {what}; rerun with --restart (in Python: restart=True) to start it over (its "
-        "records are deleted), or choose another --out.")
-
-
-def _check_header(stored: Any, header: dict[str, Any], path: Path, retry_undecided: bool,
-                  first: bytes) -> dict[str, Any]:
-    """The header to keep for ``path``; :class:`OutputConflictError` if the file is not this census's."""
-    if isinstance(stored, dict) and _BATCH_KEY in stored:
-        raise _conflict(path, "was written by `wellposed batch`, not `wellposed census`")
-    if isinstance(stored, dict) and "key" in stored and "closed" in stored:
-        raise OutputConflictError(
-            f"--out = {str(path)!r} is a census file of an older wellposed, without the header that names its "
-            "options, so resuming it could mix records decided with other options. If it was made with this "
-            f"run's options, adopt it by inserting this first line: {_dumps(header).decode('utf-8').strip()} "
-            "; otherwise rerun with --restart (in Python: restart=True) to start it over, or choose another --out.")
-    if not isinstance(stored, dict) or _HEADER_KEY not in stored:
-        begins = first[:60].decode("utf-8", errors="replace")
-        raise _conflict(path, f"is not a census output with a fingerprint header (it begins {begins!r}); it was "
-                              "written by another program or by an older wellposed")
-    if stored[_HEADER_KEY] != FORMAT_VERSION:
-        raise _conflict(path, f"has census format {stored[_HEADER_KEY]!r}; this wellposed writes format "
-                              f"{FORMAT_VERSION}")
-    if stored.get("fingerprint") == header["fingerprint"]:
-        return dict(stored)
-    stored_options = stored.get("options")
-    old: dict[str, Any] = stored_options if isinstance(stored_options, dict) else {}
-    new = header["options"]
-    differ = sorted((k for k in set(old) | set(new) if old.get(k) != new.get(k)), key=str)
-    if retry_undecided and differ and all(k in BUDGET_OPTIONS for k in differ):
-        kept = dict(stored)  # the records of the first run keep their fingerprint; note the retry budget
-        budget = {k: new.get(k) for k in BUDGET_OPTIONS if k in new}
-        kept["retried_with"] = [*[b for b in stored.get("retried_with", []) if b != budget], budget]
-        return kept
-    diffs = "; ".join(f"{k}: {old.get(k)!r} in the file, {new.get(k)!r} now" for k in differ) or "its fingerprint"
-    hint = (f" (--retry-undecided may change only {', '.join(BUDGET_OPTIONS)})" if retry_undecided else "")
-    raise _conflict(path, f"was written with other options ({diffs}){hint}")
+def _on_mismatch(path: Path, header: dict[str, Any], retry_undecided: bool
+                 ) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """What to do with a census file written with other options: with ``retry_undecided``, keep it when only
+    the budget differs (noting the retry budget); otherwise refuse it, naming the options that differ."""
+    def decide(stored: dict[str, Any]) -> dict[str, Any]:
+        stored_options = stored.get("options")
+        old: dict[str, Any] = stored_options if isinstance(stored_options, dict) else {}
+        new = header["options"]
+        differ = sorted((k for k in set(old) | set(new) if old.get(k) != new.get(k)), key=str)
+        if retry_undecided and differ and all(k in BUDGET_OPTIONS for k in differ):
+            kept = dict(stored)  # the records of the first run keep their fingerprint; note the retry budget
+            budget = {k: new.get(k) for k in BUDGET_OPTIONS if k in new}
+            kept["retried_with"] = [*[b for b in stored.get("retried_with", []) if b != budget], budget]
+            return kept
+        diffs = "; ".join(f"{k}: {old.get(k)!r} in the file, {new.get(k)!r} now" for k in differ) or "its fingerprint"
+        hint = (f" (--retry-undecided may change only {', '.join(BUDGET_OPTIONS)})" if retry_undecided else "")
+        raise conflict(CENSUS_OUTPUT, path, f"was written with other options ({diffs}){hint}")
+    return decide
 
 
 def _parse_records(lines: list[bytes], path: Path, first_line: int) -> list[dict[str, Any]]:
@@ -199,7 +185,7 @@ def _parse_records(lines: list[bytes], path: Path, first_line: int) -> list[dict
         except (ValueError, RecursionError):
             logger.warning("%s:%d: skipping an unreadable (truncated?) record", path, lineno)
             continue
-        if isinstance(rec, dict) and _HEADER_KEY not in rec:
+        if isinstance(rec, dict) and CENSUS_OUTPUT.key not in rec:
             out.append(rec)
     return out
 
@@ -222,31 +208,6 @@ def read_records(path: str | Path) -> list[dict[str, Any]]:
     if not p.exists():
         return []
     return _parse_records(p.read_bytes().split(b"\n"), p, 1)
-
-
-def _recover(fh: BinaryIO, path: Path, header: dict[str, Any], retry_undecided: bool, restart: bool
-             ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """(header to keep, records) of the locked file ``fh``; starts it when new, refuses another run's.
-
-    A partly written last line (an interrupted run) is cut off.
-    """
-    data = read_locked(fh, path, content=not restart)  # also refuses a device, a pipe or a socket
-    head = _dumps(header)
-    nl = data.find(b"\n")
-    line = data[:nl] if nl >= 0 else data
-    ours = line.startswith(b'{"' + _HEADER_KEY.encode() + b'":')
-    if head.startswith(data) or (ours and (nl < 0 or len(data) == nl + 1)):
-        write_locked(fh, path, head, truncate=True)  # new, emptied by restart, killed in its header, or no records
-        return header, []
-    try:
-        stored = json.loads(line)
-    except (ValueError, RecursionError):
-        stored = None
-    kept = _check_header(stored, header, path, retry_undecided, line)
-    cut = data.rfind(b"\n") + 1
-    if cut < len(data):
-        truncate_locked(fh, path, cut)
-    return kept, _parse_records(data[nl + 1:cut].split(b"\n"), path, 2)
 
 
 def run_census(out: str | Path, *, max_m: int = 3, max_n: int = 3, max_r: int = 3, effort: float = 1.0,
@@ -303,8 +264,11 @@ def run_census(out: str | Path, *, max_m: int = 3, max_n: int = 3, max_r: int = 
     budget = {"effort": float(effort), "timeout": None if timeout is None else float(timeout)}
     header = _census_header({"max_m": int(max_m), "max_n": int(max_n), "max_r": int(max_r), "backend": str(backend),
                              "use_qe": bool(use_qe), "z3": z3_version(), **budget})
-    with lock_output(path, "--out") as fh:
-        kept, records = _recover(fh, path, header, retry_undecided, restart)
+    with open_resumable(path, header, CENSUS_OUTPUT, restart=restart,
+                        parse=lambda body: _parse_records(body.split(b"\n"), path, 2),
+                        legacy=_refuse_legacy(path, header),
+                        mismatch=_on_mismatch(path, header, retry_undecided)) as run:
+        records = run.found
         latest = {rec["key"]: rec for rec in records if "key" in rec}  # the last record of a key wins
         old = latest
         if retry_undecided:
@@ -319,7 +283,7 @@ def run_census(out: str | Path, *, max_m: int = 3, max_n: int = 3, max_r: int = 
         try:
             with open(timing_file, "w" if restart else "a", encoding="utf-8") as tf:
                 for rec, secs in results:
-                    write_locked(fh, path, _dumps(rec))
+                    run.output.append(CENSUS_OUTPUT.encode(rec))
                     tf.write(json.dumps({"key": rec["key"], "seconds": secs}) + "\n")
                     latest[rec["key"]] = rec
                     done += 1
@@ -331,17 +295,9 @@ def run_census(out: str | Path, *, max_m: int = 3, max_n: int = 3, max_r: int = 
             close = getattr(results, "close", None)
             if close is not None:
                 close()
-        _compact(path, kept, latest)  # still under the lock: nobody appends to the old file meanwhile
+        # one record per key (the last one), sorted by key; still under the lock: nobody appends meanwhile
+        run.output.replace(run.header, (latest[key] for key in sorted(latest)))
     return [latest[k] for k in sorted(patterns) if k in latest]
-
-
-def _compact(path: Path, header: dict[str, Any], latest: dict[str, dict[str, Any]]) -> None:
-    """Rewrite ``path`` (this census's own file) with its header and one record per key, sorted by key;
-    atomic: the file is replaced only once the new content is on disk."""
-    with atomic_output(path, "--out") as tmp, tmp.open("wb") as fh:
-        fh.write(_dumps(header))
-        for key in sorted(latest):
-            fh.write(_dumps(latest[key]))
 
 
 def summarize(records: list[dict[str, Any]], timings: dict[str, float] | None = None) -> dict[str, Any]:

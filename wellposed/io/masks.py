@@ -1,7 +1,8 @@
 """Read layer masks of a network from .npz/.npy files, scipy.sparse files, JSON and torch state_dicts.
 
-Every reader returns masks first layer first, each ``out × in`` (the torch ``Linear.weight`` layout),
-validated to chain by :func:`wellposed.network.validate_masks`.
+The readers are the ``masks`` entries of :data:`wellposed.io.formats.FORMATS` (chosen by suffix); each
+returns the ``(name, array)`` pairs of one file. :func:`load_masks` returns masks first layer first, each
+``out × in`` (the torch ``Linear.weight`` layout), validated to chain by :func:`wellposed.network.validate_masks`.
 
 Formats and their layer order
 -----------------------------
@@ -27,31 +28,26 @@ from __future__ import annotations
 
 import importlib.util
 import math
-import os
 import re
-import zipfile
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
-from .errors import BackendNotAvailableError, InvalidSpecError, InvalidSupportError
-from .fileio import NPY_HEADER_ERRORS, read_npy_header
-from .network import validate_masks
-from .support import as_mask, check_memory, format_bytes
+from ..errors import BackendNotAvailableError, InvalidSpecError, InvalidSupportError
+from ..network import validate_masks
+from ..support import as_mask, check_memory
+from .arrays import READ_ERRORS, check_array_file
+from .bounded_json import loads_bounded
+from .formats import format_for
 
-__all__ = ["MaskSet", "load_masks", "check_array_file", "TORCH_SUFFIXES", "TORCH_INSTALL_HINT"]
+__all__ = ["MaskSet", "load_masks", "read_npz_masks", "read_npy_mask", "read_json_masks", "read_torch_masks",
+           "TORCH_INSTALL_HINT"]
 
-TORCH_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin")
 TORCH_INSTALL_HINT = "pip install torch==2.13.0  (CPU build; or: pip install \"wellposed[torch]\")"
 _ARR = re.compile(r"arr_(\d+)")
-_NPY_MAGIC = b"\x93NUMPY"
-_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
-#: Errors numpy and zipfile raise on a corrupt or truncated archive or array.
-_READ_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, KeyError)
 
 
 @dataclass(frozen=True)
@@ -71,100 +67,8 @@ class MaskSet:
                 "names": list(self.names)}
 
 
-def _npy_header(fh: IO[bytes], where: str, name: str) -> tuple[tuple[int, ...], np.dtype]:
-    """:func:`read_npy_header`, a corrupt header becoming an :class:`InvalidSpecError` naming ``where``."""
-    try:
-        return read_npy_header(fh)
-    except (*_READ_ERRORS, *NPY_HEADER_ERRORS) as exc:
-        raise InvalidSpecError(f"{where}: array {name!r} has a corrupt .npy header ({exc}); write the file again "
-                               "with numpy.save or numpy.savez.") from None
-
-
-def check_array_file(path: str | os.PathLike[str], where: str, per_entry: int = 4
-                     ) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
-    """Check a ``.npy`` or ``.npz`` file from its headers alone, before any array is loaded.
-
-    Refuses, with an :class:`~wellposed.errors.InvalidSpecError` naming ``where``: a ``.npy`` file
-    renamed ``.npz`` (and the converse), a file that is neither, a corrupt archive or header, and arrays
-    of object dtype (pickled Python objects, never loaded). Refuses with
-    :class:`~wellposed.errors.ResourceLimitError` arrays whose data plus ``per_entry`` bytes of working
-    memory per entry exceed :func:`wellposed.support.max_bytes` (a small compressed ``.npz`` can declare a
-    huge array).
-
-    Returns
-    -------
-    dict
-        ``{array name: (shape, dtype)}`` (the file stem for a ``.npy`` file).
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> np.savez(d / "m.npz", x_support=np.ones((4, 3), bool))
-    >>> check_array_file(d / "m.npz", "masks")
-    {'x_support': ((4, 3), dtype('bool'))}
-    >>> np.save(d / "a.npy", np.ones(2))
-    >>> _ = (d / "a.npy").rename(d / "b.npz")
-    >>> check_array_file(d / "b.npz", "masks")
-    Traceback (most recent call last):
-    ...
-    wellposed.errors.InvalidSpecError: masks: is a single .npy array saved under a .npz name; rename it to \
-.npy, or save the arrays with numpy.savez.
-    """
-    path = Path(path)
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(8)
-    except OSError as exc:
-        raise InvalidSpecError(f"{where}: cannot read the file ({exc.strerror or exc}).") from None
-    headers: dict[str, tuple[tuple[int, ...], np.dtype]] = {}
-    if path.suffix.lower() == ".npz":
-        if head.startswith(_NPY_MAGIC):
-            raise InvalidSpecError(f"{where}: is a single .npy array saved under a .npz name; rename it to .npy, or "
-                                   "save the arrays with numpy.savez.")
-        if not head.startswith(_ZIP_MAGIC):
-            raise InvalidSpecError(f"{where}: is not a .npz archive (not a zip file); write it with numpy.savez "
-                                   "or scipy.sparse.save_npz.")
-        try:
-            with zipfile.ZipFile(path) as zf:
-                for info in zf.infolist():
-                    if info.filename.endswith(".npy"):
-                        with zf.open(info) as member:
-                            headers[info.filename[:-4]] = _npy_header(member, where, info.filename[:-4])
-        except InvalidSpecError:  # a corrupt member header, already named
-            raise
-        except _READ_ERRORS as exc:
-            raise InvalidSpecError(f"{where}: is a corrupt .npz archive ({exc}); write it again with "
-                                   "numpy.savez.") from None
-    else:
-        if head.startswith(_ZIP_MAGIC):
-            raise InvalidSpecError(f"{where}: is a .npz archive saved under a {path.suffix or 'bare'} name; rename "
-                                   "it to .npz.")
-        if not head.startswith(_NPY_MAGIC):
-            raise InvalidSpecError(f"{where}: is not a .npy file (no NUMPY header); save the array with "
-                                   "numpy.save('A.npy', A).")
-        with open(path, "rb") as fh:
-            headers[path.stem] = _npy_header(fh, where, path.stem)
-    for name, (_, dtype) in headers.items():
-        if dtype.hasobject:
-            raise InvalidSpecError(
-                f"{where}: array {name!r} has dtype object (pickled Python objects), which is never loaded because "
-                "unpickling can run code; save numeric or boolean arrays only (convert with arr.astype(float) or "
-                "arr.astype(bool) before numpy.save/numpy.savez)."
-            )
-    sizes = {name: math.prod(shape) for name, (shape, _) in headers.items()}
-    need = sum(size * (dtype.itemsize + per_entry) for size, (_, dtype) in zip(sizes.values(), headers.values(),
-                                                                             strict=True))
-    biggest = max(sizes, key=lambda k: sizes[k], default=None)
-    if biggest is not None:
-        shape, dtype = headers[biggest]
-        check_memory(need, f"its arrays (the largest, {biggest!r}, is {'×'.join(map(str, shape))} {dtype}, "
-                     f"{format_bytes(sizes[biggest] * dtype.itemsize)} of data)", where,
-                     "Use smaller arrays")
-    return headers
-
-
-def load_masks(paths: str | Path | Sequence[str | Path], *, from_weights: bool = False) -> MaskSet:
+def load_masks(paths: str | Path | Sequence[str | Path], *, from_weights: bool = False,
+               parameter: str = "paths") -> MaskSet:
     """Load layer masks from one or several files (see the module docstring for formats and order).
 
     Parameters
@@ -172,6 +76,8 @@ def load_masks(paths: str | Path | Sequence[str | Path], *, from_weights: bool =
     paths : path or list of paths
     from_weights : bool
         For torch files without masks: use the nonzero pattern of the ``*.weight`` tensors.
+    parameter : str
+        How error messages name ``paths`` (the CLI says ``MASKS``).
 
     Returns
     -------
@@ -212,7 +118,8 @@ def load_masks(paths: str | Path | Sequence[str | Path], *, from_weights: bool =
         path = Path(raw)
         if not path.is_file():
             raise InvalidSpecError(f"mask file {str(path)!r} does not exist (or is not a file).")
-        items = _read_one(path, from_weights)
+        reader = format_for("masks", path, parameter=parameter).load()
+        items = reader(path, from_weights)
         if not items:
             raise InvalidSpecError(f"mask file {str(path)!r} holds no 2-D mask.")
         for name, arr in items:
@@ -227,35 +134,25 @@ def load_masks(paths: str | Path | Sequence[str | Path], *, from_weights: bool =
     return MaskSet(tuple(checked), tuple(names), tuple(sources))
 
 
-def _read_one(path: Path, from_weights: bool) -> list[tuple[str, Any]]:
-    suffix = path.suffix.lower()
-    if suffix == ".npz":
-        return _read_npz(path)
-    if suffix == ".npy":
-        check_array_file(path, f"mask file {str(path)!r}")
-        try:
-            arr = np.load(path, allow_pickle=False)
-        except _READ_ERRORS as exc:
-            raise InvalidSpecError(f"cannot read {str(path)!r} as a .npy array: {exc}") from None
-        return [(path.stem, arr)]
-    if suffix == ".json":
-        return _read_json(path)
-    if suffix in TORCH_SUFFIXES:
-        return _read_torch(path, from_weights)
-    raise InvalidSpecError(
-        f"mask file {str(path)!r} has suffix {suffix!r}; use .npz (numpy.savez or scipy.sparse.save_npz), "
-        f".npy (one layer), .json ({{\"masks\": ...}}) or a torch state_dict ({', '.join(TORCH_SUFFIXES)})."
-    )
+def read_npy_mask(path: Path, from_weights: bool = False) -> list[tuple[str, Any]]:
+    """One layer from a ``.npy`` file (the ``masks`` reader of ``.npy`` files)."""
+    check_array_file(path, f"mask file {str(path)!r}")
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except READ_ERRORS as exc:
+        raise InvalidSpecError(f"cannot read {str(path)!r} as a .npy array: {exc}") from None
+    return [(path.stem, arr)]
 
 
-def _read_npz(path: Path) -> list[tuple[str, Any]]:
+def read_npz_masks(path: Path, from_weights: bool = False) -> list[tuple[str, Any]]:
+    """Masks of a ``.npz`` file: one per array (``numpy.savez``), or one layer (``scipy.sparse.save_npz``)."""
     headers = check_array_file(path, f"mask file {str(path)!r}")
     if {"format", "shape", "data"} <= set(headers):
         import scipy.sparse
 
         try:
             return [(path.stem, scipy.sparse.load_npz(path))]
-        except (*_READ_ERRORS, TypeError) as exc:
+        except (*READ_ERRORS, TypeError) as exc:
             raise InvalidSpecError(f"cannot read {str(path)!r} as a scipy.sparse matrix: {exc}") from None
     keys = list(headers)
     if keys and all(_ARR.fullmatch(k) for k in keys):
@@ -263,13 +160,12 @@ def _read_npz(path: Path) -> list[tuple[str, Any]]:
     try:
         with np.load(path, allow_pickle=False) as data:
             return [(k, data[k]) for k in keys]
-    except _READ_ERRORS as exc:
+    except READ_ERRORS as exc:
         raise InvalidSpecError(f"cannot read {str(path)!r} as a .npz archive: {exc}") from None
 
 
-def _read_json(path: Path) -> list[tuple[str, Any]]:
-    from .fileio import loads_bounded
-
+def read_json_masks(path: Path, from_weights: bool = False) -> list[tuple[str, Any]]:
+    """Masks of a ``.json`` file ``{"masks": [["0101", ...], ...], "names": [...]}`` (rows of 0/1 strings)."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -286,7 +182,9 @@ def _read_json(path: Path) -> list[tuple[str, Any]]:
     return [(str(n), m) for n, m in zip(names, obj["masks"], strict=True)]
 
 
-def _read_torch(path: Path, from_weights: bool) -> list[tuple[str, Any]]:
+def read_torch_masks(path: Path, from_weights: bool = False) -> list[tuple[str, Any]]:
+    """Masks of a torch file: ``*.weight_mask`` buffers, explicit 2-D masks, or (``from_weights``) the nonzero
+    pattern of the ``*.weight`` tensors; loaded with ``weights_only=True`` (never arbitrary objects)."""
     if importlib.util.find_spec("torch") is None:
         raise BackendNotAvailableError(
             f"reading the torch file {str(path)!r} needs torch, which is not installed; run: {TORCH_INSTALL_HINT}"

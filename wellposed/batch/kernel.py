@@ -1,7 +1,7 @@
 """The vectorized classification kernel: classes, DTO and the relaxed condition for a batch of equal-shape patterns.
 
 Same predicates, and the same first failures, as :func:`wellposed.classify.classify`, computed on bit sets for a
-whole stack of patterns at once; :mod:`wellposed.batch` turns its arrays into batch rows.
+whole stack of patterns at once; :mod:`wellposed.batch.rows` turns its arrays into batch rows.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import enum
 
 import numpy as np
 
-from .errors import InvalidSupportError
-from .support import check_memory, max_bytes
+from ..errors import InvalidSupportError
+from ..support import check_memory, max_bytes
 
 __all__ = ["classify_batch", "pattern_bytes", "Relaxed"]
 

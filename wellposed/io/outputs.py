@@ -1,12 +1,10 @@
-"""Safe file I/O shared by every command: atomic outputs, output locks and bounded JSON decoding.
+"""Safe outputs shared by every command: atomic writes and output locks.
 
 * :func:`atomic_output` / :func:`atomic_write_text` / :func:`atomic_write_bytes` — an output file is
   written to a temporary file in the same folder, flushed to disk and renamed over the target, so a
   reader never sees a half-written file and a failed write leaves the previous content untouched.
 * :func:`lock_output` — an exclusive, non-blocking lock on a file that a run appends to (resumable
   outputs); a second run on the same file gets :class:`~wellposed.errors.OutputConflictError`.
-* :func:`loads_bounded` — ``json.loads`` with bounded nesting depth and integer size, so a hostile or
-  corrupt record is a clear :class:`~wellposed.errors.InvalidSpecError`, never a ``RecursionError``.
 
 Every operating-system failure on an output becomes :class:`~wellposed.errors.OutputError` naming the
 parameter, the path, the reason and the fix.
@@ -16,22 +14,16 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import os
 import stat
 import tempfile
-import tokenize
-import zipfile
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import BinaryIO
 
-from .errors import InvalidSpecError, OutputConflictError, OutputError
+from ..errors import OutputConflictError, OutputError
 
 __all__ = [
-    "MAX_JSON_DEPTH",
-    "MAX_INT_DIGITS",
     "atomic_output",
     "atomic_write_text",
     "atomic_write_bytes",
@@ -39,16 +31,8 @@ __all__ = [
     "read_locked",
     "write_locked",
     "truncate_locked",
-    "loads_bounded",
     "output_error",
-    "read_npy_header",
-    "NPY_HEADER_ERRORS",
 ]
-
-#: Deepest nesting accepted in a JSON input (pattern records need 3 levels; census records about 8).
-MAX_JSON_DEPTH = 64
-#: Longest integer literal accepted in a JSON input (decimal digits).
-MAX_INT_DIGITS = 100
 
 
 def output_error(parameter: str, path: str | os.PathLike[str], exc: OSError) -> OutputError:
@@ -204,106 +188,3 @@ def truncate_locked(fh: BinaryIO, path: Path, size: int, parameter: str = "--out
         fh.truncate(size)
     except OSError as exc:
         raise output_error(parameter, path, exc) from None
-
-
-def _depth_ok(obj: Any, limit: int) -> bool:
-    stack = [(obj, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > limit:
-            return False
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
-    return True
-
-
-def _parse_int(text: str) -> int:
-    digits = text.lstrip("-")
-    if len(digits) > MAX_INT_DIGITS:
-        raise ValueError(f"an integer of {len(digits)} digits (the limit is {MAX_INT_DIGITS})")
-    return int(text)
-
-
-def loads_bounded(text: str | bytes, where: str) -> Any:
-    """``json.loads`` with nesting depth ≤ :data:`MAX_JSON_DEPTH` and integers of ≤ :data:`MAX_INT_DIGITS`
-    digits; anything else is an :class:`InvalidSpecError` naming ``where``.
-
-    Examples
-    --------
-    >>> loads_bounded('{"a": [1, 2]}', "line 1")
-    {'a': [1, 2]}
-    >>> loads_bounded("[" * 100000, "line 7")
-    Traceback (most recent call last):
-    ...
-    wellposed.errors.InvalidSpecError: line 7: JSON nested deeper than 64 levels; a pattern record needs 3.
-    """
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", errors="replace")
-    # a cheap pre-check: nesting cannot exceed the number of opening brackets
-    if text.count("[") + text.count("{") > MAX_JSON_DEPTH:
-        opened = 0
-        depth = 0
-        in_string = escaped = False
-        for ch in text:
-            if in_string:
-                if escaped:
-                    escaped = False
-                elif ch == "\\":
-                    escaped = True
-                elif ch == '"':
-                    in_string = False
-            elif ch == '"':
-                in_string = True
-            elif ch in "[{":
-                opened += 1
-                depth = max(depth, opened)
-                if depth > MAX_JSON_DEPTH:
-                    break
-            elif ch in "]}":
-                opened -= 1
-        if depth > MAX_JSON_DEPTH:
-            raise InvalidSpecError(f"{where}: JSON nested deeper than {MAX_JSON_DEPTH} levels; a pattern record "
-                                   "needs 3.")
-    try:
-        obj = json.loads(text, parse_int=_parse_int)
-    except json.JSONDecodeError as exc:
-        raise InvalidSpecError(f"{where}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}.") from None
-    except (ValueError, RecursionError) as exc:
-        raise InvalidSpecError(f"{where}: unacceptable JSON: {exc}.") from None
-    if not _depth_ok(obj, MAX_JSON_DEPTH):  # pragma: no cover - the pre-check already refuses these
-        raise InvalidSpecError(f"{where}: JSON nested deeper than {MAX_JSON_DEPTH} levels.")
-    return obj
-
-
-#: What reading a .npy header (alone or inside an .npz archive) raises when the file is corrupt: numpy
-#: parses the header text with tokenize and ``ast.literal_eval``.
-NPY_HEADER_ERRORS = (OSError, ValueError, EOFError, KeyError, SyntaxError, TypeError, zipfile.BadZipFile,
-                     zlib.error, tokenize.TokenError)
-
-
-def read_npy_header(fh: IO[bytes]) -> tuple[tuple[int, ...], Any]:
-    """Shape and dtype from the .npy header at the position of ``fh``, without reading the data; leaves
-    ``fh`` at the start of the data. A corrupt header raises one of :data:`NPY_HEADER_ERRORS`.
-
-    Examples
-    --------
-    >>> import io, numpy as np
-    >>> buf = io.BytesIO()
-    >>> np.save(buf, np.zeros((2, 3), dtype=bool))
-    >>> _ = buf.seek(0)
-    >>> read_npy_header(buf)
-    ((2, 3), dtype('bool'))
-    """
-    import numpy as np
-
-    fmt = np.lib.format
-    version = fmt.read_magic(fh)
-    if version == (1, 0):
-        shape, _, dtype = fmt.read_array_header_1_0(fh)
-    elif version in ((2, 0), (3, 0)):
-        shape, _, dtype = fmt.read_array_header_2_0(fh)
-    else:
-        raise ValueError(f".npy format {version} is not supported here")
-    return tuple(int(v) for v in shape), np.dtype(dtype)
