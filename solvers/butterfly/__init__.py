@@ -6,8 +6,6 @@ The patterns, chains and their spec grammar are the core model: :mod:`wellposed.
 """
 
 from wellposed.solvers.butterfly.factorize import (
-    ORDERS,
-    ButterflyResult,
     bit_reversal_permutation,
     factorize,
     split_errors_exact,
@@ -21,6 +19,8 @@ from wellposed.solvers.butterfly.factors import (
     ks_apply_reference,
     load_metadata,
 )
+from wellposed.solvers.butterfly.result import ButterflyResult
+from wellposed.solvers.butterfly.trees import ORDERS
 
 __all__ = [
     "KSFactor",
