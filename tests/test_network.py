@@ -17,10 +17,6 @@ from wellposed.io.masks import load_masks
 from wellposed.kronecker import KSPattern, check_chain, dyadic_butterfly, monarch
 from wellposed.network import (
     LinearSetVerdict,
-    _all_complete,
-    _matmul,
-    _split_merged,
-    _verify_factor_curve,
     analyze_network,
     bool_product,
     ks_chain,
@@ -30,6 +26,8 @@ from wellposed.network import (
     relu_report,
     validate_masks,
 )
+from wellposed.network.certificates import _matmul, _split_merged, _verify_factor_curve
+from wellposed.network.reduction import _all_complete
 
 NETWORK_CASES = sorted((Path(__file__).resolve().parent.parent / "cases" / "networks").glob("*.json"))
 

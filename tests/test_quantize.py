@@ -21,7 +21,7 @@ from wellposed.solvers.quantize import (
     round_to_format,
     round_to_format_reference,
 )
-from wellposed.solvers.quantize.rank_one import _build_side
+from wellposed.solvers.quantize.breakpoints import _build_side
 
 from wellposed.errors import InvalidMatrixError, InvalidSpecError
 
@@ -31,9 +31,9 @@ FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthChe
 @pytest.fixture(params=["direct", "lookup"])
 def search_path(request, monkeypatch):
     """Run a test with both ways of evaluating ŷ = round(μ y): per candidate, or by breakpoint lookup."""
-    from wellposed.solvers.quantize import rank_one
+    from wellposed.solvers.quantize import breakpoints
 
-    monkeypatch.setattr(rank_one, "_DIRECT_MAX", 1 << 30 if request.param == "direct" else 0)
+    monkeypatch.setattr(breakpoints, "_DIRECT_MAX", 1 << 30 if request.param == "direct" else 0)
     return request.param
 
 

@@ -5,22 +5,16 @@ The patterns, chains and their spec grammar are the core model: :mod:`wellposed.
 :mod:`wellposed.kronecker_spec` (``parse_chain_spec``).
 """
 
+from wellposed.solvers.butterfly.chain_file import NPZ_FORMAT, load_metadata
 from wellposed.solvers.butterfly.factorize import (
-    ORDERS,
-    ButterflyResult,
     bit_reversal_permutation,
     factorize,
     split_errors_exact,
     two_factor_reference,
 )
-from wellposed.solvers.butterfly.factors import (
-    NPZ_FORMAT,
-    FactorChain,
-    KSFactor,
-    ks_apply,
-    ks_apply_reference,
-    load_metadata,
-)
+from wellposed.solvers.butterfly.factors import FactorChain, KSFactor, ks_apply, ks_apply_reference
+from wellposed.solvers.butterfly.result import ButterflyResult
+from wellposed.solvers.butterfly.trees import ORDERS
 
 __all__ = [
     "KSFactor",

@@ -15,9 +15,9 @@ from .rank_one import (
     naive_rank_one,
     quantize_rank_one,
     quantize_rank_one_batch,
-    quantize_rank_one_reference,
-    rank_one_error,
 )
+from .rank_one_error import rank_one_error
+from .rank_one_reference import quantize_rank_one_reference
 
 __all__ = [
     "FloatFormat",

@@ -1,0 +1,103 @@
+"""The trees over split points of a chain: orders, and the plain and orthonormalized hierarchical recursions."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from wellposed.solvers.butterfly.blocks import PairBlocks, chain_product
+from wellposed.solvers.butterfly.truncated_svd import _herm, _Run, _truncate
+
+from wellposed.kronecker import KSPattern, product_pattern
+
+__all__ = ["ORDERS"]
+
+ORDERS = ("balanced", "left-to-right", "right-to-left")
+Order = Literal["balanced", "left-to-right", "right-to-left"]
+
+
+def _split_point(n: int, order: Order) -> int:
+    if order == "left-to-right":
+        return 1
+    if order == "right-to-left":
+        return n - 1
+    return n // 2
+
+
+def _factor_plain(
+    pats: tuple[KSPattern, ...], D: np.ndarray, offset: int, order: Order, run: _Run, root: bool
+) -> list[np.ndarray]:
+    """Plain hierarchical factorization: split, balanced truncation, recursion on both sides; only the root
+    split error is recorded (it is a lower bound of the optimum only there)."""
+    if len(pats) == 1:
+        return [D]
+    s = _split_point(len(pats), order)
+    Pl, Pr = product_pattern(pats[:s]), product_pattern(pats[s:])
+    pr = PairBlocks.of(Pl, Pr)
+    U, W, tail = _truncate(pr.product_blocks(D), pr.r, "balanced", run)
+    if root:
+        run.tails[offset + s - 1] = float(tail.sum())
+    X, Y = pr.left_from_blocks(U), pr.right_from_blocks(W)
+    del U, W
+    left = _factor_plain(pats[:s], X, offset, order, run, False)
+    right = _factor_plain(pats[s:], Y, offset + s, order, run, False)
+    return left + right
+
+
+def _orthonormalize_left(pats: tuple[KSPattern, ...], datas: list[np.ndarray], next_a: int) -> list[np.ndarray]:
+    """QR sweep from the left: every factor gets orthonormal columns in each block with respect to its
+    right neighbour (the last one with respect to a neighbour starting with ``a = next_a``); the triangular
+    parts are pushed to the right and the last one dropped. The product of the result is a block isometry."""
+    out = list(datas)
+    for i in range(len(pats)):
+        nxt = pats[i + 1] if i + 1 < len(pats) else None
+        a_next = nxt.a if nxt is not None else next_a
+        P = pats[i]
+        p = a_next // P.a
+        r = P.c // p
+        # Left blocks with respect to any right neighbour starting with a_next: (a, d, p, b, r); q = 1, d_r = d.
+        U = out[i].reshape(P.a, P.b, p, r, P.d).transpose(0, 4, 2, 1, 3)
+        Q, R = np.linalg.qr(U)
+        if Q.shape[-1] < r:
+            Q = np.concatenate([Q, np.zeros((*Q.shape[:-1], r - Q.shape[-1]), dtype=Q.dtype)], axis=-1)
+            R = np.concatenate([R, np.zeros((*R.shape[:-2], r - R.shape[-2], r), dtype=R.dtype)], axis=-2)
+        out[i] = np.ascontiguousarray(Q.transpose(0, 3, 2, 4, 1)).reshape(P.abcd)
+        if nxt is not None:
+            pr = PairBlocks.of(P, nxt)
+            W = pr.right_blocks(out[i + 1])  # (a, d_next, p, q, r, c_next)
+            Rq = R.reshape(pr.al, pr.q, pr.dr, pr.p, r, r).transpose(0, 2, 3, 1, 4, 5)
+            out[i + 1] = pr.right_from_blocks(Rq @ W)
+    return out
+
+
+def _factor_ortho(
+    pats: tuple[KSPattern, ...], D: np.ndarray, offset: int, order: Order, run: _Run
+) -> list[np.ndarray]:
+    """Orthonormalized hierarchical factorization. Invariant: ``D`` is the orthogonal projection of ``A`` on
+    the set ``{Lctx @ Z @ Rctx}`` for block isometries ``Lctx``, ``Rctx``; then every recorded split error
+    is at most the optimal two-factor error of ``A`` at that split point."""
+    if len(pats) == 1:
+        return [D]
+    s = _split_point(len(pats), order)
+    Pl, Pr = product_pattern(pats[:s]), product_pattern(pats[s:])
+    pr = PairBlocks.of(Pl, Pr)
+    B = pr.product_blocks(D)
+    if s == 1:
+        U, W, tail = _truncate(B, pr.r, "left", run)
+        run.tails[offset] = float(tail.sum())
+        del B
+        return [pr.left_from_blocks(U)] + _factor_ortho(pats[1:], pr.right_from_blocks(W), offset + 1, order, run)
+    U, W, tail = _truncate(B, pr.r, "right", run)
+    run.tails[offset + s - 1] = float(tail.sum())
+    if s == len(pats) - 1:
+        del B
+        left = _factor_ortho(pats[:s], pr.left_from_blocks(U), offset, order, run)
+        return left + [pr.right_from_blocks(W)]
+    left = _factor_ortho(pats[:s], pr.left_from_blocks(U), offset, order, run)
+    del U, W
+    left = _orthonormalize_left(pats[:s], left, Pr.a)
+    _, QL = chain_product(pats[:s], left)
+    target = pr.right_from_blocks(_herm(pr.left_blocks(QL)) @ B)
+    del B, QL
+    return left + _factor_ortho(pats[s:], target, offset + s, order, run)
+
