@@ -43,7 +43,8 @@ from wellposed.batch import rows as batch_rows
 from wellposed.batch.kernel import pattern_bytes
 from wellposed.classify import classify
 from wellposed.io import records as batch_records
-from wellposed.support import SupportPattern, max_bytes
+from wellposed.memory import max_bytes
+from wellposed.support import SupportPattern
 
 DENSITIES = (0.05, 0.1, 0.2, 0.3, 0.5)
 

@@ -85,7 +85,7 @@ def test_memory_limit_is_configurable(capsys, monkeypatch):
     code, _, err = run(capsys, "analyze", "lu:3", "--no-closedness")
     assert code == 2 and "WELLPOSED_MAX_BYTES = 'lots' is not a memory size" in one_error_line(err)
     monkeypatch.setenv("WELLPOSED_MAX_BYTES", "64G")
-    from wellposed.support import max_bytes
+    from wellposed.memory import max_bytes
 
     assert max_bytes() == 64 * 2**30 and run(capsys, "analyze", "lu:3", "--no-closedness")[0] == 0
 
@@ -94,7 +94,7 @@ def test_real_layer_sizes_are_not_refused():
     """4096×4096 layers with r = 4096 and 1–30 % density fit the default budget."""
     from wellposed.classify import check_classify_memory
     from wellposed.families import family
-    from wellposed.support import check_memory, max_bytes
+    from wellposed.memory import check_memory, max_bytes
 
     assert max_bytes() >= 4 * 2**30
     for spec in ("full:4096,4096,4096", "random:4096,4096,4096,0.3,0", "random:4096,4096,4096,0.01,1"):

@@ -7,7 +7,7 @@ from .errors import InvalidSpecError
 __all__ = ["MAX_FAMILY_INT", "spec_int", "spec_ints"]
 
 #: Largest integer accepted as a family parameter (sizes are further limited by memory, see
-#: :func:`wellposed.support.max_bytes`).
+#: :func:`wellposed.memory.max_bytes`).
 MAX_FAMILY_INT = 10**18
 
 

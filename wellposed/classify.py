@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from .support import SupportPattern, check_memory, count_product
+from .memory import check_memory, count_product
+from .support import SupportPattern
 
 __all__ = [
     "Classification",

@@ -15,7 +15,8 @@ from ._spec_ints import MAX_FAMILY_INT
 from ._spec_ints import spec_ints as _ints
 from .errors import InvalidSpecError, InvalidSupportError
 from .kronecker_spec import KRONECKER_FAMILIES, family_help_lines, kronecker_pair
-from .support import SupportPattern, as_mask, check_memory
+from .memory import check_memory
+from .support import SupportPattern, as_mask
 
 __all__ = ["family", "family_names", "load_pattern", "FAMILY_HELP", "MAX_FAMILY_INT"]
 

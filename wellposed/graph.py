@@ -17,7 +17,8 @@ import numpy as np
 from .classify import Classification, classify
 from .errors import InvalidSpecError
 from .io.outputs import atomic_output
-from .support import SupportPattern, check_memory
+from .memory import check_memory
+from .support import SupportPattern
 
 __all__ = ["support_graph", "graph_summary", "connected_parts", "export_graph", "draw_pattern", "GRAPH_SUFFIXES",
            "PICTURE_SUFFIXES"]

@@ -19,7 +19,8 @@ from typing import overload
 import numpy as np
 
 from .errors import InvalidChainError
-from .support import SupportPattern, check_memory
+from .memory import check_memory
+from .support import SupportPattern
 
 __all__ = [
     "KSPattern",
@@ -100,7 +101,7 @@ class KSPattern:
         """The boolean mask ``I_a ⊗ 1_{b×c} ⊗ I_d``.
 
         Raises :class:`~wellposed.errors.ResourceLimitError` before allocating when it does not fit the
-        memory budget (:func:`wellposed.support.max_bytes`).
+        memory budget (:func:`wellposed.memory.max_bytes`).
         """
         rows, cols = self.shape
         check_memory(self.mask_bytes, f"the {rows}×{cols} mask", f"Kronecker-sparse pattern {self}",

@@ -11,7 +11,7 @@ import enum
 import numpy as np
 
 from ..errors import InvalidSupportError
-from ..support import check_memory, max_bytes
+from ..memory import check_memory, max_bytes
 
 __all__ = ["classify_batch", "pattern_bytes", "Relaxed"]
 
@@ -239,7 +239,7 @@ def _relaxed(wx: np.ndarray, wy: np.ndarray, m: int, cec: np.ndarray, noncec: np
 def pattern_bytes(m: int, n: int, r: int) -> int:
     """Peak memory of :func:`classify_batch` per m×n pattern with r components, in bytes.
 
-    A batch is classified in slices that fit :func:`~wellposed.support.max_bytes`; one pattern whose
+    A batch is classified in slices that fit :func:`~wellposed.memory.max_bytes`; one pattern whose
     tables alone do not fit is refused.
 
     >>> pattern_bytes(16, 16, 16)

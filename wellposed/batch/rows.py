@@ -35,7 +35,8 @@ from ..classify import (
 from ..io.batch_input import ArrayChunk, FileChunk
 from ..io.bounded_json import optional_orjson
 from ..io.records import decode_records
-from ..support import SupportPattern, max_bytes
+from ..memory import max_bytes
+from ..support import SupportPattern
 from .kernel import Relaxed, classify_batch, pattern_bytes
 
 __all__ = ["classify_lines", "classify_arrays", "classify_files", "columns", "format_rows", "DIR_FIELDS"]
@@ -67,7 +68,7 @@ def _vector_records(x: np.ndarray, y: np.ndarray, names: list[str], lines: list[
     Every verdict (DTO, relaxed C1+C2 and their first failures) comes from
     :func:`~wellposed.batch.kernel.classify_batch`; this only words them. With ``lines``, each row starts
     with ``"line": lines[b], "ok": True`` (a batch output row). Patterns whose kernel tables alone exceed
-    the memory budget (:func:`~wellposed.batch.kernel.pattern_bytes` > :func:`~wellposed.support.max_bytes`,
+    the memory budget (:func:`~wellposed.batch.kernel.pattern_bytes` > :func:`~wellposed.memory.max_bytes`,
     e.g. r in the tens of thousands) are analyzed one by one with :func:`~wellposed.analysis.analyze`.
 
     >>> lu = np.tril(np.ones((2, 2), bool))[None]

@@ -15,7 +15,8 @@ from fractions import Fraction
 import numpy as np
 
 from ..classify import Classification
-from ..support import SupportPattern, count_product
+from ..memory import count_product
+from ..support import SupportPattern
 from .budget import BASE, Budget
 from .certificates import WHOLE_PATTERN_CHECK_ENTRIES, LimitMatrix, NotClosedCertificate, check_not_in_p_z3
 

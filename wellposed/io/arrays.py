@@ -79,7 +79,7 @@ def check_array_file(path: str | os.PathLike[str], where: str, per_entry: int = 
     renamed ``.npz`` (and the converse), a file that is neither, a corrupt archive or header, and arrays
     of object dtype (pickled Python objects, never loaded). Refuses with
     :class:`~wellposed.errors.ResourceLimitError` arrays whose data plus ``per_entry`` bytes of working
-    memory per entry exceed :func:`wellposed.support.max_bytes` (a small compressed ``.npz`` can declare a
+    memory per entry exceed :func:`wellposed.memory.max_bytes` (a small compressed ``.npz`` can declare a
     huge array).
 
     Returns
@@ -102,7 +102,7 @@ def check_array_file(path: str | os.PathLike[str], where: str, per_entry: int = 
     wellposed.errors.InvalidSpecError: masks: is a single .npy array saved under a .npz name; rename it to \
 .npy, or save the arrays with numpy.savez.
     """
-    from ..support import check_memory, format_bytes
+    from ..memory import check_memory, format_bytes
 
     path = Path(path)
     try:

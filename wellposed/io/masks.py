@@ -37,8 +37,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import BackendNotAvailableError, InvalidSpecError, InvalidSupportError
+from ..memory import check_memory
 from ..network import validate_masks
-from ..support import as_mask, check_memory
+from ..support import as_mask
 from .arrays import READ_ERRORS, check_array_file
 from .bounded_json import loads_bounded
 from .formats import format_for

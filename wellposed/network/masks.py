@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidSupportError
-from ..support import as_mask, check_memory, count_product
+from ..memory import check_memory, count_product
+from ..support import as_mask
 
 __all__ = ["LayerInfo", "validate_masks", "bool_product", "layer_info"]
 
