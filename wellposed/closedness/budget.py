@@ -36,8 +36,6 @@ __all__ = ["Budget", "BASE", "z3_check", "z3_check_subprocess", "z3_version"]
 #: Base counts at ``effort = 1`` (see the module docstring).
 BASE: dict[str, int] = {
     "query_rlimit": 5_000_000,  # one z3 membership / curve query in the searches
-    "obstruction_queries": 12,  # z3 queries of the generalized LU obstruction
-    "obstruction_candidates": 4096,  # minors examined by the generalized LU obstruction (queried or not)
     "determinantal_rlimit": 30_000_000,  # one determinantal / full-space test (∃∀ sentence)
     "determinantal_allocations": 10_000_000,  # memory allocations of that test (z3 executable)
     "curve_candidates": 512,  # limit candidates of the curve search
@@ -70,8 +68,8 @@ class Budget:
     Examples
     --------
     >>> b = Budget(effort=2.0)
-    >>> b.count("obstruction_queries"), b.timeout is None
-    (24, True)
+    >>> b.count("curve_candidates"), b.timeout is None
+    (1024, True)
     """
 
     effort: float = 1.0

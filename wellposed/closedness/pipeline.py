@@ -153,18 +153,13 @@ def _stage_theorems(ctx: PartContext) -> ClosednessVerdict | None:
     return None if thm is None else ClosednessVerdict(Answer.CLOSED, thm.method, thm.reason, details=thm.details)
 
 
-def _lu_verdict(ctx: PartContext, use_z3: bool) -> ClosednessVerdict | None:
-    # the z3 stage comes after the private-minor stage: no need to search private minors again
-    cert = lu_obstruction(ctx.part, use_z3=use_z3, budget=ctx.budget, cover=ctx.cover(), private_first=not use_z3)
+def _stage_private_minor(ctx: PartContext) -> ClosednessVerdict | None:
+    cert = lu_obstruction(ctx.part, cover=ctx.cover())
     if cert is None:
         return None
     return _not_closed(cert, ctx.budget, "certificate:lu-obstruction",
                        f"A* = {cert.limit_text()} is the limit of a curve with one factor entry of order ε⁻¹ and is "
                        "not in P ({proof})")
-
-
-def _stage_private_minor(ctx: PartContext) -> ClosednessVerdict | None:
-    return _lu_verdict(ctx, use_z3=False)
 
 
 def _stage_block_minor(ctx: PartContext) -> ClosednessVerdict | None:
@@ -177,10 +172,6 @@ def _stage_block_minor(ctx: PartContext) -> ClosednessVerdict | None:
                        f"A* = {cert.limit_text()} is the limit of a curve through {s}×{s} identity blocks of a class "
                        f"of {s} identical components, with factor entries of order ε⁻¹, and is not in P "
                        "({proof}: the class alone reaches three of the four blocks)")
-
-
-def _stage_lu_z3(ctx: PartContext) -> ClosednessVerdict | None:
-    return _lu_verdict(ctx, use_z3=True) if ctx.search else None
 
 
 def _stage_linear_slice(ctx: PartContext) -> ClosednessVerdict | None:
@@ -251,7 +242,6 @@ STAGES: tuple[tuple[str, Callable[[PartContext], ClosednessVerdict | None]], ...
     ("closed-by-theorem rules", _stage_theorems),
     ("private-minor obstruction", _stage_private_minor),
     ("private block-minor obstruction", _stage_block_minor),
-    ("LU obstruction with z3", _stage_lu_z3),
     ("linear slice onto the union", _stage_linear_slice),
     ("determinantal test", _stage_determinantal),
     ("curve search", _stage_curves),
@@ -304,7 +294,7 @@ def decide_closedness(
         calls (closed verdicts are reused as they are, not-closed ones when the part is identical).
         Canonical keys (``verdict.key``) are only computed when a cache is given.
     search : bool
-        Run the solver-based stages (z3 obstruction, full-space test, curve search). With False only
+        Run the solver-based stages (determinantal and full-space tests, curve search). With False only
         the polynomial rules and the private-minor obstruction run.
     classification : Classification, optional
         ``classify(pattern)`` when the caller already has it (it is then not computed again).
