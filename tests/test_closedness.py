@@ -379,3 +379,28 @@ def test_qe_layer_agrees_on_small_census() -> None:
         assert (res.answer.name == "CLOSED") is v.closed, (p.canonical_key(), v.method)
         checked += 1
     assert checked >= 2
+
+
+# ---------------------------------------------------------------- regressions (independent review)
+def test_lifted_curve_certificate_is_reverified_on_its_part_region() -> None:
+    """A z3-unsat certificate of a small part next to a huge closed part: the lift names the part's region,
+    so re-verification asks z3 about the part only (it used to ask about the whole 1502×1503 pattern, fail,
+    and crash the pipeline with an IndexError)."""
+    big = SupportPattern(np.ones((1500, 1), bool), np.ones((1500, 1), bool))
+    p = pat(["11", "11"], ["10", "01", "11"]).direct_sum(big)
+    v = decide_closedness(p, use_qe=False)
+    assert v.closed is False and v.method == "certificate:curve-search"
+    assert v.certificate is not None and v.certificate.proof == {"kind": "z3-unsat", "rows": [0, 1], "cols": [0, 1, 2]}
+    assert v.certificate.verify()["z3"] == "unsat"
+
+
+def test_not_closed_part_whose_lift_fails_gives_undecided(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When every part is decided but the lifted certificate fails re-verification, the verdict is undecided
+    with a reason, never a crash and never a wrong answer."""
+    def broken(self: NotClosedCertificate, pattern: SupportPattern, rows, cols, comps) -> NotClosedCertificate:
+        return NotClosedCertificate(pattern, [[F0] * pattern.n for _ in range(pattern.m)], {}, {}, self.proof)
+
+    monkeypatch.setattr(NotClosedCertificate, "lift", broken)
+    v = decide_closedness(family("lu:2").direct_sum(family("full:2,2,1")), use_qe=False)
+    assert v.closed is None and v.method == "undecided"
+    assert "failed re-verification on the whole pattern" in v.reason and len(v.parts) == 2

@@ -555,6 +555,9 @@ class NotClosedCertificate:
 
         A direct sum with zero is again a valid certificate: entries outside the part are reached by
         other components only, which the curve leaves at zero; the proof is re-checked by ``verify``.
+        Indices of a proof are mapped to ``pattern``'s; a ``"z3-unsat"`` proof without region gets the part's
+        ``rows × cols`` as its region when ``pattern`` has more than :data:`WHOLE_PATTERN_CHECK_ENTRIES` free
+        entries (so that re-verification costs the part, not the pattern).
         """
         rows, cols, comps = list(rows), list(cols), list(comps)
         limit = LimitMatrix((pattern.m, pattern.n), {(rows[a], cols[b]): v for (a, b), v in self.limit.entries.items()})
@@ -570,6 +573,10 @@ class NotClosedCertificate:
         elif "rows" in proof and "cols" in proof:
             proof["rows"] = [rows[int(t)] for t in proof["rows"]]
             proof["cols"] = [cols[int(t)] for t in proof["cols"]]
+        elif proof.get("kind") == "z3-unsat" and pattern.num_free_entries() > WHOLE_PATTERN_CHECK_ENTRIES:
+            # A* = XYᵀ implies A*[rows, cols] = X[rows] Y[cols]ᵀ: the part's rows × cols is a sound region,
+            # where z3 is asked at the cost of the part (the whole pattern may be huge)
+            proof["rows"], proof["cols"] = rows, cols
         return NotClosedCertificate(pattern, limit, x, y, proof, self.found_by)
 
     def to_json(self) -> dict[str, Any]:

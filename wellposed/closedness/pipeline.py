@@ -374,6 +374,7 @@ def _decide(pattern: SupportPattern, backend: str, budget: Budget, use_qe: bool,
         index_maps.append((rows, cols, comps))
     seconds = time.perf_counter() - t0
     shown = tuple(verdicts) if len(verdicts) > 1 else ()  # a single part is the verdict itself
+    discarded: list[tuple[int, ...]] = []  # components of the parts whose lifted certificate failed re-verification
     for verdict, (rows, cols, comps) in zip(verdicts, index_maps, strict=True):
         if verdict.answer is Answer.NOT_CLOSED:
             parts_note = "" if len(verdicts) == 1 else f" (on the connected part with components {list(comps)})"
@@ -387,6 +388,7 @@ def _decide(pattern: SupportPattern, backend: str, budget: Budget, use_qe: bool,
             else:
                 check = _verified(lifted, budget)
             if check is None:
+                discarded.append(comps)
                 continue
             reason = verdict.reason
             part_text, whole_text = verdict.certificate.limit_text(), lifted.limit_text()
@@ -407,6 +409,12 @@ def _decide(pattern: SupportPattern, backend: str, budget: Budget, use_qe: bool,
                                  f"({', '.join(methods)}); P is their direct sum", parts=tuple(verdicts),
                                  seconds=seconds, key=key)
     undecided = [i for i, v in enumerate(verdicts) if v.answer is Answer.UNDECIDED]
+    if not undecided:  # some part is not closed, but no lifted certificate passed re-verification
+        return ClosednessVerdict(Answer.UNDECIDED, "undecided",
+                                 f"{len(discarded)} of {len(verdicts)} connected part(s) got a not-closed certificate "
+                                 "that failed re-verification on the whole pattern (components "
+                                 f"{'; '.join(str(list(c)) for c in discarded)}): no verdict with evidence",
+                                 parts=shown, seconds=seconds, key=key)
     return ClosednessVerdict(Answer.UNDECIDED, "undecided",
                              f"{len(undecided)} of {len(verdicts)} connected part(s) undecided: "
                              + verdicts[undecided[0]].reason, parts=shown, seconds=seconds, key=key,
