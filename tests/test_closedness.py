@@ -404,3 +404,19 @@ def test_not_closed_part_whose_lift_fails_gives_undecided(monkeypatch: pytest.Mo
     v = decide_closedness(family("lu:2").direct_sum(family("full:2,2,1")), use_qe=False)
     assert v.closed is None and v.method == "undecided"
     assert "failed re-verification on the whole pattern" in v.reason and len(v.parts) == 2
+
+
+def test_block_minor_certificate_is_checked_without_z3(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The block-minor proof is combinatorial plus an exact rank: z3 is never asked (it ran to its resource
+    limit, 50 s, on this pattern, once for the part and once for the lift)."""
+    import wellposed.closedness.certificates as certificates
+
+    def no_z3(*args: object, **kwargs: object) -> str:
+        raise AssertionError("z3 asked about a block-minor certificate")
+
+    monkeypatch.setattr(certificates, "_z3_on_smtlib", no_z3)
+    k = np.kron(np.tril(np.ones((3, 3), dtype=bool)), np.ones((3, 3), dtype=bool))
+    v = decide_closedness(SupportPattern(k, k).direct_sum(family("full:2,2,1")), use_qe=False)
+    assert v.closed is False and v.method == "certificate:block-minor"
+    assert v.details["verification"]["z3"] == "skipped"
+    assert v.certificate is not None and v.certificate.verify()["proof"] == "private-block-minor"
