@@ -420,3 +420,72 @@ def test_block_minor_certificate_is_checked_without_z3(monkeypatch: pytest.Monke
     assert v.closed is False and v.method == "certificate:block-minor"
     assert v.details["verification"]["z3"] == "skipped"
     assert v.certificate is not None and v.certificate.verify()["proof"] == "private-block-minor"
+
+
+def _base_certificates() -> list[tuple[SupportPattern, dict]]:
+    from wellposed.classify import classify
+    from wellposed.closedness.obstruction import block_minor_certificate, find_private_block_minor
+
+    lu3 = family("lu:3")
+    blown = SupportPattern(np.kron(family("lu:2").x_support, np.ones((2, 2), bool)),
+                           np.kron(family("lu:2").y_support, np.ones((2, 2), bool)))
+    found = find_private_block_minor(blown, classify(blown))
+    assert found is not None
+    curve = pat(["11", "11"], ["10", "01", "11"])
+    out = [(lu3, lu_obstruction(lu3)), (blown, block_minor_certificate(blown, *found)), (curve, curve_search(curve))]
+    region = out[2][1]
+    assert region is not None
+    with_region = dict(region.to_json(), proof={"kind": "z3-unsat", "rows": [0, 1], "cols": [0, 1, 2]})
+    return [(p, c.to_json()) for p, c in out if c is not None] + [(curve, with_region)]
+
+
+_BASES = _base_certificates()
+_JSON = st.recursive(st.none() | st.booleans() | st.integers(-3, 6) | st.integers() | st.floats()
+                     | st.text(max_size=4) | st.sampled_from(["1/2", "-1", "0", "x", "1/0", "z3-unsat", "private-minor",
+                                                              "private-block-minor"]),
+                     lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=6), kids, max_size=3),
+                     max_leaves=6)
+
+
+def _paths(obj: object, prefix: tuple = ()) -> list[tuple]:
+    out = [prefix]
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out += _paths(v, prefix + (k,))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            out += _paths(v, prefix + (i,))
+    return out
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(range(len(_BASES))), st.data())
+def test_mutated_certificate_json_raises_certificate_error(base: int, data: st.DataObject) -> None:
+    """Missing keys, wrong types, negative or out-of-range indices: CertificateError, never another exception."""
+    import copy
+
+    pattern, record = _BASES[base]
+    record = copy.deepcopy(record)
+    for _ in range(data.draw(st.integers(1, 3))):
+        path = data.draw(st.sampled_from(_paths(record)[1:]))
+        parent = record
+        for key in path[:-1]:
+            parent = parent[key]
+        if data.draw(st.booleans()) and isinstance(parent, dict):
+            del parent[path[-1]]
+        else:
+            parent[path[-1]] = data.draw(_JSON)
+    try:
+        NotClosedCertificate.from_json(pattern, record).verify()
+    except CertificateError:
+        pass
+
+
+@pytest.mark.parametrize("change", [{"rows": [-1, 0]}, {"cols": [1, 2]}, {"component": -1}, {"component": 1.0},
+                                    {"rows": [1]}, {"rows": "10"}])
+def test_private_minor_proof_indices_are_bounds_checked(change: dict) -> None:
+    cert = lu_obstruction(family("lu:2"))
+    assert cert is not None and cert.proof["rows"] == [1, 0]
+    record = dict(cert.to_json(), proof={**cert.proof, **change})
+    with pytest.raises(CertificateError, match="malformed minor"):
+        NotClosedCertificate.from_json(cert.pattern, record).verify()

@@ -148,6 +148,32 @@ def _frac(value: Any, what: str) -> Fraction:
         raise CertificateError(f"{what} = {value!r} is not an exact rational (int, Fraction or 'p/q').") from None
 
 
+def _integer(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise CertificateError(f"{what} = {value!r} is not an integer.")
+    return int(value)
+
+
+def _index(value: Any, size: int, what: str) -> int:
+    """``value`` as an index in ``range(size)``, or :class:`CertificateError` (bools, floats and strings refused)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise CertificateError(f"{what} = {value!r} is not an integer index.")
+    if not 0 <= int(value) < size:
+        raise CertificateError(f"{what} = {value!r} is outside range({size}).")
+    return int(value)
+
+
+def _indices(value: Any, size: int, what: str, count: int | None = None) -> list[int]:
+    """A list of distinct indices in ``range(size)`` (exactly ``count`` of them when given, else at least one)."""
+    if not isinstance(value, (list, tuple)):
+        raise CertificateError(f"{what} = {value!r} is not a list of indices.")
+    out = [_index(v, size, f"{what}[{t}]") for t, v in enumerate(value)]
+    if len(set(out)) != len(out) or not out or (count is not None and len(out) != count):
+        want = f"{count} distinct" if count is not None else "distinct"
+        raise CertificateError(f"{what} = {value!r} must hold {want} indices.")
+    return out
+
+
 def _laurent(value: Any, what: str) -> Laurent:
     """Normalize ``{exp: coef}`` or ``[(exp, coef), ...]`` into a sorted tuple without zero terms."""
     items = value.items() if isinstance(value, Mapping) else value
@@ -320,11 +346,12 @@ def private_minor_proof(
     ''
     """
     x, y = pattern.x_support, pattern.y_support
-    r0, r1 = (int(t) for t in rows)
-    c0, c1 = (int(t) for t in cols)
-    k = int(component)
-    if not (0 <= k < pattern.r) or len({r0, r1}) != 2 or len({c0, c1}) != 2:
-        return f"malformed minor: component {k}, rows {rows!r}, cols {cols!r}"
+    try:
+        k = _index(component, pattern.r, "component")
+        r0, r1 = _indices(rows, pattern.m, "rows", 2)
+        c0, c1 = _indices(cols, pattern.n, "cols", 2)
+    except CertificateError as exc:
+        return f"malformed minor: {exc}"
 
     def private(i: int, j: int) -> bool:
         covering = [c for c in range(pattern.r) if x[i, c] and y[j, c]]
@@ -364,17 +391,19 @@ def private_block_minor_proof(pattern: SupportPattern, limit: Any, proof: Mappin
     x, y = pattern.x_support, pattern.y_support
     target = LimitMatrix.from_any(limit, (pattern.m, pattern.n))
     try:
-        comps = [int(k) for k in proof["components"]]
-        (a1, a2), (b1, b2) = ([int(t) for t in v] for v in proof["rows"]), ([int(t) for t in v] for v in proof["cols"])
-    except (KeyError, TypeError, ValueError):
-        return f"malformed block-minor proof {dict(proof)!r}: need components, rows [A1, A2] and cols [B1, B2]"
-    s = len(comps)
-    sets = (comps, a1, a2, b1, b2)
-    if s == 0 or any(len(v) != s or len(set(v)) != s for v in sets) or set(a1) & set(a2) or set(b1) & set(b2):
-        return "components, A1, A2, B1, B2 must be s distinct indices each, with A1 ∩ A2 = B1 ∩ B2 = ∅"
-    bounds = ((comps, pattern.r), (a1, pattern.m), (a2, pattern.m), (b1, pattern.n), (b2, pattern.n))
-    if any(not 0 <= v < size for group, size in bounds for v in group):
-        return "an index of the proof is outside the pattern"
+        comps = _indices(proof.get("components"), pattern.r, "components")
+        rows, cols = proof.get("rows"), proof.get("cols")
+        if not (isinstance(rows, (list, tuple)) and len(rows) == 2 and isinstance(cols, (list, tuple))
+                and len(cols) == 2):
+            raise CertificateError("rows must be [A1, A2] and cols [B1, B2]")
+        s = len(comps)
+        a1, a2 = (_indices(v, pattern.m, f"rows[{t}]", s) for t, v in enumerate(rows))
+        b1, b2 = (_indices(v, pattern.n, f"cols[{t}]", s) for t, v in enumerate(cols))
+    except CertificateError as exc:
+        return f"malformed block-minor proof ({exc}): need s components, rows [A1, A2] and cols [B1, B2] of s " \
+               "indices each"
+    if set(a1) & set(a2) or set(b1) & set(b2):
+        return "A1 ∩ A2 and B1 ∩ B2 must be empty"
     wanted = np.zeros(pattern.r, dtype=bool)
     wanted[comps] = True
     for rows, cols in ((a1, b2), (a2, b2), (a2, b1)):
@@ -440,6 +469,8 @@ class NotClosedCertificate:
                                              for (i, k), p in dict(self.x_curve).items()})
         object.__setattr__(self, "y_curve", {(int(j), int(k)): _laurent(p, f"Y[{j},{k}]")
                                              for (j, k), p in dict(self.y_curve).items()})
+        if not isinstance(self.proof, Mapping):
+            raise CertificateError(f"proof = {self.proof!r} must be a mapping with a 'kind' key.")
         object.__setattr__(self, "proof", dict(self.proof))
 
     def limit_as_strings(self) -> list[list[str]]:
@@ -501,8 +532,8 @@ class NotClosedCertificate:
         if kind not in PROOF_KINDS:
             raise CertificateError(f"unknown proof kind {kind!r}; expected one of {list(PROOF_KINDS)}.")
         if kind == "private-minor":
-            why = private_minor_proof(p, self.limit, int(self.proof["component"]), self.proof["rows"],
-                                      self.proof["cols"])
+            why = private_minor_proof(p, self.limit, self.proof.get("component"), self.proof.get("rows"),
+                                      self.proof.get("cols"))
             if why:
                 raise CertificateError(f"private-minor proof rejected: {why}.")
         if kind == "private-block-minor":
@@ -536,12 +567,11 @@ class NotClosedCertificate:
         has_region = "rows" in self.proof and "cols" in self.proof
         if not has_region or (kind == "private-minor" and p.num_free_entries() <= WHOLE_PATTERN_CHECK_ENTRIES):
             return p, self.limit
-        rows = [int(t) for t in self.proof["rows"]]
-        cols = [int(t) for t in self.proof["cols"]]
-        if not rows or not cols or any(not 0 <= i < p.m for i in rows) or any(not 0 <= j < p.n for j in cols) \
-                or len(set(rows)) != len(rows) or len(set(cols)) != len(cols):
-            raise CertificateError(f"proof region rows {rows!r} × cols {cols!r} is not a set of distinct indices of "
-                                   f"the {p.m}×{p.n} pattern.")
+        try:
+            rows = _indices(self.proof["rows"], p.m, "rows")
+            cols = _indices(self.proof["cols"], p.n, "cols")
+        except CertificateError as exc:
+            raise CertificateError(f"proof region rows × cols of the {p.m}×{p.n} pattern is malformed: {exc}") from None
         sub = p.restrict(rows, cols, range(p.r))
         return sub, self.limit.restrict(rows, cols)
 
@@ -590,16 +620,19 @@ class NotClosedCertificate:
 
     @classmethod
     def from_json(cls, pattern: SupportPattern, data: Mapping[str, Any]) -> NotClosedCertificate:
-        """Rebuild a certificate written by :meth:`to_json` for ``pattern``."""
+        """Rebuild a certificate written by :meth:`to_json` for ``pattern``; a malformed record raises
+        :class:`CertificateError`."""
+        if not isinstance(data, Mapping):
+            raise CertificateError(f"certificate record {data!r} is not a mapping.")
         try:
-            x = {(int(t["row"]), int(t["component"])): tuple((int(e), Fraction(v)) for e, v in t["terms"])
-                 for t in data["x_curve"]}
-            y = {(int(t["row"]), int(t["component"])): tuple((int(e), Fraction(v)) for e, v in t["terms"])
-                 for t in data["y_curve"]}
+            x, y = ({(_integer(t["row"], "row"), _integer(t["component"], "component")):
+                     tuple((_integer(e, "exponent"), _frac(v, "coefficient")) for e, v in t["terms"])
+                     for t in data[side]} for side in ("x_curve", "y_curve"))
             if "limit_entries" in data:
-                limit: Any = {(int(i), int(j)): Fraction(v) for i, j, v in data["limit_entries"]}
+                limit: Any = {(_integer(i, "row"), _integer(j, "column")): _frac(v, "limit entry")
+                              for i, j, v in data["limit_entries"]}
             else:
-                limit = tuple(tuple(Fraction(v) for v in row) for row in data["limit"])
+                limit = data["limit"]
             return cls(pattern, limit, x, y, data.get("proof", {"kind": "z3-unsat"}), str(data.get("found_by", "")))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CertificateError(f"certificate record {dict(data)!r} is malformed: {exc}") from None
+        except (KeyError, TypeError, ValueError, OverflowError, ZeroDivisionError) as exc:
+            raise CertificateError(f"certificate record {dict(data)!r} is malformed: {exc!r}") from None
