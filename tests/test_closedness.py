@@ -245,7 +245,7 @@ def test_qe_layer_agrees_when_available() -> None:
     backends = pytest.importorskip("wellposed.backends")
     for p, expected in ((family("full:2,2,1"), True), (family("lu:2"), False)):
         res = backends.decide_by_qe(p, backend="z3")
-        assert res.answer.name == ("CLOSED" if expected else "NOT_CLOSED")
+        assert res.answer is (Answer.CLOSED if expected else Answer.NOT_CLOSED)
 
 
 # ---------------------------------------------------------------- cache, validation, verdict
@@ -374,9 +374,9 @@ def test_qe_layer_agrees_on_small_census() -> None:
         if v.method in ("theorem:dto", "theorem:vector", "theorem:trivial"):
             continue
         res = backends.decide_by_qe(p.drop_empty(), backend="z3", timeout=10.0)
-        if res.answer.name == "UNKNOWN":
+        if res.answer is Answer.UNDECIDED:
             continue
-        assert (res.answer.name == "CLOSED") is v.closed, (p.canonical_key(), v.method)
+        assert res.answer.closed is v.closed, (p.canonical_key(), v.method)
         checked += 1
     assert checked >= 2
 

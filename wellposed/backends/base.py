@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import logging
 import math
 import os
@@ -16,38 +15,11 @@ from typing import Any, ClassVar
 
 from ..errors import BackendAnswerError, InvalidSpecError
 from ..formulas.nodes import Const, Sentence
+from .answer import Answer
 
-__all__ = ["Answer", "RawRun", "Decision", "Backend", "run_process", "check_timeout"]
+__all__ = ["RawRun", "Decision", "Backend", "run_process", "check_timeout"]
 
 logger = logging.getLogger(__name__)
-
-
-class Answer(enum.Enum):
-    """What a backend said about a sentence; ``group`` folds it into TRUE / FALSE / UNKNOWN.
-
-    Examples
-    --------
-    >>> Answer.TIMEOUT.group
-    <Answer.UNKNOWN: 'unknown'>
-    >>> Answer.FALSE.decided, Answer.RESOURCE_OUT.decided
-    (True, False)
-    """
-
-    TRUE = "true"
-    FALSE = "false"
-    UNKNOWN = "unknown"  #: the tool answered "unknown"
-    TIMEOUT = "timeout"  #: the time limit was reached (the process group was killed)
-    RESOURCE_OUT = "resource-out"  #: the tool gave up for lack of memory
-
-    @property
-    def group(self) -> Answer:
-        """``TRUE``, ``FALSE`` or ``UNKNOWN`` (timeouts and resource exhaustion are unknown)."""
-        return self if self in (Answer.TRUE, Answer.FALSE) else Answer.UNKNOWN
-
-    @property
-    def decided(self) -> bool:
-        """True for TRUE and FALSE."""
-        return self.group is not Answer.UNKNOWN
 
 
 @dataclass(frozen=True)

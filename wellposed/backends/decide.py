@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,18 +17,11 @@ from ..formulas.builder import (
     zero_patterns,
 )
 from ..formulas.nodes import Sentence
-from .base import Answer, Decision, check_timeout
+from .answer import Answer
+from .base import Decision, check_timeout
 from .registry import get_backend
 
-__all__ = ["QEAnswer", "QEResult", "QueryResult", "decide_by_qe", "member_by_qe", "everything_by_qe"]
-
-
-class QEAnswer(enum.Enum):
-    """Closedness verdict obtained by quantifier elimination."""
-
-    CLOSED = "closed"
-    NOT_CLOSED = "not-closed"
-    UNKNOWN = "unknown"
+__all__ = ["QEResult", "QueryResult", "decide_by_qe", "member_by_qe", "everything_by_qe"]
 
 
 @dataclass(frozen=True)
@@ -38,8 +30,9 @@ class QEResult:
 
     Attributes
     ----------
-    answer : QEAnswer
-        CLOSED iff every sentence was answered false; NOT_CLOSED as soon as one was answered true.
+    answer : Answer
+        ``CLOSED`` iff every sentence was answered false; ``NOT_CLOSED`` as soon as one was answered true;
+        else ``UNDECIDED``.
     backend : str
     seconds : float
         Wall-clock time of the whole decision.
@@ -53,7 +46,7 @@ class QEResult:
         Encodings used (see :class:`wellposed.formulas.Encoding`).
     """
 
-    answer: QEAnswer
+    answer: Answer
     backend: str
     seconds: float
     decisions: tuple[Decision, ...]
@@ -103,7 +96,7 @@ def decide_by_qe(
     ----------
     pattern : SupportPattern
     backend : str, list of str or Backend
-        Backend name (``"z3"``, ``"qepcad"``), preference list, or instance.
+        A name of :data:`~wellposed.backends.registry.BACKENDS`, a preference list of names, or an instance.
     timeout : float, optional
         Wall-clock safety cap in seconds for all sentences (default: none). Sentences stopped by it
         answer :attr:`Answer.TIMEOUT`; that is the only way the result can depend on the machine.
@@ -119,7 +112,7 @@ def decide_by_qe(
     Returns
     -------
     QEResult
-        P is not closed iff some sentence is true; unknown on any sentence gives UNKNOWN unless
+        P is not closed iff some sentence is true; unknown on any sentence gives UNDECIDED unless
         another one is true. Sentences are built on demand and run in order of increasing nonzero
         pattern size.
 
@@ -127,10 +120,10 @@ def decide_by_qe(
     --------
     >>> from wellposed.families import family
     >>> decide_by_qe(family("lu:2")).answer
-    <QEAnswer.NOT_CLOSED: 'not-closed'>
+    <Answer.NOT_CLOSED: 'not closed'>
     >>> r = decide_by_qe(family("full:2,2,1"))
     >>> r.answer, len(r.decisions)
-    (<QEAnswer.CLOSED: 'closed'>, 5)
+    (<Answer.CLOSED: 'closed'>, 5)
 
     Notes
     -----
@@ -176,11 +169,11 @@ def decide_by_qe(
                 break
     skipped = total - len(decisions)
     if witness is not None or any(d.answer is Answer.TRUE for d in decisions):
-        answer = QEAnswer.NOT_CLOSED
+        answer = Answer.NOT_CLOSED
     elif undecided:
-        answer = QEAnswer.UNKNOWN
+        answer = Answer.UNDECIDED
     else:
-        answer = QEAnswer.CLOSED
+        answer = Answer.CLOSED
     return QEResult(answer, engine.name, time.monotonic() - start, tuple(decisions), skipped,
                     witness, enc.label(), {"sentences": total})
 

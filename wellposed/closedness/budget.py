@@ -104,6 +104,10 @@ class Budget:
             raise WallClockCapError(f"the wall-clock safety cap of {self.timeout:g} s (timeout) fired")
         return left
 
+    def cap_fired(self, where: str) -> WallClockCapError:
+        """The error reporting that the wall-clock cap fired ``where`` (e.g. ``"inside a z3 query"``)."""
+        return WallClockCapError(f"the wall-clock safety cap of {self.timeout:g} s (timeout) fired {where}")
+
     def to_json(self) -> dict[str, Any]:
         """The options that determine verdicts (for fingerprints and reports)."""
         return {"effort": self.effort, "timeout": self.timeout}

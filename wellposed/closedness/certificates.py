@@ -327,10 +327,7 @@ def _z3_on_smtlib(text: str, rlimit: int = BASE["verify_rlimit"], budget: Budget
     return z3_check(solver, rlimit, budget)[0]
 
 
-def private_minor_proof(
-    pattern: SupportPattern, limit: Sequence[Sequence[Fraction]], component: int, rows: Sequence[int],
-    cols: Sequence[int],
-) -> str:
+def private_minor_proof(pattern: SupportPattern, limit: Any, component: Any, rows: Any, cols: Any) -> str:
     """Check a private-minor non-membership proof; return ``""`` if valid, else why not.
 
     The 2×2 minor ``rows × cols`` must have at least three entries reached by ``component`` only (and

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from ..backends.answer import Answer
+from ..backends.registry import BACKENDS
 from ..classify import Classification, classify
 from ..errors import BackendNotAvailableError, CertificateError, InvalidSpecError, WallClockCapError, WellposedError
 from ..support import SupportPattern
@@ -21,15 +23,11 @@ from .budget import Budget
 from .certificates import NotClosedCertificate
 from .obstruction import block_minor_certificate, find_private_block_minor, lu_obstruction
 from .theorems import closed_by_theorem, determinantal_z3, linear_slice_onto
-from .verdict import Answer, ClosednessVerdict
+from .verdict import ClosednessVerdict
 
-__all__ = ["decide_closedness", "BACKENDS", "connected_parts_fast", "PartContext", "STAGES"]
+__all__ = ["decide_closedness", "connected_parts_fast", "PartContext", "STAGES"]
 
 logger = logging.getLogger(__name__)
-
-#: QE backends the pipeline can hand a part to (implemented in :mod:`wellposed.backends`).
-BACKENDS = ("z3", "qepcad")
-
 
 def connected_parts_fast(pattern: SupportPattern) -> list[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]]:
     """``[(rows, cols, components)]`` per connected part of the overlap graph (no networkx import).
@@ -105,20 +103,17 @@ def _qe_stage(part: SupportPattern, backend: str, budget: Budget) -> ClosednessV
         return f"QE backend {backend!r} not available: {exc}"
     except WellposedError as exc:
         return f"QE backend {backend!r} failed: {exc}"
-    name = result.answer.name
     transcript = str(result.transcript)
     details = {"backend": str(result.backend), "qe_seconds": result.seconds, "transcript_tail": transcript[-400:]}
-    method = "qe:qepcad" if backend == "qepcad" else "qe:z3"
-    if name == "CLOSED":
+    method = f"qe:{backend}"
+    if result.answer is Answer.CLOSED:
         return ClosednessVerdict(Answer.CLOSED, method, f"{backend} decided the closedness sentence: false "
                                  "(no matrix in the closure outside P)", details=details)
-    if name == "NOT_CLOSED":
+    if result.answer is Answer.NOT_CLOSED:
         return ClosednessVerdict(Answer.NOT_CLOSED, method, f"{backend} decided the closedness sentence: true "
                                  "(some matrix of the closure is not in P)", details=details)
-    from ..backends.base import Answer as QEStatus
-
-    if any(d.answer is QEStatus.TIMEOUT for d in result.decisions):
-        raise WallClockCapError(f"the wall-clock safety cap of {budget.timeout:g} s (timeout) fired during QE")
+    if any(d.answer is Answer.TIMEOUT for d in result.decisions):
+        raise budget.cap_fired("during QE")
     ran = len(result.decisions)
     spent = sum(1 for d in result.decisions if not d.answer.decided)
     return (f"QE backend {backend!r} ran {ran} of {result.info.get('sentences', ran)} sentence(s); {spent} ran out "
@@ -278,8 +273,8 @@ def decide_closedness(
     Parameters
     ----------
     pattern : SupportPattern
-    backend : {"z3", "qepcad"}
-        QE backend for the last stage.
+    backend : str
+        QE backend for the last stage, a name of :data:`wellposed.backends.registry.BACKENDS`.
     effort : float
         Scales every deterministic budget of the solver-backed stages (z3 resource units, candidates,
         queries; see :mod:`wellposed.closedness.budget`). The verdict is a function of the pattern,
