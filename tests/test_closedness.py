@@ -11,14 +11,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wellposed.closedness import Answer, ClosednessVerdict, NotClosedCertificate, absorption, decide_closedness
-from wellposed.closedness.certificates import check_not_in_p_z3, laurent_product
-from wellposed.closedness.curves import curve_search, find_curve
+from wellposed.closedness.curves import curve_search, find_curve, membership_z3
+from wellposed.closedness.determinantal import full_space_z3, generic_rank_bound
 from wellposed.closedness.obstruction import (
     lu_obstruction,
     private_obstruction_candidates,
     private_obstruction_candidates_reference,
 )
-from wellposed.closedness.theorems import closed_by_theorem, full_space_z3, generic_rank_bound
+from wellposed.closedness.theorems import closed_by_theorem
+from wellposed.closedness.verify import laurent_product
 from wellposed.errors import CertificateError, InvalidSpecError
 from wellposed.families import family
 from wellposed.support import SupportPattern
@@ -150,8 +151,8 @@ def test_planted_membership() -> None:
     x = rng.integers(-2, 3, size=(3, 3)) * p.x_support
     y = rng.integers(-2, 3, size=(3, 3)) * p.y_support
     a = x @ y.T
-    assert check_not_in_p_z3(p, [[Fraction(int(v)) for v in row] for row in a]) == "sat"
-    assert check_not_in_p_z3(p, [[F0, F1, F0], [F1, F0, F0], [F0, F0, F0]]) == "unsat"
+    assert membership_z3(p, [[Fraction(int(v)) for v in row] for row in a]) is Answer.TRUE
+    assert membership_z3(p, [[F0, F1, F0], [F1, F0, F0], [F0, F0, F0]]) is Answer.FALSE
 
 
 def test_find_curve_none_for_closed() -> None:
@@ -238,7 +239,7 @@ def test_absorption_closed_implies_full_space_when_everything_absorbed() -> None
     p = pat(["110", "111"], ["100", "111", "111"])
     res = absorption(p)
     assert res.closed and not res.blocks
-    assert full_space_z3(p) == "unsat"  # independent check: P = ℝ^union
+    assert full_space_z3(p) is Answer.FALSE  # independent check: P = ℝ^union
 
 
 def test_qe_layer_agrees_when_available() -> None:
@@ -347,8 +348,9 @@ def test_linear_slice_evidence_factors_planted_matrices(x: list[str], y: list[st
 
 
 def test_two_membership_encodings_agree() -> None:
-    """The z3-API query of the searches and the SMT-LIB text of verify() give the same answers."""
-    from wellposed.closedness.certificates import _z3_on_smtlib, smtlib_membership_query
+    """The query of the searches (formulas.queries) and the SMT-LIB text of the verifier give the same answers."""
+    from wellposed.backends import z3_api
+    from wellposed.closedness.verify import smtlib_membership_query
 
     rng = np.random.default_rng(7)
     for spec in ("lu:2", "lu:3", "mcp:10,11", "full:2,3,1"):
@@ -356,9 +358,9 @@ def test_two_membership_encodings_agree() -> None:
         for _ in range(2):
             a = [[Fraction(int(v), int(rng.integers(1, 3))) for v in row]
                  for row in rng.integers(-1, 2, size=(p.m, p.n))]
-            first = check_not_in_p_z3(p, a)
-            second = _z3_on_smtlib(smtlib_membership_query(p, a))
-            assert first == second
+            first = membership_z3(p, a)
+            second = z3_api.check_smtlib(smtlib_membership_query(p, a), 5_000_000).answer
+            assert first is second
 
 
 def test_qe_layer_agrees_on_small_census() -> None:
@@ -409,12 +411,12 @@ def test_not_closed_part_whose_lift_fails_gives_undecided(monkeypatch: pytest.Mo
 def test_block_minor_certificate_is_checked_without_z3(monkeypatch: pytest.MonkeyPatch) -> None:
     """The block-minor proof is combinatorial plus an exact rank: z3 is never asked (it ran to its resource
     limit, 50 s, on this pattern, once for the part and once for the lift)."""
-    import wellposed.closedness.certificates as certificates
+    from wellposed.backends import z3_api
 
     def no_z3(*args: object, **kwargs: object) -> str:
         raise AssertionError("z3 asked about a block-minor certificate")
 
-    monkeypatch.setattr(certificates, "_z3_on_smtlib", no_z3)
+    monkeypatch.setattr(z3_api, "check_smtlib", no_z3)
     k = np.kron(np.tril(np.ones((3, 3), dtype=bool)), np.ones((3, 3), dtype=bool))
     v = decide_closedness(SupportPattern(k, k).direct_sum(family("full:2,2,1")), use_qe=False)
     assert v.closed is False and v.method == "certificate:block-minor"

@@ -176,16 +176,20 @@ class Backend(ABC):
         if isinstance(sentence.formula, Const):
             answer = Answer.TRUE if sentence.formula.value else Answer.FALSE
             return Decision(sentence.name, answer, "constant", 0.0, f"constant sentence: {answer.value}")
-        text = self.render(sentence)
+        return self.decide_text(self.render(sentence), sentence.name, timeout)
+
+    def decide_text(self, text: str, name: str, timeout: float | None) -> Decision:
+        """Run and parse ``text``, an input already in the tool's syntax (the second half of :meth:`decide`;
+        ``name`` labels the decision)."""
+        timeout = None if timeout is None else check_timeout(timeout)
         raw = self.run(text, timeout)
         if raw.timed_out:
-            return Decision(sentence.name, Answer.TIMEOUT, self.name, raw.seconds, raw.transcript())
+            return Decision(name, Answer.TIMEOUT, self.name, raw.seconds, raw.transcript())
         try:
             answer = self.parse(raw.stdout)
         except BackendAnswerError as exc:
-            raise BackendAnswerError(f"{self.name} on sentence {sentence.name!r}: {exc}",
-                                     transcript=raw.transcript()) from None
-        return Decision(sentence.name, answer, self.name, raw.seconds, raw.transcript())
+            raise BackendAnswerError(f"{self.name} on sentence {name!r}: {exc}", transcript=raw.transcript()) from None
+        return Decision(name, answer, self.name, raw.seconds, raw.transcript())
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"

@@ -10,13 +10,12 @@ from ..formulas.builder import (
     ALL_ENCODINGS,
     Encoding,
     _check_encoding,
-    _check_pattern,
     everything_sentence,
     iter_closedness_sentences,
     membership_sentence,
-    zero_patterns,
 )
 from ..formulas.nodes import Sentence
+from ..formulas.symmetry import check_pattern, zero_patterns
 from .answer import Answer
 from .base import Decision, check_timeout
 from .registry import get_backend
@@ -133,7 +132,7 @@ def decide_by_qe(
     from ..closedness.budget import Budget
 
     start = time.monotonic()
-    p = _check_pattern(pattern)
+    p = check_pattern(pattern)
     budget = None if timeout is None else check_timeout(timeout)
     cap = None if sentence_timeout is None else check_timeout(sentence_timeout, "sentence_timeout")
     give_up = Budget(effort).count("qe_unknown_sentences")
@@ -199,7 +198,7 @@ def member_by_qe(pattern: Any, a0: Any, backend: Any = "z3", timeout: float | No
     >>> member_by_qe(family("lu:2"), [[1, 2], [3, 4]]).value
     True
     """
-    p = _check_pattern(pattern)
+    p = check_pattern(pattern)
     return _query(membership_sentence(p, a0), "membership", backend, timeout)
 
 
@@ -216,5 +215,5 @@ def everything_by_qe(pattern: Any, backend: Any = "z3", timeout: float | None = 
     >>> everything_by_qe(family("full:2,2,1")).value
     False
     """
-    p = _check_pattern(pattern)
+    p = check_pattern(pattern)
     return _query(everything_sentence(p), "everything", backend, timeout)

@@ -16,13 +16,15 @@ import numpy as np
 
 from ..backends.answer import Answer
 from ..backends.registry import BACKENDS
+from ..backends.z3_api import smt_word
 from ..classify import Classification, classify
 from ..errors import BackendNotAvailableError, CertificateError, InvalidSpecError, WallClockCapError, WellposedError
 from ..support import SupportPattern
 from .budget import Budget
 from .certificates import NotClosedCertificate
+from .determinantal import determinantal_z3
 from .obstruction import block_minor_certificate, find_private_block_minor, lu_obstruction
-from .theorems import closed_by_theorem, determinantal_z3, linear_slice_onto
+from .theorems import closed_by_theorem, linear_slice_onto
 from .verdict import ClosednessVerdict
 
 __all__ = ["decide_closedness", "connected_parts_fast", "PartContext", "STAGES"]
@@ -190,7 +192,7 @@ def _stage_determinantal(ctx: PartContext) -> ClosednessVerdict | None:
         return None
     for orientation, q in (("as given", ctx.part), ("transposed", ctx.part.transpose())):
         answer, minors = determinantal_z3(q, rlimit=ctx.budget.count("determinantal_rlimit"), budget=ctx.budget)
-        if answer == "unsat":
+        if answer is Answer.FALSE:
             what = (f"the {len(minors)} minors that vanish on P (max-flow rank bounds)" if minors
                     else "no rank condition")
             method = "theorem:determinantal" if minors else "theorem:full-space"
@@ -199,7 +201,8 @@ def _stage_determinantal(ctx: PartContext) -> ClosednessVerdict | None:
                                      f"(pattern {orientation}); P is that closed algebraic set",
                                      details={"z3": "unsat of ∃A ∈ D ∀X,Y: XYᵀ ≠ A", "orientation": orientation,
                                               "minors": [[list(a), list(b)] for a, b in minors]})
-        ctx.notes.append(f"determinantal test ({orientation}): z3 answered {answer}")
+        ctx.notes.append(f"determinantal test ({orientation}): z3 answered "
+                         f"{'skipped' if answer is None else smt_word(answer)}")
     return None
 
 
