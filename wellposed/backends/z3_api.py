@@ -108,6 +108,8 @@ class _Translator:
                 self.vars[f.name] = z3.Real(f.name, ctx)
             return self.vars[f.name]
         if isinstance(f, Ref):
+            if f.name not in self.defined:
+                raise KeyError(f"the query refers to {f.name!r}, which its prelude does not define before")
             return self.defined[f.name]
         if isinstance(f, Num):
             return z3.Q(f.value.numerator, f.value.denominator, ctx)
@@ -127,13 +129,14 @@ class _Translator:
         if isinstance(f, And):
             return z3.And(*[self.node(a) for a in f.args], ctx)
         if isinstance(f, Or):
-            return z3.Or(*[self.node(a) for a in f.args])
+            return z3.Or(*[self.node(a) for a in f.args], ctx)
         if isinstance(f, Not):
             return z3.Not(self.node(f.arg))
         if isinstance(f, (Exists, ForAll)):
             return (z3.Exists if isinstance(f, Exists) else z3.ForAll)([self.node(v) for v in f.vars],
                                                                         self.node(f.body))
-        raise TypeError(f"unknown query node {f!r}")
+        raise TypeError(f"unknown query node {f!r} (type {type(f).__name__}); the z3 translation knows the nodes of "
+                        "wellposed.formulas.queries only")
 
 
 def _solver(query: Query) -> tuple[Any, Any, _Translator]:

@@ -113,7 +113,8 @@ class Budget:
 
     def cap_fired(self, where: str) -> WallClockCapError:
         """The error reporting that the wall-clock cap fired ``where`` (e.g. ``"inside a z3 query"``)."""
-        return WallClockCapError(f"the wall-clock safety cap of {self.timeout:g} s (timeout) fired {where}")
+        cap = "" if self.timeout is None else f" of {self.timeout:g} s"
+        return WallClockCapError(f"the wall-clock safety cap{cap} (timeout) fired {where}")
 
     def to_json(self) -> dict[str, Any]:
         """The options that determine verdicts (for fingerprints and reports)."""
@@ -144,8 +145,7 @@ def z3_check(query: Query, rlimit: int, budget: Budget | None = None, *, model: 
 
     result = z3_api.check(query, rlimit, timeout=budget.remaining() if budget is not None else None, model=model)
     if result.answer is Answer.TIMEOUT:
-        assert budget is not None
-        raise budget.cap_fired("inside a z3 query")
+        raise (budget or Budget()).cap_fired("inside a z3 query")
     return result
 
 
@@ -169,7 +169,5 @@ def z3_decide(query: Query, rlimit: int, allocations: int, budget: Budget | None
     decision = z3_api.decide_in_subprocess(query, rlimit, allocations,
                                            timeout=budget.remaining() if budget is not None else None)
     if decision.answer is Answer.TIMEOUT:
-        if budget is None or budget.timeout is None:
-            raise WallClockCapError("the wall-clock safety cap (timeout) fired inside a z3 query")
-        raise budget.cap_fired("inside a z3 query")
+        raise (budget or Budget()).cap_fired("inside a z3 query")
     return decision.answer.group

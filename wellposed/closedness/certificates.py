@@ -147,7 +147,7 @@ def _integer(value: Any, what: str) -> int:
     return int(value)
 
 
-def _index(value: Any, size: int, what: str) -> int:
+def checked_index(value: Any, size: int, what: str) -> int:
     """``value`` as an index in ``range(size)``, or :class:`CertificateError` (bools, floats and strings refused)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise CertificateError(f"{what} = {value!r} is not an integer index.")
@@ -156,11 +156,11 @@ def _index(value: Any, size: int, what: str) -> int:
     return int(value)
 
 
-def _indices(value: Any, size: int, what: str, count: int | None = None) -> list[int]:
+def checked_indices(value: Any, size: int, what: str, count: int | None = None) -> list[int]:
     """A list of distinct indices in ``range(size)`` (exactly ``count`` of them when given, else at least one)."""
     if not isinstance(value, (list, tuple)):
         raise CertificateError(f"{what} = {value!r} is not a list of indices.")
-    out = [_index(v, size, f"{what}[{t}]") for t, v in enumerate(value)]
+    out = [checked_index(v, size, f"{what}[{t}]") for t, v in enumerate(value)]
     if len(set(out)) != len(out) or not out or (count is not None and len(out) != count):
         want = f"{count} distinct" if count is not None else "distinct"
         raise CertificateError(f"{what} = {value!r} must hold {want} indices.")

@@ -34,8 +34,8 @@ from .certificates import (
     Laurent,
     LimitMatrix,
     NotClosedCertificate,
-    _index,
-    _indices,
+    checked_index,
+    checked_indices,
 )
 
 __all__ = ["verify_certificate", "laurent_product", "private_minor_proof", "private_block_minor_proof",
@@ -112,8 +112,7 @@ def _z3_not_member(pattern: SupportPattern, limit: LimitMatrix, rlimit: int, bud
     result = z3_api.check_smtlib(smtlib_membership_query(pattern, limit), rlimit,
                                  timeout=budget.remaining() if budget is not None else None)
     if result.answer is Answer.TIMEOUT:
-        assert budget is not None
-        raise budget.cap_fired("inside a z3 query")
+        raise (budget or Budget()).cap_fired("inside a z3 query")
     return z3_api.smt_word(result.answer)
 
 
@@ -130,8 +129,8 @@ def proof_region(cert: NotClosedCertificate) -> tuple[SupportPattern, LimitMatri
     if not has_region or (proof.get("kind") == "private-minor" and p.num_free_entries() <= WHOLE_PATTERN_CHECK_ENTRIES):
         return p, cert.limit
     try:
-        rows = _indices(proof["rows"], p.m, "rows")
-        cols = _indices(proof["cols"], p.n, "cols")
+        rows = checked_indices(proof["rows"], p.m, "rows")
+        cols = checked_indices(proof["cols"], p.n, "cols")
     except CertificateError as exc:
         raise CertificateError(f"proof region rows × cols of the {p.m}×{p.n} pattern is malformed: {exc}") from None
     return p.restrict(rows, cols, range(p.r)), cert.limit.restrict(rows, cols)
@@ -235,9 +234,9 @@ def private_minor_proof(pattern: SupportPattern, limit: Any, component: Any, row
     """
     x, y = pattern.x_support, pattern.y_support
     try:
-        k = _index(component, pattern.r, "component")
-        r0, r1 = _indices(rows, pattern.m, "rows", 2)
-        c0, c1 = _indices(cols, pattern.n, "cols", 2)
+        k = checked_index(component, pattern.r, "component")
+        r0, r1 = checked_indices(rows, pattern.m, "rows", 2)
+        c0, c1 = checked_indices(cols, pattern.n, "cols", 2)
     except CertificateError as exc:
         return f"malformed minor: {exc}"
 
@@ -279,14 +278,14 @@ def private_block_minor_proof(pattern: SupportPattern, limit: Any, proof: Mappin
     x, y = pattern.x_support, pattern.y_support
     target = LimitMatrix.from_any(limit, (pattern.m, pattern.n))
     try:
-        comps = _indices(proof.get("components"), pattern.r, "components")
+        comps = checked_indices(proof.get("components"), pattern.r, "components")
         rows, cols = proof.get("rows"), proof.get("cols")
         if not (isinstance(rows, (list, tuple)) and len(rows) == 2 and isinstance(cols, (list, tuple))
                 and len(cols) == 2):
             raise CertificateError("rows must be [A1, A2] and cols [B1, B2]")
         s = len(comps)
-        a1, a2 = (_indices(v, pattern.m, f"rows[{t}]", s) for t, v in enumerate(rows))
-        b1, b2 = (_indices(v, pattern.n, f"cols[{t}]", s) for t, v in enumerate(cols))
+        a1, a2 = (checked_indices(v, pattern.m, f"rows[{t}]", s) for t, v in enumerate(rows))
+        b1, b2 = (checked_indices(v, pattern.n, f"cols[{t}]", s) for t, v in enumerate(cols))
     except CertificateError as exc:
         return f"malformed block-minor proof ({exc}): need s components, rows [A1, A2] and cols [B1, B2] of s " \
                "indices each"
