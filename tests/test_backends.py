@@ -14,8 +14,8 @@ import pytest
 
 from wellposed import SupportPattern
 from wellposed.backends import (
+    BACKENDS,
     Answer,
-    QEAnswer,
     backend_classes,
     decide_by_qe,
     everything_by_qe,
@@ -100,8 +100,12 @@ def test_qepcad_parse_refuses_garbage(text, match):
 
 
 def test_answer_groups():
-    assert {a.group for a in Answer} == {Answer.TRUE, Answer.FALSE, Answer.UNKNOWN}
-    assert [a for a in Answer if a.decided] == [Answer.TRUE, Answer.FALSE]
+    sentence = [a for a in Answer if not a.about_closedness]
+    assert {a.group for a in sentence} == {Answer.TRUE, Answer.FALSE, Answer.UNKNOWN}
+    assert [a for a in Answer if a.decided] == [Answer.TRUE, Answer.FALSE, Answer.CLOSED, Answer.NOT_CLOSED]
+    assert [a.closed for a in Answer if a.about_closedness] == [True, False, None]
+    with pytest.raises(ValueError, match="answers a sentence"):
+        _ = Answer.TRUE.closed
 
 
 # ---------------------------------------------------------------------------------------------- registry
@@ -120,9 +124,9 @@ def test_cli_module_is_cheap_to_import():
 
 
 def test_get_backend_by_name_list_and_instance():
-    assert sorted(backend_classes()) == ["qepcad", "z3"]
+    assert list(backend_classes()) == list(BACKENDS) and set(BACKENDS) == {"z3", "qepcad"}
     assert get_backend("z3").name == "z3"
-    assert get_backend(["z3", "qepcad"]).name == installed_backends()[0]
+    assert get_backend(list(BACKENDS)).name == installed_backends()[0]
     inst = Z3Backend(tactic="nlqsat")
     assert get_backend(inst) is inst
     with pytest.raises(InvalidSpecError, match="'mathematica' is unknown"):
@@ -209,7 +213,7 @@ class HungBackend(Backend):
 def test_hung_backend_gives_unknown_within_timeout_and_leaves_no_process():
     start = time.monotonic()
     result = decide_by_qe(family("lu:2"), backend=HungBackend(), timeout=1.0)
-    assert result.answer is QEAnswer.UNKNOWN
+    assert result.answer is Answer.UNDECIDED
     assert time.monotonic() - start < 1.0 + SLACK
     assert result.decisions[0].answer is Answer.TIMEOUT
     assert result.skipped  # the budget ran out before the other sentences
@@ -238,14 +242,14 @@ def test_z3_python_runner_fallback(monkeypatch):
 
 # ---------------------------------------------------------------------------------------------- answers
 KNOWN = [
-    ("full:2,2,1", QEAnswer.CLOSED),
-    ("lu:2", QEAnswer.NOT_CLOSED),
-    ("diag:2", QEAnswer.CLOSED),
-    ("full:1,3,1", QEAnswer.CLOSED),
-    ("full:3,1,2", QEAnswer.CLOSED),
-    ("full:2,2,2", QEAnswer.CLOSED),
-    ("diag:3", QEAnswer.CLOSED),
-    ("lu:3", QEAnswer.NOT_CLOSED),  # first true sentence: A = e12 + e21 (10 of 287 sentences run)
+    ("full:2,2,1", Answer.CLOSED),
+    ("lu:2", Answer.NOT_CLOSED),
+    ("diag:2", Answer.CLOSED),
+    ("full:1,3,1", Answer.CLOSED),
+    ("full:3,1,2", Answer.CLOSED),
+    ("full:2,2,2", Answer.CLOSED),
+    ("diag:3", Answer.CLOSED),
+    ("lu:3", Answer.NOT_CLOSED),  # first true sentence: A = e12 + e21 (10 of 287 sentences run)
 ]
 
 
@@ -253,7 +257,7 @@ KNOWN = [
 def test_z3_known_answers(name, expected):
     result = decide_by_qe(family(name), backend="z3", timeout=60.0)
     assert result.answer is expected, result.transcript[-2000:]
-    if expected is QEAnswer.NOT_CLOSED:
+    if expected is Answer.NOT_CLOSED:
         assert result.witness is not None
     assert result.transcript.count("===") >= len(result.decisions)
 
@@ -269,8 +273,8 @@ LU_LIKE_2X3 = SupportPattern(["10", "11"], ["10", "11", "11"], name="lu-like 2x3
 NESTED_2X3 = SupportPattern(["11", "01"], ["11", "11", "01"], name="nested 2x3")
 
 
-@pytest.mark.parametrize("pattern,expected", [(LU_LIKE_2X3, QEAnswer.NOT_CLOSED),
-                                              (NESTED_2X3, QEAnswer.NOT_CLOSED)])
+@pytest.mark.parametrize("pattern,expected", [(LU_LIKE_2X3, Answer.NOT_CLOSED),
+                                              (NESTED_2X3, Answer.NOT_CLOSED)])
 def test_z3_on_small_2x3_patterns(pattern, expected):
     assert decide_by_qe(pattern, timeout=60.0).answer is expected
 
@@ -300,13 +304,13 @@ def test_small_2x2_enumeration_size():
 def test_z3_agrees_with_the_tractability_certificates(pattern):
     """Independent method: DTO / relaxed patterns are closed; QE must not say otherwise."""
     result = decide_by_qe(pattern, timeout=60.0)
-    assert result.answer is not QEAnswer.UNKNOWN
+    assert result.answer is not Answer.UNDECIDED
     if classify(pattern).tractable:
-        assert result.answer is QEAnswer.CLOSED
+        assert result.answer is Answer.CLOSED
 
 
 # Switching these encodings off still leaves sentences z3 decides in well under a second each.
-@pytest.mark.parametrize("name,expected", [("lu:2", QEAnswer.NOT_CLOSED), ("full:2,2,1", QEAnswer.CLOSED)])
+@pytest.mark.parametrize("name,expected", [("lu:2", Answer.NOT_CLOSED), ("full:2,2,1", Answer.CLOSED)])
 @pytest.mark.parametrize("off", ["zero_outside", "gauge", "symmetry"])
 def test_each_cheap_encoding_preserves_the_answer(name, expected, off):
     p = family(name)
@@ -322,13 +326,13 @@ def test_each_costly_encoding_never_changes_a_decided_answer(name, off):
     p = family(name)
     expected = decide_by_qe(p, timeout=60.0).answer
     got = decide_by_qe(p, timeout=30.0, encoding=ALL_ENCODINGS.without(off)).answer
-    assert got in (expected, QEAnswer.UNKNOWN)
+    assert got in (expected, Answer.UNDECIDED)
 
 
 def test_box_norm_alone_decides_lu2():
     box_only = Encoding(box=True, zero_outside=False, gauge=False, zero_patterns=False, scaling=False,
                         symmetry=False)
-    assert decide_by_qe(family("lu:2"), encoding=box_only, timeout=60.0).answer is QEAnswer.NOT_CLOSED
+    assert decide_by_qe(family("lu:2"), encoding=box_only, timeout=60.0).answer is Answer.NOT_CLOSED
 
 
 def test_membership_planted_and_everything():

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from wellposed import SupportPattern
-from wellposed.backends import Answer, QEAnswer, decide_by_qe, everything_by_qe, member_by_qe
+from wellposed.backends import Answer, decide_by_qe, everything_by_qe, member_by_qe
 from wellposed.backends.qepcad_backend import QepcadBackend
 from wellposed.backends.z3_backend import Z3Backend
 from wellposed.families import family
@@ -18,11 +18,11 @@ pytestmark = pytest.mark.requires_qepcad
 
 
 @pytest.mark.parametrize("name,expected", [
-    ("lu:2", QEAnswer.NOT_CLOSED),
-    ("full:2,2,1", QEAnswer.CLOSED),
-    ("diag:2", QEAnswer.CLOSED),
-    ("full:1,3,1", QEAnswer.CLOSED),
-    ("full:1,2,2", QEAnswer.CLOSED),
+    ("lu:2", Answer.NOT_CLOSED),
+    ("full:2,2,1", Answer.CLOSED),
+    ("diag:2", Answer.CLOSED),
+    ("full:1,3,1", Answer.CLOSED),
+    ("full:1,2,2", Answer.CLOSED),
 ])
 def test_qepcad_known_answers(name, expected):
     result = decide_by_qe(family(name), backend="qepcad", timeout=60.0)
@@ -32,7 +32,7 @@ def test_qepcad_known_answers(name, expected):
 
 @pytest.mark.slow
 def test_qepcad_column_pattern():
-    assert decide_by_qe(family("full:3,1,1"), backend="qepcad", timeout=120.0).answer is QEAnswer.CLOSED
+    assert decide_by_qe(family("full:3,1,1"), backend="qepcad", timeout=120.0).answer is Answer.CLOSED
 
 
 def test_qepcad_membership_and_everything():

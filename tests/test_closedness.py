@@ -11,14 +11,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wellposed.closedness import Answer, ClosednessVerdict, NotClosedCertificate, absorption, decide_closedness
-from wellposed.closedness.certificates import check_not_in_p_z3, laurent_product
-from wellposed.closedness.curves import curve_search, find_curve
+from wellposed.closedness.curves import curve_search, find_curve, membership_z3
+from wellposed.closedness.determinantal import full_space_z3, generic_rank_bound
 from wellposed.closedness.obstruction import (
     lu_obstruction,
     private_obstruction_candidates,
     private_obstruction_candidates_reference,
 )
-from wellposed.closedness.theorems import closed_by_theorem, full_space_z3, generic_rank_bound
+from wellposed.closedness.theorems import closed_by_theorem
+from wellposed.closedness.verify import laurent_product
 from wellposed.errors import CertificateError, InvalidSpecError
 from wellposed.families import family
 from wellposed.support import SupportPattern
@@ -150,8 +151,8 @@ def test_planted_membership() -> None:
     x = rng.integers(-2, 3, size=(3, 3)) * p.x_support
     y = rng.integers(-2, 3, size=(3, 3)) * p.y_support
     a = x @ y.T
-    assert check_not_in_p_z3(p, [[Fraction(int(v)) for v in row] for row in a]) == "sat"
-    assert check_not_in_p_z3(p, [[F0, F1, F0], [F1, F0, F0], [F0, F0, F0]]) == "unsat"
+    assert membership_z3(p, [[Fraction(int(v)) for v in row] for row in a]) is Answer.TRUE
+    assert membership_z3(p, [[F0, F1, F0], [F1, F0, F0], [F0, F0, F0]]) is Answer.FALSE
 
 
 def test_find_curve_none_for_closed() -> None:
@@ -213,13 +214,13 @@ def test_verdict_invariant_under_symmetries(xy: tuple[list[list[bool]], list[lis
 def test_theorem_and_certificate_never_both_fire(xy: tuple[list[list[bool]], list[list[bool]]]) -> None:
     p = SupportPattern(np.array(xy[0]), np.array(xy[1]))
     if closed_by_theorem(p) is not None:
-        assert lu_obstruction(p, use_z3=False) is None
+        assert lu_obstruction(p) is None
         assert not private_obstruction_candidates(p).any()
 
 
 @pytest.mark.parametrize("seed", range(6))
 def test_absorption_never_contradicts_search(seed: int) -> None:
-    """Random patterns closed by a rule must not get a certificate from the (solver-based) searches."""
+    """Random patterns closed by a rule get no certificate from the private-minor or the (z3) curve search."""
     rng = np.random.default_rng(seed)
     found = 0
     for _ in range(40):
@@ -227,7 +228,8 @@ def test_absorption_never_contradicts_search(seed: int) -> None:
         if p.is_trivial() or closed_by_theorem(p) is None:
             continue
         found += 1
-        assert lu_obstruction(p, use_z3=True, max_z3_queries=3) is None
+        assert lu_obstruction(p) is None
+        assert curve_search(p, max_candidates=6) is None
         if found >= 2:
             break
     assert found >= 1
@@ -237,14 +239,14 @@ def test_absorption_closed_implies_full_space_when_everything_absorbed() -> None
     p = pat(["110", "111"], ["100", "111", "111"])
     res = absorption(p)
     assert res.closed and not res.blocks
-    assert full_space_z3(p) == "unsat"  # independent check: P = ℝ^union
+    assert full_space_z3(p) is Answer.FALSE  # independent check: P = ℝ^union
 
 
 def test_qe_layer_agrees_when_available() -> None:
     backends = pytest.importorskip("wellposed.backends")
     for p, expected in ((family("full:2,2,1"), True), (family("lu:2"), False)):
         res = backends.decide_by_qe(p, backend="z3")
-        assert res.answer.name == ("CLOSED" if expected else "NOT_CLOSED")
+        assert res.answer is (Answer.CLOSED if expected else Answer.NOT_CLOSED)
 
 
 # ---------------------------------------------------------------- cache, validation, verdict
@@ -346,8 +348,9 @@ def test_linear_slice_evidence_factors_planted_matrices(x: list[str], y: list[st
 
 
 def test_two_membership_encodings_agree() -> None:
-    """The z3-API query of the searches and the SMT-LIB text of verify() give the same answers."""
-    from wellposed.closedness.certificates import _z3_on_smtlib, smtlib_membership_query
+    """The query of the searches (formulas.queries) and the SMT-LIB text of the verifier give the same answers."""
+    from wellposed.backends import z3_api
+    from wellposed.closedness.verify import smtlib_membership_query
 
     rng = np.random.default_rng(7)
     for spec in ("lu:2", "lu:3", "mcp:10,11", "full:2,3,1"):
@@ -355,9 +358,9 @@ def test_two_membership_encodings_agree() -> None:
         for _ in range(2):
             a = [[Fraction(int(v), int(rng.integers(1, 3))) for v in row]
                  for row in rng.integers(-1, 2, size=(p.m, p.n))]
-            first = check_not_in_p_z3(p, a)
-            second = _z3_on_smtlib(smtlib_membership_query(p, a))
-            assert first == second
+            first = membership_z3(p, a)
+            second = z3_api.check_smtlib(smtlib_membership_query(p, a), 5_000_000).answer
+            assert first is second
 
 
 def test_qe_layer_agrees_on_small_census() -> None:
@@ -373,8 +376,118 @@ def test_qe_layer_agrees_on_small_census() -> None:
         if v.method in ("theorem:dto", "theorem:vector", "theorem:trivial"):
             continue
         res = backends.decide_by_qe(p.drop_empty(), backend="z3", timeout=10.0)
-        if res.answer.name == "UNKNOWN":
+        if res.answer is Answer.UNDECIDED:
             continue
-        assert (res.answer.name == "CLOSED") is v.closed, (p.canonical_key(), v.method)
+        assert res.answer.closed is v.closed, (p.canonical_key(), v.method)
         checked += 1
     assert checked >= 2
+
+
+# ---------------------------------------------------------------- regressions (independent review)
+def test_lifted_curve_certificate_is_reverified_on_its_part_region() -> None:
+    """A z3-unsat certificate of a small part next to a huge closed part: the lift names the part's region,
+    so re-verification asks z3 about the part only (it used to ask about the whole 1502×1503 pattern, fail,
+    and crash the pipeline with an IndexError)."""
+    big = SupportPattern(np.ones((1500, 1), bool), np.ones((1500, 1), bool))
+    p = pat(["11", "11"], ["10", "01", "11"]).direct_sum(big)
+    v = decide_closedness(p, use_qe=False)
+    assert v.closed is False and v.method == "certificate:curve-search"
+    assert v.certificate is not None and v.certificate.proof == {"kind": "z3-unsat", "rows": [0, 1], "cols": [0, 1, 2]}
+    assert v.certificate.verify()["z3"] == "unsat"
+
+
+def test_not_closed_part_whose_lift_fails_gives_undecided(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When every part is decided but the lifted certificate fails re-verification, the verdict is undecided
+    with a reason, never a crash and never a wrong answer."""
+    def broken(self: NotClosedCertificate, pattern: SupportPattern, rows, cols, comps) -> NotClosedCertificate:
+        return NotClosedCertificate(pattern, [[F0] * pattern.n for _ in range(pattern.m)], {}, {}, self.proof)
+
+    monkeypatch.setattr(NotClosedCertificate, "lift", broken)
+    v = decide_closedness(family("lu:2").direct_sum(family("full:2,2,1")), use_qe=False)
+    assert v.closed is None and v.method == "undecided"
+    assert "failed re-verification on the whole pattern" in v.reason and len(v.parts) == 2
+
+
+def test_block_minor_certificate_is_checked_without_z3(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The block-minor proof is combinatorial plus an exact rank: z3 is never asked (it ran to its resource
+    limit, 50 s, on this pattern, once for the part and once for the lift)."""
+    from wellposed.backends import z3_api
+
+    def no_z3(*args: object, **kwargs: object) -> str:
+        raise AssertionError("z3 asked about a block-minor certificate")
+
+    monkeypatch.setattr(z3_api, "check_smtlib", no_z3)
+    k = np.kron(np.tril(np.ones((3, 3), dtype=bool)), np.ones((3, 3), dtype=bool))
+    v = decide_closedness(SupportPattern(k, k).direct_sum(family("full:2,2,1")), use_qe=False)
+    assert v.closed is False and v.method == "certificate:block-minor"
+    assert v.details["verification"]["z3"] == "skipped"
+    assert v.certificate is not None and v.certificate.verify()["proof"] == "private-block-minor"
+
+
+def _base_certificates() -> list[tuple[SupportPattern, dict]]:
+    from wellposed.classify import classify
+    from wellposed.closedness.obstruction import block_minor_certificate, find_private_block_minor
+
+    lu3 = family("lu:3")
+    blown = SupportPattern(np.kron(family("lu:2").x_support, np.ones((2, 2), bool)),
+                           np.kron(family("lu:2").y_support, np.ones((2, 2), bool)))
+    found = find_private_block_minor(blown, classify(blown))
+    assert found is not None
+    curve = pat(["11", "11"], ["10", "01", "11"])
+    out = [(lu3, lu_obstruction(lu3)), (blown, block_minor_certificate(blown, *found)), (curve, curve_search(curve))]
+    region = out[2][1]
+    assert region is not None
+    with_region = dict(region.to_json(), proof={"kind": "z3-unsat", "rows": [0, 1], "cols": [0, 1, 2]})
+    return [(p, c.to_json()) for p, c in out if c is not None] + [(curve, with_region)]
+
+
+_BASES = _base_certificates()
+_JSON = st.recursive(st.none() | st.booleans() | st.integers(-3, 6) | st.integers() | st.floats()
+                     | st.text(max_size=4) | st.sampled_from(["1/2", "-1", "0", "x", "1/0", "z3-unsat", "private-minor",
+                                                              "private-block-minor"]),
+                     lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=6), kids, max_size=3),
+                     max_leaves=6)
+
+
+def _paths(obj: object, prefix: tuple = ()) -> list[tuple]:
+    out = [prefix]
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out += _paths(v, prefix + (k,))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            out += _paths(v, prefix + (i,))
+    return out
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(range(len(_BASES))), st.data())
+def test_mutated_certificate_json_raises_certificate_error(base: int, data: st.DataObject) -> None:
+    """Missing keys, wrong types, negative or out-of-range indices: CertificateError, never another exception."""
+    import copy
+
+    pattern, record = _BASES[base]
+    record = copy.deepcopy(record)
+    for _ in range(data.draw(st.integers(1, 3))):
+        path = data.draw(st.sampled_from(_paths(record)[1:]))
+        parent = record
+        for key in path[:-1]:
+            parent = parent[key]
+        if data.draw(st.booleans()) and isinstance(parent, dict):
+            del parent[path[-1]]
+        else:
+            parent[path[-1]] = data.draw(_JSON)
+    try:
+        NotClosedCertificate.from_json(pattern, record).verify()
+    except CertificateError:
+        pass
+
+
+@pytest.mark.parametrize("change", [{"rows": [-1, 0]}, {"cols": [1, 2]}, {"component": -1}, {"component": 1.0},
+                                    {"rows": [1]}, {"rows": "10"}])
+def test_private_minor_proof_indices_are_bounds_checked(change: dict) -> None:
+    cert = lu_obstruction(family("lu:2"))
+    assert cert is not None and cert.proof["rows"] == [1, 0]
+    record = dict(cert.to_json(), proof={**cert.proof, **change})
+    with pytest.raises(CertificateError, match="malformed minor"):
+        NotClosedCertificate.from_json(cert.pattern, record).verify()

@@ -40,8 +40,8 @@ from wellposed.formulas import (
     spanning_forest,
     zero_patterns,
 )
-from wellposed.formulas.builder import _zero_patterns_reference
 from wellposed.formulas.nodes import bound_symbols, free_symbols, integer_terms
+from wellposed.formulas.symmetry import _zero_patterns_reference
 
 from .strategies import patterns
 

@@ -94,7 +94,7 @@ def test_private_minor_search_matches_dense_candidates(p):
 # ---------------------------------------------------------------- certificates on their support
 def test_certificate_is_stored_and_verified_on_its_support():
     p = family("random:600,600,600,0.02,3")
-    cert = lu_obstruction(p, use_z3=False)
+    cert = lu_obstruction(p)
     assert cert is not None and isinstance(cert.limit, LimitMatrix)
     assert len(cert.limit.entries) == 2
     record = cert.to_json()

@@ -1,6 +1,6 @@
-"""Quantifier-elimination backends (z3, QEPCAD B) behind one interface, and QE decisions.
+"""Solver backends: the QE tools of the registry behind one interface, QE decisions, and z3 in process.
 
-Names are imported lazily (on first attribute access) so that ``wellposed.backends.cli`` stays cheap
+Names are imported lazily (on first attribute access) so that ``wellposed.cli.backends`` stays cheap
 to import.
 """
 
@@ -11,16 +11,16 @@ from typing import Any
 
 __all__ = [
     "Answer", "Backend", "Decision", "RawRun", "run_process",
-    "QEAnswer", "QEResult", "QueryResult", "decide_by_qe", "everything_by_qe", "member_by_qe",
-    "DEFAULT_PREFERENCE", "backend_classes", "get_backend", "installed_backends",
+    "QEResult", "QueryResult", "decide_by_qe", "everything_by_qe", "member_by_qe",
+    "BACKENDS", "DEFAULT_PREFERENCE", "backend_classes", "backend_title", "get_backend", "installed_backends",
 ]
 
 _WHERE = {
-    **dict.fromkeys(["Answer", "Backend", "Decision", "RawRun", "run_process"], "base"),
-    **dict.fromkeys(["QEAnswer", "QEResult", "QueryResult", "decide_by_qe", "everything_by_qe",
-                     "member_by_qe"], "decide"),
-    **dict.fromkeys(["DEFAULT_PREFERENCE", "backend_classes", "get_backend", "installed_backends"],
-                    "registry"),
+    "Answer": "answer",
+    **dict.fromkeys(["Backend", "Decision", "RawRun", "run_process"], "base"),
+    **dict.fromkeys(["QEResult", "QueryResult", "decide_by_qe", "everything_by_qe", "member_by_qe"], "decide"),
+    **dict.fromkeys(["BACKENDS", "DEFAULT_PREFERENCE", "backend_classes", "backend_title", "get_backend",
+                     "installed_backends"], "registry"),
 }
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import logging
 import math
 import os
@@ -16,38 +15,11 @@ from typing import Any, ClassVar
 
 from ..errors import BackendAnswerError, InvalidSpecError
 from ..formulas.nodes import Const, Sentence
+from .answer import Answer
 
-__all__ = ["Answer", "RawRun", "Decision", "Backend", "run_process", "check_timeout"]
+__all__ = ["RawRun", "Decision", "Backend", "run_process", "check_timeout"]
 
 logger = logging.getLogger(__name__)
-
-
-class Answer(enum.Enum):
-    """What a backend said about a sentence; ``group`` folds it into TRUE / FALSE / UNKNOWN.
-
-    Examples
-    --------
-    >>> Answer.TIMEOUT.group
-    <Answer.UNKNOWN: 'unknown'>
-    >>> Answer.FALSE.decided, Answer.RESOURCE_OUT.decided
-    (True, False)
-    """
-
-    TRUE = "true"
-    FALSE = "false"
-    UNKNOWN = "unknown"  #: the tool answered "unknown"
-    TIMEOUT = "timeout"  #: the time limit was reached (the process group was killed)
-    RESOURCE_OUT = "resource-out"  #: the tool gave up for lack of memory
-
-    @property
-    def group(self) -> Answer:
-        """``TRUE``, ``FALSE`` or ``UNKNOWN`` (timeouts and resource exhaustion are unknown)."""
-        return self if self in (Answer.TRUE, Answer.FALSE) else Answer.UNKNOWN
-
-    @property
-    def decided(self) -> bool:
-        """True for TRUE and FALSE."""
-        return self.group is not Answer.UNKNOWN
 
 
 @dataclass(frozen=True)
@@ -204,16 +176,20 @@ class Backend(ABC):
         if isinstance(sentence.formula, Const):
             answer = Answer.TRUE if sentence.formula.value else Answer.FALSE
             return Decision(sentence.name, answer, "constant", 0.0, f"constant sentence: {answer.value}")
-        text = self.render(sentence)
+        return self.decide_text(self.render(sentence), sentence.name, timeout)
+
+    def decide_text(self, text: str, name: str, timeout: float | None) -> Decision:
+        """Run and parse ``text``, an input already in the tool's syntax (the second half of :meth:`decide`;
+        ``name`` labels the decision)."""
+        timeout = None if timeout is None else check_timeout(timeout)
         raw = self.run(text, timeout)
         if raw.timed_out:
-            return Decision(sentence.name, Answer.TIMEOUT, self.name, raw.seconds, raw.transcript())
+            return Decision(name, Answer.TIMEOUT, self.name, raw.seconds, raw.transcript())
         try:
             answer = self.parse(raw.stdout)
         except BackendAnswerError as exc:
-            raise BackendAnswerError(f"{self.name} on sentence {sentence.name!r}: {exc}",
-                                     transcript=raw.transcript()) from None
-        return Decision(sentence.name, answer, self.name, raw.seconds, raw.transcript())
+            raise BackendAnswerError(f"{self.name} on sentence {name!r}: {exc}", transcript=raw.transcript()) from None
+        return Decision(name, answer, self.name, raw.seconds, raw.transcript())
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,25 +10,17 @@ from ..formulas.builder import (
     ALL_ENCODINGS,
     Encoding,
     _check_encoding,
-    _check_pattern,
     everything_sentence,
     iter_closedness_sentences,
     membership_sentence,
-    zero_patterns,
 )
 from ..formulas.nodes import Sentence
-from .base import Answer, Decision, check_timeout
+from ..formulas.symmetry import check_pattern, zero_patterns
+from .answer import Answer
+from .base import Decision, check_timeout
 from .registry import get_backend
 
-__all__ = ["QEAnswer", "QEResult", "QueryResult", "decide_by_qe", "member_by_qe", "everything_by_qe"]
-
-
-class QEAnswer(enum.Enum):
-    """Closedness verdict obtained by quantifier elimination."""
-
-    CLOSED = "closed"
-    NOT_CLOSED = "not-closed"
-    UNKNOWN = "unknown"
+__all__ = ["QEResult", "QueryResult", "decide_by_qe", "member_by_qe", "everything_by_qe"]
 
 
 @dataclass(frozen=True)
@@ -38,8 +29,9 @@ class QEResult:
 
     Attributes
     ----------
-    answer : QEAnswer
-        CLOSED iff every sentence was answered false; NOT_CLOSED as soon as one was answered true.
+    answer : Answer
+        ``CLOSED`` iff every sentence was answered false; ``NOT_CLOSED`` as soon as one was answered true;
+        else ``UNDECIDED``.
     backend : str
     seconds : float
         Wall-clock time of the whole decision.
@@ -53,7 +45,7 @@ class QEResult:
         Encodings used (see :class:`wellposed.formulas.Encoding`).
     """
 
-    answer: QEAnswer
+    answer: Answer
     backend: str
     seconds: float
     decisions: tuple[Decision, ...]
@@ -103,7 +95,7 @@ def decide_by_qe(
     ----------
     pattern : SupportPattern
     backend : str, list of str or Backend
-        Backend name (``"z3"``, ``"qepcad"``), preference list, or instance.
+        A name of :data:`~wellposed.backends.registry.BACKENDS`, a preference list of names, or an instance.
     timeout : float, optional
         Wall-clock safety cap in seconds for all sentences (default: none). Sentences stopped by it
         answer :attr:`Answer.TIMEOUT`; that is the only way the result can depend on the machine.
@@ -119,7 +111,7 @@ def decide_by_qe(
     Returns
     -------
     QEResult
-        P is not closed iff some sentence is true; unknown on any sentence gives UNKNOWN unless
+        P is not closed iff some sentence is true; unknown on any sentence gives UNDECIDED unless
         another one is true. Sentences are built on demand and run in order of increasing nonzero
         pattern size.
 
@@ -127,10 +119,10 @@ def decide_by_qe(
     --------
     >>> from wellposed.families import family
     >>> decide_by_qe(family("lu:2")).answer
-    <QEAnswer.NOT_CLOSED: 'not-closed'>
+    <Answer.NOT_CLOSED: 'not closed'>
     >>> r = decide_by_qe(family("full:2,2,1"))
     >>> r.answer, len(r.decisions)
-    (<QEAnswer.CLOSED: 'closed'>, 5)
+    (<Answer.CLOSED: 'closed'>, 5)
 
     Notes
     -----
@@ -140,7 +132,7 @@ def decide_by_qe(
     from ..closedness.budget import Budget
 
     start = time.monotonic()
-    p = _check_pattern(pattern)
+    p = check_pattern(pattern)
     budget = None if timeout is None else check_timeout(timeout)
     cap = None if sentence_timeout is None else check_timeout(sentence_timeout, "sentence_timeout")
     give_up = Budget(effort).count("qe_unknown_sentences")
@@ -176,11 +168,11 @@ def decide_by_qe(
                 break
     skipped = total - len(decisions)
     if witness is not None or any(d.answer is Answer.TRUE for d in decisions):
-        answer = QEAnswer.NOT_CLOSED
+        answer = Answer.NOT_CLOSED
     elif undecided:
-        answer = QEAnswer.UNKNOWN
+        answer = Answer.UNDECIDED
     else:
-        answer = QEAnswer.CLOSED
+        answer = Answer.CLOSED
     return QEResult(answer, engine.name, time.monotonic() - start, tuple(decisions), skipped,
                     witness, enc.label(), {"sentences": total})
 
@@ -206,7 +198,7 @@ def member_by_qe(pattern: Any, a0: Any, backend: Any = "z3", timeout: float | No
     >>> member_by_qe(family("lu:2"), [[1, 2], [3, 4]]).value
     True
     """
-    p = _check_pattern(pattern)
+    p = check_pattern(pattern)
     return _query(membership_sentence(p, a0), "membership", backend, timeout)
 
 
@@ -223,5 +215,5 @@ def everything_by_qe(pattern: Any, backend: Any = "z3", timeout: float | None = 
     >>> everything_by_qe(family("full:2,2,1")).value
     False
     """
-    p = _check_pattern(pattern)
+    p = check_pattern(pattern)
     return _query(everything_sentence(p), "everything", backend, timeout)

@@ -11,7 +11,8 @@ from pathlib import Path
 from ..errors import BackendAnswerError, BackendNotAvailableError, InvalidSpecError
 from ..formulas.nodes import Sentence
 from ..formulas.printers import to_qepcad
-from .base import Answer, Backend, Decision, RawRun, check_timeout, run_process
+from .answer import Answer
+from .base import Backend, Decision, RawRun, check_timeout, run_process
 
 __all__ = ["QepcadBackend", "qepcad_home"]
 

@@ -1,19 +1,46 @@
-"""Registry of QE backends, built on first use; choose a backend by name or by preference list."""
+"""Registry of QE backends, built on first use; choose a backend by name or by preference list.
+
+:data:`BACKENDS` is the one list of backend names: the closedness pipeline, the CLI and the tests read it
+from here. Knowing the names imports no backend module and launches no tool.
+"""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import BackendNotAvailableError, InvalidSpecError
-from .base import Backend
 
-__all__ = ["DEFAULT_PREFERENCE", "backend_classes", "installed_backends", "get_backend"]
+if TYPE_CHECKING:  # pragma: no cover
+    from .base import Backend
 
-#: Backends tried, in order, when none is named.
-DEFAULT_PREFERENCE: tuple[str, ...] = ("z3", "qepcad")
+__all__ = ["BACKENDS", "DEFAULT_PREFERENCE", "backend_title", "backend_classes", "installed_backends",
+           "get_backend"]
+
+#: name → (module, class, title for people) of every known backend, in the default preference order.
+_ENTRIES: dict[str, tuple[str, str, str]] = {
+    "z3": ("z3_backend", "Z3Backend", "z3"),
+    "qepcad": ("qepcad_backend", "QepcadBackend", "QEPCAD B"),
+}
+
+#: Names of every known backend, installed or not (the one list; e.g. the choices of ``--backend``).
+BACKENDS: tuple[str, ...] = tuple(_ENTRIES)
+#: Backends tried, in order, when none is named: all of them, in registry order.
+DEFAULT_PREFERENCE: tuple[str, ...] = BACKENDS
 
 _REGISTRY: dict[str, type[Backend]] | None = None
+
+
+def backend_title(name: str) -> str:
+    """How people call the backend ``name`` (e.g. ``"QEPCAD B"``), without importing it.
+
+    >>> ", ".join(backend_title(b) for b in BACKENDS)
+    'z3, QEPCAD B'
+    """
+    if name not in _ENTRIES:
+        raise InvalidSpecError(f"backend name {name!r} is unknown; choose from {sorted(_ENTRIES)}.")
+    return _ENTRIES[name][2]
 
 
 def backend_classes() -> dict[str, type[Backend]]:
@@ -21,15 +48,13 @@ def backend_classes() -> dict[str, type[Backend]]:
 
     Examples
     --------
-    >>> sorted(backend_classes())
-    ['qepcad', 'z3']
+    >>> list(backend_classes()) == list(BACKENDS)
+    True
     """
     global _REGISTRY
     if _REGISTRY is None:
-        from .qepcad_backend import QepcadBackend
-        from .z3_backend import Z3Backend
-
-        _REGISTRY = {cls.name: cls for cls in (Z3Backend, QepcadBackend)}
+        _REGISTRY = {name: getattr(importlib.import_module(f".{module}", __package__), cls)
+                     for name, (module, cls, _) in _ENTRIES.items()}
     return dict(_REGISTRY)
 
 
@@ -54,6 +79,8 @@ def get_backend(choice: Any = DEFAULT_PREFERENCE) -> Backend:
     ...
     wellposed.errors.InvalidSpecError: backend name 'nonexistent' is unknown; choose from ['qepcad', 'z3'].
     """
+    from .base import Backend
+
     if isinstance(choice, Backend):
         return choice
     classes = backend_classes()

@@ -12,7 +12,8 @@ from pathlib import Path
 from ..errors import BackendAnswerError, BackendNotAvailableError, InvalidSpecError
 from ..formulas.nodes import Sentence
 from ..formulas.printers import to_smtlib
-from .base import Answer, Backend, RawRun, check_timeout, run_process
+from .answer import Answer
+from .base import Backend, RawRun, check_timeout, run_process
 
 __all__ = ["Z3Backend"]
 

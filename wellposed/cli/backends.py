@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from ..backends.registry import BACKENDS, backend_title
+
 __all__ = ["NAME", "add_parser", "run"]
 
 NAME = "backends"
@@ -16,8 +18,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         NAME,
         help="list the quantifier-elimination backends, installed or not",
-        description="List each QE backend (z3, QEPCAD B): installed or not, version, capabilities, "
-        "and how to install it. Also lists the formula formats that `--emit` can write.",
+        description=f"List each QE backend ({', '.join(backend_title(b) for b in BACKENDS)}): installed or not, "
+        "version, capabilities, and how to install it. Also lists the formula formats that `--emit` can write.",
     )
     parser.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     parser.add_argument("--no-version", action="store_true",

@@ -1,4 +1,6 @@
-"""Deterministic budgets of the closedness engine, and the user's wall-clock safety cap.
+"""Deterministic budgets of the closedness engine, the user's wall-clock safety cap, and the two gateways
+through which the engine asks z3 (:func:`z3_check`, :func:`z3_decide`: queries built by
+:mod:`wellposed.formulas.queries`, answered by :mod:`wellposed.backends.z3_api`).
 
 A verdict must be a function of the input and of the options the user gave, never of how fast or how
 busy the machine is. Every solver-backed stage is therefore bounded by *counts*:
@@ -27,17 +29,20 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..backends.answer import Answer
 from ..errors import InvalidSpecError, WallClockCapError
 
-__all__ = ["Budget", "BASE", "z3_check", "z3_check_subprocess", "z3_version"]
+if TYPE_CHECKING:  # pragma: no cover
+    from ..backends.z3_api import Check
+    from ..formulas.queries import Query
+
+__all__ = ["Budget", "BASE", "z3_check", "z3_decide", "z3_version"]
 
 #: Base counts at ``effort = 1`` (see the module docstring).
 BASE: dict[str, int] = {
     "query_rlimit": 5_000_000,  # one z3 membership / curve query in the searches
-    "obstruction_queries": 12,  # z3 queries of the generalized LU obstruction
-    "obstruction_candidates": 4096,  # minors examined by the generalized LU obstruction (queried or not)
     "determinantal_rlimit": 30_000_000,  # one determinantal / full-space test (∃∀ sentence)
     "determinantal_allocations": 10_000_000,  # memory allocations of that test (z3 executable)
     "curve_candidates": 512,  # limit candidates of the curve search
@@ -70,8 +75,8 @@ class Budget:
     Examples
     --------
     >>> b = Budget(effort=2.0)
-    >>> b.count("obstruction_queries"), b.timeout is None
-    (24, True)
+    >>> b.count("curve_candidates"), b.timeout is None
+    (1024, True)
     """
 
     effort: float = 1.0
@@ -106,6 +111,11 @@ class Budget:
             raise WallClockCapError(f"the wall-clock safety cap of {self.timeout:g} s (timeout) fired")
         return left
 
+    def cap_fired(self, where: str) -> WallClockCapError:
+        """The error reporting that the wall-clock cap fired ``where`` (e.g. ``"inside a z3 query"``)."""
+        cap = "" if self.timeout is None else f" of {self.timeout:g} s"
+        return WallClockCapError(f"the wall-clock safety cap{cap} (timeout) fired {where}")
+
     def to_json(self) -> dict[str, Any]:
         """The options that determine verdicts (for fingerprints and reports)."""
         return {"effort": self.effort, "timeout": self.timeout}
@@ -113,85 +123,51 @@ class Budget:
 
 def z3_version() -> str:
     """The z3 version string (verdicts are reproducible for a given z3 version and budget)."""
-    import z3
+    from ..backends import z3_api
 
-    return str(z3.get_version_string())
+    return z3_api.version()
 
 
-def z3_check(solver: Any, rlimit: int, budget: Budget | None = None) -> tuple[str, int]:
-    """Run ``solver.check()`` under a resource limit; return ``(answer, rlimit units spent)``.
-
-    ``solver`` must live in its own ``z3.Context`` (so that the units spent are this query's).
-    With a wall-clock cap in ``budget``, z3 also gets the remaining time; if it stops for that
-    reason, :class:`WallClockCapError` is raised instead of returning an ``"unknown"`` that depends
-    on the machine.
+def z3_check(query: Query, rlimit: int, budget: Budget | None = None, *, model: bool = False) -> Check:
+    """Answer a quantifier-free ``query`` in process under ``rlimit`` z3 resource units (a count) and
+    ``budget``'s wall-clock cap, if any: when the cap fires, :class:`WallClockCapError` is raised instead of
+    returning an answer that depends on the machine. The gateway of the engine's in-process z3 queries.
 
     Examples
     --------
-    >>> import z3
-    >>> ctx = z3.Context()
-    >>> s = z3.SolverFor("QF_NRA", ctx=ctx)
-    >>> x = z3.Real("x", ctx)
-    >>> s.add(x * x == 2)
-    >>> z3_check(s, 1_000_000)[0]
-    'sat'
+    >>> from fractions import Fraction
+    >>> from wellposed.families import family
+    >>> from wellposed.formulas.queries import membership_query
+    >>> z3_check(membership_query(family("lu:2"), {(0, 0): Fraction(2)}), 1_000_000).answer
+    <Answer.TRUE: 'true'>
     """
-    import z3
+    from ..backends import z3_api
 
-    solver.set("rlimit", int(rlimit))
-    left = budget.remaining() if budget is not None else None
-    if left is not None:
-        solver.set("timeout", max(1, int(left * 1000)))
-    answer = solver.check()
-    stats = solver.statistics()
-    spent = int(stats.get_key_value("rlimit count")) if "rlimit count" in stats.keys() else 0
-    if answer == z3.unknown and budget is not None and budget.timeout is not None:
-        reason = solver.reason_unknown()
-        if "timeout" in reason or "canceled" in reason:
-            raise WallClockCapError(f"the wall-clock safety cap of {budget.timeout:g} s (timeout) fired "
-                                    "inside a z3 query")
-    return str(answer), spent
+    result = z3_api.check(query, rlimit, timeout=budget.remaining() if budget is not None else None, model=model)
+    if result.answer is Answer.TIMEOUT:
+        raise (budget or Budget()).cap_fired("inside a z3 query")
+    return result
 
 
-def z3_check_subprocess(solver: Any, rlimit: int, allocations: int, budget: Budget | None = None) -> str:
-    """Decide ``solver``'s assertions in a fresh z3 process bounded by ``rlimit`` resource units and
-    ``allocations`` memory allocations (both counts); return ``"sat"``, ``"unsat"`` or ``"unknown"``.
+def z3_decide(query: Query, rlimit: int, allocations: int, budget: Budget | None = None) -> Answer:
+    """Answer a quantified ``query`` in a fresh z3 process bounded by ``rlimit`` resource units and
+    ``allocations`` memory allocations (both counts), and by ``budget``'s wall-clock cap, if any (which raises
+    :class:`WallClockCapError`). ``RESOURCE_OUT`` (allocations spent) counts as ``UNKNOWN``.
 
-    For quantified queries: their polynomial arithmetic can run for minutes between two resource
-    steps, and only the allocation count — a process-wide counter, hence a fresh process — bounds it
-    deterministically. A wall-clock cap in ``budget`` kills the process and raises
-    :class:`WallClockCapError`.
+    For quantified queries: their polynomial arithmetic can run for minutes between two resource steps, and
+    only the allocation count — a process-wide counter, hence a fresh process — bounds it deterministically.
 
     Examples
     --------
-    >>> import z3
-    >>> ctx = z3.Context()
-    >>> x = z3.Real("x", ctx)
-    >>> s = z3.Solver(ctx=ctx)
-    >>> s.add(z3.ForAll([x], x * x >= 0))
-    >>> z3_check_subprocess(s, 1_000_000, 1_000_000)
-    'sat'
+    >>> from wellposed.families import family
+    >>> from wellposed.formulas.queries import determinantal_query
+    >>> z3_decide(determinantal_query(family("diag:2"), None), 10**7, 10**7)
+    <Answer.FALSE: 'false'>
     """
-    from ..backends.base import run_process
-    from ..backends.z3_backend import Z3Backend
+    from ..backends import z3_api
 
-    left = budget.remaining() if budget is not None else None
-    backend = Z3Backend(rlimit=int(rlimit), allocations=int(allocations))
-    text = f"(set-option :rlimit {int(rlimit)})\n" + solver.to_smt2()
-    run = run_process(backend.command(left), text, left)
-    if run.timed_out:
-        assert budget is not None and budget.timeout is not None
-        raise WallClockCapError(f"the wall-clock safety cap of {budget.timeout:g} s (timeout) fired inside a z3 "
-                                "query")
-    for line in run.stdout.splitlines():
-        word = line.strip()
-        if word in ("sat", "unsat", "unknown"):
-            return word
-        if "allocation counts" in word.lower() or "out of memory" in word.lower():
-            return "unknown"
-        if word == "timeout":  # z3's own -T: only set from the wall-clock cap
-            raise WallClockCapError("the wall-clock safety cap (timeout) fired inside a z3 query")
-    from ..errors import BackendAnswerError
-
-    raise BackendAnswerError("z3 gave no sat/unsat/unknown answer to a determinantal query.",
-                             transcript=run.transcript())
+    decision = z3_api.decide_in_subprocess(query, rlimit, allocations,
+                                           timeout=budget.remaining() if budget is not None else None)
+    if decision.answer is Answer.TIMEOUT:
+        raise (budget or Budget()).cap_fired("inside a z3 query")
+    return decision.answer.group

@@ -8,13 +8,14 @@ A certificate for "P_{I,J} is not closed" is a matrix ``A*`` with rational entri
    nonlinear real arithmetic), or a *private minor*: three or four entries of ``A*`` that only one
    component can reach and whose values no rank-one matrix takes.
 
-:meth:`NotClosedCertificate.verify` re-checks both parts with exact arithmetic (python-flint) and a
-fresh z3 query, independently of the search that found the certificate.
+This module holds the certificate data (:class:`LimitMatrix`, :class:`NotClosedCertificate`), its JSON
+form and its lift to a larger pattern. :meth:`NotClosedCertificate.verify` re-checks both parts with exact
+arithmetic (python-flint) and a fresh z3 query, independently of the search that found the certificate:
+see :mod:`wellposed.closedness.verify`.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -24,18 +25,10 @@ import numpy as np
 
 from ..errors import CertificateError
 from ..support import SupportPattern
-from .budget import BASE, Budget, z3_check
+from .budget import BASE, Budget
 
-__all__ = [
-    "Laurent",
-    "LimitMatrix",
-    "NotClosedCertificate",
-    "laurent_product",
-    "check_not_in_p_z3",
-    "private_minor_proof",
-    "private_block_minor_proof",
-    "smtlib_membership_query",
-]
+__all__ = ["Laurent", "LimitMatrix", "NotClosedCertificate", "DENSE_JSON_ENTRIES", "PROOF_KINDS",
+           "WHOLE_PATTERN_CHECK_ENTRIES"]
 
 #: A Laurent polynomial in ε: ``((exponent, coefficient), ...)`` sorted by exponent, nonzero coefficients.
 Laurent = tuple[tuple[int, Fraction], ...]
@@ -148,6 +141,32 @@ def _frac(value: Any, what: str) -> Fraction:
         raise CertificateError(f"{what} = {value!r} is not an exact rational (int, Fraction or 'p/q').") from None
 
 
+def _integer(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise CertificateError(f"{what} = {value!r} is not an integer.")
+    return int(value)
+
+
+def checked_index(value: Any, size: int, what: str) -> int:
+    """``value`` as an index in ``range(size)``, or :class:`CertificateError` (bools, floats and strings refused)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise CertificateError(f"{what} = {value!r} is not an integer index.")
+    if not 0 <= int(value) < size:
+        raise CertificateError(f"{what} = {value!r} is outside range({size}).")
+    return int(value)
+
+
+def checked_indices(value: Any, size: int, what: str, count: int | None = None) -> list[int]:
+    """A list of distinct indices in ``range(size)`` (exactly ``count`` of them when given, else at least one)."""
+    if not isinstance(value, (list, tuple)):
+        raise CertificateError(f"{what} = {value!r} is not a list of indices.")
+    out = [checked_index(v, size, f"{what}[{t}]") for t, v in enumerate(value)]
+    if len(set(out)) != len(out) or not out or (count is not None and len(out) != count):
+        want = f"{count} distinct" if count is not None else "distinct"
+        raise CertificateError(f"{what} = {value!r} must hold {want} indices.")
+    return out
+
+
 def _laurent(value: Any, what: str) -> Laurent:
     """Normalize ``{exp: coef}`` or ``[(exp, coef), ...]`` into a sorted tuple without zero terms."""
     items = value.items() if isinstance(value, Mapping) else value
@@ -165,231 +184,6 @@ def _laurent(value: Any, what: str) -> Laurent:
             raise CertificateError(f"{what}: exponent {e!r} must be an integer.")
         acc[int(e)] = acc.get(int(e), Fraction(0)) + _frac(c, f"{what} coefficient of ε^{e}")
     return tuple(sorted((e, c) for e, c in acc.items() if c != 0))
-
-
-def laurent_product(
-    pattern: SupportPattern,
-    x_curve: Mapping[tuple[int, int], Laurent],
-    y_curve: Mapping[tuple[int, int], Laurent],
-) -> dict[tuple[int, int], dict[int, Fraction]]:
-    """Exact ``X(ε) Y(ε)ᵀ`` as ``{(i, j): {exponent: coefficient}}`` (python-flint rationals).
-
-    Examples
-    --------
-    >>> from wellposed.families import family
-    >>> x = {(0, 0): ((0, Fraction(1)),), (1, 0): ((1, Fraction(1)),)}
-    >>> y = {(0, 0): ((0, Fraction(1)),), (1, 0): ((-1, Fraction(1)),)}
-    >>> prod = laurent_product(family("lu:2"), x, y)
-    >>> {k: {e: str(c) for e, c in v.items()} for k, v in sorted(prod.items())}
-    {(0, 0): {0: '1'}, (0, 1): {-1: '1'}, (1, 0): {1: '1'}, (1, 1): {0: '1'}}
-
-    Notes
-    -----
-    Plain loops over the nonzero curve entries (this is a verifier, not a kernel): cost
-    ``O(Σ_k nnz(X_k) nnz(Y_k) t²)`` for Laurent polynomials with ``t`` terms.
-    """
-    import flint
-
-    by_comp_x: dict[int, list[tuple[int, Laurent]]] = {}
-    by_comp_y: dict[int, list[tuple[int, Laurent]]] = {}
-    for (i, k), poly in x_curve.items():
-        by_comp_x.setdefault(k, []).append((i, poly))
-    for (j, k), poly in y_curve.items():
-        by_comp_y.setdefault(k, []).append((j, poly))
-    acc: dict[tuple[int, int], dict[int, Any]] = {}
-    for k, xs in by_comp_x.items():
-        for i, px in xs:
-            for j, py in by_comp_y.get(k, []):
-                cell = acc.setdefault((i, j), {})
-                for ex, cx in px:
-                    for ey, cy in py:
-                        term = flint.fmpq(cx.numerator, cx.denominator) * flint.fmpq(cy.numerator, cy.denominator)
-                        cell[ex + ey] = cell.get(ex + ey, flint.fmpq(0)) + term
-    out: dict[tuple[int, int], dict[int, Fraction]] = {}
-    for ij, cell in acc.items():
-        terms = {e: Fraction(int(c.p), int(c.q)) for e, c in cell.items() if c != 0}
-        if terms:
-            out[ij] = terms
-    return out
-
-
-def check_not_in_p_z3(pattern: SupportPattern, limit: Sequence[Sequence[Fraction]], *,
-                      rlimit: int = BASE["query_rlimit"], budget: Budget | None = None,
-                      spent: list[int] | None = None) -> str:
-    """Ask z3 whether ``X Yᵀ = limit`` has a real solution with the supports; return the z3 answer.
-
-    Returns ``"unsat"`` (the limit is not in P), ``"sat"`` (it is) or ``"unknown"`` (the resource limit
-    ``rlimit`` was reached: deterministic, the same on every machine). The z3 resource units spent are
-    appended to ``spent`` when given.
-
-    Examples
-    --------
-    >>> from wellposed.families import family
-    >>> one, zero = Fraction(1), Fraction(0)
-    >>> check_not_in_p_z3(family("lu:2"), [[zero, one], [one, zero]])
-    'unsat'
-    >>> check_not_in_p_z3(family("lu:2"), [[one, one], [one, zero]])
-    'sat'
-
-    Notes
-    -----
-    ``|I| + |J|`` real unknowns and ``m n`` bilinear equations, solved by z3's nlsat procedure
-    (complete for nonlinear real arithmetic, doubly exponential in the worst case), in a fresh
-    ``z3.Context`` under :func:`~wellposed.closedness.budget.z3_check`.
-    """
-    import z3
-
-    m, n, r = pattern.shape
-    target = LimitMatrix.from_any(limit, (m, n))
-    union = pattern.union_mask()
-    if any(not union[i, j] for i, j in target.entries):
-        return "unsat"  # an entry no component reaches is nonzero
-    ctx = z3.Context()
-    xs = {(i, k): z3.Real(f"x_{i}_{k}", ctx) for i, k in zip(*np.nonzero(pattern.x_support), strict=True)}
-    ys = {(j, k): z3.Real(f"y_{j}_{k}", ctx) for j, k in zip(*np.nonzero(pattern.y_support), strict=True)}
-    solver = z3.SolverFor("QF_NRA", ctx=ctx)
-    for i, j in zip(*np.nonzero(union), strict=True):
-        terms = [xs[i, k] * ys[j, k] for k in range(r) if (i, k) in xs and (j, k) in ys]
-        val = target.value(int(i), int(j))
-        solver.add(z3.Sum(terms) == z3.Q(val.numerator, val.denominator, ctx))
-    answer, units = z3_check(solver, rlimit, budget)
-    if spent is not None:
-        spent.append(units)
-    return answer
-
-
-def smtlib_membership_query(pattern: SupportPattern, limit: Sequence[Sequence[Fraction]]) -> str:
-    """SMT-LIB 2 text of ``∃X, Y: X Yᵀ = limit`` (QF_NRA), written independently of the z3 API.
-
-    Examples
-    --------
-    >>> from wellposed.families import family
-    >>> text = smtlib_membership_query(family("full:1,1,1"), [[Fraction(1, 2)]])
-    >>> print(text)
-    (set-logic QF_NRA)
-    (declare-const x_0_0 Real)
-    (declare-const y_0_0 Real)
-    (assert (= (+ 0.0 (* x_0_0 y_0_0)) (/ 1.0 2.0)))
-    (check-sat)
-    """
-    x, y = pattern.x_support, pattern.y_support
-    target = LimitMatrix.from_any(limit, (pattern.m, pattern.n))
-    lines = ["(set-logic QF_NRA)"]
-    lines += [f"(declare-const x_{i}_{k} Real)" for i in range(pattern.m) for k in range(pattern.r) if x[i, k]]
-    lines += [f"(declare-const y_{j}_{k} Real)" for j in range(pattern.n) for k in range(pattern.r) if y[j, k]]
-    for i in range(pattern.m):
-        for j in range(pattern.n):
-            q = target.value(i, j)
-            terms = " ".join(f"(* x_{i}_{k} y_{j}_{k})" for k in range(pattern.r) if x[i, k] and y[j, k])
-            value = f"(/ {abs(q.numerator)}.0 {q.denominator}.0)" if q.denominator != 1 else f"{abs(q.numerator)}.0"
-            if q < 0:
-                value = f"(- {value})"
-            if terms:
-                lines.append(f"(assert (= (+ 0.0 {terms}) {value}))")
-            elif q != 0:
-                lines.append("(assert false)")
-    lines.append("(check-sat)")
-    return "\n".join(lines)
-
-
-def _z3_on_smtlib(text: str, rlimit: int = BASE["verify_rlimit"], budget: Budget | None = None) -> str:
-    import z3
-
-    ctx = z3.Context()
-    solver = z3.SolverFor("QF_NRA", ctx=ctx)
-    solver.from_string(text.replace("(check-sat)", ""))
-    return z3_check(solver, rlimit, budget)[0]
-
-
-def private_minor_proof(
-    pattern: SupportPattern, limit: Sequence[Sequence[Fraction]], component: int, rows: Sequence[int],
-    cols: Sequence[int],
-) -> str:
-    """Check a private-minor non-membership proof; return ``""`` if valid, else why not.
-
-    The 2×2 minor ``rows × cols`` must have at least three entries reached by ``component`` only (and
-    by no identical component), and their values in ``limit`` must be impossible for a rank-one
-    product ``x yᵀ``: either all four private with nonzero determinant, or three private entries
-    ``a = (r0, c1), b = (r1, c1), c = (r1, c0)`` with ``a ≠ 0``, ``c ≠ 0`` and ``b = 0``.
-
-    Examples
-    --------
-    >>> from wellposed.families import family
-    >>> one, zero = Fraction(1), Fraction(0)
-    >>> private_minor_proof(family("lu:2"), [[zero, one], [one, zero]], 0, (1, 0), (1, 0))
-    ''
-    """
-    x, y = pattern.x_support, pattern.y_support
-    r0, r1 = (int(t) for t in rows)
-    c0, c1 = (int(t) for t in cols)
-    k = int(component)
-    if not (0 <= k < pattern.r) or len({r0, r1}) != 2 or len({c0, c1}) != 2:
-        return f"malformed minor: component {k}, rows {rows!r}, cols {cols!r}"
-
-    def private(i: int, j: int) -> bool:
-        covering = [c for c in range(pattern.r) if x[i, c] and y[j, c]]
-        return covering == [k]
-
-    target = LimitMatrix.from_any(limit, (pattern.m, pattern.n))
-    val = {(i, j): target.value(i, j) for i in (r0, r1) for j in (c0, c1)}
-    if all(private(i, j) for i in (r0, r1) for j in (c0, c1)):
-        det = val[r0, c0] * val[r1, c1] - val[r0, c1] * val[r1, c0]
-        return "" if det != 0 else "all four entries are private but the minor is singular"
-    if not (private(r0, c1) and private(r1, c1) and private(r1, c0)):
-        return "entries (r0,c1), (r1,c1), (r1,c0) are not all private to the component"
-    if val[r0, c1] != 0 and val[r1, c0] != 0 and val[r1, c1] == 0:
-        return ""
-    return "the three private values are not of the form a ≠ 0, b = 0, c ≠ 0"
-
-
-def private_block_minor_proof(pattern: SupportPattern, limit: Any, proof: Mapping[str, Any]) -> str:
-    """Check a private block-minor proof; return ``""`` if valid, else why not.
-
-    ``proof`` names s components K, rows ``[A1, A2]`` and columns ``[B1, B2]`` (s distinct indices each,
-    A1 ∩ A2 = B1 ∩ B2 = ∅). Valid when every entry of ``A1×B2``, ``A2×B2`` and ``A2×B1`` is reached by
-    exactly the components K, ``A*[A1, B2]`` is nonsingular (exact rank), ``A*[A2, B2] = 0`` and
-    ``A*[A2, B1] ≠ 0``. Then ``A* ∉ P``: on those blocks only K contributes, so ``X_K[A1] Y_K[B2]ᵀ`` is
-    nonsingular and both s×s factors are invertible; ``X_K[A2] Y_K[B2]ᵀ = 0`` forces ``X_K[A2] = 0``, hence
-    ``X_K[A2] Y_K[B1]ᵀ = 0 ≠ A*[A2, B1]``. With s = 1 this is the three-entry private minor.
-
-    Examples
-    --------
-    >>> from wellposed.families import family
-    >>> proof = {"components": [0], "rows": [[1], [0]], "cols": [[1], [0]]}
-    >>> private_block_minor_proof(family("lu:2"), [[0, 1], [1, 0]], proof)
-    ''
-    """
-    import flint
-
-    x, y = pattern.x_support, pattern.y_support
-    target = LimitMatrix.from_any(limit, (pattern.m, pattern.n))
-    try:
-        comps = [int(k) for k in proof["components"]]
-        (a1, a2), (b1, b2) = ([int(t) for t in v] for v in proof["rows"]), ([int(t) for t in v] for v in proof["cols"])
-    except (KeyError, TypeError, ValueError):
-        return f"malformed block-minor proof {dict(proof)!r}: need components, rows [A1, A2] and cols [B1, B2]"
-    s = len(comps)
-    sets = (comps, a1, a2, b1, b2)
-    if s == 0 or any(len(v) != s or len(set(v)) != s for v in sets) or set(a1) & set(a2) or set(b1) & set(b2):
-        return "components, A1, A2, B1, B2 must be s distinct indices each, with A1 ∩ A2 = B1 ∩ B2 = ∅"
-    bounds = ((comps, pattern.r), (a1, pattern.m), (a2, pattern.m), (b1, pattern.n), (b2, pattern.n))
-    if any(not 0 <= v < size for group, size in bounds for v in group):
-        return "an index of the proof is outside the pattern"
-    wanted = np.zeros(pattern.r, dtype=bool)
-    wanted[comps] = True
-    for rows, cols in ((a1, b2), (a2, b2), (a2, b1)):
-        cover = x[rows][:, None, :] & y[cols][None, :, :]  # (rows, cols, r): components reaching each entry
-        if not (cover == wanted).all():
-            return "an entry of A1×B2, A2×B2 or A2×B1 is reached by other components than K (or not by all of K)"
-    m1 = flint.fmpq_mat([[flint.fmpq(v.numerator, v.denominator) for v in
-                          (target.value(i, j) for j in b2)] for i in a1])
-    if m1.rank() != s:
-        return "A*[A1, B2] is singular"
-    if any(target.value(i, j) != 0 for i in a2 for j in b2):
-        return "A*[A2, B2] is not zero"
-    if all(target.value(i, j) == 0 for i in a2 for j in b1):
-        return "A*[A2, B1] is zero"
-    return ""
 
 
 def _fmt(q: Fraction) -> str:
@@ -440,6 +234,8 @@ class NotClosedCertificate:
                                              for (i, k), p in dict(self.x_curve).items()})
         object.__setattr__(self, "y_curve", {(int(j), int(k)): _laurent(p, f"Y[{j},{k}]")
                                              for (j, k), p in dict(self.y_curve).items()})
+        if not isinstance(self.proof, Mapping):
+            raise CertificateError(f"proof = {self.proof!r} must be a mapping with a 'kind' key.")
         object.__setattr__(self, "proof", dict(self.proof))
 
     def limit_as_strings(self) -> list[list[str]]:
@@ -467,86 +263,11 @@ class NotClosedCertificate:
 
     def verify(self, *, z3_check: bool = True, rlimit: int = BASE["verify_rlimit"],
                budget: Budget | None = None) -> dict[str, Any]:
-        """Re-check the certificate from scratch; return a summary or raise :class:`CertificateError`.
+        """Re-check the certificate from scratch, independently of the search that found it; return a summary
+        or raise :class:`CertificateError`. See :func:`wellposed.closedness.verify.verify_certificate`."""
+        from .verify import verify_certificate
 
-        Checks that the curve respects the supports, that ``X(ε) Y(ε)ᵀ`` has no negative power of ε
-        and constant term ``A*`` (exact rationals), and the non-membership proof: a fresh z3 query
-        (``unsat`` required) for ``"z3-unsat"``, built as SMT-LIB text independently of the z3-API
-        encoding used by the searches; for ``"private-minor"`` the combinatorial argument,
-        plus (if ``z3_check``) a z3 query that must not answer ``sat``. The summary's ``"z3"`` key
-        holds z3's answer (``"skipped"`` when not asked). The z3 query is bounded by ``rlimit`` (a
-        count, so the outcome does not depend on the machine) and by ``budget``'s wall-clock cap if any.
-        """
-        t0 = time.perf_counter()
-        p = self.pattern
-        for (i, k) in self.x_curve:
-            if not (0 <= i < p.m and 0 <= k < p.r and p.x_support[i, k]):
-                raise CertificateError(f"curve entry X[{i},{k}] is outside x_support.")
-        for (j, k) in self.y_curve:
-            if not (0 <= j < p.n and 0 <= k < p.r and p.y_support[j, k]):
-                raise CertificateError(f"curve entry Y[{j},{k}] is outside y_support.")
-        prod = laurent_product(p, self.x_curve, self.y_curve)
-        # entries outside the curve's product and the limit's support are 0 = 0: check only the others
-        for i, j in sorted(set(prod) | set(self.limit.entries)):
-            terms = prod.get((i, j), {})
-            neg = {e: c for e, c in terms.items() if e < 0}
-            if neg:
-                raise CertificateError(f"entry ({i}, {j}) of X(ε)Y(ε)ᵀ keeps negative powers {neg}.")
-            if terms.get(0, Fraction(0)) != self.limit.value(i, j):
-                raise CertificateError(f"entry ({i}, {j}): constant term {terms.get(0, 0)} differs from "
-                                       f"the limit {self.limit.value(i, j)}.")
-        kind = self.proof.get("kind")
-        if kind not in PROOF_KINDS:
-            raise CertificateError(f"unknown proof kind {kind!r}; expected one of {list(PROOF_KINDS)}.")
-        if kind == "private-minor":
-            why = private_minor_proof(p, self.limit, int(self.proof["component"]), self.proof["rows"],
-                                      self.proof["cols"])
-            if why:
-                raise CertificateError(f"private-minor proof rejected: {why}.")
-        if kind == "private-block-minor":
-            why = private_block_minor_proof(p, self.limit, self.proof)
-            if why:
-                raise CertificateError(f"private block-minor proof rejected: {why}.")
-        # an encoding path independent of the searches: SMT-LIB text parsed by z3, on the proof's region
-        region_pattern, region_limit = self._proof_region()
-        if kind == "private-block-minor" and region_pattern.num_free_entries() > WHOLE_PATTERN_CHECK_ENTRIES:
-            answer = "skipped"  # the exact rank argument above is the proof; z3 is no help on large blocks
-        else:
-            answer = (_z3_on_smtlib(smtlib_membership_query(region_pattern, region_limit), rlimit, budget)
-                      if z3_check or kind == "z3-unsat" else "skipped")
-        if answer == "sat":
-            raise CertificateError("z3 found X, Y with X Yᵀ = A*: the limit lies in P.")
-        if kind == "z3-unsat" and answer != "unsat":
-            raise CertificateError(f"z3 answered {answer!r} to 'exists X, Y with X Yᵀ = A*' (need unsat).")
-        return {"curve": "ok", "proof": kind, "z3": answer, "max_blowup": self.max_blowup(),
-                "seconds": time.perf_counter() - t0}  # information only
-
-    def _proof_region(self) -> tuple[SupportPattern, LimitMatrix]:
-        """The (sub-)pattern and limit on which non-membership is checked by z3.
-
-        A proof may name a region ``rows × cols`` (keys ``"rows"``/``"cols"`` of a ``"z3-unsat"`` proof;
-        the minor of a ``"private-minor"`` proof on a pattern of more than
-        :data:`WHOLE_PATTERN_CHECK_ENTRIES` free entries): if ``A* = X Yᵀ`` then
-        ``A*[rows, cols] = X[rows] Y[cols]ᵀ`` with the restricted supports, so ``A*[rows, cols] ∉
-        P(rows, cols)`` proves ``A* ∉ P``, at a cost that follows the region, not the pattern.
-        """
-        p = self.pattern
-        kind = self.proof.get("kind")
-        if kind == "private-block-minor":
-            rows_b = [int(t) for part in self.proof["rows"] for t in part]
-            cols_b = [int(t) for part in self.proof["cols"] for t in part]
-            return p.restrict(rows_b, cols_b, range(p.r)), self.limit.restrict(rows_b, cols_b)
-        has_region = "rows" in self.proof and "cols" in self.proof
-        if not has_region or (kind == "private-minor" and p.num_free_entries() <= WHOLE_PATTERN_CHECK_ENTRIES):
-            return p, self.limit
-        rows = [int(t) for t in self.proof["rows"]]
-        cols = [int(t) for t in self.proof["cols"]]
-        if not rows or not cols or any(not 0 <= i < p.m for i in rows) or any(not 0 <= j < p.n for j in cols) \
-                or len(set(rows)) != len(rows) or len(set(cols)) != len(cols):
-            raise CertificateError(f"proof region rows {rows!r} × cols {cols!r} is not a set of distinct indices of "
-                                   f"the {p.m}×{p.n} pattern.")
-        sub = p.restrict(rows, cols, range(p.r))
-        return sub, self.limit.restrict(rows, cols)
+        return verify_certificate(self, z3_check=z3_check, rlimit=rlimit, budget=budget)
 
     def lift(self, pattern: SupportPattern, rows: Sequence[int], cols: Sequence[int],
              comps: Sequence[int]) -> NotClosedCertificate:
@@ -555,6 +276,9 @@ class NotClosedCertificate:
 
         A direct sum with zero is again a valid certificate: entries outside the part are reached by
         other components only, which the curve leaves at zero; the proof is re-checked by ``verify``.
+        Indices of a proof are mapped to ``pattern``'s; a ``"z3-unsat"`` proof without region gets the part's
+        ``rows × cols`` as its region when ``pattern`` has more than :data:`WHOLE_PATTERN_CHECK_ENTRIES` free
+        entries (so that re-verification costs the part, not the pattern).
         """
         rows, cols, comps = list(rows), list(cols), list(comps)
         limit = LimitMatrix((pattern.m, pattern.n), {(rows[a], cols[b]): v for (a, b), v in self.limit.entries.items()})
@@ -570,6 +294,10 @@ class NotClosedCertificate:
         elif "rows" in proof and "cols" in proof:
             proof["rows"] = [rows[int(t)] for t in proof["rows"]]
             proof["cols"] = [cols[int(t)] for t in proof["cols"]]
+        elif proof.get("kind") == "z3-unsat" and pattern.num_free_entries() > WHOLE_PATTERN_CHECK_ENTRIES:
+            # A* = XYᵀ implies A*[rows, cols] = X[rows] Y[cols]ᵀ: the part's rows × cols is a sound region,
+            # where z3 is asked at the cost of the part (the whole pattern may be huge)
+            proof["rows"], proof["cols"] = rows, cols
         return NotClosedCertificate(pattern, limit, x, y, proof, self.found_by)
 
     def to_json(self) -> dict[str, Any]:
@@ -586,16 +314,19 @@ class NotClosedCertificate:
 
     @classmethod
     def from_json(cls, pattern: SupportPattern, data: Mapping[str, Any]) -> NotClosedCertificate:
-        """Rebuild a certificate written by :meth:`to_json` for ``pattern``."""
+        """Rebuild a certificate written by :meth:`to_json` for ``pattern``; a malformed record raises
+        :class:`CertificateError`."""
+        if not isinstance(data, Mapping):
+            raise CertificateError(f"certificate record {data!r} is not a mapping.")
         try:
-            x = {(int(t["row"]), int(t["component"])): tuple((int(e), Fraction(v)) for e, v in t["terms"])
-                 for t in data["x_curve"]}
-            y = {(int(t["row"]), int(t["component"])): tuple((int(e), Fraction(v)) for e, v in t["terms"])
-                 for t in data["y_curve"]}
+            x, y = ({(_integer(t["row"], "row"), _integer(t["component"], "component")):
+                     tuple((_integer(e, "exponent"), _frac(v, "coefficient")) for e, v in t["terms"])
+                     for t in data[side]} for side in ("x_curve", "y_curve"))
             if "limit_entries" in data:
-                limit: Any = {(int(i), int(j)): Fraction(v) for i, j, v in data["limit_entries"]}
+                limit: Any = {(_integer(i, "row"), _integer(j, "column")): _frac(v, "limit entry")
+                              for i, j, v in data["limit_entries"]}
             else:
-                limit = tuple(tuple(Fraction(v) for v in row) for row in data["limit"])
+                limit = data["limit"]
             return cls(pattern, limit, x, y, data.get("proof", {"kind": "z3-unsat"}), str(data.get("found_by", "")))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CertificateError(f"certificate record {dict(data)!r} is malformed: {exc}") from None
+        except (KeyError, TypeError, ValueError, OverflowError, ZeroDivisionError) as exc:
+            raise CertificateError(f"certificate record {dict(data)!r} is malformed: {exc!r}") from None

@@ -2,37 +2,63 @@
 
 Candidates ``A*`` are 0/1 matrices on the union of the supports, fewest nonzeros first (P is invariant
 under row and column scaling, so 0/1 targets cover many sign patterns). For each candidate, z3 first
-checks ``A* ∉ P`` (the system ``X Yᵀ = A*`` is unsat); then it looks for a curve
+checks ``A* ∉ P`` (the system ``X Yᵀ = A*`` is unsat, :func:`membership_z3`); then it looks for a curve
 ``X(ε) = Σ_{|e| ≤ d} X_e ε^e``, ``Y(ε) = Σ_{|e| ≤ d} Y_e ε^e`` whose product has no negative power of ε
 and constant term ``A*``: a system of bilinear equations in the coefficients. A rational solution gives
-a certificate, which the caller re-verifies independently.
+a certificate, which the caller re-verifies independently. Both queries are built by
+:mod:`wellposed.formulas.queries` and answered in process under counted budgets
+(:func:`wellposed.closedness.budget.z3_check`).
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
+from ..backends.answer import Answer
+from ..formulas.queries import curve_query, membership_query
 from ..support import SupportPattern
 from .budget import BASE, Budget, z3_check
-from .certificates import Laurent, LimitMatrix, NotClosedCertificate, check_not_in_p_z3
+from .certificates import Laurent, LimitMatrix, NotClosedCertificate
 
-__all__ = ["find_curve", "curve_search"]
-
-
-def _rational(value: Any) -> Fraction | None:
-    import z3
-
-    if z3.is_rational_value(value):
-        return Fraction(value.numerator_as_long(), value.denominator_as_long())
-    return None
+__all__ = ["find_curve", "curve_search", "membership_z3"]
 
 
-def find_curve(pattern: SupportPattern, limit: list[list[Fraction]], degree: int = 1, *,
-               rlimit: int = BASE["query_rlimit"], budget: Budget | None = None, spent: list[int] | None = None
+def membership_z3(pattern: SupportPattern, limit: Any, *, rlimit: int = BASE["query_rlimit"],
+                  budget: Budget | None = None, spent: list[int] | None = None) -> Answer:
+    """z3's answer to ``∃X, Y: X Yᵀ = limit`` (:func:`~wellposed.formulas.queries.membership_query`).
+
+    ``TRUE``: the limit is in P; ``FALSE``: it is not; ``UNKNOWN``: the resource limit ``rlimit`` was reached
+    (deterministic, the same on every machine). ``limit`` is m×n rows or a mapping ``{(i, j): value}`` of
+    exact rationals. The z3 resource units spent are appended to ``spent`` when given.
+
+    Examples
+    --------
+    >>> from wellposed.families import family
+    >>> membership_z3(family("lu:2"), [[0, 1], [1, 0]])
+    <Answer.FALSE: 'false'>
+    >>> membership_z3(family("lu:2"), [[1, 1], [1, 0]])
+    <Answer.TRUE: 'true'>
+
+    Notes
+    -----
+    ``|I| + |J|`` real unknowns and ``m n`` bilinear equations, solved by z3's nlsat procedure (complete for
+    nonlinear real arithmetic, doubly exponential in the worst case) in a fresh ``z3.Context``.
+    """
+    target = LimitMatrix.from_any(limit, (pattern.m, pattern.n))
+    result = z3_check(membership_query(pattern, target.entries), rlimit, budget)
+    if spent is not None:
+        spent.append(result.units)
+    return result.answer
+
+
+def find_curve(pattern: SupportPattern, limit: Sequence[Sequence[Fraction]] | Mapping[tuple[int, int], Fraction],
+               degree: int = 1, *, rlimit: int = BASE["query_rlimit"], budget: Budget | None = None,
+               spent: list[int] | None = None,
                ) -> tuple[dict[tuple[int, int], Laurent], dict[tuple[int, int], Laurent]] | None:
     """Find a Laurent curve of degree ≤ ``degree`` with ``X(ε)Y(ε)ᵀ = limit + O(ε)``, or None.
 
@@ -52,47 +78,26 @@ def find_curve(pattern: SupportPattern, limit: list[list[Fraction]], degree: int
     Notes
     -----
     ``(2d + 1)(|I| + |J|)`` real unknowns and ``(2d + 1)`` bilinear equations per covered entry
-    (orders ``-2d, …, 0``), solved by z3's nlsat.
+    (orders ``-2d, …, 0``; :func:`~wellposed.formulas.queries.curve_query`), solved by z3's nlsat.
     """
-    import z3
-
-    m, n, r = pattern.shape
-    exps = range(-degree, degree + 1)
-    ctx = z3.Context()
-    xv = {(int(i), int(k), e): z3.Real(f"x_{i}_{k}_{e + degree}", ctx)
-          for i, k in zip(*np.nonzero(pattern.x_support), strict=True) for e in exps}
-    yv = {(int(j), int(k), e): z3.Real(f"y_{j}_{k}_{e + degree}", ctx)
-          for j, k in zip(*np.nonzero(pattern.y_support), strict=True) for e in exps}
-    solver = z3.SolverFor("QF_NRA", ctx=ctx)
-    union = pattern.union_mask()
-    for i in range(m):
-        for j in range(n):
-            if not union[i, j]:
-                if limit[i][j] != 0:
-                    return None
-                continue
-            ks = [k for k in range(r) if pattern.x_support[i, k] and pattern.y_support[j, k]]
-            for order in range(-2 * degree, 1):
-                terms = [xv[i, k, e] * yv[j, k, order - e] for k in ks for e in exps if -degree <= order - e <= degree]
-                target = limit[i][j] if order == 0 else Fraction(0)
-                solver.add(z3.Sum(terms) == z3.Q(target.numerator, target.denominator, ctx))
-    answer, units = z3_check(solver, rlimit, budget)
+    target = LimitMatrix.from_any(limit, (pattern.m, pattern.n))
+    query = curve_query(pattern, target.entries, degree)
+    result = z3_check(query, rlimit, budget, model=True)
     if spent is not None:
-        spent.append(units)
-    if answer != "sat":
+        spent.append(result.units)
+    if result.answer is not Answer.TRUE or result.model is None:
         return None
-    model = solver.model()
-    x_curve: dict[tuple[int, int], dict[int, Fraction]] = {}
-    y_curve: dict[tuple[int, int], dict[int, Fraction]] = {}
-    for store, variables in ((x_curve, xv), (y_curve, yv)):
-        for (a, k, e), var in variables.items():
-            q = _rational(model.eval(var, model_completion=True))
-            if q is None:
-                return None
-            if q != 0:
-                store.setdefault((a, k), {})[e] = q
-    return ({key: tuple(sorted(v.items())) for key, v in x_curve.items()},
-            {key: tuple(sorted(v.items())) for key, v in y_curve.items()})
+    x_terms: dict[tuple[int, int], dict[int, Fraction]] = {}
+    y_terms: dict[tuple[int, int], dict[int, Fraction]] = {}
+    for name, value in result.model.items():
+        if value is None:  # an irrational algebraic number: no exact certificate
+            return None
+        side, a, k, e = query.keys[name]
+        if value != 0:
+            (x_terms if side == "x" else y_terms).setdefault((a, k), {})[e] = value
+    x_curve = {key: tuple(sorted(v.items())) for key, v in x_terms.items()}
+    y_curve = {key: tuple(sorted(v.items())) for key, v in y_terms.items()}
+    return x_curve, y_curve
 
 
 def curve_search(pattern: SupportPattern, *, degree: int = 1, budget: Budget | None = None,
@@ -140,7 +145,7 @@ def curve_search(pattern: SupportPattern, *, degree: int = 1, budget: Budget | N
             limit = [[Fraction(0)] * pattern.n for _ in range(pattern.m)]
             for i, j in chosen:
                 limit[i][j] = Fraction(1)
-            if check_not_in_p_z3(pattern, limit, rlimit=rlimit, budget=budget, spent=spent) != "unsat":
+            if membership_z3(pattern, limit, rlimit=rlimit, budget=budget, spent=spent) is not Answer.FALSE:
                 continue
             curve = find_curve(pattern, limit, degree=degree, rlimit=rlimit, budget=budget, spent=spent)
             if curve is None:

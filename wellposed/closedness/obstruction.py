@@ -4,7 +4,9 @@ If component k has rows i ≠ i′ in I_k and columns j ≠ j′ in J_k, and ent
 another component l, then ``A* = e_{ij′} + e_{i′j}`` is the limit of the curve
 ``x_k = e_i + ε e_{i′}``, ``y_k = e_{j′} + ε⁻¹ e_j``, ``x_l = −ε⁻¹ e_i``, ``y_l = e_j``
 (product ``A* + ε e_{i′j′}``). When the three entries (i, j′), (i′, j′), (i′, j) are reached by k only,
-``A* ∉ P`` (a rank-one product cannot be 1, 0, 1 on three corners of a 2×2 minor), else z3 is asked.
+``A* ∉ P`` (a rank-one product cannot be 1, 0, 1 on three corners of a 2×2 minor); otherwise the limit
+lies in P (see :func:`lu_obstruction`). Its block form (a class of s identical components, s×s identity
+blocks) is :func:`find_private_block_minor`.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ import numpy as np
 from ..classify import Classification
 from ..memory import count_product
 from ..support import SupportPattern
-from .budget import BASE, Budget
-from .certificates import WHOLE_PATTERN_CHECK_ENTRIES, LimitMatrix, NotClosedCertificate, check_not_in_p_z3
+from .budget import BASE
+from .certificates import LimitMatrix, NotClosedCertificate
 
 __all__ = ["private_obstruction_candidates", "private_obstruction_candidates_reference", "find_private_minor",
            "lu_obstruction", "find_private_block_minor", "block_minor_certificate"]
@@ -263,41 +265,11 @@ def block_minor_certificate(pattern: SupportPattern, k_comps: Sequence[int], l_c
     return NotClosedCertificate(pattern, LimitMatrix((pattern.m, pattern.n), limit), x, y, proof, "block-minor")
 
 
-#: A region with more rows plus columns than this is not handed to z3 (it could not be small).
-_MAX_REGION_SIDES = 40
+def lu_obstruction(pattern: SupportPattern, *, cover: np.ndarray | None = None) -> NotClosedCertificate | None:
+    """The private-minor certificate of ``pattern`` (Lemma D in docs/closedness.md), or None.
 
-
-def _region(pattern: SupportPattern, k: int, cover: np.ndarray, i: int, i2: int, j: int,
-            j2: int, sides: np.ndarray) -> tuple[list[int], list[int]] | None:
-    """Rows and columns of the minor plus the supports of the other components through its shared corners,
-    or None when they number more than ``_MAX_REGION_SIDES`` (``sides[c] = |I_c| + |J_c|``)."""
-    x, y = pattern.x_support, pattern.y_support
-    rows, cols = {i, i2}, {j, j2}
-    for a, b in ((i, j), (i2, j2)):
-        if cover[a, b] >= 2:
-            for c in np.flatnonzero(x[a] & y[b]).tolist():
-                if c == k:
-                    continue
-                if sides[c] > _MAX_REGION_SIDES:
-                    return None
-                rows.update(np.flatnonzero(x[:, c]).tolist())
-                cols.update(np.flatnonzero(y[:, c]).tolist())
-                if len(rows) + len(cols) > _MAX_REGION_SIDES:
-                    return None
-    return sorted(rows), sorted(cols)
-
-
-def lu_obstruction(pattern: SupportPattern, *, use_z3: bool = True, budget: Budget | None = None,
-                   max_z3_queries: int | None = None, cover: np.ndarray | None = None,
-                   private_first: bool = True) -> NotClosedCertificate | None:
-    """Find a not-closed certificate of the generalized LU kind, or return None.
-
-    First the private-minor case (no solver needed, :func:`find_private_minor`); then, if ``use_z3``,
-    other 2×2 minors whose limit z3 proves to lie outside P: at most ``max_z3_queries`` queries
-    (default: ``budget``'s ``obstruction_queries``), each bounded by ``budget``'s ``query_rlimit`` z3
-    resource units, so the result is the same on every machine. ``cover`` (the coverage counts) may be
-    passed in when already computed; ``private_first=False`` skips the
-    private-minor case (when the caller already ran it).
+    Found by :func:`find_private_minor`, without any solver; ``cover`` (the coverage counts) may be
+    passed in when already computed.
 
     Examples
     --------
@@ -310,66 +282,15 @@ def lu_obstruction(pattern: SupportPattern, *, use_z3: bool = True, budget: Budg
 
     Notes
     -----
-    A limit ``e_{ij′} + e_{i′j}`` is in P as soon as (i, j′) or (i′, j) is reached by another component
-    than k (one component per entry writes it), so only minors with both entries private to k are
-    queried, and at most ``budget``'s ``obstruction_candidates`` minors are examined. On a pattern of at
-    most ``WHOLE_PATTERN_CHECK_ENTRIES`` free entries z3 gets the whole
-    pattern; on a larger one the region of the minor and of the other components through its shared
-    corners (the proof's ``rows``/``cols``, re-checked there by ``verify``), when that region is small.
+    The same curve through any other 2×2 minor with a shared corner reaches a limit inside P: if the
+    entries (i, j′) and (i′, j) are private to k but (i′, j′) is not, components l ∋ (i, j) and
+    l′ ∋ (i′, j′) are distinct (one component reaching both would reach (i, j′)), and
+    ``x_k = e_i + e_{i′}``, ``y_k = e_{j′} + e_j``, ``x_l = −e_i``, ``y_l = e_j``, ``x_{l′} = −e_{i′}``,
+    ``y_{l′} = e_{j′}`` factor ``e_{ij′} + e_{i′j}``. So no solver query can add a certificate here.
     """
-    x, y = pattern.x_support, pattern.y_support
-    cover = pattern.coverage() if cover is None else cover
-    found = find_private_minor(pattern, cover) if private_first else None
-    if found is not None:
-        k, l, i, i2, j, j2 = found
-        proof = {"kind": "private-minor", "component": k, "rows": [i, i2], "cols": [j, j2]}
-        return _certificate(pattern, k, l, i, i2, j, j2, proof)
-    if not use_z3:
+    found = find_private_minor(pattern, pattern.coverage() if cover is None else cover)
+    if found is None:
         return None
-    budget = budget if budget is not None else Budget()
-    if max_z3_queries is None:
-        max_z3_queries = budget.count("obstruction_queries")
-    rlimit = budget.count("query_rlimit")
-    whole = pattern.num_free_entries() <= WHOLE_PATTERN_CHECK_ENTRIES
-    max_examined = budget.count("obstruction_candidates")
-    sides = x.sum(axis=0) + y.sum(axis=0)
-    queries = examined = 0
-    region: tuple[list[int], list[int]] | None = None
-    seen: set[tuple[tuple[int, int], tuple[int, int]]] = set()
-    for k, rows, cols, block, priv in _component_blocks(pattern, cover, 2):
-        # shared corners (i, j) with a private entry in row i and in column j
-        in_row, in_col = np.asarray(priv.any(axis=1)), np.asarray(priv.any(axis=0))
-        corners = (block >= 2) & in_row[:, None] & in_col[None, :]
-        for a, b in np.argwhere(corners).tolist():
-            i, j = int(rows[a]), int(cols[b])
-            for a2 in np.flatnonzero(priv[:, b]).tolist():
-                for b2 in np.flatnonzero(priv[a]).tolist():
-                    i2, j2 = int(rows[a2]), int(cols[b2])
-                    a_star = ((i, j2), (i2, j))
-                    if a2 == a or b2 == b or a_star in seen:
-                        continue
-                    seen.add(a_star)
-                    examined += 1
-                    if examined > max_examined:
-                        return None
-                    l = next(c for c in np.flatnonzero(x[i] & y[j]).tolist() if c != k)
-                    query: dict[str, object] = {"kind": "z3-unsat"}
-                    if not whole:
-                        region = _region(pattern, k, cover, i, i2, j, j2, sides)
-                        if region is None:
-                            continue
-                        sub = pattern.restrict(region[0], region[1], range(pattern.r)).drop_empty()
-                        if sub.num_free_entries() > WHOLE_PATTERN_CHECK_ENTRIES:
-                            continue
-                        query = {"kind": "z3-unsat", "rows": region[0], "cols": region[1]}
-                    cert = _certificate(pattern, k, l, i, i2, j, j2, query)
-                    queries += 1
-                    if whole or region is None:
-                        target, limit = pattern, cert.limit
-                    else:
-                        target, limit = sub, cert.limit.restrict(region[0], region[1])
-                    if check_not_in_p_z3(target, limit, rlimit=rlimit, budget=budget) == "unsat":
-                        return cert
-                    if queries >= max_z3_queries:
-                        return None
-    return None
+    k, l, i, i2, j, j2 = found
+    proof = {"kind": "private-minor", "component": k, "rows": [i, i2], "cols": [j, j2]}
+    return _certificate(pattern, k, l, i, i2, j, j2, proof)

@@ -14,22 +14,22 @@ from typing import Any
 
 import numpy as np
 
+from ..backends.answer import Answer
+from ..backends.registry import BACKENDS
+from ..backends.z3_api import smt_word
 from ..classify import Classification, classify
 from ..errors import BackendNotAvailableError, CertificateError, InvalidSpecError, WallClockCapError, WellposedError
 from ..support import SupportPattern
 from .budget import Budget
 from .certificates import NotClosedCertificate
+from .determinantal import determinantal_z3
 from .obstruction import block_minor_certificate, find_private_block_minor, lu_obstruction
-from .theorems import closed_by_theorem, determinantal_z3, linear_slice_onto
-from .verdict import Answer, ClosednessVerdict
+from .theorems import closed_by_theorem, linear_slice_onto
+from .verdict import ClosednessVerdict
 
-__all__ = ["decide_closedness", "BACKENDS", "connected_parts_fast", "PartContext", "STAGES"]
+__all__ = ["decide_closedness", "connected_parts_fast", "PartContext", "STAGES"]
 
 logger = logging.getLogger(__name__)
-
-#: QE backends the pipeline can hand a part to (implemented in :mod:`wellposed.backends`).
-BACKENDS = ("z3", "qepcad")
-
 
 def connected_parts_fast(pattern: SupportPattern) -> list[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]]:
     """``[(rows, cols, components)]`` per connected part of the overlap graph (no networkx import).
@@ -105,20 +105,17 @@ def _qe_stage(part: SupportPattern, backend: str, budget: Budget) -> ClosednessV
         return f"QE backend {backend!r} not available: {exc}"
     except WellposedError as exc:
         return f"QE backend {backend!r} failed: {exc}"
-    name = result.answer.name
     transcript = str(result.transcript)
     details = {"backend": str(result.backend), "qe_seconds": result.seconds, "transcript_tail": transcript[-400:]}
-    method = "qe:qepcad" if backend == "qepcad" else "qe:z3"
-    if name == "CLOSED":
+    method = f"qe:{backend}"
+    if result.answer is Answer.CLOSED:
         return ClosednessVerdict(Answer.CLOSED, method, f"{backend} decided the closedness sentence: false "
                                  "(no matrix in the closure outside P)", details=details)
-    if name == "NOT_CLOSED":
+    if result.answer is Answer.NOT_CLOSED:
         return ClosednessVerdict(Answer.NOT_CLOSED, method, f"{backend} decided the closedness sentence: true "
                                  "(some matrix of the closure is not in P)", details=details)
-    from ..backends.base import Answer as QEStatus
-
-    if any(d.answer is QEStatus.TIMEOUT for d in result.decisions):
-        raise WallClockCapError(f"the wall-clock safety cap of {budget.timeout:g} s (timeout) fired during QE")
+    if any(d.answer is Answer.TIMEOUT for d in result.decisions):
+        raise budget.cap_fired("during QE")
     ran = len(result.decisions)
     spent = sum(1 for d in result.decisions if not d.answer.decided)
     return (f"QE backend {backend!r} ran {ran} of {result.info.get('sentences', ran)} sentence(s); {spent} ran out "
@@ -153,18 +150,13 @@ def _stage_theorems(ctx: PartContext) -> ClosednessVerdict | None:
     return None if thm is None else ClosednessVerdict(Answer.CLOSED, thm.method, thm.reason, details=thm.details)
 
 
-def _lu_verdict(ctx: PartContext, use_z3: bool) -> ClosednessVerdict | None:
-    # the z3 stage comes after the private-minor stage: no need to search private minors again
-    cert = lu_obstruction(ctx.part, use_z3=use_z3, budget=ctx.budget, cover=ctx.cover(), private_first=not use_z3)
+def _stage_private_minor(ctx: PartContext) -> ClosednessVerdict | None:
+    cert = lu_obstruction(ctx.part, cover=ctx.cover())
     if cert is None:
         return None
     return _not_closed(cert, ctx.budget, "certificate:lu-obstruction",
                        f"A* = {cert.limit_text()} is the limit of a curve with one factor entry of order ε⁻¹ and is "
                        "not in P ({proof})")
-
-
-def _stage_private_minor(ctx: PartContext) -> ClosednessVerdict | None:
-    return _lu_verdict(ctx, use_z3=False)
 
 
 def _stage_block_minor(ctx: PartContext) -> ClosednessVerdict | None:
@@ -177,10 +169,6 @@ def _stage_block_minor(ctx: PartContext) -> ClosednessVerdict | None:
                        f"A* = {cert.limit_text()} is the limit of a curve through {s}×{s} identity blocks of a class "
                        f"of {s} identical components, with factor entries of order ε⁻¹, and is not in P "
                        "({proof}: the class alone reaches three of the four blocks)")
-
-
-def _stage_lu_z3(ctx: PartContext) -> ClosednessVerdict | None:
-    return _lu_verdict(ctx, use_z3=True) if ctx.search else None
 
 
 def _stage_linear_slice(ctx: PartContext) -> ClosednessVerdict | None:
@@ -204,7 +192,7 @@ def _stage_determinantal(ctx: PartContext) -> ClosednessVerdict | None:
         return None
     for orientation, q in (("as given", ctx.part), ("transposed", ctx.part.transpose())):
         answer, minors = determinantal_z3(q, rlimit=ctx.budget.count("determinantal_rlimit"), budget=ctx.budget)
-        if answer == "unsat":
+        if answer is Answer.FALSE:
             what = (f"the {len(minors)} minors that vanish on P (max-flow rank bounds)" if minors
                     else "no rank condition")
             method = "theorem:determinantal" if minors else "theorem:full-space"
@@ -213,7 +201,8 @@ def _stage_determinantal(ctx: PartContext) -> ClosednessVerdict | None:
                                      f"(pattern {orientation}); P is that closed algebraic set",
                                      details={"z3": "unsat of ∃A ∈ D ∀X,Y: XYᵀ ≠ A", "orientation": orientation,
                                               "minors": [[list(a), list(b)] for a, b in minors]})
-        ctx.notes.append(f"determinantal test ({orientation}): z3 answered {answer}")
+        ctx.notes.append(f"determinantal test ({orientation}): z3 answered "
+                         f"{'skipped' if answer is None else smt_word(answer)}")
     return None
 
 
@@ -251,7 +240,6 @@ STAGES: tuple[tuple[str, Callable[[PartContext], ClosednessVerdict | None]], ...
     ("closed-by-theorem rules", _stage_theorems),
     ("private-minor obstruction", _stage_private_minor),
     ("private block-minor obstruction", _stage_block_minor),
-    ("LU obstruction with z3", _stage_lu_z3),
     ("linear slice onto the union", _stage_linear_slice),
     ("determinantal test", _stage_determinantal),
     ("curve search", _stage_curves),
@@ -288,8 +276,8 @@ def decide_closedness(
     Parameters
     ----------
     pattern : SupportPattern
-    backend : {"z3", "qepcad"}
-        QE backend for the last stage.
+    backend : str
+        QE backend for the last stage, a name of :data:`wellposed.backends.registry.BACKENDS`.
     effort : float
         Scales every deterministic budget of the solver-backed stages (z3 resource units, candidates,
         queries; see :mod:`wellposed.closedness.budget`). The verdict is a function of the pattern,
@@ -304,7 +292,7 @@ def decide_closedness(
         calls (closed verdicts are reused as they are, not-closed ones when the part is identical).
         Canonical keys (``verdict.key``) are only computed when a cache is given.
     search : bool
-        Run the solver-based stages (z3 obstruction, full-space test, curve search). With False only
+        Run the solver-based stages (determinantal and full-space tests, curve search). With False only
         the polynomial rules and the private-minor obstruction run.
     classification : Classification, optional
         ``classify(pattern)`` when the caller already has it (it is then not computed again).
@@ -384,6 +372,7 @@ def _decide(pattern: SupportPattern, backend: str, budget: Budget, use_qe: bool,
         index_maps.append((rows, cols, comps))
     seconds = time.perf_counter() - t0
     shown = tuple(verdicts) if len(verdicts) > 1 else ()  # a single part is the verdict itself
+    discarded: list[tuple[int, ...]] = []  # components of the parts whose lifted certificate failed re-verification
     for verdict, (rows, cols, comps) in zip(verdicts, index_maps, strict=True):
         if verdict.answer is Answer.NOT_CLOSED:
             parts_note = "" if len(verdicts) == 1 else f" (on the connected part with components {list(comps)})"
@@ -397,6 +386,7 @@ def _decide(pattern: SupportPattern, backend: str, budget: Budget, use_qe: bool,
             else:
                 check = _verified(lifted, budget)
             if check is None:
+                discarded.append(comps)
                 continue
             reason = verdict.reason
             part_text, whole_text = verdict.certificate.limit_text(), lifted.limit_text()
@@ -417,6 +407,12 @@ def _decide(pattern: SupportPattern, backend: str, budget: Budget, use_qe: bool,
                                  f"({', '.join(methods)}); P is their direct sum", parts=tuple(verdicts),
                                  seconds=seconds, key=key)
     undecided = [i for i, v in enumerate(verdicts) if v.answer is Answer.UNDECIDED]
+    if not undecided:  # some part is not closed, but no lifted certificate passed re-verification
+        return ClosednessVerdict(Answer.UNDECIDED, "undecided",
+                                 f"{len(discarded)} of {len(verdicts)} connected part(s) got a not-closed certificate "
+                                 "that failed re-verification on the whole pattern (components "
+                                 f"{'; '.join(str(list(c)) for c in discarded)}): no verdict with evidence",
+                                 parts=shown, seconds=seconds, key=key)
     return ClosednessVerdict(Answer.UNDECIDED, "undecided",
                              f"{len(undecided)} of {len(verdicts)} connected part(s) undecided: "
                              + verdicts[undecided[0]].reason, parts=shown, seconds=seconds, key=key,

@@ -1,4 +1,6 @@
-"""Closed-by-theorem rules: each returns a reason (and evidence) when it proves P_{I,J} closed, else None.
+"""Closed-by-theorem rules without a solver: each returns a reason (and evidence) when it proves P_{I,J}
+closed, else None. The rules that need z3 (determinantal and full-space tests) are in
+:mod:`wellposed.closedness.determinantal`.
 
 Rules, in the order the pipeline tries them (proofs in docs/closedness.md):
 
@@ -11,6 +13,8 @@ Rules, in the order the pipeline tries them (proofs in docs/closedness.md):
   directions. A cone whose remaining support is a disjoint union of full bicliques projects to a closed
   cone, the direct sum of rank-≤|P| blocks; blocks that became complete are absorbed in turn. When the
   remaining blocks are pairwise disjoint the sum is direct, hence closed.
+* ``full-space`` by a linear slice (:func:`linear_slice_onto`) — with one factor of each component fixed,
+  the product is a linear map onto every matrix supported on the union (exact integer rank).
 """
 
 from __future__ import annotations
@@ -23,12 +27,8 @@ import numpy as np
 
 from ..classify import CLOSED_BY_BLOCKS, Classification, biclique_components, classify, meeting_pairs
 from ..support import SupportPattern
-from .budget import BASE, Budget, z3_check_subprocess
 
-__all__ = [
-    "TheoremResult", "closed_by_theorem", "absorption", "AbsorptionResult", "full_space_z3", "generic_rank_bound",
-    "rank_conditions", "determinantal_z3", "linear_slice_onto",
-]
+__all__ = ["TheoremResult", "closed_by_theorem", "absorption", "AbsorptionResult", "linear_slice_onto"]
 
 
 @dataclass(frozen=True)
@@ -238,165 +238,6 @@ def closed_by_theorem(pattern: SupportPattern, classification: Classification | 
                              {"absorbed_entries": covered, "blocks": [list(map(list, b[:2])) + [b[2]]
                                                                       for b in res.blocks]})
     return None
-
-
-def full_space_z3(pattern: SupportPattern, *, rlimit: int = BASE["determinantal_rlimit"],
-                  budget: Budget | None = None) -> str:
-    """Ask z3 whether every matrix supported on the union of the supports lies in P.
-
-    The sentence ``∃A ∀X,Y: X Yᵀ ≠ A`` (A on the union, X, Y on the supports) is handed to z3's
-    quantifier solver. Returns ``"unsat"`` (P is the whole space ℝ^{union}, hence closed), ``"sat"``
-    (some matrix is missing: no conclusion about closedness) or ``"unknown"``.
-
-    Examples
-    --------
-    >>> from wellposed.support import SupportPattern
-    >>> full_space_z3(SupportPattern(["11", "11"], ["10", "11", "11"]))
-    'unsat'
-    >>> from wellposed.families import family
-    >>> full_space_z3(family("lu:2"))
-    'sat'
-
-    Notes
-    -----
-    ``|union| + |I| + |J|`` variables with one quantifier alternation: z3 decides small cases in
-    milliseconds, the cost grows doubly exponentially; ``rlimit`` (z3 resource units, a count) bounds it
-    the same way on every machine.
-    """
-    return determinantal_z3(pattern, rlimit=rlimit, budget=budget, minors=False)[0]
-
-
-def generic_rank_bound(pattern: SupportPattern, rows: tuple[int, ...], cols: tuple[int, ...]) -> int:
-    """Upper bound (attained for generic factors) on ``rank (X Yᵀ)[rows, cols]`` over all of P.
-
-    It is the largest number of vertex-disjoint paths row → component → column in the graph with an
-    edge (i, k) when ``I[i, k]`` and (k, j) when ``J[j, k]``: any set of vertices meeting every such
-    path is a factorization bottleneck (Menger; Lindström–Gessel–Viennot for the generic case).
-
-    Examples
-    --------
-    >>> from wellposed.families import family
-    >>> generic_rank_bound(family("lu:3"), (0, 1), (0, 1))
-    2
-    >>> generic_rank_bound(family("lu:3"), (0,), (0, 1, 2))
-    1
-
-    Notes
-    -----
-    One unit-capacity max flow on ``|rows| + 2r + |cols| + 2`` nodes (networkx), ``O(r (m + n) r)``.
-    """
-    import networkx as nx
-
-    g = nx.DiGraph()
-    x, y = pattern.x_support, pattern.y_support
-    for i in rows:
-        g.add_edge("s", ("row", i), capacity=1)
-        for kk in np.flatnonzero(x[i]):
-            g.add_edge(("row", i), ("in", int(kk)), capacity=1)
-    for k in range(pattern.r):
-        g.add_edge(("in", k), ("out", k), capacity=1)
-    for j in cols:
-        g.add_edge(("col", j), "t", capacity=1)
-        for kk in np.flatnonzero(y[j]):
-            g.add_edge(("out", int(kk)), ("col", j), capacity=1)
-    if "s" not in g or "t" not in g:
-        return 0
-    return int(nx.maximum_flow_value(g, "s", "t"))
-
-
-def rank_conditions(pattern: SupportPattern) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
-    """Square minors ``(rows, cols)`` of A, inside the union, that vanish on all of P.
-
-    A minor of size s vanishes on P when :func:`generic_rank_bound` of its rows and columns is < s;
-    these minors, with the zero pattern, cut out a closed algebraic set D ⊇ P.
-
-    Examples
-    --------
-    >>> from wellposed.families import family
-    >>> rank_conditions(family("full:3,3,2"))
-    [((0, 1, 2), (0, 1, 2))]
-    """
-    m, n = pattern.m, pattern.n
-    out = []
-    for s in range(2, min(m, n) + 1):
-        for rows in itertools.combinations(range(m), s):
-            for cols in itertools.combinations(range(n), s):
-                if generic_rank_bound(pattern, rows, cols) < s:
-                    out.append((rows, cols))
-    return out
-
-
-def determinantal_z3(pattern: SupportPattern, *, rlimit: int = BASE["determinantal_rlimit"],
-                     budget: Budget | None = None, max_minors: int = 64, minors: bool = True,
-                     ) -> tuple[str, list[tuple[tuple[int, ...], tuple[int, ...]]]]:
-    """Ask z3 whether P equals the closed set D of matrices on the union whose rank-bounded minors vanish.
-
-    Returns ``(answer, minors)``: ``answer`` is z3's answer to ``∃A ∈ D ∀X,Y: X Yᵀ ≠ A`` (with the
-    witness A normalized by diagonal scalings, which preserve D and P: row 0 and column 0 in {0, 1}) —
-    ``"unsat"`` proves ``D ⊆ P``, and since ``P ⊆ D`` always, ``P = D`` is closed; ``"sat"`` or
-    ``"unknown"`` prove nothing. ``"skipped"`` when there are more than ``max_minors`` minors or
-    ``min(m, n) > 5``.
-    With no minor (or ``minors=False``, which also skips the normalization) this is the full-space
-    test (:func:`full_space_z3`). ``rlimit`` z3 resource units bound the query (a count: the answer is
-    the same on every machine); a wall-clock cap in ``budget`` raises
-    :class:`~wellposed.errors.WallClockCapError` instead of answering.
-
-    Examples
-    --------
-    >>> from wellposed.support import SupportPattern
-    >>> p = SupportPattern(["100", "110", "111"], ["110", "001", "111"])
-    >>> answer, found = determinantal_z3(p)
-    >>> answer, found
-    ('unsat', [((0, 1), (0, 1)), ((0, 1), (1, 2))])
-
-    Notes
-    -----
-    The minors are found by max-flow bounds (:func:`rank_conditions`), at most
-    ``Σ_s C(m, s) C(n, s)`` flows; the z3 query has one quantifier alternation.
-    """
-    import z3
-
-    m, n, r = pattern.shape
-    found: list[tuple[tuple[int, ...], tuple[int, ...]]] = []
-    if minors:
-        if min(m, n) > 5:  # the minor enumeration alone would be too large
-            return "skipped", []
-        found = rank_conditions(pattern)
-        if len(found) > max_minors:
-            return "skipped", found
-    union = pattern.union_mask()
-    ctx = z3.Context()
-    zero = z3.RealVal(0, ctx)
-    a = {(i, j): z3.Real(f"a_{i}_{j}", ctx) for i in range(m) for j in range(n) if union[i, j]}
-
-    def entry(i: int, j: int) -> Any:
-        return a.get((i, j), zero)
-
-    def det(rows: tuple[int, ...], cols: tuple[int, ...]) -> Any:
-        if len(rows) == 1:
-            return entry(rows[0], cols[0])
-        return z3.Sum([(-1) ** c * entry(rows[0], cols[c]) * det(rows[1:], cols[:c] + cols[c + 1:])
-                       for c in range(len(cols))])
-
-    xs = {(int(i), int(k)): z3.Real(f"x_{i}_{k}", ctx)
-          for i, k in zip(*np.nonzero(pattern.x_support), strict=True)}
-    ys = {(int(j), int(k)): z3.Real(f"y_{j}_{k}", ctx)
-          for j, k in zip(*np.nonzero(pattern.y_support), strict=True)}
-    eqs = [z3.Sum([xs[i, k] * ys[j, k] for k in range(r) if (i, k) in xs and (j, k) in ys]) == var
-           for (i, j), var in a.items()]
-    inner = z3.ForAll(list(xs.values()) + list(ys.values()), z3.Not(z3.And(*eqs, ctx)))
-    if minors:
-        conditions = [det(rows, cols) == 0 for rows, cols in found]
-        # D and P are invariant under A -> D1 A D2 (invertible diagonal): a witness can be scaled so that
-        # row 0 (by column scalings) and then column 0 below row 0 (by row scalings) hold only 0s and 1s
-        conditions += [z3.Or(var == 0, var == 1) for (i, j), var in a.items() if i == 0 or j == 0]
-        sentence = z3.Exists(list(a.values()), z3.And(*conditions, inner, ctx))
-    else:
-        sentence = z3.Exists(list(a.values()), inner)
-    solver = z3.Solver(ctx=ctx)
-    solver.add(sentence)
-    allocations = (budget or Budget()).count("determinantal_allocations")
-    return z3_check_subprocess(solver, rlimit, allocations, budget), found
 
 
 def linear_slice_onto(pattern: SupportPattern, seed: int = 0, trials: int = 2) -> dict[str, Any] | None:

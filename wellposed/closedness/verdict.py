@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from ..backends.answer import Answer
+from ..backends.registry import BACKENDS, backend_title
 
 if TYPE_CHECKING:  # pragma: no cover
     from .certificates import NotClosedCertificate
 
-__all__ = ["Answer", "ClosednessVerdict", "METHODS"]
+__all__ = ["ClosednessVerdict", "METHODS"]
 
 #: Method identifiers a verdict may carry, with a one-line meaning.
 METHODS: dict[str, str] = {
@@ -25,29 +27,10 @@ METHODS: dict[str, str] = {
     "certificate:block-minor": "limit of a curve through s×s identity blocks of a class of s identical components, "
                                "not in P (private block minor)",
     "certificate:curve-search": "limit of a searched Laurent curve, not in P",
-    "qe:z3": "quantifier elimination / decision by z3",
-    "qe:qepcad": "quantifier elimination by QEPCAD B",
+    **{f"qe:{name}": f"quantifier elimination by {backend_title(name)}" for name in BACKENDS},
     "undecided": "no stage could decide with evidence within the deterministic budgets (effort)",
     "cap:wall-clock": "undecided because the user's wall-clock safety cap (--timeout) fired: machine-dependent",
 }
-
-
-class Answer(enum.Enum):
-    """Is ``P_{I,J} = {X Yᵀ}`` closed?"""
-
-    CLOSED = "closed"
-    NOT_CLOSED = "not closed"
-    UNDECIDED = "undecided"
-
-    @property
-    def closed(self) -> bool | None:
-        """``True`` / ``False`` / ``None`` (undecided)."""
-        return {Answer.CLOSED: True, Answer.NOT_CLOSED: False, Answer.UNDECIDED: None}[self]
-
-    @property
-    def decided(self) -> bool:
-        """True for CLOSED and NOT_CLOSED."""
-        return self is not Answer.UNDECIDED
 
 
 @dataclass(frozen=True)
@@ -57,6 +40,7 @@ class ClosednessVerdict:
     Parameters
     ----------
     answer : Answer
+        ``CLOSED``, ``NOT_CLOSED`` or ``UNDECIDED`` (:class:`wellposed.backends.answer.Answer`).
     method : str
         One of :data:`METHODS` (e.g. ``"theorem:dto"``, ``"certificate:lu-obstruction"``).
     reason : str
@@ -90,8 +74,8 @@ class ClosednessVerdict:
     details: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.answer, Answer):
-            raise TypeError(f"answer = {self.answer!r} must be an Answer member.")
+        if not isinstance(self.answer, Answer) or not self.answer.about_closedness:
+            raise TypeError(f"answer = {self.answer!r} must be Answer.CLOSED, Answer.NOT_CLOSED or Answer.UNDECIDED.")
         if self.method not in METHODS:
             raise ValueError(f"method = {self.method!r} is not a known method id; use one of {sorted(METHODS)}.")
         if self.answer is Answer.NOT_CLOSED and self.certificate is None and not self.method.startswith("qe:"):

@@ -1,35 +1,14 @@
-"""Closedness, membership and everything sentences of support patterns, and printers for QE tools."""
+"""Sentences and queries about support patterns: closedness, membership and everything sentences (sympy, for
+QE tools, with printers), and the exact ordered queries answered in process (:mod:`.queries`).
 
-from .builder import (
-    ALL_ENCODINGS,
-    NO_ENCODINGS,
-    Encoding,
-    automorphisms,
-    closedness_sentences,
-    everything_sentence,
-    iter_closedness_sentences,
-    membership_sentence,
-    spanning_forest,
-    zero_patterns,
-)
-from .nodes import (
-    FALSE,
-    TRUE,
-    And,
-    Atom,
-    Const,
-    Exists,
-    ForAll,
-    Formula,
-    Implies,
-    Not,
-    Or,
-    Sentence,
-    UnsupportedNodeError,
-    atom,
-    prenex,
-)
-from .printers import FORMATS, emit, render, to_mathematica, to_qepcad, to_redlog, to_smtlib
+Names are imported lazily (on first attribute access): importing :mod:`wellposed.formulas.queries` does not
+import sympy.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __all__ = [
     "ALL_ENCODINGS", "NO_ENCODINGS", "Encoding", "automorphisms", "closedness_sentences",
@@ -38,3 +17,26 @@ __all__ = [
     "Sentence", "UnsupportedNodeError", "atom", "prenex",
     "FORMATS", "emit", "render", "to_mathematica", "to_qepcad", "to_redlog", "to_smtlib",
 ]
+
+_WHERE = {
+    **dict.fromkeys(["ALL_ENCODINGS", "NO_ENCODINGS", "Encoding", "closedness_sentences", "everything_sentence",
+                     "iter_closedness_sentences", "membership_sentence"], "builder"),
+    **dict.fromkeys(["automorphisms", "spanning_forest", "zero_patterns"], "symmetry"),
+    **dict.fromkeys(["FALSE", "TRUE", "And", "Atom", "Const", "Exists", "ForAll", "Formula", "Implies", "Not", "Or",
+                     "Sentence", "UnsupportedNodeError", "atom", "prenex"], "nodes"),
+    **dict.fromkeys(["FORMATS", "emit", "render", "to_mathematica", "to_qepcad", "to_redlog", "to_smtlib"],
+                    "printers"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        module = importlib.import_module(f".{_WHERE[name]}", __name__)
+        value = getattr(module, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)

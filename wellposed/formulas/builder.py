@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
@@ -12,7 +11,7 @@ from typing import Any
 import numpy as np
 import sympy
 
-from ..errors import InvalidMatrixError, InvalidSpecError, InvalidSupportError
+from ..errors import InvalidMatrixError, InvalidSpecError
 from ..support import SupportPattern
 from .nodes import (
     TRUE,
@@ -27,6 +26,8 @@ from .nodes import (
     conj,
     count_atoms,
 )
+from .queries import product_terms
+from .symmetry import check_pattern, spanning_forest, zero_patterns
 
 __all__ = [
     "Encoding",
@@ -36,17 +37,8 @@ __all__ = [
     "iter_closedness_sentences",
     "everything_sentence",
     "membership_sentence",
-    "automorphisms",
-    "zero_patterns",
-    "spanning_forest",
-    "AUTOMORPHISM_LIMIT",
-    "MAX_PATTERN_ENTRIES",
 ]
 
-#: Above this many candidate (row, column) permutation pairs, symmetry reduction uses the identity only.
-AUTOMORPHISM_LIMIT = 100_000
-#: Splitting by zero pattern enumerates 2^u patterns of the u candidate entries of A; u is capped here.
-MAX_PATTERN_ENTRIES = 20
 
 
 @dataclass(frozen=True)
@@ -114,15 +106,6 @@ NO_ENCODINGS = Encoding(False, False, False, False, False, False)
 
 
 # ------------------------------------------------------------------------------------------ validation
-def _check_pattern(pattern: Any, parameter: str = "pattern") -> SupportPattern:
-    if not isinstance(pattern, SupportPattern):
-        raise InvalidSupportError(
-            f"{parameter} = {pattern!r} is not a SupportPattern; build one with "
-            "SupportPattern(x_support, y_support) or wellposed.families.family('lu:2')."
-        )
-    return pattern
-
-
 def _check_encoding(encoding: Any) -> Encoding:
     if not isinstance(encoding, Encoding):
         raise InvalidSpecError(f"encoding = {encoding!r} must be a wellposed.formulas.Encoding instance.")
@@ -142,14 +125,9 @@ def _factor_symbols(p: SupportPattern, xname: str, yname: str) -> tuple[dict, di
 
 def _product(p: SupportPattern, xs: dict, ys: dict) -> list[list[sympy.Expr]]:
     """Entries of X Yᵀ as polynomials (entries with an overridden constant are substituted)."""
-    out = []
-    for i in range(p.m):
-        row = []
-        for j in range(p.n):
-            ks = np.flatnonzero(p.x_support[i] & p.y_support[j])
-            row.append(sympy.Add(*[xs[(i, int(k))] * ys[(j, int(k))] for k in ks]))
-        out.append(row)
-    return out
+    terms = product_terms(p)
+    return [[sympy.Add(*[xs[(i, k)] * ys[(j, k)] for k in terms.get((i, j), [])]) for j in range(p.n)]
+            for i in range(p.m)]
 
 
 def _block(quantifier: type, variables: Sequence[Any], body: Formula) -> Formula:
@@ -159,217 +137,9 @@ def _block(quantifier: type, variables: Sequence[Any], body: Formula) -> Formula
     return quantifier(vs, body)
 
 
-# ------------------------------------------------------------------------------------------ symmetry
-def automorphisms(
-    pattern: SupportPattern, transpose: bool = True
-) -> list[tuple[np.ndarray, np.ndarray, bool]]:
-    """Row/column permutations (and transposition) of A that map the pattern's support set to itself.
-
-    Each element ``(sigma, tau, t)`` acts on a matrix by ``B[sigma[i], tau[j]] = A[i, j]`` followed by
-    a transposition when ``t``; the set ``P`` of products and its closure are invariant under it,
-    because the pattern's multiset of rank-one supports ``{(I_k, J_k)}`` is mapped to itself.
-
-    Parameters
-    ----------
-    pattern : SupportPattern
-    transpose : bool
-        Also look for symmetries that transpose A (only when ``m == n``).
-
-    Returns
-    -------
-    list of (ndarray, ndarray, bool)
-        Always contains the identity first. If ``m!·n!`` exceeds :data:`AUTOMORPHISM_LIMIT` only the
-        identity is returned (sound: symmetry is an optimization).
-
-    Examples
-    --------
-    >>> from wellposed.families import family
-    >>> len(automorphisms(family("full:2,2,1")))
-    8
-    >>> len(automorphisms(family("lu:2")))
-    2
-
-    Notes
-    -----
-    Cost ``O(m!·n!·r log r)``: every pair of permutations is tried.
-    """
-    p = _check_pattern(pattern).drop_empty() if not pattern.is_trivial() else pattern
-    m, n = p.m, p.n
-    ident = (np.arange(m), np.arange(n), False)
-    if math.factorial(m) * math.factorial(n) > AUTOMORPHISM_LIMIT:
-        return [ident]
-    x, y = p.x_support, p.y_support
-
-    def key(xm: np.ndarray, ym: np.ndarray) -> list[bytes]:
-        return sorted(xm[:, k].tobytes() + b"|" + ym[:, k].tobytes() for k in range(xm.shape[1]))
-
-    target = key(x, y)
-    out = [ident]
-    for sigma in itertools.permutations(range(m)):
-        s = np.array(sigma)
-        xi = x[np.argsort(s)]
-        for tau in itertools.permutations(range(n)):
-            t = np.array(tau)
-            yi = y[np.argsort(t)]
-            if (sigma != tuple(range(m)) or tau != tuple(range(n))) and key(xi, yi) == target:
-                out.append((s, t, False))
-            if transpose and m == n and key(yi, xi) == target:
-                out.append((s, t, True))
-    return out
-
-
-def _position_maps(
-    positions: list[tuple[int, int]], group: list[tuple[np.ndarray, np.ndarray, bool]]
-) -> np.ndarray:
-    """(|G|, u) array: index of the image of each candidate position under each group element."""
-    index = {pos: q for q, pos in enumerate(positions)}
-    maps = np.empty((len(group), len(positions)), dtype=np.int64)
-    for g, (s, t, tr) in enumerate(group):
-        for q, (i, j) in enumerate(positions):
-            image = (int(t[j]), int(s[i])) if tr else (int(s[i]), int(t[j]))
-            maps[g, q] = index[image]
-    return maps
-
-
-def zero_patterns(
-    pattern: SupportPattern, symmetry: bool = True, zero_outside: bool = True
-) -> list[np.ndarray]:
-    """Nonzero patterns ``Z`` of ``A`` to consider, one per symmetry orbit, smallest first.
-
-    Parameters
-    ----------
-    pattern : SupportPattern
-    symmetry : bool
-        Keep one representative (the smallest bit code) per orbit of :func:`automorphisms`.
-    zero_outside : bool
-        Only patterns inside the union of the rank-one supports (otherwise any entry of A).
-
-    Returns
-    -------
-    list of ndarray
-        m×n boolean masks, nonempty (``A = 0`` is always in P), sorted by size then bit code.
-
-    Examples
-    --------
-    >>> from wellposed.families import family
-    >>> [z.astype(int).tolist() for z in zero_patterns(family("full:1,2,1"))]
-    [[[1, 0]], [[1, 1]]]
-    >>> len(zero_patterns(family("full:2,2,1"), symmetry=False)), len(zero_patterns(family("full:2,2,1")))
-    (15, 5)
-
-    Notes
-    -----
-    Vectorized over the ``2^u`` subsets (``u`` candidate entries): one bit-permutation per group element,
-    ``O(|G| · 2^u · u)`` integer operations. :func:`_zero_patterns_reference` is the plain-loop oracle.
-    """
-    p = _check_pattern(pattern)
-    positions = _positions(p, zero_outside)
-    u = len(positions)
-    codes = np.arange(1, 2**u, dtype=np.int64)
-    if symmetry and u:
-        maps = _position_maps(positions, automorphisms(p))
-        bits = ((codes[:, None] >> np.arange(u, dtype=np.int64)) & 1).astype(np.int64)  # (2^u-1, u)
-        canonical = codes.copy()
-        for g in range(1, maps.shape[0]):
-            canonical = np.minimum(canonical, bits @ (np.int64(1) << maps[g]))
-        codes = codes[canonical == codes]
-    return _masks_from_codes(p, positions, codes)
-
-
-def _positions(p: SupportPattern, zero_outside: bool) -> list[tuple[int, int]]:
-    allowed = p.union_mask() if zero_outside else np.ones((p.m, p.n), dtype=bool)
-    positions = [(int(i), int(j)) for i, j in zip(*np.nonzero(allowed), strict=True)]
-    if len(positions) > MAX_PATTERN_ENTRIES:
-        raise InvalidSpecError(
-            f"pattern {p!r} has {len(positions)} candidate entries of A: splitting by zero pattern would "
-            f"enumerate 2^{len(positions)} sentences (limit {MAX_PATTERN_ENTRIES} entries); use "
-            "Encoding(zero_patterns=False) for one sentence."
-        )
-    return positions
-
-
-def _masks_from_codes(
-    p: SupportPattern, positions: list[tuple[int, int]], codes: np.ndarray
-) -> list[np.ndarray]:
-    u = len(positions)
-    sizes = np.array([bin(int(c)).count("1") for c in codes], dtype=np.int64)
-    order = np.lexsort((codes, sizes))
-    masks = []
-    rows = np.array([i for i, _ in positions], dtype=np.int64)
-    cols = np.array([j for _, j in positions], dtype=np.int64)
-    for c in codes[order]:
-        z = np.zeros((p.m, p.n), dtype=bool)
-        on = ((int(c) >> np.arange(u)) & 1).astype(bool)
-        z[rows[on], cols[on]] = True
-        masks.append(z)
-    return masks
-
-
-def _zero_patterns_reference(pattern: SupportPattern, symmetry: bool = True,
-                             zero_outside: bool = True) -> list[np.ndarray]:
-    """Plain-loop oracle for :func:`zero_patterns`: one subset and one group element at a time."""
-    positions = _positions(pattern, zero_outside)
-    group = automorphisms(pattern) if symmetry else automorphisms(pattern)[:1]
-    kept = []
-    for code in range(1, 2 ** len(positions)):
-        chosen = {positions[q] for q in range(len(positions)) if code >> q & 1}
-        best = code
-        for s, t, tr in group:
-            image = 0
-            for pos in positions:
-                i, j = pos
-                target = (int(t[j]), int(s[i])) if tr else (int(s[i]), int(t[j]))
-                if pos in chosen:
-                    image |= 1 << positions.index(target)
-            best = min(best, image)
-        if best == code:
-            kept.append(code)
-    return _masks_from_codes(pattern, positions, np.array(kept, dtype=np.int64))
-
-
-def spanning_forest(mask: np.ndarray) -> list[tuple[int, int]]:
-    """Entries of a spanning forest of the bipartite graph (rows, columns, edges = True entries).
-
-    Every matrix with nonzero pattern ``mask`` can be brought by an invertible diagonal scaling
-    ``D1 A D2`` to one equal to 1 on these entries (fix the scales along each tree from its root).
-
-    Examples
-    --------
-    >>> spanning_forest(np.ones((2, 2), dtype=bool))
-    [(0, 0), (0, 1), (1, 0)]
-
-    Notes
-    -----
-    Breadth-first search, ``O(m n)``.
-    """
-    mask = np.asarray(mask, dtype=bool)
-    m, n = mask.shape
-    seen_r = np.zeros(m, dtype=bool)
-    seen_c = np.zeros(n, dtype=bool)
-    edges: list[tuple[int, int]] = []
-    for root in range(m):
-        if seen_r[root] or not mask[root].any():
-            continue
-        seen_r[root] = True
-        queue: list[tuple[str, int]] = [("r", root)]
-        while queue:
-            side, v = queue.pop(0)
-            if side == "r":
-                for j in np.flatnonzero(mask[v] & ~seen_c):
-                    seen_c[j] = True
-                    edges.append((v, int(j)))
-                    queue.append(("c", int(j)))
-            else:
-                for i in np.flatnonzero(mask[:, v] & ~seen_r):
-                    seen_r[i] = True
-                    edges.append((int(i), v))
-                    queue.append(("r", int(i)))
-    return sorted(edges)
-
-
 # ------------------------------------------------------------------------------------------ sentences
 def _prepare(pattern: Any) -> SupportPattern:
-    p = _check_pattern(pattern)
+    p = check_pattern(pattern)
     return p if p.is_trivial() else p.drop_empty()
 
 
@@ -556,7 +326,7 @@ def membership_sentence(pattern: SupportPattern, a0: Any) -> Sentence:
     >>> membership_sentence(family("diag:2"), [[0, 1], [0, 0]]).formula
     Const(value=False)
     """
-    p = _check_pattern(pattern)
+    p = check_pattern(pattern)
     rows = _matrix_rows(a0, p)
     q = _prepare(p)
     if q.is_trivial():
