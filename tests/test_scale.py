@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 
 import wellposed.classify as classify_mod
+import wellposed.overlaps as overlaps_mod
 from wellposed.analysis import MAX_LISTED, analyze, analyze_spec
 from wellposed.classify import classify
 from wellposed.closedness import decide_closedness
@@ -48,10 +49,10 @@ def test_sparse_and_dense_paths_agree(monkeypatch, seed, density):
     """The Gram products (sparse or BLAS) and the DTO coverage count give the same classification."""
     pats = [_random(12, 9, 14, density, seed, dup=bool(seed % 2)), _random(40, 33, 50, density / 2, seed)]
     default = [classify(p).to_json() for p in pats]
-    monkeypatch.setattr(classify_mod, "_DENSE_GRAM_SPEEDUP", 0)  # always sparse Gram products
+    monkeypatch.setattr(overlaps_mod, "_DENSE_GRAM_SPEEDUP", 0)  # always sparse Gram products
     monkeypatch.setattr(classify_mod, "_COVERAGE_AREA_MAX", -1)  # never the coverage shortcut
     sparse = [classify(p).to_json() for p in pats]
-    monkeypatch.setattr(classify_mod, "_DENSE_GRAM_SPEEDUP", 10**9)  # always dense Gram products
+    monkeypatch.setattr(overlaps_mod, "_DENSE_GRAM_SPEEDUP", 10**9)  # always dense Gram products
     dense = [classify(p).to_json() for p in pats]
     assert default == sparse == dense
 

@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from ..classify import CLOSED_BY_BLOCKS, Classification, biclique_components, classify, meeting_pairs
+from ..classify import CLOSED_BY_BLOCKS, Classification, classify
+from ..overlaps import biclique_components, meeting_pairs
 from ..support import SupportPattern
 
 __all__ = ["TheoremResult", "closed_by_theorem", "absorption", "AbsorptionResult", "linear_slice_onto"]
