@@ -12,7 +12,7 @@ from typing import Any
 
 __all__ = ["solve_fsmf", "FSMFResult", "fit_fsmf_baseline", "BaselineResult"]
 
-_LAZY = {"solve_fsmf": ".fsmf", "FSMFResult": ".fsmf", "fit_fsmf_baseline": ".baselines",
+_LAZY = {"solve_fsmf": ".fsmf", "FSMFResult": ".fsmf_result", "fit_fsmf_baseline": ".baselines",
          "BaselineResult": ".baselines"}
 
 

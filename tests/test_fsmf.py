@@ -8,8 +8,9 @@ import scipy.sparse as sp
 import wellposed.solvers.fsmf as fsmf_module
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from wellposed.solvers.fsmf import FSMFResult, fsmf_optimal_value, solve_fsmf
+from wellposed.solvers.fsmf import fsmf_optimal_value, solve_fsmf
 from wellposed.solvers.fsmf_reference import solve_fsmf_reference
+from wellposed.solvers.fsmf_result import FSMFResult
 
 from wellposed.classify import classify
 from wellposed.errors import (
