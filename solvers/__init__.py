@@ -7,16 +7,11 @@ baseline are re-exported lazily, so that importing a sub-module (e.g. a CLI modu
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from wellposed._lazy import lazy_exports
 
 __all__ = ["solve_fsmf", "FSMFResult", "fit_fsmf_baseline", "BaselineResult"]
 
-_LAZY = {"solve_fsmf": ".fsmf", "FSMFResult": ".fsmf_result", "fit_fsmf_baseline": ".baselines",
-         "BaselineResult": ".baselines"}
+_LAZY = {"solve_fsmf": "fsmf", "FSMFResult": "fsmf_result", "fit_fsmf_baseline": "baselines",
+         "BaselineResult": "baselines"}
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -7,18 +7,11 @@ a light sub-module (errors, CLI helpers) does not load numpy.
 
 from __future__ import annotations
 
-from typing import Any
-
+from ._lazy import lazy_exports
 from .errors import *  # noqa: F401,F403
 from .errors import __all__ as _errors_all
 
 __version__ = "0.1.0"
 __all__ = ["SupportPattern", "as_mask", "__version__", *_errors_all]  # noqa: F405 (loaded lazily by __getattr__)
 
-
-def __getattr__(name: str) -> Any:
-    if name in ("SupportPattern", "as_mask"):
-        from . import support
-
-        return getattr(support, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, {"SupportPattern": "support", "as_mask": "support"})

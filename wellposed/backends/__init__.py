@@ -6,8 +6,7 @@ to import.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from wellposed._lazy import lazy_exports
 
 __all__ = [
     "Answer", "Backend", "Decision", "RawRun", "run_process",
@@ -23,15 +22,4 @@ _WHERE = {
                      "installed_backends"], "registry"),
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        module = importlib.import_module(f".{_WHERE[name]}", __name__)
-        value = getattr(module, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from ..formulas.queries import (
     Add,
     And,
-    Bool,
+    Const,
     Eq,
     Exists,
     ForAll,
@@ -124,7 +124,7 @@ class _Translator:
             return acc
         if isinstance(f, Eq):
             return self.node(f.lhs) == self.operand(f.rhs)
-        if isinstance(f, Bool):
+        if isinstance(f, Const):
             return z3.BoolVal(f.value, ctx)
         if isinstance(f, And):
             return z3.And(*[self.node(a) for a in f.args], ctx)

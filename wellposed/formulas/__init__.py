@@ -7,8 +7,7 @@ import sympy.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from wellposed._lazy import lazy_exports
 
 __all__ = [
     "ALL_ENCODINGS", "NO_ENCODINGS", "Encoding", "automorphisms", "closedness_sentences",
@@ -28,15 +27,4 @@ _WHERE = {
                     "printers"),
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        module = importlib.import_module(f".{_WHERE[name]}", __name__)
-        value = getattr(module, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)

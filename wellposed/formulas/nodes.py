@@ -11,6 +11,7 @@ from typing import Any
 import sympy
 
 from ..errors import WellposedError
+from .connectives import FALSE, TRUE, And, Const, Not, Or
 
 __all__ = [
     "UnsupportedNodeError",
@@ -87,36 +88,6 @@ class Atom:
         object.__setattr__(self, "lhs", _check_polynomial(self.lhs))
 
 
-@dataclass(frozen=True)
-class Const:
-    """The constant formula TRUE or FALSE."""
-
-    value: bool
-
-
-TRUE = Const(True)
-FALSE = Const(False)
-
-
-@dataclass(frozen=True)
-class And:
-    """Conjunction of two or more formulas."""
-
-    args: tuple[Formula, ...]
-
-
-@dataclass(frozen=True)
-class Or:
-    """Disjunction of two or more formulas."""
-
-    args: tuple[Formula, ...]
-
-
-@dataclass(frozen=True)
-class Not:
-    """Negation."""
-
-    arg: Formula
 
 
 @dataclass(frozen=True)
@@ -149,7 +120,7 @@ class ForAll:
         _check_block(self.vars, "ForAll")
 
 
-Formula = Atom | Const | And | Or | Not | Implies | Exists | ForAll
+Formula = Atom | Const | And["Formula"] | Or["Formula"] | Not["Formula"] | Implies | Exists | ForAll
 
 
 def _check_block(variables: tuple[sympy.Symbol, ...], kind: str) -> None:

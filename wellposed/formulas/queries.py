@@ -14,8 +14,9 @@ which pairs ``(x_ik, y_jk)`` make the entry ``(XYᵀ)_ij``.
 Terms: :class:`Var`, :class:`Num` (an exact rational), :class:`Int` (an integer literal), :class:`Ref` (a
 definition of the prelude), :class:`Add` (a sum, in order), :class:`Mul` (a product, folded left to
 right). Formulas: :class:`Eq`, :class:`And`, :class:`Or`, :class:`Not`, :class:`Exists`, :class:`ForAll`,
-:data:`FALSE`. A :class:`Query` lists its *prelude* (named definitions, built first and kept while the
-query lives), its declared (free, existential) variables and its assertions. Everything else is built
+:data:`FALSE` (the connectives and constants of :mod:`~wellposed.formulas.connectives`, shared with
+the closedness sentences). A :class:`Query` lists its *prelude* (named definitions, built first and kept
+while the query lives), its declared (free, existential) variables and its assertions. Everything else is built
 where it occurs, and dropped once used: the query fixes which solver terms exist and in which order they
 are created, which is part of the question for a solver whose counted budget (and printed text) follows
 its term numbering.
@@ -31,9 +32,10 @@ from typing import Any
 import numpy as np
 
 from ..support import SupportPattern
+from .connectives import FALSE, And, Const, Not, Or
 
 __all__ = [
-    "Var", "Num", "Int", "Ref", "Add", "Mul", "Term", "Eq", "And", "Or", "Not", "Exists", "ForAll", "Bool", "FALSE",
+    "Var", "Num", "Int", "Ref", "Add", "Mul", "Term", "Eq", "And", "Or", "Not", "Exists", "ForAll", "Const", "FALSE",
     "Formula", "Query", "product_terms", "membership_query", "curve_query", "determinantal_query",
 ]
 
@@ -92,37 +94,6 @@ class Eq:
 
 
 @dataclass(frozen=True)
-class Bool:
-    """A constant formula."""
-
-    value: bool
-
-
-FALSE = Bool(False)
-
-
-@dataclass(frozen=True)
-class And:
-    """Conjunction (of any number of formulas, in order)."""
-
-    args: tuple[Formula, ...]
-
-
-@dataclass(frozen=True)
-class Or:
-    """Disjunction (of any number of formulas, in order)."""
-
-    args: tuple[Formula, ...]
-
-
-@dataclass(frozen=True)
-class Not:
-    """Negation."""
-
-    arg: Formula
-
-
-@dataclass(frozen=True)
 class Exists:
     """``∃ vars: body``."""
 
@@ -138,7 +109,7 @@ class ForAll:
     body: Formula
 
 
-Formula = Eq | Bool | And | Or | Not | Exists | ForAll | Ref
+Formula = Eq | Const | And["Formula"] | Or["Formula"] | Not["Formula"] | Exists | ForAll | Ref
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,7 @@ The names below are loaded on first use, so importing :mod:`wellposed.io` does n
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from wellposed._lazy import lazy_exports
 
 __all__ = ["FORMATS", "Format", "format_for", "read_pattern", "load_masks", "MaskSet", "read_matrix",
            "open_batch_input", "atomic_output", "atomic_write_text", "atomic_write_bytes", "lock_output",
@@ -34,8 +33,4 @@ _HOMES = {
     "open_resumable": "resumable", "read_output": "resumable",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _HOMES:
-        return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES)
