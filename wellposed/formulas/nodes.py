@@ -10,8 +10,7 @@ from typing import Any
 
 import sympy
 
-from ..errors import WellposedError
-from .connectives import FALSE, TRUE, And, Const, Not, Or
+from .connectives import FALSE, TRUE, And, Const, Exists, ForAll, Not, Or, UnsupportedNodeError
 
 __all__ = [
     "UnsupportedNodeError",
@@ -40,10 +39,6 @@ __all__ = [
 
 #: Relations an atom may use; every atom reads ``lhs REL 0``.
 RELATIONS = ("=", "!=", "<", "<=", ">", ">=")
-
-
-class UnsupportedNodeError(WellposedError, TypeError):
-    """A formula contains a node (or polynomial term) that a printer or the builder does not know."""
 
 
 def _check_polynomial(expr: sympy.Expr) -> sympy.Expr:
@@ -98,38 +93,8 @@ class Implies:
     rhs: Formula
 
 
-@dataclass(frozen=True)
-class Exists:
-    """``∃ vars: body`` (a block of real variables)."""
-
-    vars: tuple[sympy.Symbol, ...]
-    body: Formula
-
-    def __post_init__(self) -> None:
-        _check_block(self.vars, "Exists")
-
-
-@dataclass(frozen=True)
-class ForAll:
-    """``∀ vars: body`` (a block of real variables)."""
-
-    vars: tuple[sympy.Symbol, ...]
-    body: Formula
-
-    def __post_init__(self) -> None:
-        _check_block(self.vars, "ForAll")
-
-
-Formula = Atom | Const | And["Formula"] | Or["Formula"] | Not["Formula"] | Implies | Exists | ForAll
-
-
-def _check_block(variables: tuple[sympy.Symbol, ...], kind: str) -> None:
-    if not isinstance(variables, tuple) or not variables:
-        raise UnsupportedNodeError(f"{kind}.vars = {variables!r} must be a non-empty tuple of sympy Symbols.")
-    if any(not isinstance(v, sympy.Symbol) for v in variables):
-        raise UnsupportedNodeError(f"{kind}.vars = {variables!r} must contain sympy Symbols only.")
-    if len(set(variables)) != len(variables):
-        raise UnsupportedNodeError(f"{kind}.vars = {variables!r} repeats a variable.")
+Formula = (Atom | Const | And["Formula"] | Or["Formula"] | Not["Formula"] | Implies | Exists[sympy.Symbol, "Formula"]
+           | ForAll[sympy.Symbol, "Formula"])
 
 
 @dataclass(frozen=True)

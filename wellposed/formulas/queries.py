@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..support import SupportPattern
-from .connectives import FALSE, And, Const, Not, Or
+from .connectives import FALSE, And, Const, Exists, ForAll, Not, Or
 
 __all__ = [
     "Var", "Num", "Int", "Ref", "Add", "Mul", "Term", "Eq", "And", "Or", "Not", "Exists", "ForAll", "Const", "FALSE",
@@ -93,23 +93,8 @@ class Eq:
     rhs: Term
 
 
-@dataclass(frozen=True)
-class Exists:
-    """``∃ vars: body``."""
-
-    vars: tuple[Var, ...]
-    body: Formula
-
-
-@dataclass(frozen=True)
-class ForAll:
-    """``∀ vars: body``."""
-
-    vars: tuple[Var, ...]
-    body: Formula
-
-
-Formula = Eq | Const | And["Formula"] | Or["Formula"] | Not["Formula"] | Exists | ForAll | Ref
+Formula = (Eq | Const | And["Formula"] | Or["Formula"] | Not["Formula"] | Exists[Var, "Formula"]
+           | ForAll[Var, "Formula"] | Ref)
 
 
 @dataclass(frozen=True)
