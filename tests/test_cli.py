@@ -63,7 +63,7 @@ def test_bad_input_exit_2(capsys, argv, fragment):
 
 def test_bad_option_value(capsys):
     assert main(["analyze", "lu:2", "--timeout", "-1"]) == 2  # main returns argparse's exit code
-    assert "must be a finite number in (0, 1e+09]" in capsys.readouterr().err
+    assert "must be a finite number in (0, 1e+06]" in capsys.readouterr().err
 
 
 def test_families(capsys):
@@ -84,3 +84,19 @@ def test_console_script_runs():
     proc = subprocess.run([sys.executable, "-m", "wellposed", "analyze", "diag:2", "--json", "--no-closedness"],
                           capture_output=True, text=True, check=True)
     assert json.loads(proc.stdout)["dto"] is True
+
+
+def test_timeout_above_the_os_wait_limit_is_refused_not_crashing(capsys):
+    """A cap beyond ~24.8 days overflowed the operating system's wait (OverflowError, exit 1)."""
+    assert main(["closedness", "lu:2", "--timeout", "2200000"]) == 2
+    assert "at most 1e6 = about 11 days" in capsys.readouterr().err
+
+
+def test_census_refuses_an_unknown_backend_before_writing(tmp_path):
+    from wellposed.closedness.census import run_census
+    from wellposed.errors import InvalidSpecError
+
+    out = tmp_path / "c.jsonl"
+    with pytest.raises(InvalidSpecError, match="is not a QE backend"):
+        run_census(out, max_m=1, max_n=1, max_r=1, backend="nope")
+    assert not out.exists()

@@ -216,7 +216,7 @@ def test_bad_mask_files_exit_2_naming_the_file(capsys, tmp_path, name, fragment)
 
 def test_network_bad_timeout_exit_2(capsys):
     code, _, err = run(capsys, "network", str(CASES / "networks" / "lu-chain-3.json"), "--timeout", "nan")
-    assert code == 2 and "argument --timeout: 'nan' must be a finite number in (0, 1e+09]" in one_error_line(err)
+    assert code == 2 and "argument --timeout: 'nan' must be a finite number in (0, 1e+06]" in one_error_line(err)
 
 
 def test_solve_matrix_file_errors_exit_2(capsys, tmp_path):

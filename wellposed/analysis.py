@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from .backends.registry import DEFAULT_BACKEND
 from .classify import classify
 from .support import SupportPattern
 
@@ -205,7 +206,7 @@ def analyze(
     pattern: SupportPattern,
     *,
     closedness: bool = True,
-    backend: str = "z3",
+    backend: str = DEFAULT_BACKEND,
     effort: float = 1.0,
     timeout: float | None = None,
     full: bool = False,
@@ -286,7 +287,7 @@ def analyze(
     )
 
 
-def analyze_spec(spec: Any, *, closedness: bool = True, backend: str = "z3", effort: float = 1.0,
+def analyze_spec(spec: Any, *, closedness: bool = True, backend: str = DEFAULT_BACKEND, effort: float = 1.0,
                  timeout: float | None = None, full: bool = False) -> Analysis:
     """:func:`analyze` of a spec or case file (as :func:`wellposed.families.load_pattern` reads it).
 

@@ -30,9 +30,9 @@ from .errors import InvalidSpecError, WellposedError
 
 __all__ = ["integer", "number", "flag", "timeout", "effort", "MAX_TIMEOUT", "MAX_EFFORT"]
 
-#: Largest wall-clock cap accepted, in seconds (about 31 years): z3 takes its timeout in milliseconds, and
-#: a cap beyond this is no cap at all (``1e308`` overflowed to infinity there).
-MAX_TIMEOUT = 1e9
+#: Largest wall-clock cap accepted, in seconds (about 11 days): the operating system's wait for a child
+#: process takes milliseconds in a 32-bit integer (about 24.8 days), and a cap beyond this is no cap at all.
+MAX_TIMEOUT = 1e6
 #: Largest ``effort`` (the factor on every counted budget of the closedness engine).
 MAX_EFFORT = 1000.0
 
@@ -111,13 +111,13 @@ def timeout(value: Any, parameter: str = "timeout", error: type[WellposedError] 
     >>> timeout(0, "--timeout")
     Traceback (most recent call last):
     ...
-    wellposed.errors.InvalidSpecError: --timeout = 0 must be a finite number in (0, 1e+09] (seconds, at most \
-about 31 years; leave it out (None) for no cap).
+    wellposed.errors.InvalidSpecError: --timeout = 0 must be a finite number in (0, 1e+06] (seconds, at most \
+1e6 = about 11 days; leave it out (None) for no cap).
     """
     if value is None:
         return None
     return number(value, parameter, low=0, high=MAX_TIMEOUT, open_low=True,
-                  hint="seconds, at most about 31 years; leave it out (None) for no cap", error=error)
+                  hint="seconds, at most 1e6 = about 11 days; leave it out (None) for no cap", error=error)
 
 
 def effort(value: Any, parameter: str = "effort", error: type[WellposedError] = InvalidSpecError) -> float:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import os
 import signal
 import subprocess
@@ -11,13 +10,14 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
+from .. import validate
 from ..errors import BackendAnswerError, InvalidSpecError
 from ..formulas.nodes import Const, Sentence
 from .answer import Answer
 
-__all__ = ["RawRun", "Decision", "Backend", "run_process", "check_timeout"]
+__all__ = ["RawRun", "Decision", "Backend", "run_process"]
 
 logger = logging.getLogger(__name__)
 
@@ -53,15 +53,6 @@ class Decision:
     transcript: str
 
 
-def check_timeout(timeout: Any, parameter: str = "timeout") -> float:
-    """Validate a positive finite number of seconds."""
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-        raise InvalidSpecError(f"{parameter} = {timeout!r} must be a number of seconds, e.g. 10.0.")
-    if not math.isfinite(timeout) or timeout <= 0:
-        raise InvalidSpecError(f"{parameter} = {timeout!r} must be positive and finite (seconds).")
-    return float(timeout)
-
-
 def run_process(
     argv: Sequence[str], stdin: str, timeout: float | None, env: Mapping[str, str] | None = None
 ) -> RawRun:
@@ -81,7 +72,7 @@ def run_process(
     >>> run.timed_out, run.returncode is not None
     (True, True)
     """
-    timeout = None if timeout is None else check_timeout(timeout)
+    timeout = validate.timeout(timeout)
     full_env = None if env is None else {**os.environ, **env}
     start = time.monotonic()
     proc = subprocess.Popen(
@@ -170,7 +161,7 @@ class Backend(ABC):
 
         A constant sentence (``TRUE``/``FALSE``) is answered without running the tool.
         """
-        timeout = None if timeout is None else check_timeout(timeout)
+        timeout = validate.timeout(timeout)
         if not isinstance(sentence, Sentence):
             raise InvalidSpecError(f"sentence = {sentence!r} must be a wellposed.formulas.Sentence.")
         if isinstance(sentence.formula, Const):
@@ -181,7 +172,7 @@ class Backend(ABC):
     def decide_text(self, text: str, name: str, timeout: float | None) -> Decision:
         """Run and parse ``text``, an input already in the tool's syntax (the second half of :meth:`decide`;
         ``name`` labels the decision)."""
-        timeout = None if timeout is None else check_timeout(timeout)
+        timeout = validate.timeout(timeout)
         raw = self.run(text, timeout)
         if raw.timed_out:
             return Decision(name, Answer.TIMEOUT, self.name, raw.seconds, raw.transcript())

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import validate
 from ..formulas.builder import (
     ALL_ENCODINGS,
     Encoding,
@@ -17,8 +18,8 @@ from ..formulas.builder import (
 from ..formulas.nodes import Sentence
 from ..formulas.symmetry import check_pattern, zero_patterns
 from .answer import Answer
-from .base import Decision, check_timeout
-from .registry import get_backend
+from .base import Decision
+from .registry import DEFAULT_BACKEND, get_backend
 
 __all__ = ["QEResult", "QueryResult", "decide_by_qe", "member_by_qe", "everything_by_qe"]
 
@@ -83,7 +84,7 @@ class QueryResult:
 
 def decide_by_qe(
     pattern: Any,
-    backend: Any = "z3",
+    backend: Any = DEFAULT_BACKEND,
     timeout: float | None = None,
     encoding: Encoding = ALL_ENCODINGS,
     sentence_timeout: float | None = None,
@@ -133,8 +134,8 @@ def decide_by_qe(
 
     start = time.monotonic()
     p = check_pattern(pattern)
-    budget = None if timeout is None else check_timeout(timeout)
-    cap = None if sentence_timeout is None else check_timeout(sentence_timeout, "sentence_timeout")
+    budget = validate.timeout(timeout)
+    cap = validate.timeout(sentence_timeout, "sentence_timeout")
     give_up = Budget(effort).count("qe_unknown_sentences")
     enc = _check_encoding(encoding)
     engine = get_backend(backend)
@@ -178,7 +179,7 @@ def decide_by_qe(
 
 
 def _query(sentence: Sentence, question: str, backend: Any, timeout: float | None) -> QueryResult:
-    budget = None if timeout is None else check_timeout(timeout)
+    budget = validate.timeout(timeout)
     engine = get_backend(backend)
     if isinstance(backend, (str, list, tuple)):
         engine = engine.limited(1.0)
@@ -187,7 +188,7 @@ def _query(sentence: Sentence, question: str, backend: Any, timeout: float | Non
     return QueryResult(question, d.answer, d.backend, time.monotonic() - start, d.transcript, sentence)
 
 
-def member_by_qe(pattern: Any, a0: Any, backend: Any = "z3", timeout: float | None = None) -> QueryResult:
+def member_by_qe(pattern: Any, a0: Any, backend: Any = DEFAULT_BACKEND, timeout: float | None = None) -> QueryResult:
     """Is the rational matrix ``A0`` in ``P`` (``∃X,Y: XYᵀ = A0``)?
 
     Examples
@@ -202,7 +203,7 @@ def member_by_qe(pattern: Any, a0: Any, backend: Any = "z3", timeout: float | No
     return _query(membership_sentence(p, a0), "membership", backend, timeout)
 
 
-def everything_by_qe(pattern: Any, backend: Any = "z3", timeout: float | None = None) -> QueryResult:
+def everything_by_qe(pattern: Any, backend: Any = DEFAULT_BACKEND, timeout: float | None = None) -> QueryResult:
     """Is every matrix supported on the union of the rank-one supports a product (``∀A ∃X,Y``)?
 
     True implies that ``P`` is a linear space, hence closed.

@@ -8,11 +8,12 @@ import shutil
 import time
 from pathlib import Path
 
+from .. import validate
 from ..errors import BackendAnswerError, BackendNotAvailableError, InvalidSpecError
 from ..formulas.nodes import Sentence
 from ..formulas.printers import to_qepcad
 from .answer import Answer
-from .base import Backend, Decision, RawRun, check_timeout, run_process
+from .base import Backend, Decision, RawRun, run_process
 
 __all__ = ["QepcadBackend", "qepcad_home"]
 
@@ -113,7 +114,7 @@ class QepcadBackend(Backend):
     def decide(self, sentence: Sentence, timeout: float | None) -> Decision:
         """As :meth:`Backend.decide`, retrying with 4× the cells after a memory failure, up to ``max_cells``
         (a count, so the outcome is the same on every machine; ``timeout`` is only a wall-clock cap)."""
-        timeout = None if timeout is None else check_timeout(timeout)
+        timeout = validate.timeout(timeout)
         start = time.monotonic()
         self._cells = self.cells
         tries = []
@@ -132,7 +133,7 @@ class QepcadBackend(Backend):
         return Decision(d.sentence, d.answer, d.backend, time.monotonic() - start, "\n".join(tries))
 
     def run(self, text: str, timeout: float | None) -> RawRun:
-        timeout = None if timeout is None else check_timeout(timeout)
+        timeout = validate.timeout(timeout)
         argv = self.command(timeout)
         home = qepcad_home(argv[0])
         return run_process(argv, text, timeout, env={"qe": home} if home else None)

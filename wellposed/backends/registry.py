@@ -15,8 +15,8 @@ from ..errors import BackendNotAvailableError, InvalidSpecError
 if TYPE_CHECKING:  # pragma: no cover
     from .base import Backend
 
-__all__ = ["BACKENDS", "DEFAULT_PREFERENCE", "backend_title", "backend_classes", "installed_backends",
-           "get_backend"]
+__all__ = ["BACKENDS", "DEFAULT_BACKEND", "check_backend", "DEFAULT_PREFERENCE", "backend_title", "backend_classes",
+           "installed_backends", "get_backend"]
 
 #: name → (module, class, title for people) of every known backend, in the default preference order.
 _ENTRIES: dict[str, tuple[str, str, str]] = {
@@ -28,6 +28,23 @@ _ENTRIES: dict[str, tuple[str, str, str]] = {
 BACKENDS: tuple[str, ...] = tuple(_ENTRIES)
 #: Backends tried, in order, when none is named: all of them, in registry order.
 DEFAULT_PREFERENCE: tuple[str, ...] = BACKENDS
+#: The backend of the closedness engine's last stage unless the user names one (embedded: always installed).
+DEFAULT_BACKEND: str = BACKENDS[0]
+
+
+def check_backend(name: object, parameter: str = "backend") -> str:
+    """``name`` if it is a backend of the registry, else InvalidSpecError naming the choices.
+
+    >>> check_backend("qepcad")
+    'qepcad'
+    >>> check_backend("mathematica")
+    Traceback (most recent call last):
+    ...
+    wellposed.errors.InvalidSpecError: backend = 'mathematica' is not a QE backend; use one of ['z3', 'qepcad'].
+    """
+    if not isinstance(name, str) or name not in _ENTRIES:
+        raise InvalidSpecError(f"{parameter} = {name!r} is not a QE backend; use one of {list(BACKENDS)}.")
+    return name
 
 _REGISTRY: dict[str, type[Backend]] | None = None
 

@@ -9,11 +9,12 @@ import shutil
 import sys
 from pathlib import Path
 
+from .. import validate
 from ..errors import BackendAnswerError, BackendNotAvailableError, InvalidSpecError
 from ..formulas.nodes import Sentence
 from ..formulas.printers import to_smtlib
 from .answer import Answer
-from .base import Backend, RawRun, check_timeout, run_process
+from .base import Backend, RawRun, run_process
 
 __all__ = ["Z3Backend"]
 
@@ -131,7 +132,7 @@ class Z3Backend(Backend):
         return argv
 
     def run(self, text: str, timeout: float | None) -> RawRun:
-        timeout = None if timeout is None else check_timeout(timeout)
+        timeout = validate.timeout(timeout)
         if self.rlimit is not None:  # an SMT-LIB option: honoured by the executable and by the API fallback
             text = f"(set-option :rlimit {self.rlimit})\n" + text
         return run_process(self.command(timeout), text, timeout)

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from ..backends.registry import BACKENDS
+from ..backends.registry import BACKENDS, DEFAULT_BACKEND
 from .args import add_budget_options
 
 __all__ = ["NAME", "EMIT_FORMATS", "add_parser", "run"]
@@ -23,7 +23,7 @@ def add_parser(subparsers: Any) -> None:
         description="Decide whether the set of products X Yᵀ with the given supports is closed: theorems, "
                     "not-closed certificates (limit matrix, curve, z3 non-membership proof), QE fallback.")
     p.add_argument("spec", help="pattern file (.json/.npz) or family spec such as lu:3, full:3,3,2")
-    p.add_argument("--backend", choices=list(BACKENDS), default="z3", help="QE backend of the last stage")
+    p.add_argument("--backend", choices=list(BACKENDS), default=DEFAULT_BACKEND, help="QE backend of the last stage")
     add_budget_options(p)
     p.add_argument("--no-qe", action="store_true", help="skip the QE stage")
     p.add_argument("--emit", choices=EMIT_FORMATS, metavar="FORMAT",

@@ -26,13 +26,13 @@ time-based engine.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .. import validate
 from ..backends.answer import Answer
-from ..errors import InvalidSpecError, WallClockCapError
+from ..errors import WallClockCapError
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..backends.z3_api import Check
@@ -84,15 +84,8 @@ class Budget:
     start: float = 0.0
 
     def __post_init__(self) -> None:
-        e = self.effort
-        if isinstance(e, bool) or not isinstance(e, (int, float)) or not math.isfinite(e) or not 0 < e <= 1000:
-            raise InvalidSpecError(f"effort = {e!r} must be a number in (0, 1000] (1 = default budgets, 2 = twice "
-                                   "the solver steps and candidates).")
-        t = self.timeout
-        if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t)
-                              or not 0 < t <= 1e9):
-            raise InvalidSpecError(f"timeout = {t!r} must be None (no wall-clock cap) or a number of seconds in "
-                                   "(0, 1e9] for the whole pattern.")
+        validate.effort(self.effort)
+        validate.timeout(self.timeout)
 
     def started(self) -> Budget:
         """A copy whose clock starts now (only matters with a ``timeout``)."""

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from ..backends.registry import DEFAULT_BACKEND, check_backend
 from ..errors import InvalidSpecError, OutputConflictError, OutputError
 from ..executors import check_jobs, ordered_map
 from ..io.outputs import output_error
@@ -79,7 +80,7 @@ def enumerate_patterns(max_m: int = 3, max_n: int = 3, max_r: int = 3) -> Iterat
 
 
 def census_record(key: str, pattern: SupportPattern, *, effort: float = 1.0, timeout: float | None = None,
-                  backend: str = "z3", use_qe: bool = True) -> dict[str, Any]:
+                  backend: str = DEFAULT_BACKEND, use_qe: bool = True) -> dict[str, Any]:
     """Decide one pattern and return its JSON record (used by the workers).
 
     The record is a function of the pattern and of the options only (counted budgets): it holds no
@@ -211,7 +212,7 @@ def read_records(path: str | Path) -> list[dict[str, Any]]:
 
 
 def run_census(out: str | Path, *, max_m: int = 3, max_n: int = 3, max_r: int = 3, effort: float = 1.0,
-               timeout: float | None = None, jobs: int = 1, backend: str = "z3", use_qe: bool = True,
+               timeout: float | None = None, jobs: int = 1, backend: str = DEFAULT_BACKEND, use_qe: bool = True,
                retry_undecided: bool = False,
                progress: Callable[[int, int], None] | None = None, restart: bool = False) -> list[dict[str, Any]]:
     """Run (or resume) the census, appending one JSON record per pattern to ``out``.
@@ -252,6 +253,7 @@ def run_census(out: str | Path, *, max_m: int = 3, max_n: int = 3, max_r: int = 
     by key; an interrupted run leaves the appended records, which the next run resumes from.
     """
     check_jobs(jobs)
+    check_backend(backend)  # before the header is written
     from .budget import Budget, z3_version
 
     Budget(effort, timeout)  # validates both

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..backends.answer import Answer
-from ..backends.registry import BACKENDS
+from ..backends.registry import DEFAULT_BACKEND, check_backend
 from ..backends.z3_api import smt_word
 from ..classify import Classification, classify
 from ..errors import BackendNotAvailableError, CertificateError, InvalidSpecError, WallClockCapError, WellposedError
@@ -82,8 +82,7 @@ def _validate(pattern: Any, backend: Any, use_qe: Any, cache: Any, search: Any) 
     if not isinstance(pattern, SupportPattern):
         raise InvalidSpecError(f"pattern = {pattern!r} must be a SupportPattern; build one with "
                                "SupportPattern(I, J) or wellposed.families.load_pattern(spec).")
-    if backend not in BACKENDS:
-        raise InvalidSpecError(f"backend = {backend!r} is not a QE backend; use one of {list(BACKENDS)}.")
+    check_backend(backend)
     if not isinstance(use_qe, bool):
         raise InvalidSpecError(f"use_qe = {use_qe!r} must be True or False.")
     if not isinstance(search, bool):
@@ -263,7 +262,7 @@ def _decide_part(part: SupportPattern, backend: str, budget: Budget, use_qe: boo
 def decide_closedness(
     pattern: SupportPattern,
     *,
-    backend: str = "z3",
+    backend: str = DEFAULT_BACKEND,
     effort: float = 1.0,
     timeout: float | None = None,
     use_qe: bool = True,

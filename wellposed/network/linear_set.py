@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..backends.registry import DEFAULT_BACKEND
 from ..classify import Classification
 from ..kronecker import KSPattern
 from ..support import SupportPattern
@@ -60,7 +61,7 @@ def linear_set_verdict(
     masks: Sequence[np.ndarray],
     *,
     closedness: bool = True,
-    backend: str = "z3",
+    backend: str = DEFAULT_BACKEND,
     effort: float = 1.0,
     timeout: float | None = None,
     use_qe: bool = True,

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..backends.registry import DEFAULT_BACKEND
 from ..classify import Classification, classify
 from ..support import SupportPattern
 from .linear_set import LinearSetVerdict, linear_set_verdict
@@ -86,7 +87,7 @@ def analyze_network(
     *,
     names: Sequence[str] | None = None,
     closedness: bool = True,
-    backend: str = "z3",
+    backend: str = DEFAULT_BACKEND,
     effort: float = 1.0,
     timeout: float | None = None,
     use_qe: bool = True,
