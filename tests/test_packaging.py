@@ -46,3 +46,40 @@ def test_imports_work_from_a_folder_with_its_own_solvers_package(tmp_path: Path)
     factor = subprocess.run([sys.executable, "-m", "wellposed", "factor", "--help"], cwd=tmp_path,
                             capture_output=True, text=True, env=env)
     assert factor.returncode == 0, factor.stderr
+
+
+def _imported_modules(path: Path, package: str) -> set[str]:
+    """Absolute names of the modules ``path`` imports (relative imports resolved against ``package``)."""
+    import ast
+
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package.split(".")
+            if node.level:
+                base = base[: len(base) - node.level + 1]
+            module = ".".join([*base, node.module] if node.level and node.module else
+                              base if node.level else [node.module or ""])
+            names.add(module)
+            names.update(f"{module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_library_modules_never_import_the_cli() -> None:
+    """Layers: the CLI imports the library, never the other way (the docs generator reads the parser)."""
+    packages, package_dir = _declared()
+    offenders = []
+    for name, folder in package_dir.items():
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            rel = path.relative_to(ROOT / folder).with_suffix("").parts
+            module = ".".join((name, *rel)).removesuffix(".__init__")
+            if module.startswith("wellposed.cli") or module in ("wellposed.__main__", "wellposed.docs_tools"):
+                continue
+            package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+            bad = sorted(m for m in _imported_modules(path, package) if m == "wellposed.cli" or
+                         m.startswith("wellposed.cli."))
+            if bad:
+                offenders.append(f"{module}: {bad}")
+    assert not offenders, offenders

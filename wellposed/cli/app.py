@@ -12,10 +12,9 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from ..errors import WellposedError
 from . import analyze, backends, batch, census, closedness, demo, factor, families, network, quantize, solve
 from .args import EPILOG
-from .exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, exit_code_for
+from .exit_codes import EXIT_USAGE, HANDLED, exit_code_for, message_for
 
 __all__ = ["main", "build_parser", "COMMANDS"]
 
@@ -65,18 +64,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return int(args.func(args))
-    except WellposedError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except HANDLED as exc:
+        message = message_for(exc)
+        if message is not None:
+            print(message, file=sys.stderr)
         return exit_code_for(exc)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        return EXIT_OK
-    except MemoryError:
-        print("error: out of memory; the input is too large for this machine (try a smaller pattern or "
-              "split the work)", file=sys.stderr)
-        return EXIT_USAGE
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from ..errors import BackendNotAvailableError, OutputConflictError, OutputError, WellposedError
 
-__all__ = ["exit_code_for", "EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "EXIT_PARTIAL", "EXIT_OUTPUT", "EXIT_CONFLICT",
-           "EXIT_BACKEND", "EXIT_INTERRUPTED"]
+__all__ = ["exit_code_for", "message_for", "HANDLED", "EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "EXIT_PARTIAL",
+           "EXIT_OUTPUT", "EXIT_CONFLICT", "EXIT_BACKEND", "EXIT_INTERRUPTED"]
 
 #: Exit code of every kind of failure; this module is the only mapping from failures to exit codes.
 #: (0 success; 3 = a batch finished but some input records were invalid; 130 = interrupted.)
@@ -51,6 +51,10 @@ def exit_code_for(exc: BaseException) -> int:
     """
     if isinstance(exc, KeyboardInterrupt):
         return EXIT_INTERRUPTED
+    if isinstance(exc, BrokenPipeError):  # the reader of our output went away (e.g. `| head`): not a failure
+        return EXIT_OK
+    if isinstance(exc, MemoryError):  # the input is too large for this machine: a usage limit, like the budget
+        return EXIT_USAGE
     if isinstance(exc, OutputConflictError):
         return EXIT_CONFLICT
     if isinstance(exc, OutputError):
@@ -60,3 +64,25 @@ def exit_code_for(exc: BaseException) -> int:
     if isinstance(exc, WellposedError) and isinstance(exc, ValueError):
         return EXIT_USAGE
     return EXIT_FAILURE
+
+
+def message_for(exc: BaseException) -> str | None:
+    """The one line printed on stderr for a failure that :func:`exit_code_for` maps (None: print nothing).
+
+    >>> message_for(KeyboardInterrupt())
+    'interrupted'
+    >>> message_for(BrokenPipeError()) is None
+    True
+    """
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    if isinstance(exc, BrokenPipeError):
+        return None
+    if isinstance(exc, MemoryError):
+        return ("error: out of memory; the input is too large for this machine (try a smaller pattern or split "
+                "the work)")
+    return f"error: {exc}"
+
+
+#: The exceptions the entry point turns into exit codes (anything else is a bug: a traceback and exit 1).
+HANDLED = (WellposedError, KeyboardInterrupt, BrokenPipeError, MemoryError)
