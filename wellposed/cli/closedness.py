@@ -7,13 +7,13 @@ import json
 from typing import Any
 
 from ..backends.registry import BACKENDS, DEFAULT_BACKEND
+from ..formulas import FORMAT_NAMES
 from .args import add_budget_options
 
-__all__ = ["NAME", "EMIT_FORMATS", "add_parser", "run"]
+__all__ = ["NAME", "add_parser", "run"]
 
 NAME = "closedness"
 
-EMIT_FORMATS = ("smtlib", "qepcad", "mathematica", "redlog")
 
 
 def add_parser(subparsers: Any) -> None:
@@ -26,8 +26,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--backend", choices=list(BACKENDS), default=DEFAULT_BACKEND, help="QE backend of the last stage")
     add_budget_options(p)
     p.add_argument("--no-qe", action="store_true", help="skip the QE stage")
-    p.add_argument("--emit", choices=EMIT_FORMATS, metavar="FORMAT",
-                   help=f"print the closedness sentence in FORMAT ({', '.join(EMIT_FORMATS)}) and exit")
+    p.add_argument("--emit", choices=FORMAT_NAMES, metavar="FORMAT",
+                   help=f"print the closedness sentence in FORMAT ({', '.join(FORMAT_NAMES)}) and exit")
     p.add_argument("--json", action="store_true", help="print the verdict as JSON")
     p.set_defaults(func=run)
 

@@ -14,8 +14,12 @@ __all__ = [
     "everything_sentence", "iter_closedness_sentences", "membership_sentence", "spanning_forest", "zero_patterns",
     "FALSE", "TRUE", "And", "Atom", "Const", "Exists", "ForAll", "Formula", "Implies", "Not", "Or",
     "Sentence", "UnsupportedNodeError", "atom", "prenex",
-    "FORMATS", "emit", "render", "to_mathematica", "to_qepcad", "to_redlog", "to_smtlib",
+    "FORMAT_NAMES", "FORMATS", "emit", "render", "to_mathematica", "to_qepcad", "to_redlog", "to_smtlib",
 ]
+
+#: The text formats the sentences are printed in (``wellposed closedness --emit``), in the order of
+#: :data:`~wellposed.formulas.printers.FORMATS`, which maps each to its printer.
+FORMAT_NAMES = ("smtlib", "qepcad", "mathematica", "redlog")
 
 _WHERE = {
     **dict.fromkeys(["ALL_ENCODINGS", "NO_ENCODINGS", "Encoding", "closedness_sentences", "everything_sentence",

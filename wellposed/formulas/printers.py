@@ -9,6 +9,7 @@ from typing import Any
 import sympy
 
 from ..errors import InvalidSpecError
+from . import FORMAT_NAMES
 from .builder import ALL_ENCODINGS, Encoding, closedness_sentences
 from .nodes import (
     And,
@@ -293,12 +294,8 @@ def to_redlog(sentence: Sentence) -> str:
 
 
 # ------------------------------------------------------------------------------------------ dispatch
-FORMATS: dict[str, Callable[[Sentence], str]] = {
-    "smtlib": to_smtlib,
-    "qepcad": to_qepcad,
-    "mathematica": to_mathematica,
-    "redlog": to_redlog,
-}
+FORMATS: dict[str, Callable[[Sentence], str]] = dict(
+    zip(FORMAT_NAMES, (to_smtlib, to_qepcad, to_mathematica, to_redlog), strict=True))
 
 
 def render(sentence: Sentence, fmt: str) -> str:
