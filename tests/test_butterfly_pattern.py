@@ -96,7 +96,7 @@ def test_mask_shape_nnz_and_index_formula(p):
 
 @pytest.mark.parametrize("bad", [0, -1, 1.5, "2", True, None])
 def test_pattern_rejects_bad_sizes(bad):
-    with pytest.raises(InvalidChainError, match="positive integer"):
+    with pytest.raises(InvalidChainError, match="must be an integer ≥ 1"):
         KSPattern(1, bad, 1, 1)
 
 
@@ -107,9 +107,9 @@ def test_families():
     assert chain_shape(debut([(3, 2), (5, 7), (2, 2)])) == (30, 28)
     with pytest.raises(InvalidChainError, match="power of two"):
         dyadic_butterfly(12)
-    with pytest.raises(InvalidChainError, match="m = 0 must be a positive integer"):
+    with pytest.raises(InvalidChainError, match="m = 0 must be an integer ≥ 1"):
         monarch(0)
-    with pytest.raises(InvalidChainError, match="s = 2.5 must be a positive integer"):
+    with pytest.raises(InvalidChainError, match="s = 2.5 must be an integer ≥ 1"):
         monarch(3, 2.5)  # type: ignore[arg-type]
     with pytest.raises(InvalidChainError, match="block_sizes"):
         debut([])

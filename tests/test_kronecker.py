@@ -174,7 +174,7 @@ def test_pattern_mask_equals_kronecker_support():
 
 @pytest.mark.parametrize("value", [0, -1, 1.0, True, "2", None])
 def test_pattern_refuses_non_positive_integers(value):
-    with pytest.raises(InvalidChainError, match=r"KSPattern.c = .* must be a positive integer"):
+    with pytest.raises(InvalidChainError, match=r"KSPattern.c = .* must be an integer ≥ 1"):
         KSPattern(1, 2, value, 1)  # type: ignore[arg-type]
 
 

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
+from . import validate
 from .errors import BackendNotAvailableError, InvalidSpecError
 
 __all__ = ["ordered_map", "check_jobs", "dask_available", "die_with_parent", "SCHEDULER_SCHEMES", "DASK_INSTALL_HINT",
@@ -48,11 +49,8 @@ def check_jobs(jobs: Any) -> int:
     wellposed.errors.InvalidSpecError: jobs = 1000000000000000000000000000000 must be an integer from 1 to 512 \
 (worker processes; 1 = run in this process, and more than the ... CPU cores only adds overhead).
     """
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or not 1 <= jobs <= MAX_JOBS:
-        raise InvalidSpecError(f"jobs = {jobs!r} must be an integer from 1 to {MAX_JOBS} (worker processes; 1 = run "
-                               f"in this process, and more than the {os.cpu_count() or 1} CPU cores only adds "
-                               "overhead).")
-    return jobs
+    return validate.integer(jobs, "jobs", low=1, high=MAX_JOBS, hint=f"worker processes; 1 = run in this process, "
+                            f"and more than the {os.cpu_count() or 1} CPU cores only adds overhead")
 
 
 def dask_available() -> bool:
@@ -155,10 +153,8 @@ def _check_args(func: Any, jobs: Any, scheduler: Any, max_in_flight: Any) -> Non
                 f"scheduler = {scheduler!r} has scheme {scheme!r}; use one of "
                 f"{', '.join(s + '://' for s in SCHEDULER_SCHEMES)} followed by host:port."
             )
-    if max_in_flight is not None and (
-        isinstance(max_in_flight, bool) or not isinstance(max_in_flight, int) or max_in_flight < 1
-    ):
-        raise InvalidSpecError(f"max_in_flight = {max_in_flight!r} must be a positive integer or None.")
+    if max_in_flight is not None:
+        validate.integer(max_in_flight, "max_in_flight", low=1, hint="or None")
 
 
 def ordered_map(

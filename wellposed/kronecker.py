@@ -18,6 +18,7 @@ from typing import overload
 
 import numpy as np
 
+from . import validate
 from .errors import InvalidChainError
 from .memory import check_memory
 from .support import SupportPattern
@@ -36,9 +37,7 @@ __all__ = [
 
 
 def _positive(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < 1:
-        raise InvalidChainError(f"{name} = {value!r} must be a positive integer (≥ 1).")
-    return int(value)
+    return validate.integer(value, name, low=1, error=InvalidChainError)
 
 
 @dataclass(frozen=True)
@@ -64,7 +63,7 @@ class KSPattern:
     >>> KSPattern(1, 0, 2, 2)
     Traceback (most recent call last):
     ...
-    wellposed.errors.InvalidChainError: KSPattern.b = 0 must be a positive integer (≥ 1).
+    wellposed.errors.InvalidChainError: KSPattern.b = 0 must be an integer ≥ 1.
     """
 
     a: int

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from .. import validate
-from ..errors import BackendAnswerError, BackendNotAvailableError, InvalidSpecError
+from ..errors import BackendAnswerError, BackendNotAvailableError
 from ..formulas.nodes import Sentence
 from ..formulas.printers import to_qepcad
 from .answer import Answer
@@ -69,10 +69,7 @@ class QepcadBackend(Backend):
 
     def __init__(self, cells: int = 10_000_000, max_cells: int = 160_000_000) -> None:
         for name, value in (("cells", cells), ("max_cells", max_cells)):
-            if isinstance(value, bool) or not isinstance(value, int) or not 100_000 <= value <= 1_073_741_822:
-                raise InvalidSpecError(
-                    f"{name} = {value!r} must be an integer in [100000, 1073741822] (+N flag)."
-                )
+            validate.integer(value, name, low=100_000, high=1_073_741_822, hint="QEPCAD's +N flag")
         self.cells = cells
         self.max_cells = max(cells, max_cells)
         self._cells = cells  # current +N value (raised temporarily by decide)

@@ -79,12 +79,9 @@ class Z3Backend(Backend):
                  allocations: int | None = None) -> None:
         if not isinstance(tactic, str) or not tactic.replace("-", "").replace("_", "").isalnum():
             raise InvalidSpecError(f"tactic = {tactic!r} must be a z3 tactic name such as 'nlqsat'.")
-        if memory_mb is not None and (isinstance(memory_mb, bool) or not isinstance(memory_mb, int)
-                                      or memory_mb < 16):
-            raise InvalidSpecError(f"memory_mb = {memory_mb!r} must be an integer ≥ 16 or None.")
-        for label, value in (("rlimit", rlimit), ("allocations", allocations)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-                raise InvalidSpecError(f"{label} = {value!r} must be a positive integer or None.")
+        for label, value, low in (("memory_mb", memory_mb, 16), ("rlimit", rlimit, 1), ("allocations", allocations, 1)):
+            if value is not None:
+                validate.integer(value, label, low=low, hint="or None")
         self.tactic = tactic
         self.memory_mb = memory_mb
         self.rlimit = rlimit

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import validate
 from ..errors import InvalidSpecError, OutputError
 from ..executors import check_jobs, ordered_map
 from ..io.batch_input import ArrayChunk, Chunk, DirectoryInput, FileChunk, open_batch_input
@@ -245,8 +246,7 @@ def run_batch(
         raise InvalidSpecError(f"out = {str(dst)!r}: use a .jsonl or .csv extension.")
     fmt = "csv" if suffix == ".csv" else "jsonl"
     check_jobs(jobs)
-    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
-        raise InvalidSpecError(f"chunk = {chunk!r} must be a positive integer (records per unit of work).")
+    validate.integer(chunk, "chunk", low=1, hint="records per unit of work")
     from ..closedness.budget import Budget, z3_version
 
     Budget(effort, timeout)  # validates both

@@ -27,8 +27,9 @@ from typing import Any
 
 import numpy as np
 
+from .. import validate
 from ..backends.registry import DEFAULT_BACKEND, check_backend
-from ..errors import InvalidSpecError, OutputConflictError, OutputError
+from ..errors import OutputConflictError, OutputError
 from ..executors import check_jobs, ordered_map
 from ..io.outputs import output_error
 from ..io.resumable import CENSUS_OUTPUT, conflict, make_header, open_resumable
@@ -40,10 +41,8 @@ logger = logging.getLogger(__name__)
 
 
 def _check_size(name: str, value: Any, upper: int = 4) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= int(value) <= upper:
-        raise InvalidSpecError(f"{name} = {value!r} must be an integer between 1 and {upper} (the census grows "
-                               "doubly exponentially; 3 is the published range).")
-    return int(value)
+    return validate.integer(value, name, low=1, high=upper,
+                            hint="the census grows doubly exponentially; 3 is the published range")
 
 
 def enumerate_patterns(max_m: int = 3, max_n: int = 3, max_r: int = 3) -> Iterator[tuple[str, SupportPattern]]:
