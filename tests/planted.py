@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+from wellposed.solvers.butterfly import FactorChain, KSFactor
 
 from wellposed.classify import classify
+from wellposed.kronecker_spec import parse_chain_spec
 from wellposed.support import SupportPattern
 
-__all__ = ["relaxed_instances", "planted"]
+__all__ = ["relaxed_instances", "planted", "random_chain", "planted_chain"]
 
 
 def relaxed_instances(count: int, seed: int, max_dim: int = 5) -> list[SupportPattern]:
@@ -42,3 +44,21 @@ def planted(p: SupportPattern, rng: np.random.Generator, complex_: bool = False,
     Y0 = draw((p.n, p.r)) * p.y_support
     off = draw((p.m, p.n)) * noise * ~p.union_mask()
     return X0 @ Y0.T + off, float(np.sum(np.abs(off) ** 2))
+
+
+def random_chain(pats, rng, complex_=False):
+    """A FactorChain with Gaussian entries on the patterns ``pats`` (complex when ``complex_``)."""
+    facs = []
+    for p in pats:
+        d = rng.standard_normal(p.abcd)
+        if complex_:
+            d = d + 1j * rng.standard_normal(p.abcd)
+        facs.append(KSFactor(p, d))
+    return FactorChain(tuple(facs))
+
+
+def planted_chain(spec, seed=0, complex_=False):
+    """``(patterns, A)``: a random chain on the chain spec ``spec`` and its product (recovered exactly)."""
+    pats = parse_chain_spec(spec).patterns
+    ch = random_chain(pats, np.random.default_rng(seed), complex_)
+    return pats, ch.to_dense()

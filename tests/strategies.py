@@ -14,6 +14,8 @@ import zipfile
 import numpy as np
 from hypothesis import strategies as st
 
+from wellposed.errors import InvalidChainError
+from wellposed.kronecker import KSPattern, check_chain
 from wellposed.support import SupportPattern
 
 __all__ = [
@@ -431,3 +433,49 @@ def mask_file(draw) -> tuple[str, bytes]:
         text = json.dumps(obj).encode()
         return suffix, draw(corrupt_bytes(text)) if draw(st.integers(0, 3)) == 0 else text
     return suffix, draw(st.one_of(st.binary(max_size=64), st.sampled_from([b"PK\x03\x04" + b"\x00" * 40, b""])))
+
+
+# ---------------------------------------------------------------- Kronecker-sparse chains
+ks_patterns = st.builds(
+    KSPattern,
+    st.integers(1, 3),
+    st.integers(1, 3),
+    st.integers(1, 3),
+    st.integers(1, 3),
+)
+
+
+@st.composite
+def chainable_chains(draw, max_len=4):
+    """Random chainable chains from the (b, c) block sizes and per-split ranks r_l."""
+    L = draw(st.integers(1, max_len))
+    a = 1
+    pats = []
+    b = draw(st.integers(1, 3))
+    for ell in range(L):
+        c = draw(st.integers(1, 3))
+        if ell == L - 1:
+            pats.append((a, b, c))
+            break
+        r = draw(st.integers(1, 2))
+        # next a must be a multiple of a dividing a*c with r = a*c/a_next: choose a_next = a*c/r when integer
+        if (a * c) % r:
+            r = 1
+        a_next = a * c // r
+        pats.append((a, b, c))
+        b = r * draw(st.integers(1, 2))
+        a = a_next
+    # d_l: product of what the later factors expand: derive from validity backwards, starting at d_L = 1
+    ds = [1]
+    for ell in range(len(pats) - 1, 0, -1):
+        a1, b1, c1 = pats[ell - 1]
+        a2, b2, _ = pats[ell]
+        num = a2 * b2 * ds[0]
+        den = a1 * c1
+        if num % den:
+            return check_chain([KSPattern(1, 2, 2, 1)])
+        ds.insert(0, num // den)
+    try:
+        return check_chain([KSPattern(a_, b_, c_, d_) for (a_, b_, c_), d_ in zip(pats, ds, strict=True)])
+    except InvalidChainError:
+        return check_chain([KSPattern(1, 2, 2, 1)])

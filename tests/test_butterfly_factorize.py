@@ -22,7 +22,8 @@ from wellposed.errors import InvalidChainError, InvalidMatrixError, InvalidSpecE
 from wellposed.kronecker import KSPattern, dyadic_butterfly, product_pattern
 from wellposed.kronecker_spec import parse_chain_spec
 
-from .test_butterfly_pattern import chainable_chains, random_chain
+from .planted import planted_chain, random_chain
+from .strategies import chainable_chains
 
 VARIANTS = [(order, ortho) for order in ORDERS for ortho in (False, True)]
 SPECS = [
@@ -39,17 +40,11 @@ SPECS = [
 ]
 
 
-def planted(spec, seed=0, complex_=False):
-    pats = parse_chain_spec(spec).patterns
-    ch = random_chain(pats, np.random.default_rng(seed), complex_)
-    return pats, ch.to_dense()
-
-
 @pytest.mark.parametrize("spec", SPECS)
 @pytest.mark.parametrize("order,ortho", VARIANTS)
 def test_planted_products_are_recovered(spec, order, ortho):
     for complex_ in (False, True):
-        pats, A = planted(spec, complex_=complex_)
+        pats, A = planted_chain(spec, complex_=complex_)
         res = factorize(A, pats, order=order, orthonormalize=ortho)
         assert res.rel_error < 1e-12, (spec, order, ortho, complex_, res.rel_error)
         # the reported error is the true error
@@ -133,7 +128,7 @@ def test_two_factor_split_is_optimal(spec, order, ortho):
 @pytest.mark.parametrize("spec", SPECS)
 @pytest.mark.parametrize("order,ortho", VARIANTS)
 def test_noisy_products_within_certificate(spec, order, ortho):
-    pats, A = planted(spec, seed=3)
+    pats, A = planted_chain(spec, seed=3)
     rng = np.random.default_rng(4)
     noise = rng.standard_normal(A.shape)
     An = A + 1e-2 * np.linalg.norm(A) / np.linalg.norm(noise) * noise
