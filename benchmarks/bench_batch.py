@@ -16,10 +16,10 @@ A last table (16×16 only) gives the CPU time of the chunk work (``classify_line
 JSONL) per record, for 16 384 of the density-0.2 patterns written compactly and with ``json.dumps``' default
 separators, with and without the plain-record reader and orjson (the json module alone is the reference).
 
-``fallback`` counts the patterns classified one by one because the kernel's tables of one pattern exceed the
-memory budget (``pattern_bytes(m, n, r) > max_bytes()``). Each table is printed twice: patterns per second of
-wall-clock time, and per CPU second (of this process and its worker processes), which depends less on other
-work running on a shared machine. Compare ratios within one run.
+``fallback`` counts the patterns classified one by one: more than ``KERNEL_MAX_R`` = 512 components, or the
+kernel's tables of one pattern exceed the memory budget (``pattern_bytes(m, n, r) > max_bytes()``). Each table is
+printed twice: patterns per second of wall-clock time, and per CPU second (of this process and its worker
+processes), which depends less on other work running on a shared machine. Compare ratios within one run.
 
 Usage: ``python benchmarks/bench_batch.py [--count N] [--sizes 16,64] [--densities ...] [--seed S] [--json]``.
 """

@@ -25,6 +25,7 @@ from wellposed.batch.kernel import Relaxed, classify_batch, pattern_bytes
 from wellposed.batch.rows import _vector_records, format_rows
 from wellposed.classify import classify
 from wellposed.errors import InvalidSupportError
+from wellposed.families import family
 from wellposed.io import records as batch_records
 from wellposed.support import SupportPattern
 
@@ -340,3 +341,11 @@ CSV_VALUES = [None, True, False, 0, -3, 2**70, 1.5, float("nan"), "", "a,b", 'q"
 def test_csv_rows_are_those_of_the_dict_writer(rows):
     columns = batch_rows.columns(True, True)
     assert format_rows(rows, "csv", columns) == _csv_reference(rows, columns)
+
+
+def test_patterns_with_many_components_take_the_sparse_path(monkeypatch):
+    """Above KERNEL_MAX_R components the kernel's r×r word tables cost more than the sparse one-pattern path
+    (monarch:111, r = 12321, ran for over 20 minutes in the kernel): such rows come from analyze(), unchanged."""
+    p = family(f"lu:{batch_rows.KERNEL_MAX_R + 1}")
+    monkeypatch.setattr(batch_rows, "classify_batch", None)  # the kernel is not called
+    assert _vector_records(p.x_support[None], p.y_support[None], [p.name]) == [analyze(p, closedness=False).to_row()]

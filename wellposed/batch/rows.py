@@ -57,6 +57,10 @@ _NOT_NEEDED, _HOLDS = int(Relaxed.NOT_NEEDED), int(Relaxed.HOLDS)  # plain ints:
 _C1_FAILS_CODE, _C2_FAILS_CODE = int(Relaxed.C1_FAILS), int(Relaxed.C2_FAILS)
 #: (dto, tractable, tractable_method, tractable_reason, failing_pair) of a pattern decided by DTO, of one without
 #: classes (every component empty).
+#: Above this many components a pattern is classified by the sparse one-pattern path, not the batch kernel
+#: (monarch:111, r = 12321, took over 20 minutes in the kernel's r×r word tables).
+KERNEL_MAX_R = 512
+
 _BY_DTO = (True, True, "dto", REASON_DTO, None)
 _TRIVIAL = (True, True, "dto", REASON_TRIVIAL, None)
 
@@ -67,9 +71,11 @@ def _vector_records(x: np.ndarray, y: np.ndarray, names: list[str], lines: list[
 
     Every verdict (DTO, relaxed C1+C2 and their first failures) comes from
     :func:`~wellposed.batch.kernel.classify_batch`; this only words them. With ``lines``, each row starts
-    with ``"line": lines[b], "ok": True`` (a batch output row). Patterns whose kernel tables alone exceed
-    the memory budget (:func:`~wellposed.batch.kernel.pattern_bytes` > :func:`~wellposed.memory.max_bytes`,
-    e.g. r in the tens of thousands) are analyzed one by one with :func:`~wellposed.analysis.analyze`.
+    with ``"line": lines[b], "ok": True`` (a batch output row). Patterns with more than
+    :data:`KERNEL_MAX_R` components, or whose kernel tables alone exceed the memory budget
+    (:func:`~wellposed.batch.kernel.pattern_bytes` > :func:`~wellposed.memory.max_bytes`), are analyzed one
+    by one with :func:`~wellposed.analysis.analyze`: the kernel's r×r tables cost ``r² ⌈(m + n)/64⌉`` word
+    operations per pattern, the sparse path of :func:`~wellposed.classify.classify` follows the masks' size.
 
     >>> lu = np.tril(np.ones((2, 2), bool))[None]
     >>> _vector_records(lu, lu, ["lu"])[0]["tractable_reason"]  # doctest: +ELLIPSIS
@@ -77,7 +83,7 @@ def _vector_records(x: np.ndarray, y: np.ndarray, names: list[str], lines: list[
     """
     bsz, m, r = x.shape
     n = y.shape[1]
-    if pattern_bytes(m, n, r) > max_bytes():  # the kernel's tables of one pattern do not fit
+    if r > KERNEL_MAX_R or pattern_bytes(m, n, r) > max_bytes():  # r² tables: slower than the sparse path
         return _one_by_one(x, y, names, lines)
     out = classify_batch(x, y)
     # per row: the verdict's words; then every column is named by its field, and rows follow ROW_FIELDS
