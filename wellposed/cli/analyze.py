@@ -6,8 +6,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
-from ..backends.registry import BACKENDS, DEFAULT_BACKEND
-from .args import EPILOG, add_budget_options, check_output_path
+from .args import EPILOG, add_backend_option, add_budget_options, check_output_path
 
 if TYPE_CHECKING:  # pragma: no cover - the analysis is imported when the command runs
     from ..analysis import Analysis
@@ -28,8 +27,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--full", action="store_true",
                    help="list every class, component, part and the whole canonical key in --json (default: lists "
                         "cut at 20 items, each cut list with a KEY_total count, so the record stays small)")
-    p.add_argument("--backend", default=DEFAULT_BACKEND,
-                   help=f"QE backend for the last stage ({' or '.join(BACKENDS)})")
+    add_backend_option(p)
     add_budget_options(p)
     p.add_argument("--graph", metavar="FILE", help="write the rank-one support graph (.graphml or .json)")
     p.add_argument("--picture", metavar="FILE", help="draw the masks and rank-one supports (.png/.svg)")

@@ -10,7 +10,7 @@ from .. import validate
 from ..errors import WellposedError
 
 __all__ = ["EPILOG", "positive_float", "positive_int", "timeout_seconds", "check_output_path",
-           "add_budget_options", "int_type", "effort_factor"]
+           "add_budget_options", "add_backend_option", "int_type", "effort_factor"]
 
 #: The epilog shared by the main help and the commands that take a SPEC.
 EPILOG = """Convention: A ≈ X Yᵀ, X is m×r with mask I (x_support), Y is n×r with mask J (y_support).
@@ -53,6 +53,14 @@ positive_float = _argtype(float, lambda v: validate.number(v, "", low=0, open_lo
 timeout_seconds = _argtype(float, lambda v: validate.timeout(v, ""))
 #: argparse type: the factor on the closedness engine's counted budgets, in (0, 1000].
 effort_factor = _argtype(float, lambda v: validate.effort(v, ""))
+
+
+def add_backend_option(parser: argparse.ArgumentParser) -> None:
+    """The ``--backend`` option of every command that decides closedness: a name of the backend registry."""
+    from ..backends.registry import BACKENDS, DEFAULT_BACKEND
+
+    parser.add_argument("--backend", choices=list(BACKENDS), default=DEFAULT_BACKEND,
+                        help=f"QE backend for the last stage of the closedness engine (default {DEFAULT_BACKEND})")
 
 
 def add_budget_options(parser: argparse.ArgumentParser, what: str = "pattern") -> None:

@@ -7,8 +7,7 @@ import sys
 import time
 from typing import Any
 
-from ..backends.registry import BACKENDS, DEFAULT_BACKEND
-from .args import add_budget_options, check_output_path, positive_int
+from .args import add_backend_option, add_budget_options, check_output_path, positive_int
 
 __all__ = ["NAME", "add_parser", "run"]
 
@@ -28,7 +27,7 @@ def add_parser(subparsers: Any) -> None:
     c.add_argument("--max-r", type=positive_int, default=3)
     add_budget_options(c)
     c.add_argument("--jobs", type=positive_int, default=1, help="worker processes")
-    c.add_argument("--backend", choices=list(BACKENDS), default=DEFAULT_BACKEND)
+    add_backend_option(c)
     c.add_argument("--no-qe", action="store_true", help="skip the QE stage")
     c.add_argument("--retry-undecided", action="store_true", help="run the undecided keys of --out again")
     c.add_argument("--restart", action="store_true",

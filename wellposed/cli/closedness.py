@@ -6,9 +6,8 @@ import argparse
 import json
 from typing import Any
 
-from ..backends.registry import BACKENDS, DEFAULT_BACKEND
 from ..formulas import FORMAT_NAMES
-from .args import add_budget_options
+from .args import add_backend_option, add_budget_options
 
 __all__ = ["NAME", "add_parser", "run"]
 
@@ -23,7 +22,7 @@ def add_parser(subparsers: Any) -> None:
         description="Decide whether the set of products X Yᵀ with the given supports is closed: theorems, "
                     "not-closed certificates (limit matrix, curve, z3 non-membership proof), QE fallback.")
     p.add_argument("spec", help="pattern file (.json/.npz) or family spec such as lu:3, full:3,3,2")
-    p.add_argument("--backend", choices=list(BACKENDS), default=DEFAULT_BACKEND, help="QE backend of the last stage")
+    add_backend_option(p)
     add_budget_options(p)
     p.add_argument("--no-qe", action="store_true", help="skip the QE stage")
     p.add_argument("--emit", choices=FORMAT_NAMES, metavar="FORMAT",

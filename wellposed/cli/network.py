@@ -6,8 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from ..backends.registry import DEFAULT_BACKEND
-from .args import add_budget_options
+from .args import add_backend_option, add_budget_options
 
 __all__ = ["add_parser", "run", "format_report", "NAME"]
 
@@ -28,8 +27,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("masks", nargs="+", metavar="MASKS", help="mask file(s), see above")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     add_budget_options(p, "pair of layers")
-    p.add_argument("--backend", default=DEFAULT_BACKEND,
-                   help=f"QE backend for the closedness engine (default {DEFAULT_BACKEND})")
+    add_backend_option(p)
     p.add_argument("--no-closedness", action="store_true", help="skip the closedness engine (theorems only)")
     p.add_argument("--from-weights", action="store_true",
                    help="torch files without masks: use the nonzero pattern of the *.weight tensors")
