@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from collections import Counter
 
 import numpy as np
@@ -27,6 +28,7 @@ from wellposed.classify import classify
 from wellposed.errors import InvalidSupportError
 from wellposed.families import family
 from wellposed.io import records as batch_records
+from wellposed.memory import MAX_BYTES_ENV
 from wellposed.support import SupportPattern
 
 from .catalogue import case_params
@@ -296,6 +298,10 @@ def test_fast_readers_change_nothing_on_fuzzed_lines(lines):
     items = [(ln, text) for ln, text in items if text.strip()]
     columns = batch_rows.columns(False)
     saved = batch_records._LAYOUTS, batch_records._orjson
+    budget = os.environ.get(MAX_BYTES_ENV)
+    # fuzzed specs can name huge patterns (monarch:111 is 12321×12321): a small memory budget turns them into
+    # error rows at once, which the readers must word identically too
+    os.environ[MAX_BYTES_ENV] = "64M"
     try:
         batch_records._LAYOUTS, batch_records._orjson, batch_rows._orjson = (), None, None
         want = classify_lines(items)
@@ -309,6 +315,10 @@ def test_fast_readers_change_nothing_on_fuzzed_lines(lines):
     finally:
         batch_records._LAYOUTS, batch_records._orjson = saved
         batch_rows._orjson = saved[1]
+        if budget is None:
+            os.environ.pop(MAX_BYTES_ENV, None)
+        else:
+            os.environ[MAX_BYTES_ENV] = budget
 
 
 def test_a_lone_surrogate_in_a_name_is_written_as_its_json_escape():
