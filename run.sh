@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set-up and tasks for wellposed. Usage: ./run.sh demo | test | bench | census | lint
+# Set-up and tasks for wellposed. Usage: ./run.sh demo | test | test-all | lint
 # Every task creates the virtual environment at .venv (if missing) and installs what it needs.
 set -euo pipefail
 cd "$(dirname "$0")"
