@@ -238,6 +238,7 @@ def run_census(out: str | Path, *, max_m: int = 3, max_n: int = 3, max_r: int = 
         (:data:`BUDGET_OPTIONS`) may differ from the file's; the header then lists it under
         ``retried_with``.
     progress : callable(done, total), optional
+        Called once with the keys already done, then after each new record (``done`` rises to ``total``).
     restart : bool
         Start ``out`` over (delete its records) instead of resuming it.
 
@@ -278,6 +279,8 @@ def run_census(out: str | Path, *, max_m: int = 3, max_n: int = 3, max_r: int = 
         tasks = [(k, patterns[k].to_json()["x_support"], patterns[k].to_json()["y_support"], float(effort),
                   budget["timeout"], backend, use_qe) for k in todo]
         done = len(patterns) - len(todo)
+        if progress is not None:  # the keys already in --out count as done
+            progress(done, len(patterns))
         # records are tiny and their times very uneven: a deep window keeps every worker busy behind a slow key
         results = ordered_map(_worker, tasks, jobs=jobs, max_in_flight=max(2 * jobs, 512))
         timing_file = timings_path(path)
