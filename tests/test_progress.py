@@ -151,3 +151,18 @@ def test_cli_factor_progress(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 def test_cli_progress_and_quiet_exclude_each_other(monkeypatch: pytest.MonkeyPatch) -> None:
     code, out, err = _main(["census", "--out", "x.jsonl", "--progress", "--quiet"], monkeypatch)
     assert code == 2 and "not allowed with argument" in err and out == ""
+
+
+def test_cli_census_and_batch_progress(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    timing = re.compile(r"in [0-9.]+ s$", re.M)
+    argv = ["census", "--max-m", "2", "--max-n", "2", "--max-r", "2", "--restart"]
+    code, out, err = _main([*argv, "--out", str(tmp_path / "a.jsonl"), "--progress"], monkeypatch)
+    assert code == 0 and "census" in err and "100%" in err
+    code, out_q, err_q = _main([*argv, "--out", str(tmp_path / "b.jsonl")], monkeypatch)
+    assert (code, err_q) == (0, "") and timing.sub("T", out) == timing.sub("T", out_q)
+    assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()  # the data are the same
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"spec": "lu:2"}\n{"spec": "diag:3"}\n{"spec": "full:2,2,1"}\n', encoding="utf-8")
+    code, out, err = _main(["batch", str(src), "--out", str(tmp_path / "rows.jsonl"), "--progress"], monkeypatch)
+    assert code == 0 and "batch" in err and "3pattern" in err.replace(" ", "")
+    assert out.startswith("3 processed")
