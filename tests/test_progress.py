@@ -95,6 +95,13 @@ def test_progress_must_be_callable(call: object) -> None:
         call(3)  # type: ignore[operator]
 
 
+def test_census_refuses_a_bad_callback_before_writing(tmp_path: Path) -> None:
+    out = tmp_path / "census.jsonl"
+    with pytest.raises(InvalidSpecError, match="progress = 'x'"):
+        run_census(out, max_m=1, max_n=1, max_r=1, progress="x")  # type: ignore[arg-type]
+    assert not out.exists()
+
+
 def test_bar_only_when_asked_or_on_a_terminal() -> None:
     class Tty(io.StringIO):
         def isatty(self) -> bool:

@@ -76,7 +76,7 @@ class _Run:
     def __init__(self, L: int, progress: Callable[[int, int], None] | None = None, total: int | None = None) -> None:
         self.tails = np.full(L - 1, np.nan)
         self.energy: float | None = None
-        self.progress = progress  # called as progress(splits done, total) after each split of the tree
+        self.progress = progress  # progress(steps done, total): each split of the tree, then the exact certificate
         self.total = L - 1 if total is None else total
         self.done = 0
 

@@ -29,7 +29,7 @@ import numpy as np
 
 from .. import validate
 from ..backends.registry import DEFAULT_BACKEND, check_backend
-from ..errors import OutputConflictError, OutputError
+from ..errors import InvalidSpecError, OutputConflictError, OutputError
 from ..executors import check_jobs, ordered_map
 from ..io.outputs import output_error
 from ..io.resumable import CENSUS_OUTPUT, conflict, make_header, open_resumable
@@ -254,6 +254,8 @@ def run_census(out: str | Path, *, max_m: int = 3, max_n: int = 3, max_r: int = 
     """
     check_jobs(jobs)
     check_backend(backend)  # before the header is written
+    if progress is not None and not callable(progress):
+        raise InvalidSpecError(f"progress = {progress!r} must be None or a callable progress(done, total).")
     from .budget import Budget, z3_version
 
     Budget(effort, timeout)  # validates both
