@@ -1,7 +1,8 @@
 """Generators of the documentation pages that must not drift: CLI reference, case catalogue, decision table.
 
 Run ``python -m wellposed.docs_tools cli > docs/cli.md``, ``python -m wellposed.docs_tools catalogue
---docs docs`` and ``python -m wellposed.docs_tools decision-table > docs/decision-table.md``;
+--docs docs``, ``python -m wellposed.docs_tools decision-table > docs/decision-table.md`` and
+``python -m wellposed.docs_tools figures`` (the pictures of the pages, :mod:`wellposed.docs_figures`);
 ``python -m wellposed.docs_tools check --docs docs`` exits 1 and names the stale pages.
 """
 
@@ -431,7 +432,9 @@ def decision_table() -> str:
                             sorted(shapes.items(), key=lambda t: (-t[0][0] * t[0][1], t[0])))
         lines.append(f"| {row.structure} | {inst} | {p.m}×{p.n}×{p.r} | {classes} | {_yes_no(c.tractable)} "
                      f"[{c.method}] | {closed} [{method}] | {_cell(row.rule)} |")
-    lines += ["", "Reproduce a row: `wellposed analyze SPEC` (for example `wellposed analyze lu:3`).",
+    lines += ["", "Reproduce a row: `wellposed analyze SPEC` (for example `wellposed analyze lu:3`).", "",
+              "![Supports per entry of X Yᵀ for each structure of the table, framed by its closedness verdict]"
+              "(figures/decision-table.png)",
               "", "## Reading the table", "",
               "- **Tractable and closed** (low-rank, block, butterfly splits, Monarch, DeBut pairs, relaxed overlaps): "
               "`wellposed solve SPEC A.npy` returns a certified global optimum; gradient training on these "
@@ -489,7 +492,7 @@ def stale_pages(docs_dir: str | Path = "docs", cases_dir: str | Path = "cases") 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m wellposed.docs_tools {cli,catalogue,decision-table,check}``; returns the exit code."""
+    """``python -m wellposed.docs_tools {cli,catalogue,decision-table,figures,check}``; returns the exit code."""
     parser = argparse.ArgumentParser(prog="python -m wellposed.docs_tools",
                                      description="Generate the documentation pages that are derived from code.")
     sub = parser.add_subparsers(dest="what", metavar="WHAT", required=True)
@@ -498,6 +501,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--docs", default="docs", help="docs directory (default docs)")
     p.add_argument("--cases", default="cases", help="directory of .json cases (default cases)")
     sub.add_parser("decision-table", help="print the decision table (Markdown) to stdout")
+    p = sub.add_parser("figures", help="draw the pictures of the docs pages into --out")
+    p.add_argument("--out", default="docs/figures", help="folder (default docs/figures)")
     p = sub.add_parser("check", help="exit 1 if a generated page is stale")
     p.add_argument("--docs", default="docs", help="docs directory (default docs)")
     p.add_argument("--cases", default="cases", help="directory of .json cases (default cases)")
@@ -507,6 +512,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout.write(cli_reference())
         elif args.what == "decision-table":
             sys.stdout.write(decision_table())
+        elif args.what == "figures":
+            from .docs_figures import write_figures
+
+            for path in write_figures(args.out):
+                print(f"wrote {path}")
         elif args.what == "catalogue":
             written = write_catalogue(args.docs, args.cases)
             print(f"wrote {written[0]}, {written[1]} and {len(written) - 2} pictures")
