@@ -72,13 +72,14 @@ def catalogue_dir() -> Path:
 
 @lru_cache(maxsize=1)
 def _files() -> dict[str, Traversable]:
-    """Case name → its ``.json`` file, in name order (the catalogue does not change while we run)."""
-    found = {f.name[: -len(".json")]: f for f in _root().iterdir() if f.name.endswith(".json") and f.is_file()}
-    return dict(sorted(found.items()))
+    """Case name → its ``.json`` file, in file-name order, as a directory lists them (the catalogue does not
+    change while we run)."""
+    found = sorted((f for f in _root().iterdir() if f.name.endswith(".json") and f.is_file()), key=lambda f: f.name)
+    return {f.name[: -len(".json")]: f for f in found}
 
 
 def case_names() -> list[str]:
-    """The names of the cases, in name order (``case:NAME`` reads one)."""
+    """The names of the cases, in file-name order (``case:NAME`` reads one)."""
     return list(_files())
 
 
@@ -121,7 +122,7 @@ def load_case(name: str, *, parameter: str = "name") -> SupportPattern:
 
 
 def load_cases() -> list[SupportPattern]:
-    """Every case of the catalogue, in name order."""
+    """Every case of the catalogue, in file-name order."""
     return [load_case(name) for name in case_names()]
 
 
