@@ -72,10 +72,11 @@ def test_the_wheel_carries_the_catalogue_the_licence_and_the_version(installed: 
     with zipfile.ZipFile(wheel) as z:
         names = set(z.namelist())
         metadata = z.read(f"wellposed-{wellposed.__version__}.dist-info/METADATA").decode()
-    cases = sorted(p.name for p in (ROOT / "cases").glob("*.json"))
-    assert cases and all(f"wellposed/cases/{name}" in names for name in cases)
-    census = [p.name for p in (ROOT / "cases" / "census").iterdir() if p.is_file()]
-    assert census and all(f"wellposed/cases/census/{name}" in names for name in census)
+    catalogue = sorted(p.relative_to(ROOT / "cases").as_posix() for p in (ROOT / "cases").rglob("*")
+                       if p.is_file() and "__pycache__" not in p.parts)
+    assert "lu-2.json" in catalogue and any(f.startswith("census/") for f in catalogue)
+    missing = [f for f in catalogue if f"wellposed/cases/{f}" not in names]
+    assert not missing, f"files of cases/ missing from the wheel: {missing}"
     assert f"wellposed-{wellposed.__version__}.dist-info/licenses/LICENSE" in names
     assert f"Version: {wellposed.__version__}\n" in metadata
     assert not any(name.startswith(("solvers/", "cases/", "tests/")) for name in names), "a top-level folder leaked"
