@@ -115,3 +115,13 @@ def test_the_census_ships_with_the_catalogue():
     assert header["wellposed_census"] == 1
     with pytest.raises(InvalidSpecError, match="is not a census file of the catalogue"):
         census_file("nope.jsonl")
+
+
+def test_cases_path_prints_the_folder_that_batch_classifies(capsys, tmp_path):
+    code, out, _ = run(capsys, "cases", "--path")
+    assert code == 0 and out == f"{catalogue_dir()}\n"
+    code, out, _ = run(capsys, "cases", "--path", "LU-2")
+    assert code == 0 and out == f"{catalogue_dir() / 'lu-2.json'}\n"
+    code, _, _ = run(capsys, "batch", out.strip().rpartition("/")[0], "--out", str(tmp_path / "c.jsonl"), "--quiet")
+    rows = [json.loads(line) for line in (tmp_path / "c.jsonl").read_text(encoding="utf-8").splitlines()[1:]]
+    assert code == 0 and [row["name"] for row in rows] == case_names()

@@ -14,7 +14,8 @@ _DESCRIPTION = """\
 List the case catalogue: the named support patterns shipped with wellposed, each with its shape, the
 verdicts it is expected to get (tractable, closed), a one-line description and its provenance. Any SPEC
 argument accepts case:NAME (e.g. `wellposed analyze case:lu-2`). With NAME, show that case in full: its
-masks I and J, expected verdicts and source."""
+masks I and J, expected verdicts and source. --path prints where the files are, e.g. to classify the whole
+catalogue: wellposed batch "$(wellposed cases --path)" --out cases.jsonl"""
 
 
 def add_parser(subparsers: Any) -> None:
@@ -24,6 +25,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("name", metavar="NAME", nargs="?", default=None,
                    help="show this case in full (its masks, expected verdicts and source)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.add_argument("--path", action="store_true",
+                   help="print only the catalogue folder (with NAME: the case file), wherever it is installed")
     p.set_defaults(func=run)
 
 
@@ -62,8 +65,12 @@ def _show_one(name: str, as_json: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..catalogue import census_names, load_cases
+    from ..catalogue import case_file, catalogue_dir, census_names, load_cases
 
+    if args.path:
+        folder = catalogue_dir()  # a folder on disk (an install inside an archive is refused with the fix)
+        print(folder if args.name is None else case_file(args.name.removeprefix("case:"), parameter="NAME"))
+        return 0
     if args.name is not None:
         _show_one(args.name, args.json)
         return 0
