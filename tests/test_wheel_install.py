@@ -98,3 +98,5 @@ def test_the_installed_command_runs_outside_the_repository(installed: tuple[Path
     count = len(list((ROOT / "cases").glob("*.json")))
     assert f"\n{count} cases; " in listing
     assert any(line.split()[:5] == ["t-shape-3x3", "3×3,", "r=2", "yes", "yes"] for line in listing.splitlines())
+    folder = Path(_run([command, "cases", "--path"], cwd=work).stdout.strip())
+    assert venv in folder.parents and (folder / "lu-2.json").is_file() and (folder / "census").is_dir()
