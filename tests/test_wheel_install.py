@@ -52,6 +52,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Pat
     src, dist, venv, work = base / "src", base / "dist", base / "venv", base / "work"
     src.mkdir()
     work.mkdir()
+    (work / "cases").mkdir()  # the user's own folder called cases must not shadow the catalogue
+    (work / "cases" / "__init__.py").write_text("raise ImportError('the user folder, not the catalogue')\n")
+    (work / "cases" / "lu-2.json").write_text('{"x_support": ["1"], "y_support": ["1"]}\n')
     _copy_sources(src)
     _run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "--no-build-isolation", "-q", "-w",
           str(dist)], cwd=work, timeout=300)
