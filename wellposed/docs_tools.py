@@ -202,9 +202,15 @@ def _pattern_digest(p: SupportPattern) -> str:
     return hashlib.sha256(data.encode()).hexdigest()[:16]
 
 
-def _load_cases(cases_dir: Path) -> list[SupportPattern]:
+def _load_cases(cases_dir: str | Path | None) -> list[SupportPattern]:
+    """The cases of the folder ``cases_dir``, or of the case catalogue (:mod:`wellposed.catalogue`) when None."""
     from .families import load_pattern
 
+    if cases_dir is None:
+        from .catalogue import load_cases
+
+        return load_cases()
+    cases_dir = Path(cases_dir)
     if not cases_dir.is_dir():
         raise InvalidSpecError(f"cases_dir = {str(cases_dir)!r} is not a directory of .json case files.")
     files = sorted(cases_dir.glob("*.json"))
@@ -217,17 +223,17 @@ def _yes_no(value: Any) -> str:
     return {True: "yes", False: "no", None: "?"}.get(value, str(value))
 
 
-def catalogue_markdown(cases_dir: str | Path = "cases") -> str:
+def catalogue_markdown(cases_dir: str | Path | None = None) -> str:
     """The Markdown case catalogue: a summary table and one section (masks, verdicts, picture) per case.
 
+    The cases are those of the catalogue (:mod:`wellposed.catalogue`), or of the folder ``cases_dir``.
     Expected verdicts come from the case files; tractability is recomputed by
     :func:`wellposed.classify.classify` and marked ✓ when it agrees. Pictures are referenced as
     ``figures/cases/NAME.png`` (written by :func:`write_catalogue`).
 
     Examples
     --------
-    >>> from pathlib import Path
-    >>> text = catalogue_markdown(Path(__file__).resolve().parent.parent / "cases")
+    >>> text = catalogue_markdown()
     >>> "| [lu-2](#lu-2) | 2×2×2 |" in text
     True
 
@@ -237,7 +243,7 @@ def catalogue_markdown(cases_dir: str | Path = "cases") -> str:
     """
     from .classify import classify
 
-    cases = _load_cases(Path(cases_dir))
+    cases = _load_cases(cases_dir)
     lines = [GENERATED_NOTE.format(what="catalogue --docs docs"), "", "# Case catalogue", "",
              f"The {len(cases)} support patterns of `cases/*.json`, each with the verdicts it is expected to "
              "get and where that expectation comes from. The test suite checks every expectation "
@@ -245,7 +251,8 @@ def catalogue_markdown(cases_dir: str | Path = "cases") -> str:
              "--no-closedness` finds now (✓ = agrees with the case file). Closedness verdicts with their "
              "evidence are in the [closedness census](census.md).", "",
              "Pictures show the masks `I` (of X), `J` (of Y) and each rank-one support `S_k = I_k × J_k` "
-             "(black = allowed). Analyse one yourself with `wellposed analyze cases/NAME.json`.", "",
+             "(black = allowed). Analyse one yourself with `wellposed analyze case:NAME`; `wellposed cases` lists "
+             "the catalogue (the cases ship in the package, so both work after a pip install).", "",
              "| case | m×n×r | expected: tractable / DTO / closed | computed tractable | description |",
              "|---|---|---|---|---|"]
     sections = []
@@ -285,7 +292,7 @@ def _manifest(cases: Sequence[SupportPattern], fig_dir: Path) -> dict[str, Any]:
     return out
 
 
-def write_catalogue(docs_dir: str | Path = "docs", cases_dir: str | Path = "cases") -> list[Path]:
+def write_catalogue(docs_dir: str | Path = "docs", cases_dir: str | Path | None = None) -> list[Path]:
     """Write ``catalogue.md``, one picture per case and ``figures/cases/MANIFEST.json`` into ``docs_dir``.
 
     The manifest records a digest of each case's masks and of its picture, so that a test can tell a
@@ -295,10 +302,11 @@ def write_catalogue(docs_dir: str | Path = "docs", cases_dir: str | Path = "case
     --------
     >>> import shutil, tempfile
     >>> from pathlib import Path
+    >>> from wellposed.catalogue import catalogue_dir
     >>> with tempfile.TemporaryDirectory() as d:
     ...     cases = Path(d, "cases")
     ...     cases.mkdir()
-    ...     _ = shutil.copy(Path(__file__).resolve().parent.parent / "cases" / "lu-2.json", cases)
+    ...     _ = shutil.copy(catalogue_dir() / "lu-2.json", cases)
     ...     [p.name for p in write_catalogue(Path(d, "docs"), cases)]
     ['catalogue.md', 'MANIFEST.json', 'lu-2.png']
 
@@ -309,7 +317,7 @@ def write_catalogue(docs_dir: str | Path = "docs", cases_dir: str | Path = "case
     from .graph import draw_pattern
 
     docs = Path(docs_dir)
-    cases = _load_cases(Path(cases_dir))
+    cases = _load_cases(cases_dir)
     fig_dir = docs / "figures" / "cases"
     try:
         fig_dir.mkdir(parents=True, exist_ok=True)
@@ -374,13 +382,11 @@ DECISION_ROWS: tuple[DecisionRow, ...] = (
 
 
 def _decision_pattern(spec: str) -> SupportPattern:
-    from .families import family, load_pattern
+    from .families import load_pattern
 
     if spec == "block":
         return _block_pattern()
-    if spec.startswith("case:"):
-        return load_pattern(Path(__file__).resolve().parent.parent / "cases" / f"{spec[5:]}.json")
-    return family(spec)
+    return load_pattern(spec)  # a family or a case of the catalogue (case:NAME)
 
 
 def _closedness(p: SupportPattern) -> tuple[str, str]:
@@ -425,8 +431,7 @@ def decision_table() -> str:
         p = _decision_pattern(row.spec)
         c = classify(p)
         closed, method = _closedness(p)
-        inst = {"block": p.name, "case": f"`cases/{row.spec[5:]}.json`"}.get(row.spec.split(":")[0],
-                                                                               f"`{row.spec}`")
+        inst = p.name if row.spec == "block" else f"`{row.spec}`"
         shapes = Counter((len(k.rows), len(k.cols), k.size) for k in c.classes)
         classes = ", ".join(f"{count}× {a}×{b} r{size}" for (a, b, size), count in
                             sorted(shapes.items(), key=lambda t: (-t[0][0] * t[0][1], t[0])))
@@ -451,7 +456,7 @@ def decision_table() -> str:
 
 
 # ---------------------------------------------------------------------------------------------- check
-def stale_pages(docs_dir: str | Path = "docs", cases_dir: str | Path = "cases") -> list[str]:
+def stale_pages(docs_dir: str | Path = "docs", cases_dir: str | Path | None = None) -> list[str]:
     """Generated pages (and catalogue pictures) in ``docs_dir`` that differ from a fresh generation.
 
     Returns human-readable problems, each naming the command that fixes it; empty when up to date.
@@ -461,7 +466,7 @@ def stale_pages(docs_dir: str | Path = "docs", cases_dir: str | Path = "cases") 
     >>> import tempfile
     >>> from pathlib import Path
     >>> with tempfile.TemporaryDirectory() as d:
-    ...     stale_pages(d, Path(__file__).resolve().parent.parent / "cases")[0]
+    ...     stale_pages(d)[0]
     'cli.md is missing or stale: run `python -m wellposed.docs_tools cli > docs/cli.md`'
     """
     docs = Path(docs_dir)
@@ -478,7 +483,7 @@ def stale_pages(docs_dir: str | Path = "docs", cases_dir: str | Path = "cases") 
             "python -m wellposed.docs_tools decision-table > docs/decision-table.md")
     fig_dir = docs / "figures" / "cases"
     manifest_path = fig_dir / "MANIFEST.json"
-    cases = _load_cases(Path(cases_dir))
+    cases = _load_cases(cases_dir)
     recorded = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
     current = _manifest(cases, fig_dir)
     for name, entry in current.items():
@@ -499,13 +504,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("cli", help="print the CLI reference (Markdown) to stdout")
     p = sub.add_parser("catalogue", help="write catalogue.md and the case pictures into --docs")
     p.add_argument("--docs", default="docs", help="docs directory (default docs)")
-    p.add_argument("--cases", default="cases", help="directory of .json cases (default cases)")
+    p.add_argument("--cases", default=None, help="directory of .json cases (default: the case catalogue)")
     sub.add_parser("decision-table", help="print the decision table (Markdown) to stdout")
     p = sub.add_parser("figures", help="draw the pictures of the docs pages into --out")
     p.add_argument("--out", default="docs/figures", help="folder (default docs/figures)")
     p = sub.add_parser("check", help="exit 1 if a generated page is stale")
     p.add_argument("--docs", default="docs", help="docs directory (default docs)")
-    p.add_argument("--cases", default="cases", help="directory of .json cases (default cases)")
+    p.add_argument("--cases", default=None, help="directory of .json cases (default: the case catalogue)")
     args = parser.parse_args(argv)
     try:
         if args.what == "cli":

@@ -21,7 +21,7 @@ def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser("analyze", help="classify one pattern: classes, graph, tractability, closedness",
                        description="Classify one support pattern and say why.", epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("spec", metavar="SPEC", help="case file (.json/.npz) or family spec such as lu:3")
+    p.add_argument("spec", metavar="SPEC", help="case file (.json/.npz), case:NAME or family spec such as lu:3")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--no-closedness", action="store_true", help="skip the closedness engine")
     p.add_argument("--full", action="store_true",

@@ -22,7 +22,7 @@ def add_parser(subparsers: Any) -> None:
         NAME, help="is P = {X Yᵀ} closed (FSMF well-posed for every A)? with evidence",
         description="Decide whether the set of products X Yᵀ with the given supports is closed: theorems, "
                     "not-closed certificates (limit matrix, curve, z3 non-membership proof), QE fallback.")
-    p.add_argument("spec", help="pattern file (.json/.npz) or family spec such as lu:3, full:3,3,2")
+    p.add_argument("spec", help="pattern file (.json/.npz), case:NAME or family spec such as lu:3, full:3,3,2")
     add_backend_option(p)
     add_budget_options(p)
     p.add_argument("--no-qe", action="store_true", help="skip the QE stage")
