@@ -404,12 +404,17 @@ class FactorChain:
         vec = X.ndim == 1
         X2 = X.reshape(n, -1)
         cp, rp = self.column_permutation, self.row_permutation
-        X2 = np.ascontiguousarray(X2) if cp is None else np.take(X2, cp, axis=0)
         k = X2.shape[1]
         dtype = np.result_type(self.dtype, X2.dtype)
         facs = self._apply_plan()[::-1]
-        size = max(f.shape[0] for f in facs) * k
-        bufs = _buffers(dtype, size) if len(facs) > 1 or rp is not None else None
+        size = max(max(f.shape[0] for f in facs), n) * k
+        bufs = _buffers(dtype, size) if len(facs) > 1 or rp is not None or cp is not None else None
+        if cp is None:
+            X2 = np.ascontiguousarray(X2)
+        elif bufs is not None and X2.dtype == dtype:  # into the buffer the first factor does not write
+            X2 = np.take(X2, cp, axis=0, out=bufs[1][: n * k].reshape(n, k), mode="clip")
+        else:
+            X2 = np.take(X2, cp, axis=0)
         Y = X2
         for i, f in enumerate(facs):
             rows = f.shape[0]
@@ -478,7 +483,8 @@ class FactorChain:
         return FactorChain(self.factors + other.factors, other.column_permutation, self.row_permutation)
 
     def _adjoint(self, conjugate: bool) -> FactorChain:
-        """Transposed (conjugated) chain, built once and cached both ways (``chain.T.T is chain``)."""
+        """Transposed (conjugated) chain, built once and cached both ways (``chain.T.T is chain``); its apply
+        plan is this chain's, transposed, so ``chain.T @ X`` costs what ``chain @ X`` costs."""
         key = "H" if conjugate and self.dtype.kind == "c" else "T"
         cached = self._adjoints.get(key)
         if cached is None:
@@ -488,6 +494,9 @@ class FactorChain:
                 column_permutation=None if rp is None else np.argsort(rp),
                 row_permutation=None if cp is None else np.argsort(cp),
             )
+            # the merged pairs of the apply plan, transposed (reversed chains are rarely chainable themselves)
+            plan = tuple(f.transpose(conjugate) for f in reversed(self._apply_plan()))
+            object.__setattr__(cached, "_plan", plan)
             self._adjoints[key] = cached
             cached._adjoints[key] = self
         return cached
