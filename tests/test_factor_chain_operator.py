@@ -132,6 +132,15 @@ def test_chain_files_keep_the_permutations(chain):
     np.testing.assert_array_equal(back.to_dense(), chain.to_dense())
 
 
+def test_operands_of_other_dtypes():
+    chain = _random_chain(dyadic_butterfly(16), np.random.default_rng(2), column_perm=True, row_perm=True)
+    D = _dense_reference(chain)
+    for X in (np.arange(32).reshape(16, 2), np.ones((16, 3), dtype=np.float32), np.ones(16) + 2j, [1.0] * 16,
+              np.asfortranarray(np.arange(48.0).reshape(16, 3)), np.arange(64.0).reshape(16, 4)[:, ::2]):
+        np.testing.assert_allclose(chain @ X, D @ np.asarray(X), rtol=1e-6, atol=1e-9)
+        assert (chain @ X).dtype == np.result_type(chain.dtype, np.asarray(X).dtype)
+
+
 def test_compose_multiplies_and_refuses_inner_permutations():
     rng = np.random.default_rng(3)
     A = _random_chain(dyadic_butterfly(8), rng, row_perm=True)
@@ -377,6 +386,9 @@ def test_torch_module_dtypes_and_errors(dft_result):
         res.chain.to_torch(dtype="float32")
     with pytest.raises(InvalidMatrixError, match=r"x must have shape \(\.\.\., 64\)"):
         module(torch.zeros(3, 5, dtype=torch.complex128))
+    with pytest.raises(InvalidMatrixError, match=r"x has dtype torch.float32 but the parameters are torch.complex128: "
+                                                 r"convert x with x.to\(torch.complex128\)"):
+        module(torch.zeros(3, 64, dtype=torch.float32))
     assert "column permutation" in repr(module)
 
 

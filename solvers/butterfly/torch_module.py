@@ -94,6 +94,10 @@ class FactorChainModule(torch.nn.Module):
         if x.ndim < 1 or x.shape[-1] != n:
             raise InvalidMatrixError(f"x must have shape (..., {n}) (one input vector per row, as for "
                                      f"torch.nn.Linear), got {tuple(x.shape)!r}.")
+        dtype = self.factors[0].dtype
+        if x.dtype != dtype:
+            raise InvalidMatrixError(f"x has dtype {x.dtype} but the parameters are {dtype}: convert x with "
+                                     f"x.to({dtype}), or build the module with chain.to_torch(dtype={x.dtype}).")
         lead = x.shape[:-1]
         y = x.reshape(-1, n)
         if self.column_permutation is not None:
