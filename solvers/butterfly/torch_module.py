@@ -33,6 +33,21 @@ def _torch_dtype(chain_dtype: np.dtype, dtype: Any) -> torch.dtype:
     return dtype
 
 
+def _factor_times(p: KSPattern, w: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``F @ y`` for the factor ``F`` of pattern ``p`` and data ``w``, ``y`` of shape ``(a*c*d, batch)``.
+
+    ``F`` acts on ``y`` viewed as ``(a, c, d, batch)`` as ``a·d`` blocks ``b×c``. Blocks of at most 2×2 (the
+    dyadic butterfly) are summed as ``c`` broadcast products — a batched matmul of thousands of 2×2 blocks costs
+    about 15× more in torch, forward and backward; larger blocks use one batched matmul.
+    """
+    a, b, c, d = p.abcd
+    k = y.shape[1]
+    if b * c <= 4:
+        return (y.reshape(a, 1, c, d, k) * w[..., None]).sum(2).reshape(a * b * d, k)
+    out = torch.matmul(w.permute(0, 3, 1, 2), y.reshape(a, c, d, k).permute(0, 2, 1, 3))  # (a, d, b, k)
+    return out.permute(0, 2, 1, 3).reshape(a * b * d, k)
+
+
 class FactorChainModule(torch.nn.Module):
     """``y = x @ Mᵀ`` for the matrix ``M`` of a :class:`~wellposed.solvers.butterfly.FactorChain`, trainable.
 
@@ -63,8 +78,10 @@ class FactorChainModule(torch.nn.Module):
 
     Notes
     -----
-    ``O(nnz · batch)`` per forward: one ``einsum`` (a batched matmul over the ``a·d`` blocks) per factor,
-    rightmost first; a permutation is one ``index_select``.
+    ``O(nnz · batch)`` per forward, on the input transposed to ``(n, batch)``: per factor (rightmost first) one
+    batched matmul over its ``a·d`` blocks, or ``c`` broadcast products for blocks of at most 2×2; a
+    permutation is one ``index_select``. At ``N = 4096`` (dyadic butterfly, 12 factors, batch 64, float32,
+    one thread) a forward takes about 2.5 ms against about 100 ms for one ``einsum`` per factor.
     """
 
     column_permutation: torch.Tensor | None
@@ -99,15 +116,15 @@ class FactorChainModule(torch.nn.Module):
             raise InvalidMatrixError(f"x has dtype {x.dtype} but the parameters are {dtype}: convert x with "
                                      f"x.to({dtype}), or build the module with chain.to_torch(dtype={x.dtype}).")
         lead = x.shape[:-1]
-        y = x.reshape(-1, n)
+        y = x.reshape(-1, n).T  # column layout (n, batch): each factor is then a reshape of y, no copy
         if self.column_permutation is not None:
-            y = y.index_select(1, self.column_permutation)
+            y = y.index_select(0, self.column_permutation)
+        y = y.contiguous()
         for p, w in zip(reversed(self.patterns), reversed(list(self.factors)), strict=True):
-            a, b, c, d = p.abcd
-            y = torch.einsum("abcd,kacd->kabd", w, y.reshape(-1, a, c, d)).reshape(-1, a * b * d)
+            y = _factor_times(p, w, y)
         if self.row_permutation is not None:
-            y = y.index_select(1, self.row_permutation)
-        return y.reshape(*lead, m)
+            y = y.index_select(0, self.row_permutation)
+        return y.T.reshape(*lead, m)
 
     def to_dense(self) -> torch.Tensor:
         """The matrix ``M`` (shape ``(m, n)``, differentiable), i.e. the ``weight`` of the equivalent
