@@ -371,6 +371,28 @@ def test_torch_module_matches_the_chain_and_trains_on_its_supports():
 
 
 @pytest.mark.requires_torch
+def test_torch_module_equals_the_chain_on_random_chains():
+    import torch
+
+    @_SETTINGS
+    @given(chains(), st.integers(0, 2**32 - 1))
+    def check(chain, seed):
+        module = chain.to_torch()
+        X = np.random.default_rng(seed).standard_normal((2, 3, chain.shape[1])).astype(chain.dtype)
+        with torch.no_grad():
+            out = module(torch.from_numpy(X)).numpy()
+        np.testing.assert_allclose(out, np.einsum("ij,abj->abi", _dense_reference(chain), X), atol=1e-12)
+        assert sum(p.numel() for p in module.parameters()) == chain.nnz
+
+    check()
+    # blocks larger than 2×2 take the batched-matmul path
+    chain = _random_chain(monarch(4, 8), np.random.default_rng(1), column_perm=True, row_perm=True)
+    X = np.random.default_rng(2).standard_normal((5, 32))
+    with torch.no_grad():
+        np.testing.assert_allclose(chain.to_torch()(torch.from_numpy(X)).numpy(), X @ chain.to_dense().T, atol=1e-12)
+
+
+@pytest.mark.requires_torch
 def test_torch_module_dtypes_and_errors(dft_result):
     import torch
 
