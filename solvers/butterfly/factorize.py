@@ -151,7 +151,8 @@ def factorize(
         ``error ≤ sqrt(L−1) · E*``.
     bit_reversal : bool, default False
         Factorize ``A[:, perm]`` with ``perm`` the bit-reversal permutation (the DFT matrix is then an exact
-        butterfly product); the permutation is kept in the result and undone by ``apply`` / ``to_dense``.
+        butterfly product); the chain keeps ``perm`` as its ``column_permutation``, so ``result.chain`` is
+        the approximation of ``A`` itself.
     certificate : {'free', 'exact'}
         ``'free'``: lower bounds that the algorithm gets for nothing (the root split; every split when
         orthonormalized). ``'exact'``: also compute ``E_s(A)`` at every split point (see
@@ -258,7 +259,7 @@ def factorize(
     ratio = 1.0 if err == 0.0 and lb == 0.0 else (err / lb if lb > 0 else math.inf)
     normA = math.sqrt(normA2)
     return ButterflyResult(
-        chain=FactorChain(factors),
+        chain=FactorChain(factors, column_permutation=perm),
         error=err,
         rel_error=err / normA if normA > 0 else 0.0,
         split_errors=lower,
@@ -267,7 +268,6 @@ def factorize(
         order=order,
         orthonormalized=bool(orthonormalize),
         off_support_error=math.sqrt(off2),
-        column_permutation=perm,
     )
 
 
