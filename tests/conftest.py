@@ -16,6 +16,8 @@ _OPTIONAL = {
                            'lazylinop not installed (pip install "wellposed[interop]")'),
     "requires_pyfaust": (lambda: importlib.util.find_spec("pyfaust") is not None,
                          'pyfaust not installed (pip install "wellposed[interop]")'),
+    "requires_pandas": (lambda: importlib.util.find_spec("pandas") is not None,
+                        'pandas not installed (pip install "wellposed[frame]")'),
 }
 
 

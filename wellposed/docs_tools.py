@@ -1,16 +1,20 @@
-"""Generators of the documentation pages that must not drift: CLI reference, case catalogue, decision table.
+"""Generators of the documentation pages that must not drift: CLI reference, Python API reference, case
+catalogue, decision table.
 
-Run ``python -m wellposed.docs_tools cli > docs/cli.md``, ``python -m wellposed.docs_tools catalogue
---docs docs``, ``python -m wellposed.docs_tools decision-table > docs/decision-table.md`` and
-``python -m wellposed.docs_tools figures`` (the pictures of the pages, :mod:`wellposed.docs_figures`);
-``python -m wellposed.docs_tools check --docs docs`` exits 1 and names the stale pages.
+Run ``python -m wellposed.docs_tools cli > docs/cli.md``, ``python -m wellposed.docs_tools api > docs/api.md``,
+``python -m wellposed.docs_tools catalogue --docs docs``, ``python -m wellposed.docs_tools decision-table >
+docs/decision-table.md`` and ``python -m wellposed.docs_tools figures`` (the pictures of the pages,
+:mod:`wellposed.docs_figures`); ``python -m wellposed.docs_tools check --docs docs`` exits 1 and names the stale pages.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import hashlib
+import importlib
+import inspect
 import json
 import os
 import re
@@ -31,6 +35,8 @@ __all__ = [
     "DecisionRow",
     "DECISION_ROWS",
     "cli_reference",
+    "API_SECTIONS",
+    "api_reference",
     "catalogue_markdown",
     "write_catalogue",
     "decision_table",
@@ -152,6 +158,253 @@ def cli_reference(parser: argparse.ArgumentParser | None = None) -> str:
               "first, then by suffix, then by what the source is. Another suffix is refused with a message that "
               "names the argument, the file and the formats it accepts.", "", formats_markdown()]
     return "\n".join(lines).rstrip() + "\n"
+
+
+# ---------------------------------------------------------------------------------------------- Python API
+#: The sections of ``docs/api.md``: a title, a sentence, and the public names it documents — dotted names of
+#: objects, or a package whose ``__all__`` lists them (``"wellposed.solvers.butterfly.*"``).
+API_SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("Entry points", "One pattern or one network, and many patterns at once.",
+     ("wellposed.analyze", "wellposed.classify_many", "wellposed.BatchTable")),
+    ("Patterns and verdicts", "The pattern model and the records the entry points return.",
+     ("wellposed.SupportPattern", "wellposed.analysis.Analysis", "wellposed.network.NetworkReport")),
+    ("Optimal FSMF (`wellposed.solvers`)", "The exact solver on tractable supports and the baseline.",
+     ("wellposed.solvers.*",)),
+    ("Butterfly and Kronecker-sparse chains (`wellposed.solvers.butterfly`)",
+     "Hierarchical factorization, factor chains with fast apply, chain files.", ("wellposed.solvers.butterfly.*",)),
+    ("Quantization (`wellposed.solvers.quantize`)",
+     "t-bit floating-point formats, optimal rank-one and butterfly quantization.", ("wellposed.solvers.quantize.*",)),
+)
+
+_API_INTRO = """\
+The public Python entry points, generated from their docstrings (every example in them runs in the test suite
+as a doctest). `wellposed.analyze` and `wellposed.classify_many` are what `wellposed analyze` / `wellposed
+network` and `wellposed batch` compute, for objects held in memory:
+
+```python
+import numpy as np
+import wellposed
+
+lu = np.tril(np.ones((3, 3), dtype=bool))
+a = wellposed.analyze((lu, lu))  # the pair (I, J) of masks of A ≈ X Yᵀ
+assert (a.tractable, a.closed) == (False, False)  # not tractable, and ill-posed for some A
+print(a.tractable_reason)
+print(a.closed_method, a.certificate["limit"])  # the evidence: a limit of products that is no product
+table = wellposed.classify_many(np.stack([lu, np.eye(3, dtype=bool)]), np.stack([lu, np.eye(3, dtype=bool)]))
+assert table["tractable"].tolist() == [False, True]
+```
+"""
+
+_ROLE = re.compile(r":(?:func|class|meth|mod|data|attr|exc|obj):`(~?)([^`]+)`")
+_SECTION_UNDERLINE = re.compile(r"^-{3,}$")
+_LIST_SECTIONS = frozenset({"Parameters", "Returns", "Yields", "Raises", "Attributes", "Other Parameters"})
+
+
+def _inline(text: str) -> str:
+    """reST inline markup as Markdown: roles become code (``~`` keeps the last name), double backquotes single."""
+    text = _ROLE.sub(lambda m: f"`{m.group(2).rsplit('.', 1)[-1] if m.group(1) else m.group(2)}`", text)
+    return text.replace("``", "`")
+
+
+def _fence_doctests(lines: list[str]) -> list[str]:
+    """Lines with every run of doctest lines (``>>>`` up to a blank line) fenced as ``pycon``."""
+    out: list[str] = []
+    inside = False
+    for line in lines:
+        if not inside and line.lstrip().startswith(">>>"):
+            out += ["", "```pycon"]
+            inside = True
+        if inside and not line.strip():
+            out += ["```", ""]
+            inside = False
+            continue
+        out.append(line if inside else _inline(line))
+    if inside:
+        out.append("```")
+    return out
+
+
+def _docstring_markdown(doc: str | None) -> list[str]:
+    """A numpydoc docstring as Markdown: text kept, parameter lists as bullet lists, examples fenced."""
+    if not doc:
+        return []
+    lines = inspect.cleandoc(doc).splitlines()
+    sections: list[tuple[str, list[str]]] = [("", [])]
+    k = 0
+    while k < len(lines):
+        if k + 1 < len(lines) and lines[k].strip() and _SECTION_UNDERLINE.match(lines[k + 1].strip()):
+            sections.append((lines[k].strip(), []))
+            k += 2
+            continue
+        sections[-1][1].append(lines[k])
+        k += 1
+    out: list[str] = []
+    for title, body in sections:
+        if title:
+            out += ["", f"**{title}**", ""]
+        if title in _LIST_SECTIONS:
+            for line in body:
+                if not line.strip():
+                    continue
+                if line.startswith((" ", "\t")) and out and out[-1].startswith("- "):
+                    out[-1] += " " + _inline(line.strip())
+                elif line.startswith((" ", "\t")):
+                    out.append("  " + _inline(line.strip()))
+                else:
+                    name, sep, kind = line.partition(" : ")
+                    out.append(f"- `{name.strip()}`" + (f" ({_inline(kind.strip())}):" if sep else ":"))
+        else:  # text, Examples, Notes, References: doctest lines fenced, the rest kept
+            out += _fence_doctests(body)
+    while out and not out[-1].strip():
+        out.pop()
+    return out
+
+
+class _Shown:
+    """An annotation shown as written (string annotations would otherwise be printed in quotes)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _annotation(value: Any) -> str:
+    return value if isinstance(value, str) else inspect.formatannotation(value)
+
+
+def _top_level_split(text: str) -> list[str]:
+    """``text`` cut at the commas outside brackets and quotes."""
+    parts, depth, quote, start = [], 0, "", 0
+    for i, ch in enumerate(text):
+        if quote:
+            quote = "" if ch == quote and text[i - 1] != "\\" else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+    parts.append(text[start:].strip())
+    return [p for p in parts if p]
+
+
+def _signature(name: str, obj: Any) -> str:
+    """``name(param: type = default, ...) -> type``, one parameter per line when longer than 100 characters."""
+    try:
+        sig = inspect.signature(obj)
+    except (TypeError, ValueError):
+        return name
+    shown = sig.replace(
+        parameters=[p.replace(annotation=p.annotation if p.annotation is p.empty else _Shown(_annotation(p.annotation)))
+                    for p in sig.parameters.values()],
+        return_annotation=(sig.return_annotation if sig.return_annotation is sig.empty
+                           else _Shown(_annotation(sig.return_annotation))))
+    text = f"{name}{shown}"
+    if len(text) > 100:
+        whole = str(shown)
+        head, ret = (whole[:-1], "") if sig.return_annotation is sig.empty else whole.rsplit(") -> ", 1)
+        text = f"{name}(\n" + "".join(f"    {p},\n" for p in _top_level_split(head[1:])) + ")" + (
+            f" -> {ret}" if ret else "")
+    if re.search(r" at 0x[0-9a-f]+", text):  # an object's default repr: not reproducible
+        raise InvalidSpecError(f"the signature of {name} shows a memory address ({text!r}); give the default a repr.")
+    return text
+
+
+def _resolve(dotted: str) -> Any:
+    module, _, attr = dotted.rpartition(".")
+    return getattr(importlib.import_module(module), attr)
+
+
+def _constant_comment(package: str, name: str) -> str:
+    """The ``#:`` comment above ``NAME =`` in the loaded modules of ``package`` (first in name order)."""
+    pattern = re.compile(rf"((?:^[ \t]*#:.*\n)+)^{re.escape(name)}\b[^=\n]*=", re.M)
+    for module_name in sorted(m for m in sys.modules if m == package or m.startswith(package + ".")):
+        try:
+            source = inspect.getsource(sys.modules[module_name])
+        except (OSError, TypeError):
+            continue
+        found = pattern.search(source)
+        if found:
+            return " ".join(line.strip()[2:].strip() for line in found.group(1).splitlines())
+    return ""
+
+
+def _api_entry(dotted: str) -> list[str]:
+    """The Markdown of one public name: heading, signature, docstring; a class also lists its fields and its
+    public methods and properties."""
+    obj = _resolve(dotted)
+    short = dotted.rsplit(".", 1)[-1]
+    if inspect.isfunction(obj):
+        return [f"### `{dotted}`", "", "```text", _signature(short, obj), "```", "", *_docstring_markdown(obj.__doc__),
+                ""]
+    if inspect.isclass(obj):
+        out = [f"### `{dotted}`", ""]
+        if dataclasses.is_dataclass(obj):
+            fields = [f"`{f.name}` ({_annotation(f.type)})" for f in dataclasses.fields(obj)
+                      if not f.name.startswith("_")]
+            out += [f"*class* (frozen dataclass: {len(fields)} fields)" if obj.__dataclass_params__.frozen  # type: ignore[attr-defined]
+                    else f"*class* (dataclass: {len(fields)} fields)", "", *_docstring_markdown(obj.__doc__), "",
+                    "Fields: " + ", ".join(fields) + ".", ""]
+        else:
+            out += ["```text", _signature(short, obj), "```", "", *_docstring_markdown(obj.__doc__), ""]
+        for attr, member in vars(obj).items():
+            if attr.startswith("_"):
+                continue
+            if isinstance(member, property):
+                out += [f"#### `{short}.{attr}` (property)", "", *_docstring_markdown(member.__doc__), ""]
+            elif isinstance(member, (staticmethod, classmethod)) or inspect.isfunction(member):
+                func = member.__func__ if isinstance(member, (staticmethod, classmethod)) else member
+                out += [f"#### `{short}.{attr}`", "", "```text", _signature(f"{short}.{attr}", func), "```", "",
+                        *_docstring_markdown(func.__doc__), ""]
+        return out
+    package = dotted.rsplit(".", 1)[0]
+    value = repr(obj)
+    if len(value) > 100 or re.search(r" at 0x[0-9a-f]+", value):
+        value = f"a {type(obj).__name__} of {len(obj)} items" if hasattr(obj, "__len__") else type(obj).__name__
+    else:
+        value = f"`{value}`"
+    comment = _constant_comment(package, short)
+    return [f"### `{dotted}`", "", f"Constant: {value}." + (f" {_inline(comment)}" if comment else ""), ""]
+
+
+def _api_names(spec: str) -> list[str]:
+    if spec.endswith(".*"):
+        package = spec[:-2]
+        return [f"{package}.{name}" for name in importlib.import_module(package).__all__]
+    return [spec]
+
+
+def api_reference() -> str:
+    """The Markdown Python API reference (``docs/api.md``), generated from the docstrings of :data:`API_SECTIONS`.
+
+    Examples
+    --------
+    >>> text = api_reference()
+    >>> text.splitlines()[2], "### `wellposed.analyze`" in text, "### `wellposed.SupportPattern`" in text
+    ('# Python API', True, True)
+
+    Notes
+    -----
+    Deterministic: the names come in the order of :data:`API_SECTIONS` and of each package's ``__all__``,
+    members in definition order; a default value shown by its memory address is refused.
+    """
+    lines = [GENERATED_NOTE.format(what="api > docs/api.md"), "", "# Python API", "", _API_INTRO]
+    sections = [(title, about, [n for spec in specs for n in _api_names(spec)]) for title, about, specs in API_SECTIONS]
+    lines += ["| section | names |", "|---|---|"]
+    for title, _, names in sections:
+        anchor = re.sub(r"[^a-z0-9 -]", "", title.lower()).replace(" ", "-")
+        lines.append(f"| [{_cell(title)}](#{anchor}) | " + ", ".join(f"`{n.rsplit('.', 1)[-1]}`" for n in names) + " |")
+    lines.append("")
+    for title, about, names in sections:
+        lines += [f"## {title}", "", about, ""]
+        for name in names:
+            lines += _api_entry(name)
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).rstrip() + "\n"
 
 
 # ---------------------------------------------------------------------------------------------- catalogue
@@ -478,6 +731,7 @@ def stale_pages(docs_dir: str | Path = "docs", cases_dir: str | Path | None = No
             problems.append(f"{name} is missing or stale: run `{fix}`")
 
     compare("cli.md", cli_reference(), "python -m wellposed.docs_tools cli > docs/cli.md")
+    compare("api.md", api_reference(), "python -m wellposed.docs_tools api > docs/api.md")
     compare("catalogue.md", catalogue_markdown(cases_dir), "python -m wellposed.docs_tools catalogue --docs docs")
     compare("decision-table.md", decision_table(),
             "python -m wellposed.docs_tools decision-table > docs/decision-table.md")
@@ -497,11 +751,12 @@ def stale_pages(docs_dir: str | Path = "docs", cases_dir: str | Path | None = No
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m wellposed.docs_tools {cli,catalogue,decision-table,figures,check}``; returns the exit code."""
+    """``python -m wellposed.docs_tools {cli,api,catalogue,decision-table,figures,check}``; returns the exit code."""
     parser = argparse.ArgumentParser(prog="python -m wellposed.docs_tools",
                                      description="Generate the documentation pages that are derived from code.")
     sub = parser.add_subparsers(dest="what", metavar="WHAT", required=True)
     sub.add_parser("cli", help="print the CLI reference (Markdown) to stdout")
+    sub.add_parser("api", help="print the Python API reference (Markdown) to stdout")
     p = sub.add_parser("catalogue", help="write catalogue.md and the case pictures into --docs")
     p.add_argument("--docs", default="docs", help="docs directory (default docs)")
     p.add_argument("--cases", default=None, help="directory of .json cases (default: the case catalogue)")
@@ -515,6 +770,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.what == "cli":
             sys.stdout.write(cli_reference())
+        elif args.what == "api":
+            sys.stdout.write(api_reference())
         elif args.what == "decision-table":
             sys.stdout.write(decision_table())
         elif args.what == "figures":

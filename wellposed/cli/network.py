@@ -38,14 +38,13 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the masks, analyze, print; returns the exit code (failures are raised for ``main`` to map)."""
+    from ..api import analyze
     from ..io.masks import load_masks
-    from ..network import analyze_network
 
     loaded = load_masks(args.masks, from_weights=args.from_weights, parameter="MASKS")
     with progress_bar(args, "network", "step") as bar:
-        report = analyze_network(list(loaded.masks), names=list(loaded.names),
-                                 closedness=not args.no_closedness, backend=args.backend, effort=args.effort,
-                                 timeout=args.timeout, progress=bar)
+        report = analyze(loaded, closedness=not args.no_closedness, backend=args.backend, effort=args.effort,
+                         timeout=args.timeout, progress=bar)
     rec = report.to_json()
     rec["files"] = list(dict.fromkeys(loaded.sources))
     if args.json:
