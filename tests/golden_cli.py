@@ -36,7 +36,7 @@ def commands() -> list[tuple[str, list[str]]]:
         out.append((f"network-{name}.txt", ["network", f"cases/networks/{name}"]))
     out.append(("families.txt", ["families"]))
     for cmd in ["analyze", "batch", "families", "solve", "backends", "demo", "quantize", "network", "factor",
-                "closedness", "census"]:
+                "closedness", "census", "report"]:
         out.append((f"help-{cmd}.txt", [cmd, "--help"]))
     out.append(("help.txt", ["--help"]))
     return out
