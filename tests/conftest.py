@@ -12,6 +12,8 @@ _OPTIONAL = {
                       'dask.distributed not installed (pip install "dask[distributed]")'),
     "requires_torch": (lambda: importlib.util.find_spec("torch") is not None,
                        "torch not installed (pip install torch==2.13.0)"),
+    "requires_chromium": (lambda: shutil.which("chromium") is not None,
+                          "chromium not installed (apt-get install chromium)"),
 }
 
 
