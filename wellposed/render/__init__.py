@@ -7,7 +7,7 @@ displays. No matplotlib: a picture is a string.
 """
 
 from .page import SECTIONS, analysis_html, report_html, verdict_table
-from .pictures import MAX_CELLS, MAX_GRAPH_EDGES, MAX_GRAPH_NODES, chain_picture, pattern_figure
+from .pictures import MAX_CELLS, MAX_GRAPH_EDGES, MAX_GRAPH_NODES, chain_picture, pattern_figure, pattern_svg
 
-__all__ = ["report_html", "analysis_html", "verdict_table", "pattern_figure", "chain_picture", "SECTIONS",
-           "MAX_CELLS", "MAX_GRAPH_NODES", "MAX_GRAPH_EDGES"]
+__all__ = ["report_html", "analysis_html", "verdict_table", "pattern_figure", "pattern_svg", "chain_picture",
+           "SECTIONS", "MAX_CELLS", "MAX_GRAPH_NODES", "MAX_GRAPH_EDGES"]

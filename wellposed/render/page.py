@@ -112,9 +112,15 @@ def _evidence(a: Analysis) -> str:
 
 
 def analysis_html(a: Analysis) -> str:
-    """An HTML fragment for a notebook: the title, the facts, the verdict table and the evidence."""
+    """An HTML fragment for a notebook: the title, the verdict table, the supports picture (when every class is
+    listed and the grid is at most 128 cells a side), the facts and the evidence."""
+    from .pictures import listed_classes_picture
+
     title = esc(a.name or "pattern")
-    return (f"<div><h3>{title}</h3><p>{esc(a.description)}</p>{verdict_table(a)}{_facts(a)}{_evidence(a)}</div>")
+    picture = listed_classes_picture(a.m, a.n, list(a.classes)) if a.classes_total is None and a.classes else None
+    figure = f"<div>{picture}</div>" if picture else ""
+    return (f"<div><h3>{title}</h3><p>{esc(a.description)}</p>{verdict_table(a)}{figure}{_facts(a)}"
+            f"{_evidence(a)}</div>")
 
 
 def _certificate_section(pattern: SupportPattern, a: Analysis) -> tuple[str, list[str]]:

@@ -22,9 +22,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..kronecker import KSPattern
     from ..support import SupportPattern
 
-__all__ = ["MAX_CELLS", "MAX_GRAPH_NODES", "MAX_GRAPH_EDGES", "MAX_PANELS", "block_density", "mask_picture",
-           "class_cover", "supports_picture", "class_panels", "support_graph_picture", "curve_pictures",
-           "chain_picture", "hstack", "laurent_text", "class_colour"]
+__all__ = ["pattern_svg", "pattern_figure", "listed_classes_picture", "MAX_CELLS", "MAX_GRAPH_NODES",
+           "MAX_GRAPH_EDGES", "MAX_PANELS", "block_density", "mask_picture", "class_cover", "supports_picture",
+           "class_panels", "class_edges", "support_graph_picture", "curve_pictures", "chain_picture", "hstack",
+           "laurent_text", "class_colour"]
 
 #: Largest grid side drawn: bigger masks are drawn by blocks of entries, coloured by density.
 MAX_CELLS = 128
@@ -167,7 +168,8 @@ class ClassCover:
     other_index = overlap_index + 1
 
 
-def class_cover(pattern: SupportPattern, classification: Classification, max_cells: int = MAX_CELLS) -> ClassCover:
+def class_cover(pattern: SupportPattern, classification: Classification, max_cells: int = MAX_CELLS,
+                exact_work: int = EXACT_COVER_WORK) -> ClassCover:
     """Colour every entry (or block of entries) of the m×n grid by the class of identical rank-one supports
     covering it; entries covered by two classes or more get the overlap colour.
 
@@ -183,7 +185,7 @@ def class_cover(pattern: SupportPattern, classification: Classification, max_cel
         return ClassCover(cells, (bh, bw), True, 0, np.full((m, n), -1) if (bh, bw) == (1, 1) else None)
     xc, yc = _class_masks(m, n, classes)
     colour_of = (np.arange(c) % len(PALETTE)) * SHADES
-    if m * n * c <= EXACT_COVER_WORK:
+    if m * n * c <= exact_work:
         xf = xc.astype(np.float32)
         cover = np.rint(xf @ yc.T.astype(np.float32)).astype(np.int64)
         ids = np.rint(xf @ (yc * np.arange(1, c + 1, dtype=np.float32)).T).astype(np.int64) - 1
@@ -426,18 +428,54 @@ def hstack(svgs: Sequence[str], gap: float = 10, title: str = "") -> str:
     return out.render()
 
 
-def pattern_figure(pattern: SupportPattern, classification: Classification | None) -> tuple[str, list[str]]:
-    """Masks I and J and (given the classification) the supports coloured by class, side by side; notes."""
+def pattern_figure(pattern: SupportPattern, classification: Classification | None, max_cells: int = 64,
+                   exact_work: int = 2**26) -> tuple[str, list[str]]:
+    """Masks I and J and (given the classification) the supports coloured by class, side by side, on grids of at
+    most ``max_cells`` cells a side (a notebook display: cheap for any size); and the summary notes."""
     notes = []
     pics = []
     for mask, title in ((pattern.x_support, "I (mask of X)"), (pattern.y_support, "J (mask of Y)")):
-        svg, note = mask_picture(mask, title, target=200)
+        svg, note = mask_picture(mask, title, max_cells=max_cells, target=200)
         pics.append(svg)
         notes += [note] if note else []
     if classification is not None:
-        cover = class_cover(pattern, classification)
+        cover = class_cover(pattern, classification, max_cells, exact_work)
         svg, note = supports_picture(pattern, cover, len(classification.classes), target=260)
         pics.append(svg)
         notes += [note] if note else []
     return hstack(pics, 16, pattern.name or "support pattern"), notes
 
+
+
+def listed_classes_picture(m: int, n: int, classes: Sequence[Mapping[str, Any]], max_cells: int = MAX_CELLS
+                           ) -> str | None:
+    """The supports picture from listed classes (``{"rows": [...], "cols": [...]}`` as in an analysis record), or
+    ``None`` when the grid is larger than ``max_cells`` a side or a list was cut (the picture would be partial)."""
+    if m > max_cells or n > max_cells or any(k.endswith("_total") for c in classes for k in c):
+        return None
+    cover = np.zeros((m, n), dtype=np.int64)
+    label = np.full((m, n), -1, dtype=np.int64)
+    for c, cl in enumerate(classes):
+        rows, cols = list(cl["rows"]), list(cl["cols"])
+        cover[np.ix_(rows, cols)] += 1
+        label[np.ix_(rows, cols)] = c
+    label = np.where(cover >= 2, -2, label)
+    colour_of = (np.arange(max(1, len(classes))) % len(PALETTE)) * SHADES + SHADES - 1
+    cells = np.where(label >= 0, colour_of[np.maximum(label, 0)], np.where(label == -2, ClassCover.overlap_index, -1))
+    stripes = [(i, j, [c for c, cl in enumerate(classes) if i in cl["rows"] and j in cl["cols"]])
+               for i, j in np.argwhere(label == -2).tolist()]
+    sub = f"{m}×{n}, {len(classes)} class{'es' * (len(classes) != 1)}"
+    return _framed(cells, ClassCover.palette, "rank-one supports S_k by class", sub, 220, stripes)
+
+
+#: A notebook display classifies a pattern (for its class colours) up to this many free entries.
+DISPLAY_CLASSIFY_ENTRIES = 2_000_000
+
+
+def pattern_svg(pattern: SupportPattern) -> str:
+    """The notebook display of a pattern: :func:`pattern_figure` at most 64 cells a side, classes coloured when
+    the pattern has at most :data:`DISPLAY_CLASSIFY_ENTRIES` free entries (else the masks only)."""
+    from ..classify import classify
+
+    cls = classify(pattern) if pattern.num_free_entries() <= DISPLAY_CLASSIFY_ENTRIES else None
+    return pattern_figure(pattern, cls)[0]
