@@ -3,6 +3,9 @@
 Run ``python -m wellposed.docs_tools cli > docs/cli.md``, ``python -m wellposed.docs_tools catalogue
 --docs docs`` and ``python -m wellposed.docs_tools decision-table > docs/decision-table.md``;
 ``python -m wellposed.docs_tools check --docs docs`` exits 1 and names the stale pages.
+``python -m wellposed.docs_tools notebook`` re-executes ``docs/lesson.ipynb`` and stores it with its outputs
+(needs ``nbclient`` and ``ipykernel``, in the ``test`` extra); its test compares the stored text outputs
+with a fresh run (:func:`notebook_texts`).
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ __all__ = [
     "decision_table",
     "stale_pages",
     "figure_slug",
+    "execute_notebook",
+    "notebook_texts",
+    "NOTEBOOK",
     "main",
 ]
 
@@ -488,8 +494,58 @@ def stale_pages(docs_dir: str | Path = "docs", cases_dir: str | Path = "cases") 
     return problems
 
 
+# ------------------------------------------------------------------------------------------- notebook
+#: The executed lesson notebook (stored with its outputs).
+NOTEBOOK = "docs/lesson.ipynb"
+#: Parts of a notebook's text outputs that may differ between runs: timings, and floating-point noise below 1e-10.
+_NOTEBOOK_NOISE = [(re.compile(r"seconds=[0-9.e+-]+"), "seconds=T"), (re.compile(r"'seconds': [0-9.e+-]+"),
+                                                                       "'seconds': T"),
+                   (re.compile(r"\b\d(\.\d+)?e-(1\d|[2-9]\d)\b"), "≈0")]
+
+
+def execute_notebook(path: str | Path = NOTEBOOK, timeout: float = 600) -> Any:
+    """Run every cell of the notebook at ``path`` in a fresh Python kernel (working directory: its folder) and
+    return the executed notebook (an ``nbformat`` node); a failing cell raises ``nbclient``'s
+    ``CellExecutionError`` naming the cell."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(str(path), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                   resources={"metadata": {"path": str(Path(path).resolve().parent)}}).execute()
+    return nb
+
+
+def notebook_texts(nb: Any) -> list[list[str]]:
+    """The text outputs of each code cell (streams and ``text/plain`` parts), timings and noise masked."""
+    out = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        texts = []
+        for o in cell.get("outputs", []):
+            text = o.get("text", "") if o.get("output_type") == "stream" else o.get("data", {}).get("text/plain", "")
+            text = "".join(text) if isinstance(text, list) else text
+            for pattern, repl in _NOTEBOOK_NOISE:
+                text = pattern.sub(repl, text)
+            texts.append(text)
+        out.append(texts)
+    return out
+
+
+def write_notebook(path: str | Path = NOTEBOOK) -> Path:
+    """Re-execute the notebook at ``path`` and store it with its outputs, atomically."""
+    import nbformat
+
+    nb = execute_notebook(path)
+    return atomic_write_text(path, nbformat.writes(nb) + "\n", "notebook")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m wellposed.docs_tools {cli,catalogue,decision-table,check}``; returns the exit code."""
+    """``python -m wellposed.docs_tools {cli,catalogue,decision-table,notebook,check}``; returns the exit code."""
     parser = argparse.ArgumentParser(prog="python -m wellposed.docs_tools",
                                      description="Generate the documentation pages that are derived from code.")
     sub = parser.add_subparsers(dest="what", metavar="WHAT", required=True)
@@ -498,6 +554,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--docs", default="docs", help="docs directory (default docs)")
     p.add_argument("--cases", default="cases", help="directory of .json cases (default cases)")
     sub.add_parser("decision-table", help="print the decision table (Markdown) to stdout")
+    p = sub.add_parser("notebook", help=f"re-execute {NOTEBOOK} and store it with its outputs")
+    p.add_argument("--path", default=NOTEBOOK, help=f"the notebook (default {NOTEBOOK})")
     p = sub.add_parser("check", help="exit 1 if a generated page is stale")
     p.add_argument("--docs", default="docs", help="docs directory (default docs)")
     p.add_argument("--cases", default="cases", help="directory of .json cases (default cases)")
@@ -507,6 +565,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout.write(cli_reference())
         elif args.what == "decision-table":
             sys.stdout.write(decision_table())
+        elif args.what == "notebook":
+            print(f"wrote {write_notebook(args.path)}")
         elif args.what == "catalogue":
             written = write_catalogue(args.docs, args.cases)
             print(f"wrote {written[0]}, {written[1]} and {len(written) - 2} pictures")
