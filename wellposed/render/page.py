@@ -99,7 +99,7 @@ def _evidence(a: Analysis) -> str:
     parts = []
     if a.details:
         parts.append("<p class=\"muted\">details of the closedness verdict</p>"
-                     f"<pre>{esc(json.dumps(_stable(a.details), indent=1, ensure_ascii=False))}</pre>")
+                     f"<pre>{esc(json.dumps(_stable(a.details), ensure_ascii=False))}</pre>")
     if a.parts:
         rows = "".join(f"<tr><td>{t}</td><td><pre>{esc(json.dumps(_stable(p), ensure_ascii=False))}</pre></td></tr>"
                        for t, p in enumerate(a.parts))
