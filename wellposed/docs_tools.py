@@ -598,7 +598,8 @@ def screenshot(page: str | Path, png: str | Path, width: int = 1100, height: int
                                     Path(tmp) / "profile")
         if code != 0 or not shot.is_file():
             raise OutputError(f"chromium could not photograph {str(page)!r} (exit {code}): {err.strip()[-300:]}")
-        image = Image.open(shot).convert("RGB").quantize(colors=colours, method=Image.Quantize.MEDIANCUT, dither=0)
+        image = Image.open(shot).convert("RGB").quantize(colors=colours, method=Image.Quantize.MEDIANCUT,
+                                                              dither=Image.Dither.NONE)
         with atomic_output(png, "png") as out:
             image.save(out, format="PNG", optimize=True)
     return Path(png)
