@@ -3,9 +3,6 @@ keeps every section and picture in its DOM, and paints a screenshot with the cla
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
 import struct
 import subprocess
 import zlib
@@ -15,27 +12,16 @@ import numpy as np
 import pytest
 
 from wellposed.cli import main
+from wellposed.docs_tools import run_chromium
 from wellposed.render import SECTIONS
 from wellposed.render.svg import PALETTE
 
 pytestmark = pytest.mark.requires_chromium
 
-_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def chromium(tmp_path: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run headless Chromium with its own profile folder; the whole process group is killed on timeout."""
-    profile = tmp_path / "profile"
-    cmd = [shutil.which("chromium") or "chromium", *_FLAGS, f"--user-data-dir={profile}", *args]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        raise
-    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Headless Chromium with the flags of :data:`wellposed.docs_tools.CHROMIUM_FLAGS` and a fresh profile."""
+    code, out, err = run_chromium(args, tmp_path / "profile")
+    return subprocess.CompletedProcess(["chromium", *args], code, out, err)
 
 
 def read_png(data: bytes) -> np.ndarray:
