@@ -175,3 +175,33 @@ def test_errors_use_the_usual_exit_codes(tmp_path: Path, capsys: pytest.CaptureF
     assert sorted(os.listdir(tmp_path)) == ["file", "folder.html"]  # nothing written, no temporary file left
     assert os.listdir(tmp_path / "folder.html") == []
 
+
+
+def test_undecided_verdict_shows_its_qe_evidence_without_timings() -> None:
+    from dataclasses import replace
+
+    pattern = family("lu:2")
+    a = replace(analyze(pattern, closedness=False), closed=None, closed_method="qe:z3",
+                closed_reason="z3 answered unknown within its budget", certificate=None,
+                details={"backend": "z3", "qe_seconds": 1.25, "transcript_tail": "(check-sat) unknown"})
+    page = report_html(pattern, a, classify(pattern))
+    p = parse(page)
+    text = " ".join(p.text)
+    assert "certificate" not in p.sections
+    assert "undecided" in text and "qe:z3" in text and "z3 answered unknown within its budget" in text
+    assert "(check-sat) unknown" in text and "qe_seconds" not in text  # evidence kept, timing left out
+
+
+def test_a_512_wide_mask_file_gives_a_bounded_page(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rng = np.random.default_rng(5)
+    x = rng.random((512, 300)) < 0.03
+    y = rng.random((512, 300)) < 0.03
+    np.savez(tmp_path / "masks.npz", x_support=x.astype(np.uint8), y_support=y.astype(np.uint8))
+    out = tmp_path / "page.html"
+    code, stdout, _ = run(capsys, "report", str(tmp_path / "masks.npz"), "--out", str(out), "--no-closedness")
+    assert code == 0 and "wrote" in stdout
+    page = out.read_text(encoding="utf-8")
+    assert len(page.encode()) < 1_000_000
+    text = " ".join(parse(page).text)
+    assert "blocks of 4×3 entries" in text  # I is 512×300: 128×100 cells
+    assert "blocks of 4×4 entries" in text  # the 512×512 supports picture
