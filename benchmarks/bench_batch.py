@@ -16,12 +16,19 @@ A last table (16×16 only) gives the CPU time of the chunk work (``classify_line
 JSONL) per record, for 16 384 of the density-0.2 patterns written compactly and with ``json.dumps``' default
 separators, with and without the plain-record reader and orjson (the json module alone is the reference).
 
+A table of the in-memory entry point (``--tables api``): ``wellposed.classify_many(X, Y)`` on stacks of masks,
+and on the same patterns given as a list of pairs, against the loops a user would write, ``wellposed.analyze((I, J),
+closedness=False)`` and ``classify(SupportPattern(I, J))`` per pattern: 10 000 patterns 16×16, r = 16, density 0.1
+(``--api-count``), and 512-wide layers (m = n = r = 512, ``--api-wide``) at densities 1-30 % (``--api-densities``,
+``--api-wide-count`` patterns each). Its rows must equal the loop's ``to_row()`` (checked, not timed).
+
 ``fallback`` counts the patterns classified one by one: more than ``KERNEL_MAX_R`` = 512 components, or the
 kernel's tables of one pattern exceed the memory budget (``pattern_bytes(m, n, r) > max_bytes()``). Each table is
 printed twice: patterns per second of wall-clock time, and per CPU second (of this process and its worker
 processes), which depends less on other work running on a shared machine. Compare ratios within one run.
 
-Usage: ``python benchmarks/bench_batch.py [--count N] [--sizes 16,64] [--densities ...] [--seed S] [--json]``.
+Usage: ``python benchmarks/bench_batch.py [--count N] [--sizes 16,64] [--densities ...] [--seed S] [--json]
+[--tables all|throughput|api] [--api-count N] [--api-wide W] [--api-wide-count N] [--api-densities ...]``.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+import wellposed
 from wellposed.analysis import analyze
 from wellposed.batch import CHUNK, run_batch
 from wellposed.batch import rows as batch_rows
@@ -211,6 +219,62 @@ def _print_table(size: int, count: int, base_count: int, seed: int, rows: list[d
           f"identical (JSONL jobs 1/2, .npz): {identical}")
 
 
+def _api_row(x: np.ndarray, y: np.ndarray, density: float, loop_count: int) -> dict[str, object]:
+    """classify_many (stacks, list of pairs) against per-pattern loops of wellposed.analyze and classify()."""
+    count, m, r = x.shape
+    row: dict[str, object] = {"m": m, "n": y.shape[1], "r": r, "density": density, "patterns": count}
+    table, wall, cpu = _timed(lambda: wellposed.classify_many(x, y))
+    row["many"], row["many_cpu"] = count / wall, count / cpu
+    pairs = list(zip(x, y, strict=True))
+    _, wall, cpu = _timed(lambda: wellposed.classify_many(pairs))
+    row["many_pairs"], row["many_pairs_cpu"] = count / wall, count / cpu
+    nb = min(count, loop_count)
+    expected, wall, cpu = _timed(lambda: [wellposed.analyze((x[b], y[b]), closedness=False).to_row()
+                                          for b in range(nb)])
+    row["analyze_loop"], row["analyze_loop_cpu"] = nb / wall, nb / cpu
+    _, wall, cpu = _timed(lambda: [classify(SupportPattern(x[b], y[b])) for b in range(nb)])
+    row["classify_loop"], row["classify_loop_cpu"] = nb / wall, nb / cpu
+    row["loop_patterns"] = nb
+    row["rows_equal_analyze"] = all({k: v for k, v in got.items() if k not in ("line", "ok")} == want
+                                    for got, want in zip(table, expected, strict=False))
+    methods = list(table["tractable_method"])
+    for method in ("dto", "relaxed", "none"):
+        row[f"share_{method}"] = methods.count(method) / count
+    return row
+
+
+def _print_api(rows: list[dict[str, object]], seed: int) -> None:
+    print(f"\nwellposed.classify_many against per-pattern loops, one process, seed {seed}:")
+    for suffix, what in (("", "patterns per second of wall-clock time (× the wellposed.analyze loop)"),
+                         ("_cpu", "patterns per CPU second (× the wellposed.analyze loop)")):
+        print(f"\n{what}:\n")
+        print("| m×n×r | density | patterns (loops) | DTO / relaxed / none | classify_many(X, Y) "
+              "| classify_many(pairs) | analyze() loop | classify() loop |")
+        print("|---|---:|---:|---|---:|---:|---:|---:|")
+        for r in rows:
+            base = float(r["analyze_loop" + suffix])  # type: ignore[arg-type]
+
+            def cell(key: str, base: float = base, r: dict[str, object] = r, suffix: str = suffix) -> str:
+                value = float(r[key + suffix])  # type: ignore[arg-type]
+                return f"{value:,.1f} ({value / base:.1f}×)" if value < 100 else f"{value:,.0f} ({value / base:.0f}×)"
+
+            mix = " / ".join(f"{float(r[f'share_{k}']):.0%}" for k in ("dto", "relaxed", "none"))  # type: ignore[arg-type]
+            print(f"| {r['m']}×{r['n']}×{r['r']} | {r['density']} | {r['patterns']} ({r['loop_patterns']}) | {mix} | "
+                  f"{cell('many')} | {cell('many_pairs')} | {cell('analyze_loop')} | {cell('classify_loop')} |")
+    same = all(r["rows_equal_analyze"] for r in rows)
+    print(f"\nclassify_many rows equal wellposed.analyze((I, J), closedness=False).to_row(): {same}")
+
+
+def _api_rows(args: argparse.Namespace) -> list[dict[str, object]]:
+    wellposed.classify_many(*_masks(args.seed, 4, 0.5, 8))  # imports and first-call set-up, not timed
+    wellposed.analyze("lu:2", closedness=False)
+    rows = [_api_row(*_masks(args.seed, 16, 0.1, args.api_count), 0.1, args.api_count)]
+    for d in (float(t) for t in args.api_densities.split(",")):
+        rows.append(_api_row(*_masks(args.seed, args.api_wide, d, args.api_wide_count), d, args.api_wide_count))
+    _print_api(rows, args.seed)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=200_000, help="patterns per density for 16×16 (larger "
@@ -220,7 +284,19 @@ def main() -> None:
     parser.add_argument("--densities", default=",".join(map(str, DENSITIES)))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="also print one JSON object per measurement")
+    parser.add_argument("--tables", choices=("all", "throughput", "api"), default="all",
+                        help="the batch throughput tables, the classify_many table, or both (default)")
+    parser.add_argument("--api-count", type=int, default=10_000, help="16×16 patterns for the classify_many table")
+    parser.add_argument("--api-wide", type=int, default=512, help="m = n = r of the wide layers")
+    parser.add_argument("--api-wide-count", type=int, default=8, help="wide patterns per density")
+    parser.add_argument("--api-densities", default="0.01,0.05,0.1,0.3", help="densities of the wide layers")
     args = parser.parse_args()
+    if args.tables == "api":
+        rows = _api_rows(args)
+        if args.json:
+            for row in rows:
+                print(json.dumps(row))
+        return
     sizes = [int(s) for s in args.sizes.split(",")]
     densities = [float(d) for d in args.densities.split(",")]
     print(f"memory budget {max_bytes() / 2**30:.0f} GiB; kernel tables per pattern: "
@@ -237,6 +313,8 @@ def main() -> None:
             codecs = _codec_rows(*_masks(args.seed, 16, 0.2, 16384))
             _print_codecs(codecs)
             results.append({"codecs_us_per_record": codecs})
+    if args.tables == "all":
+        results += _api_rows(args)
     if args.json:
         for row in results:
             print(json.dumps(row))

@@ -1,8 +1,9 @@
-"""Butterfly factorization and apply: wellposed against pyfaust (if installed), measured in the same run.
+"""Butterfly factorization and apply: wellposed against pyfaust and lazylinop (if installed), in the same run.
 
 Usage::
 
     python benchmarks/bench_butterfly.py [--sizes 1024 4096] [--repeat 1] [--repeat-ours 3] [--json] [--no-pyfaust]
+                                         [--no-lazylinop]
 
 Targets (rows): Hadamard, DFT (bit-reversal permutation), a random butterfly product plus relative noise
 1e-3, and applying the factors to a 64-column block. The last lines with ``--json`` are one JSON object per
@@ -78,6 +79,25 @@ def _pyfaust_rows(name: str, A: np.ndarray, bitrev: bool, N: int, repeat: int) -
     return rows
 
 
+def _lazylinop_rows(A: np.ndarray, bitrev: bool, N: int, repeat: int) -> list[dict[str, Any]]:
+    """lazylinop's ``ksd`` (orthonormalized, left to right: its defaults) on the same square-dyadic chain; with
+    ``bitrev`` it factorizes ``A[:, perm]`` as its documentation does for the DFT, and the error is measured on
+    ``A`` with the permutation undone, like ours."""
+    from lazylinop.butterfly import Chain, ksd
+    from wellposed.solvers.butterfly.factorize import bit_reversal_permutation
+
+    perm = bit_reversal_permutation(N) if bitrev else None
+    B = A[:, perm] if perm is not None else A
+    t, op = _best_time(lambda: ksd(B, Chain.square_dyadic(B.shape), ortho=True, order="l2r"), repeat)
+    Bhat = op.toarray()
+    if perm is not None:
+        Ahat = np.empty_like(Bhat)
+        Ahat[:, perm] = Bhat
+    else:
+        Ahat = Bhat
+    return [{"method": "lazylinop.ksd l2r ortho", "seconds": t, "rel_error": _rel(A, Ahat)}]
+
+
 def _print_table(rows: list[dict[str, Any]]) -> None:
     head = f"{'target':<10} {'N':>5} {'method':<38} {'seconds':>10} {'rel_error':>10} {'speedup':>9} {'note'}"
     print(head)
@@ -107,6 +127,7 @@ def _bench_factorization(
     have_faust: bool,
     repeat: int,
     repeat_ours: int,
+    have_lazylinop: bool = False,
 ) -> list[dict[str, Any]]:
     group: list[dict[str, Any]] = []
     pats = dyadic_butterfly(N)
@@ -120,12 +141,17 @@ def _bench_factorization(
         if noise_rel is not None:
             note += f"; err/noise = {res.rel_error / noise_rel:.4f}"
         group.append({"method": label, "seconds": t, "rel_error": res.rel_error, "note": note, "ours": True})
-    if have_faust:
-        for r in _pyfaust_rows(name, A, bitrev, N, repeat):
-            if noise_rel is not None:
-                r["note"] = f"err/noise = {r['rel_error'] / noise_rel:.4f}"
-            group.append(r)
-    faust_times = [r["seconds"] for r in group if not r.get("ours")]
+    others = _pyfaust_rows(name, A, bitrev, N, repeat) if have_faust else []
+    others += _lazylinop_rows(A, bitrev, N, repeat) if have_lazylinop else []
+    for r in others:
+        if noise_rel is not None:
+            r["note"] = f"err/noise = {r['rel_error'] / noise_rel:.4f}"
+        group.append(r)
+    faust_times = [r["seconds"] for r in group if r["method"].startswith("pyfaust")]
+    ksd_times = [r["seconds"] for r in group if r["method"].startswith("lazylinop")]
+    for r in group:
+        if ksd_times and r.get("ours"):
+            r["note"] += f"; {ksd_times[0] / r['seconds']:.1f}x vs ksd"
     anchor = min(faust_times) if faust_times else (min(RECORDED_ANCHOR[name]) if N == 4096 else None)
     for r in group:
         r.update(target=name, N=N)
@@ -181,17 +207,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=64, help="columns of X in the apply rows (default 64)")
     ap.add_argument("--json", action="store_true", help="also print one JSON object per row at the end")
     ap.add_argument("--no-pyfaust", action="store_true", help="skip pyfaust even if installed")
+    ap.add_argument("--no-lazylinop", action="store_true", help="skip lazylinop's ksd even if installed")
     args = ap.parse_args(argv)
 
     have_faust = not args.no_pyfaust and importlib.util.find_spec("pyfaust") is not None
     if not have_faust:
         why = "skipped (--no-pyfaust)" if args.no_pyfaust else "not installed (pip install 'wellposed[bench]')"
         print(f"pyfaust: {why}; speedups are against the recorded anchor at N=4096")
+    # lazylinop.butterfly imports pandas at import time: both are needed (the 'bench' extra has both)
+    have_lazylinop = not args.no_lazylinop and all(importlib.util.find_spec(m) is not None
+                                                   for m in ("lazylinop", "pandas"))
+    if not have_lazylinop:
+        why = "skipped (--no-lazylinop)" if args.no_lazylinop else "not installed (pip install 'wellposed[bench]')"
+        print(f"lazylinop: {why}")
     warnings.filterwarnings("ignore", module="pyfaust")
+    warnings.filterwarnings("ignore", module="lazylinop")
     rows: list[dict[str, Any]] = []
     for N in args.sizes:
         for name, (A, bitrev, noise_rel) in _targets(N).items():
-            rows += _bench_factorization(N, name, A, bitrev, noise_rel, have_faust, args.repeat, args.repeat_ours)
+            rows += _bench_factorization(N, name, A, bitrev, noise_rel, have_faust, args.repeat, args.repeat_ours,
+                                         have_lazylinop)
         rows += _bench_apply(N, args.batch, have_faust, args.repeat)
     _print_table(rows)
     if args.json:

@@ -1,4 +1,4 @@
-"""Loader of the case catalogue (``cases/*.json``) for parametrized tests."""
+"""The case catalogue (:mod:`wellposed.catalogue`, the folder ``cases/``) as parameters of tests."""
 
 from __future__ import annotations
 
@@ -6,18 +6,19 @@ from pathlib import Path
 
 import pytest
 
-from wellposed.families import load_pattern
+from wellposed import catalogue
 from wellposed.support import SupportPattern
 
-CASES_DIR = Path(__file__).resolve().parent.parent / "cases"
+#: The catalogue folder (``cases/`` of the checkout, through the installed package ``wellposed.cases``).
+CASES_DIR = catalogue.catalogue_dir()
 
 
 def case_files() -> list[Path]:
-    return sorted(CASES_DIR.glob("*.json"))
+    return [CASES_DIR / f"{name}.json" for name in catalogue.case_names()]
 
 
 def load_cases() -> list[SupportPattern]:
-    return [load_pattern(p) for p in case_files()]
+    return catalogue.load_cases()
 
 
 def case_params(key: str | None = None) -> list:

@@ -12,6 +12,12 @@ _OPTIONAL = {
                       'dask.distributed not installed (pip install "dask[distributed]")'),
     "requires_torch": (lambda: importlib.util.find_spec("torch") is not None,
                        "torch not installed (pip install torch==2.13.0)"),
+    "requires_lazylinop": (lambda: importlib.util.find_spec("lazylinop") is not None,
+                           'lazylinop not installed (pip install "wellposed[interop]")'),
+    "requires_pyfaust": (lambda: importlib.util.find_spec("pyfaust") is not None,
+                         'pyfaust not installed (pip install "wellposed[interop]")'),
+    "requires_pandas": (lambda: importlib.util.find_spec("pandas") is not None,
+                        'pandas not installed (pip install "wellposed[frame]")'),
     "requires_chromium": (lambda: shutil.which("chromium") is not None,
                           "chromium not installed (apt-get install chromium)"),
 }

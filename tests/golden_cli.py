@@ -35,7 +35,9 @@ def commands() -> list[tuple[str, list[str]]]:
     for name in _NETWORK:
         out.append((f"network-{name}.txt", ["network", f"cases/networks/{name}"]))
     out.append(("families.txt", ["families"]))
-    for cmd in ["analyze", "batch", "families", "solve", "backends", "demo", "quantize", "network", "factor",
+    out.append(("cases.txt", ["cases"]))
+    out.append(("cases-lu-2.txt", ["cases", "lu-2"]))
+    for cmd in ["analyze", "batch", "families", "cases", "solve", "backends", "demo", "quantize", "network", "factor",
                 "closedness", "census", "report"]:
         out.append((f"help-{cmd}.txt", [cmd, "--help"]))
     out.append(("help.txt", ["--help"]))

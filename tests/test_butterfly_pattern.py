@@ -162,7 +162,7 @@ def test_save_writes_the_format_key_and_returns_the_file_name(tmp_path):
     written = ch.save(tmp_path / "c")
     assert written == str(tmp_path / "c.npz")
     with np.load(written) as z:
-        assert str(z["format"]) == NPZ_FORMAT == "wellposed.FactorChain/1"
+        assert str(z["format"]) == NPZ_FORMAT == "wellposed.FactorChain/2"
 
 
 def _legacy_quantize_file(path, patterns, factors):
@@ -198,7 +198,7 @@ def test_old_file_layouts_still_load(tmp_path):
     assert float(load_metadata(tmp_path / "f.npz")["rel_error"]) == 0.5
 
 
-@pytest.mark.parametrize("fmt, shown", [(np.array("wellposed.FactorChain/2"), "'wellposed.FactorChain/2'"),
+@pytest.mark.parametrize("fmt, shown", [(np.array("wellposed.FactorChain/9"), "'wellposed.FactorChain/9'"),
                                         (np.array("something else"), "'something else'"),
                                         (np.array([1, 2]), "'<an array of dtype int64 and shape (2,)>'")])
 def test_unknown_format_versions_are_refused(tmp_path, fmt, shown):
@@ -212,7 +212,7 @@ def test_unknown_format_versions_are_refused(tmp_path, fmt, shown):
         FactorChain.load(path)
     message = str(err.value)
     assert repr(str(path)) in message and f"has format {shown}, which this version" in message
-    assert "reads 'wellposed.FactorChain/1'" in message and "FactorChain.save" in message
+    assert "reads 'wellposed.FactorChain/2', 'wellposed.FactorChain/1'" in message and "FactorChain.save" in message
 
 
 def test_load_names_the_file_and_factor_of_bad_data(tmp_path):

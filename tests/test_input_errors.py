@@ -269,7 +269,8 @@ def _chain_file(d: Path, name: str, **override: np.ndarray) -> Path:
      "the product of factors[0] to factors[1]"),
     ({"factor_1": np.array(["a"] * 8).reshape(2, 2, 2, 1)}, "factor_1: data must hold real or complex numbers"),
     ({"factor_1": np.ones((2, 2, 2, 1)) + 1j}, "is complex: only real factors can be quantized"),
-    ({"format": np.array("wellposed.FactorChain/2")}, "has format 'wellposed.FactorChain/2', which this version"),
+    ({"format": np.array("wellposed.FactorChain/9")}, "has format 'wellposed.FactorChain/9', which this version"),
+    ({"column_permutation": np.array([0, 1, 1, 3])}, "column_permutation is not a permutation of range(4)"),
 ])
 def test_quantize_bad_factor_files_exit_2(capsys, tmp_path, override, fragment):
     path = _chain_file(tmp_path, "bad.npz", **override)

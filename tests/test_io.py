@@ -64,7 +64,8 @@ def _write_samples(d: Path) -> dict[str, tuple[str, Path | str]]:
     (d / "masks.json").write_text(json.dumps({"masks": [["11", "01"], ["11"]]}))
     np.save(d / "A.npy", np.arange(6.0).reshape(2, 3))
     return {"pattern .json": d / "case.json", "pattern other": d / "case.txt", "pattern .npz": d / "pattern.npz",
-            "pattern spec": "lu:2", "batch dir": d / "cases", "batch .npz": d / "batch.npz",
+            "pattern spec": "lu:2", "pattern case": "case:lu-2", "batch dir": d / "cases",
+            "batch .npz": d / "batch.npz",
             "batch .jsonl": d / "in.jsonl", "batch other": d / "in.txt", "masks .npz": d / "masks.npz",
             "masks scipy": d / "sparse.npz", "masks .npy": d / "layer.npy", "masks .json": d / "masks.json",
             "matrix .npy": d / "A.npy"}
@@ -77,7 +78,7 @@ def test_every_format_is_reached_and_read(tmp_path: Path) -> None:
     assert reached | set(torch) == set(FORMATS)  # torch files: tests/test_network_io.py (needs torch)
     assert all(callable(f.load()) for f in FORMATS)
     # and each kind's entry point reads them
-    for label in ("pattern .json", "pattern other", "pattern .npz", "pattern spec"):
+    for label in ("pattern .json", "pattern other", "pattern .npz", "pattern spec", "pattern case"):
         p = load_pattern(samples[label])
         assert (p.x_support == LU.x_support).all() and (p.y_support == LU.y_support).all(), label
     kinds = {label: type(open_batch_input(samples[label])) for label in samples if label.startswith("batch")}
@@ -94,8 +95,8 @@ def test_the_table_is_consistent() -> None:
         seen: list[str] = []
         for f in formats.formats_of(kind):
             assert f.matches and not set(f.matches) & set(seen), f  # every source matches one format of a kind
-            assert all(m.startswith(".") and m == m.lower() or m in (DIRECTORY, OTHER_FILE, NOT_A_FILE)
-                       for m in f.matches)
+            assert all((m.startswith(".") or m.endswith(":")) and m == m.lower()
+                       or m in (DIRECTORY, OTHER_FILE, NOT_A_FILE) for m in f.matches)
             seen += f.matches
         assert kind in formats.ARGUMENTS
     assert formats.formats_markdown().count("\n") == len(FORMATS) + 2

@@ -1,9 +1,11 @@
-"""One import root: the folder ``solvers/`` installs as ``wellposed.solvers`` and nothing installs ``solvers``."""
+"""One import root: the folder ``solvers/`` installs as ``wellposed.solvers``, the case catalogue ``cases/`` as
+``wellposed.cases`` (with all its data), and nothing installs ``solvers`` or ``cases``."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 import tomllib
@@ -26,6 +28,26 @@ def test_every_package_folder_is_declared_under_the_wellposed_root() -> None:
             rel = init.parent.relative_to(base).parts
             found.append(".".join((name, *rel)))
     assert sorted(set(found)) == sorted(packages)
+
+
+def _matches(path: str, glob: str) -> bool:
+    """Whether ``path`` matches a setuptools package-data ``glob`` (a ``*`` never crosses a ``/``)."""
+    parts, globs = path.split("/"), glob.split("/")
+    return len(parts) == len(globs) and all(fnmatchcase(p, g) for p, g in zip(parts, globs, strict=True))
+
+
+def test_the_whole_case_catalogue_is_package_data() -> None:
+    """Every file of ``cases/`` (cases, census results, networks) ships in the wheel; no data file is left out
+    by a package-data glob that does not match it."""
+    setup = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    folder = ROOT / setup["package-dir"]["wellposed.cases"]
+    globs = setup["package-data"]["wellposed.cases"]
+    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
+                   if p.is_file() and "__pycache__" not in p.parts and p.suffix not in (".py", ".pyc"))
+    assert any(f.startswith("census/") for f in files) and sum("/" not in f for f in files) >= 30
+    missing = [f for f in files if not any(_matches(f, g) for g in globs)]
+    assert not missing, f"files of {folder.name}/ that the wheel would leave out: {missing}"
+    assert not _matches("networks/x.json", "*.json") and _matches("census/c.jsonl", "census/*.jsonl")
 
 
 def test_imports_work_from_a_folder_with_its_own_solvers_package(tmp_path: Path) -> None:

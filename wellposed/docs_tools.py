@@ -1,8 +1,10 @@
-"""Generators of the documentation pages that must not drift: CLI reference, case catalogue, decision table.
+"""Generators of the documentation pages that must not drift: CLI reference, Python API reference, case
+catalogue, decision table.
 
-Run ``python -m wellposed.docs_tools cli > docs/cli.md``, ``python -m wellposed.docs_tools catalogue
---docs docs`` and ``python -m wellposed.docs_tools decision-table > docs/decision-table.md``;
-``python -m wellposed.docs_tools check --docs docs`` exits 1 and names the stale pages.
+Run ``python -m wellposed.docs_tools cli > docs/cli.md``, ``python -m wellposed.docs_tools api > docs/api.md``,
+``python -m wellposed.docs_tools catalogue --docs docs``, ``python -m wellposed.docs_tools decision-table >
+docs/decision-table.md`` and ``python -m wellposed.docs_tools figures`` (the pictures of the pages,
+:mod:`wellposed.docs_figures`); ``python -m wellposed.docs_tools check --docs docs`` exits 1 and names the stale pages.
 ``python -m wellposed.docs_tools screenshot PAGE.html FIGURE.png`` photographs an HTML page with headless
 Chromium (the report figure of ``docs/report.md``). ``python -m wellposed.docs_tools notebook`` re-executes
 ``docs/lesson.ipynb`` and stores it with its outputs (needs ``nbclient`` and ``ipykernel``, in the ``test``
@@ -13,7 +15,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import hashlib
+import importlib
+import inspect
 import json
 import os
 import re
@@ -34,6 +39,8 @@ __all__ = [
     "DecisionRow",
     "DECISION_ROWS",
     "cli_reference",
+    "API_SECTIONS",
+    "api_reference",
     "catalogue_markdown",
     "write_catalogue",
     "decision_table",
@@ -163,6 +170,253 @@ def cli_reference(parser: argparse.ArgumentParser | None = None) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+# ---------------------------------------------------------------------------------------------- Python API
+#: The sections of ``docs/api.md``: a title, a sentence, and the public names it documents — dotted names of
+#: objects, or a package whose ``__all__`` lists them (``"wellposed.solvers.butterfly.*"``).
+API_SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("Entry points", "One pattern or one network, and many patterns at once.",
+     ("wellposed.analyze", "wellposed.classify_many", "wellposed.BatchTable")),
+    ("Patterns and verdicts", "The pattern model and the records the entry points return.",
+     ("wellposed.SupportPattern", "wellposed.analysis.Analysis", "wellposed.network.NetworkReport")),
+    ("Optimal FSMF (`wellposed.solvers`)", "The exact solver on tractable supports and the baseline.",
+     ("wellposed.solvers.*",)),
+    ("Butterfly and Kronecker-sparse chains (`wellposed.solvers.butterfly`)",
+     "Hierarchical factorization, factor chains with fast apply, chain files.", ("wellposed.solvers.butterfly.*",)),
+    ("Quantization (`wellposed.solvers.quantize`)",
+     "t-bit floating-point formats, optimal rank-one and butterfly quantization.", ("wellposed.solvers.quantize.*",)),
+)
+
+_API_INTRO = """\
+The public Python entry points, generated from their docstrings (every example in them runs in the test suite
+as a doctest). `wellposed.analyze` and `wellposed.classify_many` are what `wellposed analyze` / `wellposed
+network` and `wellposed batch` compute, for objects held in memory:
+
+```python
+import numpy as np
+import wellposed
+
+lu = np.tril(np.ones((3, 3), dtype=bool))
+a = wellposed.analyze((lu, lu))  # the pair (I, J) of masks of A ≈ X Yᵀ
+assert (a.tractable, a.closed) == (False, False)  # not tractable, and ill-posed for some A
+print(a.tractable_reason)
+print(a.closed_method, a.certificate["limit"])  # the evidence: a limit of products that is no product
+table = wellposed.classify_many(np.stack([lu, np.eye(3, dtype=bool)]), np.stack([lu, np.eye(3, dtype=bool)]))
+assert table["tractable"].tolist() == [False, True]
+```
+"""
+
+_ROLE = re.compile(r":(?:func|class|meth|mod|data|attr|exc|obj):`(~?)([^`]+)`")
+_SECTION_UNDERLINE = re.compile(r"^-{3,}$")
+_LIST_SECTIONS = frozenset({"Parameters", "Returns", "Yields", "Raises", "Attributes", "Other Parameters"})
+
+
+def _inline(text: str) -> str:
+    """reST inline markup as Markdown: roles become code (``~`` keeps the last name), double backquotes single."""
+    text = _ROLE.sub(lambda m: f"`{m.group(2).rsplit('.', 1)[-1] if m.group(1) else m.group(2)}`", text)
+    return text.replace("``", "`")
+
+
+def _fence_doctests(lines: list[str]) -> list[str]:
+    """Lines with every run of doctest lines (``>>>`` up to a blank line) fenced as ``pycon``."""
+    out: list[str] = []
+    inside = False
+    for line in lines:
+        if not inside and line.lstrip().startswith(">>>"):
+            out += ["", "```pycon"]
+            inside = True
+        if inside and not line.strip():
+            out += ["```", ""]
+            inside = False
+            continue
+        out.append(line if inside else _inline(line))
+    if inside:
+        out.append("```")
+    return out
+
+
+def _docstring_markdown(doc: str | None) -> list[str]:
+    """A numpydoc docstring as Markdown: text kept, parameter lists as bullet lists, examples fenced."""
+    if not doc:
+        return []
+    lines = inspect.cleandoc(doc).splitlines()
+    sections: list[tuple[str, list[str]]] = [("", [])]
+    k = 0
+    while k < len(lines):
+        if k + 1 < len(lines) and lines[k].strip() and _SECTION_UNDERLINE.match(lines[k + 1].strip()):
+            sections.append((lines[k].strip(), []))
+            k += 2
+            continue
+        sections[-1][1].append(lines[k])
+        k += 1
+    out: list[str] = []
+    for title, body in sections:
+        if title:
+            out += ["", f"**{title}**", ""]
+        if title in _LIST_SECTIONS:
+            for line in body:
+                if not line.strip():
+                    continue
+                if line.startswith((" ", "\t")) and out and out[-1].startswith("- "):
+                    out[-1] += " " + _inline(line.strip())
+                elif line.startswith((" ", "\t")):
+                    out.append("  " + _inline(line.strip()))
+                else:
+                    name, sep, kind = line.partition(" : ")
+                    out.append(f"- `{name.strip()}`" + (f" ({_inline(kind.strip())}):" if sep else ":"))
+        else:  # text, Examples, Notes, References: doctest lines fenced, the rest kept
+            out += _fence_doctests(body)
+    while out and not out[-1].strip():
+        out.pop()
+    return out
+
+
+class _Shown:
+    """An annotation shown as written (string annotations would otherwise be printed in quotes)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _annotation(value: Any) -> str:
+    return value if isinstance(value, str) else inspect.formatannotation(value)
+
+
+def _top_level_split(text: str) -> list[str]:
+    """``text`` cut at the commas outside brackets and quotes."""
+    parts, depth, quote, start = [], 0, "", 0
+    for i, ch in enumerate(text):
+        if quote:
+            quote = "" if ch == quote and text[i - 1] != "\\" else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+    parts.append(text[start:].strip())
+    return [p for p in parts if p]
+
+
+def _signature(name: str, obj: Any) -> str:
+    """``name(param: type = default, ...) -> type``, one parameter per line when longer than 100 characters."""
+    try:
+        sig = inspect.signature(obj)
+    except (TypeError, ValueError):
+        return name
+    shown = sig.replace(
+        parameters=[p.replace(annotation=p.annotation if p.annotation is p.empty else _Shown(_annotation(p.annotation)))
+                    for p in sig.parameters.values()],
+        return_annotation=(sig.return_annotation if sig.return_annotation is sig.empty
+                           else _Shown(_annotation(sig.return_annotation))))
+    text = f"{name}{shown}"
+    if len(text) > 100:
+        whole = str(shown)
+        head, ret = (whole[:-1], "") if sig.return_annotation is sig.empty else whole.rsplit(") -> ", 1)
+        text = f"{name}(\n" + "".join(f"    {p},\n" for p in _top_level_split(head[1:])) + ")" + (
+            f" -> {ret}" if ret else "")
+    if re.search(r" at 0x[0-9a-f]+", text):  # an object's default repr: not reproducible
+        raise InvalidSpecError(f"the signature of {name} shows a memory address ({text!r}); give the default a repr.")
+    return text
+
+
+def _resolve(dotted: str) -> Any:
+    module, _, attr = dotted.rpartition(".")
+    return getattr(importlib.import_module(module), attr)
+
+
+def _constant_comment(package: str, name: str) -> str:
+    """The ``#:`` comment above ``NAME =`` in the loaded modules of ``package`` (first in name order)."""
+    pattern = re.compile(rf"((?:^[ \t]*#:.*\n)+)^{re.escape(name)}\b[^=\n]*=", re.M)
+    for module_name in sorted(m for m in sys.modules if m == package or m.startswith(package + ".")):
+        try:
+            source = inspect.getsource(sys.modules[module_name])
+        except (OSError, TypeError):
+            continue
+        found = pattern.search(source)
+        if found:
+            return " ".join(line.strip()[2:].strip() for line in found.group(1).splitlines())
+    return ""
+
+
+def _api_entry(dotted: str) -> list[str]:
+    """The Markdown of one public name: heading, signature, docstring; a class also lists its fields and its
+    public methods and properties."""
+    obj = _resolve(dotted)
+    short = dotted.rsplit(".", 1)[-1]
+    if inspect.isfunction(obj):
+        return [f"### `{dotted}`", "", "```text", _signature(short, obj), "```", "", *_docstring_markdown(obj.__doc__),
+                ""]
+    if inspect.isclass(obj):
+        out = [f"### `{dotted}`", ""]
+        if dataclasses.is_dataclass(obj):
+            fields = [f"`{f.name}` ({_annotation(f.type)})" for f in dataclasses.fields(obj)
+                      if not f.name.startswith("_")]
+            out += [f"*class* (frozen dataclass: {len(fields)} fields)" if obj.__dataclass_params__.frozen  # type: ignore[attr-defined]
+                    else f"*class* (dataclass: {len(fields)} fields)", "", *_docstring_markdown(obj.__doc__), "",
+                    "Fields: " + ", ".join(fields) + ".", ""]
+        else:
+            out += ["```text", _signature(short, obj), "```", "", *_docstring_markdown(obj.__doc__), ""]
+        for attr, member in vars(obj).items():
+            if attr.startswith("_"):
+                continue
+            if isinstance(member, property):
+                out += [f"#### `{short}.{attr}` (property)", "", *_docstring_markdown(member.__doc__), ""]
+            elif isinstance(member, (staticmethod, classmethod)) or inspect.isfunction(member):
+                func = member.__func__ if isinstance(member, (staticmethod, classmethod)) else member
+                out += [f"#### `{short}.{attr}`", "", "```text", _signature(f"{short}.{attr}", func), "```", "",
+                        *_docstring_markdown(func.__doc__), ""]
+        return out
+    package = dotted.rsplit(".", 1)[0]
+    value = repr(obj)
+    if len(value) > 100 or re.search(r" at 0x[0-9a-f]+", value):
+        value = f"a {type(obj).__name__} of {len(obj)} items" if hasattr(obj, "__len__") else type(obj).__name__
+    else:
+        value = f"`{value}`"
+    comment = _constant_comment(package, short)
+    return [f"### `{dotted}`", "", f"Constant: {value}." + (f" {_inline(comment)}" if comment else ""), ""]
+
+
+def _api_names(spec: str) -> list[str]:
+    if spec.endswith(".*"):
+        package = spec[:-2]
+        return [f"{package}.{name}" for name in importlib.import_module(package).__all__]
+    return [spec]
+
+
+def api_reference() -> str:
+    """The Markdown Python API reference (``docs/api.md``), generated from the docstrings of :data:`API_SECTIONS`.
+
+    Examples
+    --------
+    >>> text = api_reference()
+    >>> text.splitlines()[2], "### `wellposed.analyze`" in text, "### `wellposed.SupportPattern`" in text
+    ('# Python API', True, True)
+
+    Notes
+    -----
+    Deterministic: the names come in the order of :data:`API_SECTIONS` and of each package's ``__all__``,
+    members in definition order; a default value shown by its memory address is refused.
+    """
+    lines = [GENERATED_NOTE.format(what="api > docs/api.md"), "", "# Python API", "", _API_INTRO]
+    sections = [(title, about, [n for spec in specs for n in _api_names(spec)]) for title, about, specs in API_SECTIONS]
+    lines += ["| section | names |", "|---|---|"]
+    for title, _, names in sections:
+        anchor = re.sub(r"[^a-z0-9 -]", "", title.lower()).replace(" ", "-")
+        lines.append(f"| [{_cell(title)}](#{anchor}) | " + ", ".join(f"`{n.rsplit('.', 1)[-1]}`" for n in names) + " |")
+    lines.append("")
+    for title, about, names in sections:
+        lines += [f"## {title}", "", about, ""]
+        for name in names:
+            lines += _api_entry(name)
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).rstrip() + "\n"
+
+
 # ---------------------------------------------------------------------------------------------- catalogue
 _SLUG_BAD = re.compile(r"[^a-z0-9-]+")
 
@@ -211,9 +465,15 @@ def _pattern_digest(p: SupportPattern) -> str:
     return hashlib.sha256(data.encode()).hexdigest()[:16]
 
 
-def _load_cases(cases_dir: Path) -> list[SupportPattern]:
+def _load_cases(cases_dir: str | Path | None) -> list[SupportPattern]:
+    """The cases of the folder ``cases_dir``, or of the case catalogue (:mod:`wellposed.catalogue`) when None."""
     from .families import load_pattern
 
+    if cases_dir is None:
+        from .catalogue import load_cases
+
+        return load_cases()
+    cases_dir = Path(cases_dir)
     if not cases_dir.is_dir():
         raise InvalidSpecError(f"cases_dir = {str(cases_dir)!r} is not a directory of .json case files.")
     files = sorted(cases_dir.glob("*.json"))
@@ -226,17 +486,17 @@ def _yes_no(value: Any) -> str:
     return {True: "yes", False: "no", None: "?"}.get(value, str(value))
 
 
-def catalogue_markdown(cases_dir: str | Path = "cases") -> str:
+def catalogue_markdown(cases_dir: str | Path | None = None) -> str:
     """The Markdown case catalogue: a summary table and one section (masks, verdicts, picture) per case.
 
+    The cases are those of the catalogue (:mod:`wellposed.catalogue`), or of the folder ``cases_dir``.
     Expected verdicts come from the case files; tractability is recomputed by
     :func:`wellposed.classify.classify` and marked ✓ when it agrees. Pictures are referenced as
     ``figures/cases/NAME.png`` (written by :func:`write_catalogue`).
 
     Examples
     --------
-    >>> from pathlib import Path
-    >>> text = catalogue_markdown(Path(__file__).resolve().parent.parent / "cases")
+    >>> text = catalogue_markdown()
     >>> "| [lu-2](#lu-2) | 2×2×2 |" in text
     True
 
@@ -246,7 +506,7 @@ def catalogue_markdown(cases_dir: str | Path = "cases") -> str:
     """
     from .classify import classify
 
-    cases = _load_cases(Path(cases_dir))
+    cases = _load_cases(cases_dir)
     lines = [GENERATED_NOTE.format(what="catalogue --docs docs"), "", "# Case catalogue", "",
              f"The {len(cases)} support patterns of `cases/*.json`, each with the verdicts it is expected to "
              "get and where that expectation comes from. The test suite checks every expectation "
@@ -254,7 +514,8 @@ def catalogue_markdown(cases_dir: str | Path = "cases") -> str:
              "--no-closedness` finds now (✓ = agrees with the case file). Closedness verdicts with their "
              "evidence are in the [closedness census](census.md).", "",
              "Pictures show the masks `I` (of X), `J` (of Y) and each rank-one support `S_k = I_k × J_k` "
-             "(black = allowed). Analyse one yourself with `wellposed analyze cases/NAME.json`.", "",
+             "(black = allowed). Analyse one yourself with `wellposed analyze case:NAME`; `wellposed cases` lists "
+             "the catalogue (the cases ship in the package, so both work after a pip install).", "",
              "| case | m×n×r | expected: tractable / DTO / closed | computed tractable | description |",
              "|---|---|---|---|---|"]
     sections = []
@@ -294,7 +555,7 @@ def _manifest(cases: Sequence[SupportPattern], fig_dir: Path) -> dict[str, Any]:
     return out
 
 
-def write_catalogue(docs_dir: str | Path = "docs", cases_dir: str | Path = "cases") -> list[Path]:
+def write_catalogue(docs_dir: str | Path = "docs", cases_dir: str | Path | None = None) -> list[Path]:
     """Write ``catalogue.md``, one picture per case and ``figures/cases/MANIFEST.json`` into ``docs_dir``.
 
     The manifest records a digest of each case's masks and of its picture, so that a test can tell a
@@ -304,10 +565,11 @@ def write_catalogue(docs_dir: str | Path = "docs", cases_dir: str | Path = "case
     --------
     >>> import shutil, tempfile
     >>> from pathlib import Path
+    >>> from wellposed.catalogue import catalogue_dir
     >>> with tempfile.TemporaryDirectory() as d:
     ...     cases = Path(d, "cases")
     ...     cases.mkdir()
-    ...     _ = shutil.copy(Path(__file__).resolve().parent.parent / "cases" / "lu-2.json", cases)
+    ...     _ = shutil.copy(catalogue_dir() / "lu-2.json", cases)
     ...     [p.name for p in write_catalogue(Path(d, "docs"), cases)]
     ['catalogue.md', 'MANIFEST.json', 'lu-2.png']
 
@@ -318,7 +580,7 @@ def write_catalogue(docs_dir: str | Path = "docs", cases_dir: str | Path = "case
     from .graph import draw_pattern
 
     docs = Path(docs_dir)
-    cases = _load_cases(Path(cases_dir))
+    cases = _load_cases(cases_dir)
     fig_dir = docs / "figures" / "cases"
     try:
         fig_dir.mkdir(parents=True, exist_ok=True)
@@ -383,13 +645,11 @@ DECISION_ROWS: tuple[DecisionRow, ...] = (
 
 
 def _decision_pattern(spec: str) -> SupportPattern:
-    from .families import family, load_pattern
+    from .families import load_pattern
 
     if spec == "block":
         return _block_pattern()
-    if spec.startswith("case:"):
-        return load_pattern(Path(__file__).resolve().parent.parent / "cases" / f"{spec[5:]}.json")
-    return family(spec)
+    return load_pattern(spec)  # a family or a case of the catalogue (case:NAME)
 
 
 def _closedness(p: SupportPattern) -> tuple[str, str]:
@@ -434,14 +694,15 @@ def decision_table() -> str:
         p = _decision_pattern(row.spec)
         c = classify(p)
         closed, method = _closedness(p)
-        inst = {"block": p.name, "case": f"`cases/{row.spec[5:]}.json`"}.get(row.spec.split(":")[0],
-                                                                               f"`{row.spec}`")
+        inst = p.name if row.spec == "block" else f"`{row.spec}`"
         shapes = Counter((len(k.rows), len(k.cols), k.size) for k in c.classes)
         classes = ", ".join(f"{count}× {a}×{b} r{size}" for (a, b, size), count in
                             sorted(shapes.items(), key=lambda t: (-t[0][0] * t[0][1], t[0])))
         lines.append(f"| {row.structure} | {inst} | {p.m}×{p.n}×{p.r} | {classes} | {_yes_no(c.tractable)} "
                      f"[{c.method}] | {closed} [{method}] | {_cell(row.rule)} |")
-    lines += ["", "Reproduce a row: `wellposed analyze SPEC` (for example `wellposed analyze lu:3`).",
+    lines += ["", "Reproduce a row: `wellposed analyze SPEC` (for example `wellposed analyze lu:3`).", "",
+              "![Supports per entry of X Yᵀ for each structure of the table, framed by its closedness verdict]"
+              "(figures/decision-table.png)",
               "", "## Reading the table", "",
               "- **Tractable and closed** (low-rank, block, butterfly splits, Monarch, DeBut pairs, relaxed overlaps): "
               "`wellposed solve SPEC A.npy` returns a certified global optimum; gradient training on these "
@@ -458,7 +719,7 @@ def decision_table() -> str:
 
 
 # ---------------------------------------------------------------------------------------------- check
-def stale_pages(docs_dir: str | Path = "docs", cases_dir: str | Path = "cases") -> list[str]:
+def stale_pages(docs_dir: str | Path = "docs", cases_dir: str | Path | None = None) -> list[str]:
     """Generated pages (and catalogue pictures) in ``docs_dir`` that differ from a fresh generation.
 
     Returns human-readable problems, each naming the command that fixes it; empty when up to date.
@@ -468,7 +729,7 @@ def stale_pages(docs_dir: str | Path = "docs", cases_dir: str | Path = "cases") 
     >>> import tempfile
     >>> from pathlib import Path
     >>> with tempfile.TemporaryDirectory() as d:
-    ...     stale_pages(d, Path(__file__).resolve().parent.parent / "cases")[0]
+    ...     stale_pages(d)[0]
     'cli.md is missing or stale: run `python -m wellposed.docs_tools cli > docs/cli.md`'
     """
     docs = Path(docs_dir)
@@ -480,12 +741,13 @@ def stale_pages(docs_dir: str | Path = "docs", cases_dir: str | Path = "cases") 
             problems.append(f"{name} is missing or stale: run `{fix}`")
 
     compare("cli.md", cli_reference(), "python -m wellposed.docs_tools cli > docs/cli.md")
+    compare("api.md", api_reference(), "python -m wellposed.docs_tools api > docs/api.md")
     compare("catalogue.md", catalogue_markdown(cases_dir), "python -m wellposed.docs_tools catalogue --docs docs")
     compare("decision-table.md", decision_table(),
             "python -m wellposed.docs_tools decision-table > docs/decision-table.md")
     fig_dir = docs / "figures" / "cases"
     manifest_path = fig_dir / "MANIFEST.json"
-    cases = _load_cases(Path(cases_dir))
+    cases = _load_cases(cases_dir)
     recorded = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
     current = _manifest(cases, fig_dir)
     for name, entry in current.items():
@@ -606,16 +868,19 @@ def screenshot(page: str | Path, png: str | Path, width: int = 1100, height: int
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m wellposed.docs_tools {cli,catalogue,decision-table,screenshot,notebook,check}``; returns the
-    exit code."""
+    """``python -m wellposed.docs_tools {cli,api,catalogue,decision-table,figures,screenshot,notebook,check}``;
+    returns the exit code."""
     parser = argparse.ArgumentParser(prog="python -m wellposed.docs_tools",
                                      description="Generate the documentation pages that are derived from code.")
     sub = parser.add_subparsers(dest="what", metavar="WHAT", required=True)
     sub.add_parser("cli", help="print the CLI reference (Markdown) to stdout")
+    sub.add_parser("api", help="print the Python API reference (Markdown) to stdout")
     p = sub.add_parser("catalogue", help="write catalogue.md and the case pictures into --docs")
     p.add_argument("--docs", default="docs", help="docs directory (default docs)")
-    p.add_argument("--cases", default="cases", help="directory of .json cases (default cases)")
+    p.add_argument("--cases", default=None, help="directory of .json cases (default: the case catalogue)")
     sub.add_parser("decision-table", help="print the decision table (Markdown) to stdout")
+    p = sub.add_parser("figures", help="draw the pictures of the docs pages into --out")
+    p.add_argument("--out", default="docs/figures", help="folder (default docs/figures)")
     p = sub.add_parser("screenshot", help="photograph an HTML page with headless chromium (a docs figure)")
     p.add_argument("page", help="the HTML file")
     p.add_argument("png", help="the PNG file to write")
@@ -623,13 +888,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--path", default=NOTEBOOK, help=f"the notebook (default {NOTEBOOK})")
     p = sub.add_parser("check", help="exit 1 if a generated page is stale")
     p.add_argument("--docs", default="docs", help="docs directory (default docs)")
-    p.add_argument("--cases", default="cases", help="directory of .json cases (default cases)")
+    p.add_argument("--cases", default=None, help="directory of .json cases (default: the case catalogue)")
     args = parser.parse_args(argv)
     try:
         if args.what == "cli":
             sys.stdout.write(cli_reference())
+        elif args.what == "api":
+            sys.stdout.write(api_reference())
         elif args.what == "decision-table":
             sys.stdout.write(decision_table())
+        elif args.what == "figures":
+            from .docs_figures import write_figures
+
+            for path in write_figures(args.out):
+                print(f"wrote {path}")
         elif args.what == "screenshot":
             print(f"wrote {screenshot(args.page, args.png)}")
         elif args.what == "notebook":

@@ -5,19 +5,35 @@ from __future__ import annotations
 import os
 import zipfile
 import zlib
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from wellposed.errors import InvalidSpecError
 from wellposed.kronecker import KSPattern
 
-__all__ = ["NPZ_FORMAT", "load_metadata", "read_chain_arrays", "write_npz"]
+__all__ = ["NPZ_FORMAT", "ChainArrays", "load_metadata", "read_chain_arrays", "write_npz"]
 
-#: Value of the ``format`` key of a chain ``.npz`` file: the layout and its version.
-NPZ_FORMAT = "wellposed.FactorChain/1"
+#: Value of the ``format`` key of a chain ``.npz`` file: the layout and its version. Version 2 added the
+#: optional ``column_permutation`` and ``row_permutation`` keys.
+NPZ_FORMAT = "wellposed.FactorChain/2"
+#: Version 1: the same factor keys, no permutation keys (a ``meta_column_permutation`` written by
+#: ``ButterflyResult.save`` held the column permutation of a bit-reversed factorization).
+_FORMAT_1 = "wellposed.FactorChain/1"
 #: Formats :func:`read_chain_arrays` reads.
-_READABLE_FORMATS = (NPZ_FORMAT,)
+_READABLE_FORMATS = (NPZ_FORMAT, _FORMAT_1)
+#: The permutation keys of a version-2 file.
+PERMUTATION_KEYS = ("column_permutation", "row_permutation")
+
+
+class ChainArrays(NamedTuple):
+    """What :func:`read_chain_arrays` reads from a chain file: patterns, data and the optional permutations
+    (checked to be 1-D integer arrays; :class:`~wellposed.solvers.butterfly.FactorChain` checks the rest)."""
+
+    patterns: list[KSPattern]
+    data: list[np.ndarray]
+    column_permutation: np.ndarray | None
+    row_permutation: np.ndarray | None
 
 
 def write_npz(path: str | os.PathLike[str], arrays: dict[str, Any], parameter: str = "path") -> str:
@@ -69,15 +85,28 @@ def _format_of(value: np.ndarray) -> str:
     return f"<an array of dtype {arr.dtype} and shape {arr.shape}>"
 
 
-def read_chain_arrays(path: str | os.PathLike[str], where: str) -> tuple[list[KSPattern], list[np.ndarray]]:
-    """Patterns and factor data of a chain ``.npz`` file, checked before use.
+def _permutation(value: np.ndarray, name: str, where: str) -> np.ndarray:
+    """A stored permutation as a 1-D int64 array (its values are checked by ``FactorChain``)."""
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "iu" or arr.ndim != 1:
+        raise InvalidSpecError(f"{where}: {name} must be a 1-D integer array (a permutation of the column or row "
+                               f"indices), got dtype {arr.dtype} and shape {arr.shape!r}; write the chain with "
+                               "FactorChain.save.")
+    return arr.astype(np.int64)
 
-    The file has ``format`` = :data:`NPZ_FORMAT` (the layout and its version) and the keys ``num_factors``,
-    ``pattern_i``, ``factor_i``; a file without ``format`` in that same layout (written before the key was
-    checked, e.g. by ``wellposed quantize --out``) is read too. Checked: the format is one this version
-    reads, the count is a whole number matching the arrays present, patterns are four positive integers,
-    no array is of object dtype or too large for the memory budget. Errors are
-    :class:`~wellposed.errors.InvalidSpecError` naming ``where`` and the fix.
+
+def read_chain_arrays(path: str | os.PathLike[str], where: str) -> ChainArrays:
+    """Patterns, factor data and permutations of a chain ``.npz`` file, checked before use.
+
+    The file has ``format`` = :data:`NPZ_FORMAT` (the layout and its version), the keys ``num_factors``,
+    ``pattern_i``, ``factor_i`` and optionally ``column_permutation`` / ``row_permutation``. Older layouts
+    are read too: version 1 (``'wellposed.FactorChain/1'``, no permutation keys; its
+    ``meta_column_permutation``, written by ``ButterflyResult.save`` for a bit-reversed factorization, is
+    the column permutation) and files without ``format`` (written by earlier ``wellposed quantize --out``).
+    Checked: the format is one this version reads, the count is a whole number matching the arrays present,
+    patterns are four positive integers, permutations are 1-D integer arrays, no array is of object dtype or
+    too large for the memory budget. Errors are :class:`~wellposed.errors.InvalidSpecError` naming
+    ``where`` and the fix.
 
     Examples
     --------
@@ -97,8 +126,8 @@ def read_chain_arrays(path: str | os.PathLike[str], where: str) -> tuple[list[KS
     Traceback (most recent call last):
     ...
     wellposed.errors.InvalidSpecError: chain has format 'wellposed.FactorChain/9', which this version of \
-wellposed cannot read (it reads 'wellposed.FactorChain/1'); upgrade wellposed, or write the chain again with \
-FactorChain.save.
+wellposed cannot read (it reads 'wellposed.FactorChain/2', 'wellposed.FactorChain/1'); upgrade wellposed, \
+or write the chain again with FactorChain.save.
     """
     from wellposed.io.arrays import check_array_file
 
@@ -111,6 +140,7 @@ FactorChain.save.
                                "write it with FactorChain.save (or `wellposed factor MATRIX.npy --chain SPEC --out "
                                "F.npz`).")
     available = sum(1 for k in headers if k.startswith("factor_"))
+    version = None
     try:
         with np.load(path, allow_pickle=False) as z:
             if "format" in headers:
@@ -142,11 +172,19 @@ FactorChain.save.
                                            f"{abcd!r}.")
                 patterns.append(KSPattern(*abcd))
                 data.append(np.array(z[f"factor_{i}"]))
+            perms: dict[str, np.ndarray | None] = dict.fromkeys(PERMUTATION_KEYS)
+            if version == NPZ_FORMAT:
+                for key in PERMUTATION_KEYS:
+                    if key in headers:
+                        perms[key] = _permutation(z[key], key, where)
+            elif version == _FORMAT_1 and "meta_column_permutation" in headers:
+                perms["column_permutation"] = _permutation(z["meta_column_permutation"], "meta_column_permutation",
+                                                           where)
     except InvalidSpecError:
         raise
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
         raise InvalidSpecError(f"cannot read {where} as a .npz chain file: {exc}") from None
-    return patterns, data
+    return ChainArrays(patterns, data, perms["column_permutation"], perms["row_permutation"])
 
 
 def load_metadata(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import numpy as np
@@ -128,6 +128,7 @@ def factorize(
     orthonormalize: bool = False,
     bit_reversal: bool = False,
     certificate: Literal["free", "exact"] = "free",
+    progress: Callable[[int, int], None] | None = None,
 ) -> ButterflyResult:
     """Approximate ``A`` by a product of Kronecker-sparse factors with the given chainable patterns.
 
@@ -150,11 +151,15 @@ def factorize(
         ``error ≤ sqrt(L−1) · E*``.
     bit_reversal : bool, default False
         Factorize ``A[:, perm]`` with ``perm`` the bit-reversal permutation (the DFT matrix is then an exact
-        butterfly product); the permutation is kept in the result and undone by ``apply`` / ``to_dense``.
+        butterfly product); the chain keeps ``perm`` as its ``column_permutation``, so ``result.chain`` is
+        the approximation of ``A`` itself.
     certificate : {'free', 'exact'}
         ``'free'``: lower bounds that the algorithm gets for nothing (the root split; every split when
         orthonormalized). ``'exact'``: also compute ``E_s(A)`` at every split point (see
         :func:`split_errors_exact`; costs about ``Σ_s min(b_s, c_s)`` passes over ``A``).
+    progress : callable(done, total), optional
+        Called after each split of the tree (``L − 1`` of them), and once more after the exact certificate
+        when it is asked for, with the steps done and their total (the CLI draws a bar with it).
 
     Returns
     -------
@@ -204,6 +209,8 @@ def factorize(
         raise InvalidSpecError(
             f"orthonormalize and bit_reversal must be booleans, got {orthonormalize!r} and {bit_reversal!r}."
         )
+    if progress is not None and not callable(progress):
+        raise InvalidSpecError(f"progress = {progress!r} must be None or a callable progress(done, total).")
     pats = check_chain(chain)
     # Finiteness is checked on the fly: the root Gram matrices see every entry on the product pattern, the
     # entries off it are summed in _restrict; anything non-finite triggers a scan that names the entry.
@@ -226,7 +233,7 @@ def factorize(
             D0, off2 = _restrict(M, product_pattern(pats))
             if not math.isfinite(off2):
                 raise _NonFinite
-            run = _Run(len(pats))
+            run = _Run(len(pats), progress, len(pats) - 1 + (certificate == "exact"))
             if orthonormalize:
                 datas = _factor_ortho(pats, D0, 0, order, run)
             else:
@@ -246,12 +253,13 @@ def factorize(
     lower = np.sqrt((off2 + run.tails) * shrink)
     if certificate == "exact":
         lower = np.fmax(lower, split_errors_exact(M, pats))
+        run.step()
     finite = lower[np.isfinite(lower)]
     lb = float(finite.max()) if finite.size else math.sqrt(off2 * shrink)
     ratio = 1.0 if err == 0.0 and lb == 0.0 else (err / lb if lb > 0 else math.inf)
     normA = math.sqrt(normA2)
     return ButterflyResult(
-        chain=FactorChain(factors),
+        chain=FactorChain(factors, column_permutation=perm),
         error=err,
         rel_error=err / normA if normA > 0 else 0.0,
         split_errors=lower,
@@ -260,7 +268,6 @@ def factorize(
         order=order,
         orthonormalized=bool(orthonormalize),
         off_support_error=math.sqrt(off2),
-        column_permutation=perm,
     )
 
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 from wellposed.solvers.butterfly.blocks import combine
-from wellposed.solvers.butterfly.chain_file import NPZ_FORMAT, read_chain_arrays, write_npz
+from wellposed.solvers.butterfly.chain_file import NPZ_FORMAT, PERMUTATION_KEYS, read_chain_arrays, write_npz
 
-from wellposed.errors import InvalidChainError, InvalidMatrixError
-from wellposed.kronecker import KSPattern, check_chain, is_chainable
+from wellposed.errors import BackendNotAvailableError, InvalidChainError, InvalidMatrixError
+from wellposed.kronecker import KSPattern, chain_shape, check_chain, dyadic_butterfly, is_chainable
 
 __all__ = ["KSFactor", "FactorChain", "ks_apply", "ks_apply_reference"]
 
@@ -97,6 +97,23 @@ class KSFactor:
     def apply(self, X: np.ndarray) -> np.ndarray:
         """``self @ X`` for ``X`` of shape ``(cols,)`` or ``(cols, batch)`` (see :func:`ks_apply`)."""
         return ks_apply(self.pattern, self.data, X)
+
+    def transpose(self, conjugate: bool = False) -> KSFactor:
+        """The transposed factor (conjugated if ``conjugate``): pattern ``(a, c, b, d)``, data
+        ``data.transpose(0, 2, 1, 3)`` (one ``O(nnz)`` copy).
+
+        Examples
+        --------
+        >>> f = KSFactor(KSPattern(1, 2, 3, 1), np.arange(6.0).reshape(1, 2, 3, 1))
+        >>> bool(np.array_equal(f.transpose().to_dense(), f.to_dense().T))
+        True
+        """
+        data = self.data.transpose(0, 2, 1, 3)
+        return KSFactor(self.pattern.transpose(), np.conj(data) if conjugate else data)
+
+    def __repr__(self) -> str:
+        m, n = self.shape
+        return f"KSFactor({self.pattern}, {m}×{n}, nnz={self.pattern.nnz}, {self.dtype})"
 
 
 def ks_apply(pattern: KSPattern, data: np.ndarray, X: np.ndarray) -> np.ndarray:
@@ -196,30 +213,108 @@ def ks_apply_reference(pattern: KSPattern, data: np.ndarray, X: np.ndarray) -> n
     return out[:, 0] if X.ndim == 1 else out
 
 
+def _check_permutation(value: object, n: int, name: str) -> np.ndarray | None:
+    """``value`` as a read-only int64 permutation of ``range(n)`` (None stays None), else InvalidMatrixError."""
+    if value is None:
+        return None
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "iu" or arr.ndim != 1:
+        raise InvalidMatrixError(f"{name} must be a 1-D integer array, a permutation of range({n}); got dtype "
+                                 f"{arr.dtype} and shape {arr.shape!r}.")
+    if arr.size != n:
+        raise InvalidMatrixError(f"{name} must be a permutation of range({n}), got {arr.size} entries; give one "
+                                 f"index per {'column' if name.startswith('column') else 'row'} of the chain.")
+    if n and (arr.min() < 0 or arr.max() >= n or np.bincount(arr.astype(np.int64), minlength=n).max() > 1):
+        raise InvalidMatrixError(f"{name} is not a permutation of range({n}): it has repeated or out-of-range "
+                                 "entries; use e.g. numpy.argsort or bit_reversal_permutation to build one.")
+    out = arr.astype(np.int64)
+    out.setflags(write=False)
+    return out
+
+
+def _permutation_matrix(perm: np.ndarray, dtype: np.dtype) -> Any:
+    """CSR matrix ``P`` with ``P @ x == x[perm]`` (``P[i, perm[i]] = 1``)."""
+    import scipy.sparse as sp
+
+    n = perm.size
+    return sp.csr_matrix((np.ones(n, dtype=dtype), (np.arange(n), perm)), shape=(n, n))
+
+
+def _as_operand(X: object, what: str) -> np.ndarray:
+    """``X`` as a numeric numpy array for a product with a chain, else InvalidMatrixError naming the fix."""
+    if type(X).__module__.startswith("scipy.sparse"):
+        raise InvalidMatrixError(f"{what}: X is a sparse {type(X).__name__}; the product of a chain with a block "
+                                 "is dense: pass X.toarray() (or convert the chain with to_scipy()).")
+    try:
+        arr = np.asarray(X)
+    except Exception as exc:  # noqa: BLE001 - anything numpy cannot read is bad input
+        raise InvalidMatrixError(f"{what}: X must be a real or complex array, got {type(X).__name__}: {exc}") from None
+    if arr.dtype.kind not in "biufc":
+        raise InvalidMatrixError(f"{what}: X must be a real or complex array, got {type(X).__name__} (dtype "
+                                 f"{arr.dtype}); convert it with numpy.asarray(X, dtype=float).")
+    return arr
+
+
+def _optional_module(name: str, method: str) -> Any:
+    """Import an optional interop package, or raise BackendNotAvailableError naming the install command."""
+    import importlib
+    import importlib.util
+
+    if importlib.util.find_spec(name) is None:
+        raise BackendNotAvailableError(f"FactorChain.{method} needs {name}, which is not installed; run: pip install "
+                                       f"{name}  (or: pip install \"wellposed[interop]\")")
+    return importlib.import_module(name)
+
+
+def _is_dyadic_butterfly(patterns: tuple[KSPattern, ...]) -> bool:
+    m, n = chain_shape(patterns)
+    return m == n >= 2 and n & (n - 1) == 0 and patterns == dyadic_butterfly(n)
+
+
 @dataclass(frozen=True)
 class FactorChain:
-    """The product ``F_1 @ F_2 @ ... @ F_L`` of Kronecker-sparse factors (``F_1`` leftmost).
+    """The matrix ``F_1 @ F_2 @ ... @ F_L`` of Kronecker-sparse factors (``F_1`` leftmost), optionally with its
+    columns and rows permuted; a linear operator (``@``, ``.T``, ``.H``, scipy, torch, lazylinop, FAµST).
 
     Parameters
     ----------
     factors : tuple of KSFactor
         Columns of ``F_l`` must equal rows of ``F_(l+1)`` (a valid chain; chainability is not required
         to hold a chain, only to compute one with :func:`~wellposed.solvers.butterfly.factorize`).
+    column_permutation, row_permutation : array of int, optional
+        Permutations of ``range(n)`` and ``range(m)``. The chain is the matrix ``M`` with
+        ``M @ x = (F_1 ⋯ F_L @ x[column_permutation])[row_permutation]``, i.e. column ``column_permutation[i]``
+        of ``M`` is column ``i`` of ``F_1 ⋯ F_L`` (a bit-reversed factorization of ``A`` has factors
+        ``≈ A[:, perm]`` and ``column_permutation = perm``), and row ``i`` of ``M`` is row
+        ``row_permutation[i]`` of the factors' product (transposing a chain turns one into the other).
+        Every method (``apply``, ``@``, ``to_dense``, ``to_scipy``, ``to_torch``, ``save``, ...) means ``M``.
 
     Examples
     --------
     >>> from wellposed.kronecker import dyadic_butterfly
     >>> rng = np.random.default_rng(0)
     >>> chain = FactorChain(tuple(KSFactor(p, rng.standard_normal(p.abcd)) for p in dyadic_butterfly(8)))
-    >>> chain.shape, chain.nnz
-    ((8, 8), 48)
+    >>> chain
+    FactorChain(8×8, 3 butterfly factors, nnz=48, float64)
     >>> X = rng.standard_normal((8, 3))
-    >>> bool(np.allclose(chain.apply(X), chain.to_dense() @ X))
+    >>> bool(np.allclose(chain @ X, chain.to_dense() @ X))
+    True
+    >>> x = rng.standard_normal(8)
+    >>> bool(np.allclose(x @ chain, chain.T @ x)), bool(np.allclose(chain.T.to_dense(), chain.to_dense().T))
+    (True, True)
+    >>> P = FactorChain(chain.factors, column_permutation=[7, 6, 5, 4, 3, 2, 1, 0])
+    >>> bool(np.allclose(P.to_dense(), chain.to_dense()[:, ::-1]))
     True
     """
 
     factors: tuple[KSFactor, ...]
+    column_permutation: np.ndarray | None = None
+    row_permutation: np.ndarray | None = None
     _plan: Any = field(default=None, init=False, repr=False, compare=False)
+    _adjoints: dict[str, FactorChain] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    #: ``ndarray @ chain`` is left to :meth:`__rmatmul__` instead of numpy's element-wise machinery.
+    __array_ufunc__ = None
 
     def __post_init__(self) -> None:
         facs = self.factors
@@ -231,12 +326,25 @@ class FactorChain:
                 raise InvalidChainError(f"factors[{i}] must be a KSFactor, got {type(f).__name__}.")
         check_chain([f.pattern for f in facs], chainable=False)
         object.__setattr__(self, "factors", facs)
+        m, n = facs[0].shape[0], facs[-1].shape[1]
+        object.__setattr__(self, "column_permutation",
+                           _check_permutation(self.column_permutation, n, "column_permutation"))
+        object.__setattr__(self, "row_permutation", _check_permutation(self.row_permutation, m, "row_permutation"))
 
     def __len__(self) -> int:
         return len(self.factors)
 
     def __iter__(self) -> Iterator[KSFactor]:
         return iter(self.factors)
+
+    def __repr__(self) -> str:
+        m, n = self.shape
+        L = len(self.factors)
+        kind = "butterfly" if _is_dyadic_butterfly(self.patterns) else "Kronecker-sparse"
+        parts = [f"{m}×{n}", f"{L} {kind} factor{'s' if L != 1 else ''}", f"nnz={self.nnz}", str(self.dtype)]
+        parts += ["row permutation"] if self.row_permutation is not None else []
+        parts += ["column permutation"] if self.column_permutation is not None else []
+        return f"FactorChain({', '.join(parts)})"
 
     @property
     def patterns(self) -> tuple[KSPattern, ...]:
@@ -250,7 +358,7 @@ class FactorChain:
 
     @property
     def nnz(self) -> int:
-        """Total number of stored entries."""
+        """Total number of stored entries (permutations not counted)."""
         return sum(f.pattern.nnz for f in self.factors)
 
     @property
@@ -258,36 +366,189 @@ class FactorChain:
         """Common result type of the factors."""
         return np.result_type(*[f.data.dtype for f in self.factors])
 
+    def with_factors(self, factors: Sequence[KSFactor]) -> FactorChain:
+        """A chain with new factors (same patterns or not) and this chain's permutations (e.g. after quantizing
+        the factors)."""
+        return FactorChain(tuple(factors), self.column_permutation, self.row_permutation)
+
+    # ------------------------------------------------------------------------------------------------------
+    # products
+    # ------------------------------------------------------------------------------------------------------
+
+    def _shape_error(self, shape: tuple[int, ...], what: str) -> InvalidMatrixError:
+        m, n = self.shape
+        hint = ""
+        if len(shape) == 2 and shape[1] == n and shape[0] != n:
+            hint = "; X looks like a batch of rows (one vector per row): use X @ chain.T, or (chain @ X.T).T"
+        elif len(shape) in (1, 2) and shape[0] == m != n:
+            hint = "; X has as many rows as the chain: did you mean chain.T @ X (or chain.H @ X)?"
+        elif len(shape) > 2:
+            hint = "; put the vectors as the columns of one 2-D block"
+        return InvalidMatrixError(f"{what}: the chain has shape ({m}, {n}), so X must have shape ({n},) or "
+                                  f"({n}, batch), got {tuple(shape)!r}{hint}.")
+
     def apply(self, X: np.ndarray) -> np.ndarray:
-        """``product @ X`` for ``X`` of shape ``(n,)`` or ``(n, batch)``.
+        """``M @ X`` for ``X`` of shape ``(n,)`` or ``(n, batch)`` (the same as ``chain @ X``).
 
         Notes
         -----
         ``O(nnz * batch)``: one reshape + one batched matmul per factor, rightmost factor first, into two
         reusable buffers; pairs of factors whose product is not denser than the pair are merged once
-        (see ``_apply_plan``). :meth:`apply_reference` is the plain-loop oracle.
+        (see ``_apply_plan``). A permutation is one gather of the rows of ``X`` (columns) or of the result
+        (rows). :meth:`apply_reference` is the plain-loop oracle.
         """
-        X = np.asarray(X)
+        X = _as_operand(X, "FactorChain.apply")
         n = self.shape[1]
         if X.ndim not in (1, 2) or X.shape[0] != n:
-            raise InvalidMatrixError(f"X must have shape ({n},) or ({n}, batch), got {X.shape!r}.")
+            raise self._shape_error(X.shape, "FactorChain.apply")
         vec = X.ndim == 1
-        X2 = np.ascontiguousarray(X.reshape(n, -1))
+        X2 = X.reshape(n, -1)
+        cp, rp = self.column_permutation, self.row_permutation
         k = X2.shape[1]
         dtype = np.result_type(self.dtype, X2.dtype)
         facs = self._apply_plan()[::-1]
-        size = max(f.shape[0] for f in facs) * k
-        bufs = _buffers(dtype, size) if len(facs) > 1 else None
+        size = max(max(f.shape[0] for f in facs), n) * k
+        bufs = _buffers(dtype, size) if len(facs) > 1 or rp is not None or cp is not None else None
+        if cp is None:
+            X2 = np.ascontiguousarray(X2)
+        elif bufs is not None and X2.dtype == dtype:  # into the buffer the first factor does not write
+            X2 = np.take(X2, cp, axis=0, out=bufs[1][: n * k].reshape(n, k), mode="clip")
+        else:
+            X2 = np.take(X2, cp, axis=0)
         Y = X2
         for i, f in enumerate(facs):
             rows = f.shape[0]
-            if i == len(facs) - 1 or bufs is None:
+            if bufs is None or (i == len(facs) - 1 and rp is None):
                 out = np.empty((rows, k), dtype=dtype)
             else:
                 out = bufs[i % 2][: rows * k].reshape(rows, k)
             _ks_apply_into(f.pattern, f.data, Y, out)
             Y = out
+        if rp is not None:
+            Y = np.take(Y, rp, axis=0)
         return Y[:, 0] if vec else Y
+
+    def __matmul__(self, other: object) -> Any:
+        """``chain @ X`` (:meth:`apply`) for ``X`` of shape ``(n,)`` or ``(n, k)``; ``chain @ other_chain`` is
+        the chain of both factor lists (see :meth:`compose`)."""
+        if isinstance(other, FactorChain):
+            return self.compose(other)
+        X = _as_operand(other, "chain @ X")
+        if X.ndim not in (1, 2) or X.shape[0] != self.shape[1]:
+            raise self._shape_error(X.shape, "chain @ X")
+        return self.apply(X)
+
+    def __rmatmul__(self, other: object) -> np.ndarray:
+        """``X @ chain`` for ``X`` of shape ``(m,)`` or ``(k, m)``: ``(chain.T @ X.T).T`` (fast, through
+        :attr:`T`)."""
+        X = _as_operand(other, "X @ chain")
+        m, n = self.shape
+        if X.ndim not in (1, 2) or X.shape[-1] != m:
+            hint = f"; for a block of column vectors use chain @ X (X of shape ({n}, batch))" if X.ndim == 2 and \
+                X.shape[0] == n else ""
+            raise InvalidMatrixError(f"X @ chain: the chain has shape ({m}, {n}), so X must have shape ({m},) or "
+                                     f"(batch, {m}), got {X.shape!r}{hint}.")
+        return self.T.apply(X) if X.ndim == 1 else self.T.apply(X.T).T
+
+    def compose(self, other: FactorChain) -> FactorChain:
+        """The chain of ``self @ other``: both factor lists, one after the other (no arithmetic).
+
+        Raises :class:`~wellposed.errors.InvalidChainError` if the shapes differ or if a permutation would sit
+        between the two factor lists (this chain's column permutation and ``other``'s row permutation, unless
+        they cancel): apply them one after the other instead, ``self @ (other @ X)``.
+
+        Examples
+        --------
+        >>> from wellposed.kronecker import dyadic_butterfly
+        >>> rng = np.random.default_rng(1)
+        >>> A = FactorChain(tuple(KSFactor(p, rng.standard_normal(p.abcd)) for p in dyadic_butterfly(4)))
+        >>> AtA = A.T @ A
+        >>> len(AtA), bool(np.allclose(AtA.to_dense(), A.to_dense().T @ A.to_dense()))
+        (4, True)
+        """
+        if not isinstance(other, FactorChain):
+            raise InvalidChainError(f"other must be a FactorChain, got {type(other).__name__}; for arrays use @.")
+        if self.shape[1] != other.shape[0]:
+            raise InvalidChainError(f"cannot compose a chain of shape {self.shape} with one of shape {other.shape}: "
+                                    f"{self.shape[1]} columns against {other.shape[0]} rows.")
+        cp, rp = self.column_permutation, other.row_permutation
+        if cp is not None or rp is not None:
+            inner = np.arange(self.shape[1])
+            inner = inner[rp] if rp is not None else inner
+            inner = inner[cp] if cp is not None else inner
+            if not np.array_equal(inner, np.arange(inner.size)):
+                raise InvalidChainError("a permutation sits between the two chains (the left one's column_permutation "
+                                        "or the right one's row_permutation) and a FactorChain keeps permutations "
+                                        "only at its ends; apply the chains one after the other: A @ (B @ X).")
+        return FactorChain(self.factors + other.factors, other.column_permutation, self.row_permutation)
+
+    def _adjoint(self, conjugate: bool) -> FactorChain:
+        """Transposed (conjugated) chain, built once and cached both ways (``chain.T.T is chain``); its apply
+        plan is this chain's, transposed, so ``chain.T @ X`` costs what ``chain @ X`` costs."""
+        key = "H" if conjugate and self.dtype.kind == "c" else "T"
+        cached = self._adjoints.get(key)
+        if cached is None:
+            cp, rp = self.column_permutation, self.row_permutation
+            cached = FactorChain(
+                tuple(f.transpose(conjugate) for f in reversed(self.factors)),
+                column_permutation=None if rp is None else np.argsort(rp),
+                row_permutation=None if cp is None else np.argsort(cp),
+            )
+            # the merged pairs of the apply plan, transposed (reversed chains are rarely chainable themselves)
+            plan = tuple(f.transpose(conjugate) for f in reversed(self._apply_plan()))
+            object.__setattr__(cached, "_plan", plan)
+            self._adjoints[key] = cached
+            cached._adjoints[key] = self
+        return cached
+
+    @property
+    def T(self) -> FactorChain:
+        """The transpose ``Mᵀ``: the transposed factors in reverse order, permutations swapped and inverted
+        (``O(nnz)`` once, then cached; applies with the same fast kernel)."""
+        return self._adjoint(False)
+
+    @property
+    def H(self) -> FactorChain:
+        """The conjugate transpose ``Mᴴ`` (``T`` for real chains); cached like :attr:`T`."""
+        return self._adjoint(True)
+
+    # scipy.sparse.linalg.aslinearoperator(chain) reads these (an object with shape, dtype, matvec, ...)
+    def matvec(self, x: np.ndarray) -> np.ndarray:
+        """``M @ x`` (for :func:`scipy.sparse.linalg.aslinearoperator`)."""
+        return self.apply(x)
+
+    def rmatvec(self, x: np.ndarray) -> np.ndarray:
+        """``Mᴴ @ x`` (for :func:`scipy.sparse.linalg.aslinearoperator`)."""
+        return self.H.apply(x)
+
+    def matmat(self, X: np.ndarray) -> np.ndarray:
+        """``M @ X`` for a block ``X``."""
+        return self.apply(X)
+
+    def rmatmat(self, X: np.ndarray) -> np.ndarray:
+        """``Mᴴ @ X`` for a block ``X`` (for :func:`scipy.sparse.linalg.aslinearoperator`)."""
+        return self.H.apply(X)
+
+    def as_linear_operator(self) -> Any:
+        """A :class:`scipy.sparse.linalg.LinearOperator` with fast ``matvec``, ``rmatvec``, ``matmat`` and
+        ``rmatmat`` (``scipy.sparse.linalg.aslinearoperator(chain)`` works too, but scipy then multiplies blocks
+        column by column).
+
+        Examples
+        --------
+        >>> from scipy.sparse.linalg import lsqr
+        >>> from wellposed.kronecker import dyadic_butterfly
+        >>> H = FactorChain(tuple(KSFactor(p, np.array([1.0, 1, 1, -1]).reshape(1, 2, 2, 1).repeat(p.a, 0)
+        ...                                .repeat(p.d, 3)) for p in dyadic_butterfly(8)))
+        >>> b = H @ np.arange(8.0)
+        >>> np.round(lsqr(H.as_linear_operator(), b, atol=1e-12, btol=1e-12)[0], 6)
+        array([0., 1., 2., 3., 4., 5., 6., 7.])
+        """
+        from scipy.sparse.linalg import LinearOperator
+
+        H = self.H
+        return LinearOperator(self.shape, matvec=self.apply, rmatvec=H.apply, matmat=self.apply, rmatmat=H.apply,
+                              dtype=self.dtype)
 
     def _apply_plan(self) -> tuple[KSFactor, ...]:
         """Factors used by :meth:`apply`: consecutive chainable pairs whose product has no more stored
@@ -314,24 +575,102 @@ class FactorChain:
     def apply_reference(self, X: np.ndarray) -> np.ndarray:
         """Plain-loop oracle for :meth:`apply` (tests only)."""
         Y = np.asarray(X)
+        if self.column_permutation is not None:
+            Y = Y[self.column_permutation]
         for f in reversed(self.factors):
             Y = ks_apply_reference(f.pattern, f.data, Y)
+        if self.row_permutation is not None:
+            Y = Y[self.row_permutation]
         return Y
 
+    # ------------------------------------------------------------------------------------------------------
+    # conversions
+    # ------------------------------------------------------------------------------------------------------
+
     def to_dense(self) -> np.ndarray:
-        """Dense product, computed as ``apply(identity)`` (``O(nnz * n)``)."""
+        """Dense matrix ``M``, computed as ``apply(identity)`` (``O(nnz * n)``)."""
         return self.apply(np.eye(self.shape[1], dtype=self.dtype))
 
     def to_scipy(self) -> list[Any]:
-        """List of ``scipy.sparse.csr_matrix``, one per factor, leftmost first."""
-        return [f.to_scipy() for f in self.factors]
+        """The factors of ``M`` as a list of ``scipy.sparse.csr_matrix``, leftmost first, whose product is ``M``:
+        one per Kronecker-sparse factor, preceded by the row permutation matrix and followed by the column
+        permutation matrix when the chain has them.
+
+        Examples
+        --------
+        >>> from functools import reduce
+        >>> chain = FactorChain((KSFactor(KSPattern(1, 2, 2, 1), np.arange(4.0).reshape(1, 2, 2, 1)),),
+        ...                     column_permutation=[1, 0])
+        >>> mats = chain.to_scipy()
+        >>> len(mats), bool(np.array_equal(reduce(lambda A, B: A @ B, mats).toarray(), chain.to_dense()))
+        (2, True)
+        """
+        mats = [f.to_scipy() for f in self.factors]
+        if self.row_permutation is not None:
+            mats.insert(0, _permutation_matrix(self.row_permutation, self.dtype))
+        if self.column_permutation is not None:
+            mats.append(_permutation_matrix(self.column_permutation, self.dtype))
+        return mats
+
+    def to_torch(self, dtype: Any = None) -> Any:
+        """A trainable :class:`torch.nn.Module` holding this chain (parameters: the ``(a, b, c, d)`` data of each
+        factor, so training never leaves the supports); ``module(x)`` maps ``x`` of shape ``(..., n)`` to
+        ``x @ Mᵀ`` of shape ``(..., m)`` like :class:`torch.nn.Linear`. See
+        :class:`~wellposed.solvers.butterfly.torch_module.FactorChainModule`.
+
+        Parameters
+        ----------
+        dtype : torch.dtype, optional
+            Parameter type; default: the chain's (``float64`` stays ``torch.float64``).
+
+        Raises
+        ------
+        BackendNotAvailableError
+            torch is not installed (``pip install "wellposed[torch]"``).
+        """
+        import importlib.util
+
+        if importlib.util.find_spec("torch") is None:
+            from wellposed.io.masks import TORCH_INSTALL_HINT
+
+            raise BackendNotAvailableError(f"FactorChain.to_torch needs torch, which is not installed; run: "
+                                           f"{TORCH_INSTALL_HINT}")
+        from wellposed.solvers.butterfly.torch_module import FactorChainModule
+
+        return FactorChainModule(self, dtype=dtype)
+
+    def to_lazylinop(self) -> Any:
+        """A ``lazylinop.LazyLinOp`` of ``M`` whose products run this chain's fast apply (``M`` and ``Mᴴ``).
+
+        Raises :class:`~wellposed.errors.BackendNotAvailableError` if lazylinop is not installed
+        (``pip install lazylinop``).
+        """
+        lazylinop = _optional_module("lazylinop", "to_lazylinop")
+        H = self.H
+        return lazylinop.LazyLinOp(self.shape, matmat=self.apply, rmatmat=H.apply)
+
+    def to_faust(self) -> Any:
+        """A ``pyfaust.Faust`` of ``M``: the sparse factors of :meth:`to_scipy` (permutation matrices included),
+        in ``float32``, ``float64`` or ``complex128`` (FAµST's types; ``complex64`` is widened).
+
+        Raises :class:`~wellposed.errors.BackendNotAvailableError` if pyfaust is not installed
+        (``pip install pyfaust``).
+        """
+        pyfaust = _optional_module("pyfaust", "to_faust")
+        dtype = np.dtype(np.complex128) if self.dtype.kind == "c" else self.dtype
+        return pyfaust.Faust([M.astype(dtype) for M in self.to_scipy()])
+
+    # ------------------------------------------------------------------------------------------------------
+    # files
+    # ------------------------------------------------------------------------------------------------------
 
     def save(self, path: str | os.PathLike[str], **metadata: np.ndarray) -> str:
         """Write the chain as an ``.npz`` file; return the file name written.
 
         Keys: ``format`` (the string :data:`~wellposed.solvers.butterfly.NPZ_FORMAT`, layout and version),
         ``num_factors``, then ``pattern_i`` (int64 ``[a, b, c, d]``) and ``factor_i`` (the data) for
-        ``i = 0 … L−1``, leftmost factor first; extra ``metadata`` arrays under ``meta_<name>``
+        ``i = 0 … L−1``, leftmost factor first; ``column_permutation`` and ``row_permutation`` (int64) when
+        set; extra ``metadata`` arrays under ``meta_<name>``
         (:func:`~wellposed.solvers.butterfly.load_metadata`). As with :func:`numpy.savez`, ``.npz`` is appended
         to a name without it. The file is written atomically (temporary file, then rename);
         :class:`~wellposed.errors.OutputError` if it cannot be.
@@ -340,6 +679,9 @@ class FactorChain:
         for i, f in enumerate(self.factors):
             arrays[f"pattern_{i}"] = np.array(f.pattern.abcd, dtype=np.int64)
             arrays[f"factor_{i}"] = f.data
+        for key in PERMUTATION_KEYS:
+            if getattr(self, key) is not None:
+                arrays[key] = getattr(self, key)
         for key, value in metadata.items():
             arrays[f"meta_{key}"] = np.asarray(value)
         return write_npz(path, arrays, "path")
@@ -349,8 +691,9 @@ class FactorChain:
         """Read a chain written by :meth:`save` (metadata keys are ignored; see
         :func:`~wellposed.solvers.butterfly.load_metadata`).
 
-        Also reads files without the ``format`` key in the same layout (written by ``wellposed quantize``
-        and by :meth:`save` before the key was checked).
+        Also reads version-1 files (their ``meta_column_permutation``, written for a bit-reversed
+        factorization, becomes the column permutation) and files without the ``format`` key in the same
+        layout (written by ``wellposed quantize`` and by :meth:`save` before the key was checked).
 
         Raises
         ------
@@ -358,30 +701,32 @@ class FactorChain:
             Not a chain file, an unknown ``format``, malformed keys (see
             :func:`~wellposed.solvers.butterfly.chain_file.read_chain_arrays`).
         InvalidMatrixError, InvalidChainError
-            Factor data of the wrong shape or not finite, or factors that do not chain; the message names
-            the file and the factor.
+            Factor data of the wrong shape or not finite, factors that do not chain, or a permutation that is
+            not one; the message names the file and the factor.
 
         Examples
         --------
         >>> import tempfile, pathlib
         >>> from wellposed.kronecker import dyadic_butterfly
         >>> path = pathlib.Path(tempfile.mkdtemp()) / "chain.npz"
-        >>> chain = FactorChain(tuple(KSFactor(p, np.ones(p.abcd)) for p in dyadic_butterfly(4)))
-        >>> FactorChain.load(chain.save(path)).patterns == chain.patterns
-        True
+        >>> chain = FactorChain(tuple(KSFactor(p, np.ones(p.abcd)) for p in dyadic_butterfly(4)),
+        ...                     column_permutation=[0, 2, 1, 3])
+        >>> back = FactorChain.load(chain.save(path))
+        >>> back.patterns == chain.patterns, back.column_permutation
+        (True, array([0, 2, 1, 3]))
         """
         where = f"FactorChain file {os.fspath(path)!r}"
-        patterns, data = read_chain_arrays(path, where)
+        arrays = read_chain_arrays(path, where)
         factors = []
-        for i, (pattern, d) in enumerate(zip(patterns, data, strict=True)):
+        for i, (pattern, d) in enumerate(zip(arrays.patterns, arrays.data, strict=True)):
             try:
                 factors.append(KSFactor(pattern, d))
             except (InvalidMatrixError, InvalidChainError) as exc:
                 raise type(exc)(f"{where}: factor_{i}: {exc}") from None
         try:
-            return cls(tuple(factors))
-        except InvalidChainError as exc:
-            raise InvalidChainError(f"{where}: {exc}") from None
+            return cls(tuple(factors), arrays.column_permutation, arrays.row_permutation)
+        except (InvalidMatrixError, InvalidChainError) as exc:
+            raise type(exc)(f"{where}: {exc}") from None
 
     def _repr_svg_(self) -> str:
         """Notebook display: the supports of the factors side by side (small grids, see :mod:`wellposed.render`)."""

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from wellposed.solvers.butterfly.factors import FactorChain
-
-from wellposed.errors import InvalidMatrixError
 
 __all__ = ["ButterflyResult"]
 
@@ -21,7 +19,8 @@ class ButterflyResult:
     Attributes
     ----------
     chain : FactorChain
-        The factors; ``A ≈ chain.to_dense()`` (columns permuted back when ``column_permutation`` is set).
+        The approximation: ``A ≈ chain.to_dense()``, ``A @ X ≈ chain @ X`` (with ``bit_reversal`` the chain holds
+        the column permutation: its factors approximate ``A[:, perm]``).
     error, rel_error : float
         ``‖A − Â‖_F`` and ``‖A − Â‖_F / ‖A‖_F``, measured on the computed factors.
     split_errors : numpy.ndarray
@@ -44,7 +43,12 @@ class ButterflyResult:
     order: str
     orthonormalized: bool
     off_support_error: float
-    column_permutation: np.ndarray | None = field(default=None)
+
+    @property
+    def column_permutation(self) -> np.ndarray | None:
+        """The bit-reversal permutation ``perm`` of a ``bit_reversal`` factorization (the factors approximate
+        ``A[:, perm]``), else None; the chain's own ``column_permutation``."""
+        return self.chain.column_permutation
 
     @property
     def lower_bound(self) -> float:
@@ -53,23 +57,16 @@ class ButterflyResult:
         return float(finite.max()) if finite.size else self.off_support_error
 
     def to_dense(self) -> np.ndarray:
-        """Dense approximation of ``A`` (the permutation, if any, undone)."""
-        M = self.chain.to_dense()
-        if self.column_permutation is None:
-            return M
-        return M[:, np.argsort(self.column_permutation)]
+        """Dense approximation of ``A`` (``chain.to_dense()``)."""
+        return self.chain.to_dense()
 
     def apply(self, X: np.ndarray) -> np.ndarray:
-        """Approximation of ``A @ X`` through the factors (``O(nnz * batch)``)."""
-        X = np.asarray(X)
-        if self.column_permutation is not None:
-            if X.ndim not in (1, 2) or X.shape[0] != self.column_permutation.size:
-                raise InvalidMatrixError(f"X must have {self.column_permutation.size} rows, got shape {X.shape!r}.")
-            X = X[self.column_permutation]
+        """Approximation of ``A @ X`` through the factors (``chain @ X``, ``O(nnz * batch)``)."""
         return self.chain.apply(X)
 
-    def save(self, path: str) -> None:
-        """Save the chain as ``.npz`` (see :meth:`FactorChain.save`) with the result's metadata."""
+    def save(self, path: str) -> str:
+        """Save the chain as ``.npz`` (see :meth:`FactorChain.save`; the permutation is part of the chain) with
+        the result's metadata; return the file name written."""
         meta: dict[str, Any] = {
             "rel_error": np.float64(self.rel_error),
             "error": np.float64(self.error),
@@ -78,9 +75,7 @@ class ButterflyResult:
             "order": np.array(self.order),
             "orthonormalized": np.bool_(self.orthonormalized),
         }
-        if self.column_permutation is not None:
-            meta["column_permutation"] = self.column_permutation
-        self.chain.save(path, **meta)
+        return self.chain.save(path, **meta)
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready summary (no factor data)."""

@@ -6,6 +6,7 @@ of the tree is one call on the decoupled blocks of a two-factor problem.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -72,9 +73,17 @@ class _Run:
     """Mutable bookkeeping of one factorization run: recorded split errors (lower bounds) and the energy of
     the data on the product pattern (read off the root Gram matrices, which saves a pass over ``A``)."""
 
-    def __init__(self, L: int) -> None:
+    def __init__(self, L: int, progress: Callable[[int, int], None] | None = None, total: int | None = None) -> None:
         self.tails = np.full(L - 1, np.nan)
         self.energy: float | None = None
+        self.progress = progress  # progress(steps done, total): each split of the tree, then the exact certificate
+        self.total = L - 1 if total is None else total
+        self.done = 0
+
+    def step(self) -> None:
+        self.done += 1
+        if self.progress is not None:
+            self.progress(self.done, self.total)
 
 
 class _NonFinite(Exception):
@@ -137,6 +146,8 @@ def _truncate(
     if k < r:
         U = np.concatenate([U, np.zeros((*batch, m, r - k), dtype=U.dtype)], axis=-1)
         W = np.concatenate([W, np.zeros((*batch, r - k, n), dtype=W.dtype)], axis=-2)
+    if run is not None:
+        run.step()
     return U, W, tail
 
 

@@ -313,7 +313,8 @@ def quantize_chain(chain: Any, fmt: FloatFormat | int | str, method: Method = "p
 
     ``chain`` is duck-typed like the butterfly solver's ``FactorChain``: it has ``.factors``, each with
     ``.pattern`` (a :class:`~wellposed.kronecker.KSPattern`) and ``.data``; the result is built as
-    ``type(chain)([type(f)(f.pattern, q) for ...])``. A sequence of ``(KSPattern, data)`` pairs is also
+    ``chain.with_factors([type(f)(f.pattern, q) for ...])`` (a ``FactorChain`` keeps its permutations), or
+    ``type(chain)([...])`` when the chain has no ``with_factors``. A sequence of ``(KSPattern, data)`` pairs is also
     accepted and a list of such pairs is returned.
 
     Examples
@@ -328,7 +329,10 @@ def quantize_chain(chain: Any, fmt: FloatFormat | int | str, method: Method = "p
     if hasattr(chain, "factors"):
         items = list(chain.factors)
         res = quantize_factors([f.pattern for f in items], [f.data for f in items], fmt, method)
-        return type(chain)([type(f)(f.pattern, q) for f, q in zip(items, res.factors, strict=True)])
+        quantized = [type(f)(f.pattern, q) for f, q in zip(items, res.factors, strict=True)]
+        if hasattr(chain, "with_factors"):  # a FactorChain: keep its permutations
+            return chain.with_factors(quantized)
+        return type(chain)(quantized)
     try:
         pairs = [(p, d) for p, d in chain]
     except (TypeError, ValueError):

@@ -21,7 +21,7 @@ def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser("analyze", help="classify one pattern: classes, graph, tractability, closedness",
                        description="Classify one support pattern and say why.", epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("spec", metavar="SPEC", help="case file (.json/.npz) or family spec such as lu:3")
+    p.add_argument("spec", metavar="SPEC", help="case file (.json/.npz), case:NAME or family spec such as lu:3")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--no-closedness", action="store_true", help="skip the closedness engine")
     p.add_argument("--full", action="store_true",
@@ -79,7 +79,7 @@ def _check_output_suffix(path: str | None, parameter: str, allowed: tuple[str, .
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..analysis import analyze, analyze_spec
+    from ..api import analyze
     from ..families import load_pattern
     from ..graph import GRAPH_SUFFIXES, PICTURE_SUFFIXES, draw_pattern, export_graph, support_graph
 
@@ -87,13 +87,11 @@ def run(args: argparse.Namespace) -> int:
     _check_output_suffix(args.picture, "--picture", PICTURE_SUFFIXES)
     check_output_path(args.graph, "--graph")
     check_output_path(args.picture, "--picture")
-    if args.graph or args.picture:  # pictures and graph files need the masks
-        pattern = load_pattern(args.spec)
-        result = analyze(pattern, closedness=not args.no_closedness, backend=args.backend, effort=args.effort,
-                         timeout=args.timeout, full=args.full)
-    else:  # Kronecker-sparse families are decided from their description, without masks
-        result = analyze_spec(args.spec, closedness=not args.no_closedness, backend=args.backend,
-                              effort=args.effort, timeout=args.timeout, full=args.full)
+    # pictures and graph files need the masks; otherwise Kronecker-sparse families are decided from their
+    # description, without masks (wellposed.analyze of the spec)
+    pattern: Any = load_pattern(args.spec) if args.graph or args.picture else args.spec
+    result = analyze(pattern, closedness=not args.no_closedness, backend=args.backend, effort=args.effort,
+                     timeout=args.timeout, full=args.full)
     written: dict[str, str] = {}
     if args.graph:  # written atomically; an unwritable path is an OutputError (exit 4)
         written["graph_file"] = str(export_graph(support_graph(pattern), args.graph, "--graph"))

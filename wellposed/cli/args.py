@@ -14,9 +14,10 @@ __all__ = ["EPILOG", "positive_float", "positive_int", "timeout_seconds", "check
 
 #: The epilog shared by the main help and the commands that take a SPEC.
 EPILOG = """Convention: A ≈ X Yᵀ, X is m×r with mask I (x_support), Y is n×r with mask J (y_support).
-SPEC is a .json case file, a .npz file with arrays x_support/y_support, or a family such as lu:3
-(see `wellposed families`). Exit codes: 0 ok, 1 internal failure (a bug), 2 bad input, 3 batch with invalid
-records, 4 output not writable, 5 output belongs to another run, 6 tool not installed, 130 interrupted."""
+SPEC is a .json case file, a .npz file with arrays x_support/y_support, a case such as case:lu-2 (see
+`wellposed cases`) or a family such as lu:3 (see `wellposed families`). Exit codes: 0 ok, 1 internal failure
+(a bug), 2 bad input, 3 batch with invalid records, 4 output not writable, 5 output belongs to another run,
+6 tool not installed, 130 interrupted."""
 
 def _argtype(convert: Callable[[str], Any], check: Callable[[Any], Any]) -> Callable[[str], Any]:
     """An argparse type: ``convert`` the text, then ``check`` the value with :mod:`wellposed.validate`."""

@@ -8,6 +8,7 @@ from typing import Any
 
 from .args import add_budget_options, positive_int
 from .exit_codes import EXIT_OK, EXIT_PARTIAL
+from .progress import add_progress_options, progress_bar
 
 __all__ = ["NAME", "add_parser", "run"]
 
@@ -29,7 +30,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--jobs", type=positive_int, default=1, help="worker processes (default 1)")
     p.add_argument("--closedness", action="store_true", help="also decide closedness (slow)")
     add_budget_options(p, "pattern (with --closedness)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_progress_options(p)
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster (e.g. tcp://host:8786)")
     p.set_defaults(func=run)
 
@@ -38,18 +39,11 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..batch import run_batch
 
-    bar = None
-    if sys.stderr.isatty() and not args.quiet:
-        from tqdm import tqdm
-
-        bar = tqdm(unit="pattern", desc="batch", file=sys.stderr)
-    try:
+    with progress_bar(args, "batch", "pattern") as bar:
         summary = run_batch(args.input, args.out, jobs=args.jobs, closedness=args.closedness,
-                            effort=args.effort, timeout=args.timeout, progress=bar.update if bar is not None else None,
+                            effort=args.effort, timeout=args.timeout,
+                            progress=bar.advance if bar is not None else None,
                             scheduler=args.scheduler, restart=args.restart)
-    finally:
-        if bar is not None:
-            bar.close()
     print(f"{summary.processed} processed, {summary.skipped} already done, {summary.errors} invalid; "
           f"output: {summary.out}")
     for err in summary.first_errors:

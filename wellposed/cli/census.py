@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from typing import Any
 
 from .args import add_backend_option, add_budget_options, check_output_path, positive_int
+from .progress import add_progress_options, progress_bar
 
 __all__ = ["NAME", "add_parser", "run"]
 
@@ -33,6 +33,7 @@ def add_parser(subparsers: Any) -> None:
     c.add_argument("--restart", action="store_true",
                    help="start --out over (delete its records) instead of resuming it")
     c.add_argument("--markdown", help="also write the summary table to this Markdown file")
+    add_progress_options(c)
     c.set_defaults(func=run)
 
 
@@ -45,19 +46,12 @@ def run(args: argparse.Namespace) -> int:
     check_output_path(args.markdown, "--markdown")  # before the census, not after it
 
     t0 = time.perf_counter()
-    last = [0.0]
-
-    def progress(done: int, total: int) -> None:
-        now = time.perf_counter()
-        if now - last[0] > 5 or done == total:
-            last[0] = now
-            print(f"census: {done}/{total} patterns ({now - t0:.0f} s)", file=sys.stderr)
-
     try:
-        records = run_census(args.out, max_m=args.max_m, max_n=args.max_n, max_r=args.max_r, effort=args.effort,
-                             timeout=args.timeout, jobs=args.jobs, backend=args.backend, use_qe=not args.no_qe,
-                             retry_undecided=args.retry_undecided, progress=progress,
-                             restart=args.restart)
+        with progress_bar(args, "census", "pattern") as bar:
+            records = run_census(args.out, max_m=args.max_m, max_n=args.max_n, max_r=args.max_r,
+                                 effort=args.effort, timeout=args.timeout, jobs=args.jobs, backend=args.backend,
+                                 use_qe=not args.no_qe, retry_undecided=args.retry_undecided, progress=bar,
+                                 restart=args.restart)
     except OSError as exc:  # writing --out; errors of wellposed.io.outputs are already OutputError (exit 4)
         if isinstance(exc, WellposedError):
             raise

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..formulas import FORMAT_NAMES
 from .args import add_backend_option, add_budget_options
+from .progress import add_progress_options, progress_bar
 
 __all__ = ["NAME", "add_parser", "run"]
 
@@ -21,13 +22,14 @@ def add_parser(subparsers: Any) -> None:
         NAME, help="is P = {X Yᵀ} closed (FSMF well-posed for every A)? with evidence",
         description="Decide whether the set of products X Yᵀ with the given supports is closed: theorems, "
                     "not-closed certificates (limit matrix, curve, z3 non-membership proof), QE fallback.")
-    p.add_argument("spec", help="pattern file (.json/.npz) or family spec such as lu:3, full:3,3,2")
+    p.add_argument("spec", help="pattern file (.json/.npz), case:NAME or family spec such as lu:3, full:3,3,2")
     add_backend_option(p)
     add_budget_options(p)
     p.add_argument("--no-qe", action="store_true", help="skip the QE stage")
     p.add_argument("--emit", choices=FORMAT_NAMES, metavar="FORMAT",
                    help=f"print the closedness sentence in FORMAT ({', '.join(FORMAT_NAMES)}) and exit")
     p.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    add_progress_options(p)
     p.set_defaults(func=run)
 
 
@@ -41,8 +43,9 @@ def run(args: argparse.Namespace) -> int:
     if args.emit:
         print(emit(pattern, args.emit))
         return 0
-    verdict = decide_closedness(pattern, backend=args.backend, effort=args.effort, timeout=args.timeout,
-                                use_qe=not args.no_qe)
+    with progress_bar(args, "closedness", "part") as bar:
+        verdict = decide_closedness(pattern, backend=args.backend, effort=args.effort, timeout=args.timeout,
+                                    use_qe=not args.no_qe, progress=bar)
     if args.json:
         out = {"pattern": pattern.name or str(args.spec), "shape": list(pattern.shape), **verdict.to_json()}
         print(json.dumps(out, indent=1, ensure_ascii=False))

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from ..io.arrays import read_matrix as _load_matrix
+from .progress import add_progress_options, progress_bar
 
 __all__ = ["NAME", "add_parser", "run"]
 
@@ -57,6 +58,7 @@ def add_parser(subparsers: Any) -> None:
     )
     p.add_argument("--out", metavar="F.npz", help="write the factors (keys num_factors, pattern_i, factor_i)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    add_progress_options(p)
     p.set_defaults(func=run)
 
 
@@ -84,14 +86,16 @@ def run(args: argparse.Namespace) -> int:
         chain = parse_chain_spec(args.chain)
         A = _load_matrix(args.matrix)
         check_spec_shape(chain, A.shape)
-        res = factorize(
-            A,
-            chain,
-            order=args.order,
-            orthonormalize=args.orthonormalize,
-            bit_reversal=args.bit_reversal,
-            certificate="exact" if args.exact_certificate else "free",
-        )
+        with progress_bar(args, "factor", "split") as bar:
+            res = factorize(
+                A,
+                chain,
+                order=args.order,
+                orthonormalize=args.orthonormalize,
+                bit_reversal=args.bit_reversal,
+                certificate="exact" if args.exact_certificate else "free",
+                progress=bar,
+            )
     except WellposedError as exc:  # keep the one-line error convention: first line plus a pointer to --help
         lines = str(exc).splitlines()
         if len(lines) <= 1:

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from .args import add_backend_option, add_budget_options
+from .progress import add_progress_options, progress_bar
 
 __all__ = ["add_parser", "run", "format_report", "NAME"]
 
@@ -31,18 +32,19 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--no-closedness", action="store_true", help="skip the closedness engine (theorems only)")
     p.add_argument("--from-weights", action="store_true",
                    help="torch files without masks: use the nonzero pattern of the *.weight tensors")
+    add_progress_options(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Load the masks, analyze, print; returns the exit code (failures are raised for ``main`` to map)."""
+    from ..api import analyze
     from ..io.masks import load_masks
-    from ..network import analyze_network
 
     loaded = load_masks(args.masks, from_weights=args.from_weights, parameter="MASKS")
-    report = analyze_network(list(loaded.masks), names=list(loaded.names),
-                             closedness=not args.no_closedness, backend=args.backend, effort=args.effort,
-                             timeout=args.timeout)
+    with progress_bar(args, "network", "step") as bar:
+        report = analyze(loaded, closedness=not args.no_closedness, backend=args.backend, effort=args.effort,
+                         timeout=args.timeout, progress=bar)
     rec = report.to_json()
     rec["files"] = list(dict.fromkeys(loaded.sources))
     if args.json:

@@ -90,10 +90,11 @@ def run(args: argparse.Namespace) -> int:
                                      f"beyond its largest finite number {fmt.max_finite!r}); rescale the factors "
                                      "(multiply one by 2**-k and the next by 2**k) or use a format with a wider "
                                      "exponent range.")
-        quantized = res.to_chain()
+        # the quantized chains keep the input's permutations (e.g. the bit reversal of `wellposed factor`)
+        quantized = chain.with_factors(res.to_chain().factors)
         naive = quantize_factors(patterns, data, fmt.saturating(), "naive")
         err, exact_eval = _product_error(chain, quantized)
-        naive_err, _ = _product_error(chain, naive.to_chain())
+        naive_err, _ = _product_error(chain, chain.with_factors(naive.to_chain().factors))
     if not (math.isfinite(err) and math.isfinite(naive_err)):
         raise InvalidMatrixError(f"FACTORS file {args.factors!r}: the error of the quantized product is not finite "
                                  f"({err!r}): the factors' scale overflows float64; rescale them (multiply one by "

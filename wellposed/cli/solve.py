@@ -16,8 +16,8 @@ _DESCRIPTION = """\
 Factorize A ≈ X Yᵀ with X supported on I and Y on J (the pattern SPEC). On tractable supports (DTO or
 relaxed C1+C2) the answer is the global optimum, certified by the theorem's value ‖A off support‖² + SVD
 tails. Other supports are refused (exit 2) unless --baseline asks for a local search without certificate.
-SPEC is a .json/.npz pattern file or a family spec such as butterfly:64:3 or full:50,40,5; MATRIX.npy is
-an m×n array saved with numpy.save."""
+SPEC is a .json/.npz pattern file, case:NAME or a family spec such as butterfly:64:3 or full:50,40,5;
+MATRIX.npy is an m×n array saved with numpy.save."""
 
 
 def add_parser(subparsers: Any) -> None:
@@ -25,7 +25,7 @@ def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(NAME, help="optimal FSMF of a matrix on a tractable support",
                               description=_DESCRIPTION,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("spec", metavar="SPEC", help="pattern file (.json/.npz) or family spec, e.g. monarch:8")
+    p.add_argument("spec", metavar="SPEC", help="pattern file (.json/.npz), case:NAME or family spec, e.g. monarch:8")
     p.add_argument("matrix", metavar="MATRIX.npy", help="the m×n data matrix A (numpy .npy file)")
     p.add_argument("--out", metavar="F.npz", help="write X, Y and the values to this .npz file")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")

@@ -29,7 +29,7 @@ import numpy as np
 
 from .. import validate
 from ..backends.registry import DEFAULT_BACKEND, check_backend
-from ..errors import OutputConflictError, OutputError
+from ..errors import InvalidSpecError, OutputConflictError, OutputError
 from ..executors import check_jobs, ordered_map
 from ..io.outputs import output_error
 from ..io.resumable import CENSUS_OUTPUT, conflict, make_header, open_resumable
@@ -238,6 +238,7 @@ def run_census(out: str | Path, *, max_m: int = 3, max_n: int = 3, max_r: int = 
         (:data:`BUDGET_OPTIONS`) may differ from the file's; the header then lists it under
         ``retried_with``.
     progress : callable(done, total), optional
+        Called once with the keys already done, then after each new record (``done`` rises to ``total``).
     restart : bool
         Start ``out`` over (delete its records) instead of resuming it.
 
@@ -253,6 +254,8 @@ def run_census(out: str | Path, *, max_m: int = 3, max_n: int = 3, max_r: int = 
     """
     check_jobs(jobs)
     check_backend(backend)  # before the header is written
+    if progress is not None and not callable(progress):
+        raise InvalidSpecError(f"progress = {progress!r} must be None or a callable progress(done, total).")
     from .budget import Budget, z3_version
 
     Budget(effort, timeout)  # validates both
@@ -278,6 +281,8 @@ def run_census(out: str | Path, *, max_m: int = 3, max_n: int = 3, max_r: int = 
         tasks = [(k, patterns[k].to_json()["x_support"], patterns[k].to_json()["y_support"], float(effort),
                   budget["timeout"], backend, use_qe) for k in todo]
         done = len(patterns) - len(todo)
+        if progress is not None:  # the keys already in --out count as done
+            progress(done, len(patterns))
         # records are tiny and their times very uneven: a deep window keeps every worker busy behind a slow key
         results = ordered_map(_worker, tasks, jobs=jobs, max_in_flight=max(2 * jobs, 512))
         timing_file = timings_path(path)

@@ -78,7 +78,7 @@ class PartContext:
         return self.part.num_free_entries() <= self.budget.count("solver_free_entries")
 
 
-def _validate(pattern: Any, backend: Any, use_qe: Any, cache: Any, search: Any) -> None:
+def _validate(pattern: Any, backend: Any, use_qe: Any, cache: Any, search: Any, progress: Any = None) -> None:
     if not isinstance(pattern, SupportPattern):
         raise InvalidSpecError(f"pattern = {pattern!r} must be a SupportPattern; build one with "
                                "SupportPattern(I, J) or wellposed.families.load_pattern(spec).")
@@ -87,6 +87,8 @@ def _validate(pattern: Any, backend: Any, use_qe: Any, cache: Any, search: Any) 
         raise InvalidSpecError(f"use_qe = {use_qe!r} must be True or False.")
     if not isinstance(search, bool):
         raise InvalidSpecError(f"search = {search!r} must be True or False.")
+    if progress is not None and not callable(progress):
+        raise InvalidSpecError(f"progress = {progress!r} must be None or a callable progress(done, total).")
     if cache is not None and not isinstance(cache, MutableMapping):
         raise InvalidSpecError(f"cache = {type(cache).__name__} must be None or a mutable mapping (e.g. a dict).")
 
@@ -269,6 +271,7 @@ def decide_closedness(
     cache: MutableMapping[str, ClosednessVerdict] | None = None,
     search: bool = True,
     classification: Classification | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ClosednessVerdict:
     """Decide whether ``P_{I,J} = {X Yᵀ}`` is closed (FSMF well-posed for every A), with evidence.
 
@@ -295,6 +298,9 @@ def decide_closedness(
         the polynomial rules and the private-minor obstruction run.
     classification : Classification, optional
         ``classify(pattern)`` when the caller already has it (it is then not computed again).
+    progress : callable(done, total), optional
+        Called after each connected part is decided, with the parts done and the number of parts
+        (``(1, 1)`` once when a rule decides the whole pattern without splitting it).
 
     Returns
     -------
@@ -318,7 +324,7 @@ def decide_closedness(
     (polynomial time), the private-minor obstruction (polynomial), then z3-based stages bounded by
     counted budgets, then QE, else undecided.
     """
-    _validate(pattern, backend, use_qe, cache, search)
+    _validate(pattern, backend, use_qe, cache, search, progress)
     if classification is not None and (not isinstance(classification, Classification)
                                        or (classification.pattern is not pattern
                                            and classification.pattern != pattern)):
@@ -326,7 +332,7 @@ def decide_closedness(
     budget = Budget(effort, timeout).started()
     t0 = time.perf_counter()
     try:
-        return _decide(pattern, backend, budget, use_qe, cache, search, t0, classification)
+        return _decide(pattern, backend, budget, use_qe, cache, search, t0, classification, progress)
     except WallClockCapError as exc:
         return ClosednessVerdict(Answer.UNDECIDED, "cap:wall-clock",
                                  f"{exc}: this verdict depends on the machine's speed and load; rerun without "
@@ -336,16 +342,21 @@ def decide_closedness(
 
 def _decide(pattern: SupportPattern, backend: str, budget: Budget, use_qe: bool,
             cache: MutableMapping[str, ClosednessVerdict] | None, search: bool, t0: float,
-            classification: Classification | None = None) -> ClosednessVerdict:
+            classification: Classification | None = None,
+            progress: Callable[[int, int], None] | None = None) -> ClosednessVerdict:
     # canonical keys can be costly for very symmetric patterns: only computed when a cache is used
     key = pattern.canonical_key(transpose=True) if cache is not None else ""
     if pattern.is_trivial():
         thm = closed_by_theorem(pattern)
         assert thm is not None  # the trivial rule always applies
+        if progress is not None:
+            progress(1, 1)
         return ClosednessVerdict(Answer.CLOSED, thm.method, thm.reason, seconds=time.perf_counter() - t0, key=key)
     cls = classify(pattern) if classification is None else classification
     whole = closed_by_theorem(pattern, cls)
     if whole is not None:  # a rule on the whole pattern: no need to split
+        if progress is not None:
+            progress(1, 1)
         return ClosednessVerdict(Answer.CLOSED, whole.method, whole.reason, seconds=time.perf_counter() - t0,
                                  key=key, details=whole.details)
     split = cls.parts()  # components in the pattern's own indices (empty ones belong to no part)
@@ -369,6 +380,8 @@ def _decide(pattern: SupportPattern, backend: str, budget: Budget, use_qe: bool,
                 cache[part_key] = verdict
         verdicts.append(verdict)
         index_maps.append((rows, cols, comps))
+        if progress is not None:
+            progress(len(verdicts), len(split))
     seconds = time.perf_counter() - t0
     shown = tuple(verdicts) if len(verdicts) > 1 else ()  # a single part is the verdict itself
     discarded: list[tuple[int, ...]] = []  # components of the parts whose lifted certificate failed re-verification

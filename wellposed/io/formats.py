@@ -2,8 +2,9 @@
 
 :data:`FORMATS` lists one :class:`Format` per reader. A directory is matched as :data:`DIRECTORY`; any other
 source by its suffix (lower case) first, otherwise by what it is: :data:`OTHER_FILE` (an existing file with
-another suffix) or :data:`NOT_A_FILE` (a family spec such as ``lu:3``). :func:`format_for` does the matching
-and names the formats of a kind when none fits. Readers are imported on first use, so looking a format up is cheap.
+another suffix) or :data:`NOT_A_FILE` (a family spec such as ``lu:3``); a source that is not a file and starts
+with a spec prefix (``case:``) goes to that prefix's format. :func:`format_for` does the matching and names the
+formats of a kind when none fits. Readers are imported on first use, so looking a format up is cheap.
 
 The table, as :func:`formats_markdown` renders it in ``docs/cli.md``, and the readers:
 
@@ -11,6 +12,7 @@ The table, as :func:`formats_markdown` renders it in ``docs/cli.md``, and the re
 ...     print(f"{f.kind:8} {' '.join(f.matches):24} {f.reader}")
 pattern  .json <other file>       io.patterns:read_case_file
 pattern  .npz                     io.patterns:read_pattern_npz
+pattern  case:                    catalogue:read_case_spec
 pattern  <not a file>             families:family
 batch    <directory>              io.batch_input:directory_input
 batch    .npz                     io.batch_input:npz_input
@@ -38,7 +40,7 @@ from typing import Any
 from ..errors import InvalidSpecError, WellposedError
 
 __all__ = ["Format", "FORMATS", "KINDS", "ARGUMENTS", "DIRECTORY", "OTHER_FILE", "NOT_A_FILE", "TORCH_SUFFIXES",
-           "format_for", "formats_of", "formats_markdown"]
+           "format_for", "formats_of", "formats_markdown", "spec_format"]
 
 #: Matches a source that is a directory.
 DIRECTORY = "<directory>"
@@ -59,7 +61,8 @@ class Format:
     kind : str
         What is read: ``"pattern"``, ``"batch"``, ``"masks"`` or ``"matrix"``.
     matches : tuple of str
-        Lower-case suffixes (``".npz"``), or :data:`DIRECTORY`, :data:`OTHER_FILE`, :data:`NOT_A_FILE`.
+        Lower-case suffixes (``".npz"``), spec prefixes ending in ``:`` (``"case:"``), or :data:`DIRECTORY`,
+        :data:`OTHER_FILE`, :data:`NOT_A_FILE`.
     reader : str
         ``"module:function"`` under ``wellposed`` (imported by :meth:`load`).
     what : str
@@ -81,6 +84,16 @@ class Format:
         """The suffixes it matches (without the markers :data:`DIRECTORY`, ...)."""
         return tuple(s for s in self.matches if s.startswith("."))
 
+    @property
+    def prefixes(self) -> tuple[str, ...]:
+        """The spec prefixes it matches (``"case:"``): sources that are not files and start with one."""
+        return tuple(s for s in self.matches if s.endswith(":"))
+
+    @property
+    def reads_spec(self) -> bool:
+        """Whether its reader takes a spec string (a prefix or :data:`NOT_A_FILE` format), not a file."""
+        return NOT_A_FILE in self.matches or bool(self.prefixes)
+
 
 #: The table: one entry per reader, in matching order within a kind.
 FORMATS: tuple[Format, ...] = (
@@ -88,6 +101,8 @@ FORMATS: tuple[Format, ...] = (
            'a JSON case file such as {"x_support": ["10", "11"], "y_support": ["10", "11"]}'),
     Format("pattern", (".npz",), "io.patterns:read_pattern_npz",
            "arrays x_support and y_support: numpy.savez(path, x_support=I, y_support=J)"),
+    Format("pattern", ("case:",), "catalogue:read_case_spec",
+           "a case of the catalogue such as case:lu-2 (see `wellposed cases`)"),
     Format("pattern", (NOT_A_FILE,), "families:family", "a family spec such as lu:3 (see `wellposed families`)"),
     Format("batch", (DIRECTORY,), "io.batch_input:directory_input", "a directory of .json case files"),
     Format("batch", (".npz",), "io.batch_input:npz_input",
@@ -130,6 +145,29 @@ def _what_it_is(path: Path) -> str:
         return NOT_A_FILE
 
 
+def _prefix_format(candidates: tuple[Format, ...], text: str) -> Format | None:
+    key = text.strip().lower()
+    return next((f for f in candidates if any(key.startswith(p) for p in f.prefixes)), None)
+
+
+def spec_format(kind: str, spec: str) -> Format:
+    """The format of ``kind`` that reads the string ``spec`` as a spec, never as a file: the format of its
+    prefix (``case:``), else the :data:`NOT_A_FILE` format. Records of a JSONL batch (``{"spec": ...}``) are
+    read this way.
+
+    >>> spec_format("pattern", "case:lu-2").reader, spec_format("pattern", "lu:2").reader
+    ('catalogue:read_case_spec', 'families:family')
+    """
+    candidates = formats_of(kind)
+    found = _prefix_format(candidates, spec)
+    if found is not None:
+        return found
+    for f in candidates:
+        if NOT_A_FILE in f.matches:
+            return f
+    raise InvalidSpecError(f"kind = {kind!r} reads no spec strings; give a file.")
+
+
 def format_for(kind: str, source: str | Path, *, parameter: str,
                error: type[WellposedError] = InvalidSpecError) -> Format:
     """The format of ``kind`` that reads ``source``: a directory format for a directory, else by suffix, else by
@@ -163,6 +201,10 @@ one mask per array, or scipy.sparse.save_npz, one layer), a .npy file (one layer
     candidates = formats_of(kind)
     path = Path(source)
     state = _what_it_is(path)
+    if state == NOT_A_FILE:  # a spec prefix wins over a suffix: case:x.json names a case
+        found = _prefix_format(candidates, str(source))
+        if found is not None:
+            return found
     if state == DIRECTORY:  # a directory is one, whatever its name
         for f in candidates:
             if DIRECTORY in f.matches:
@@ -190,6 +232,6 @@ def formats_markdown() -> str:
     names = {DIRECTORY: "a directory", OTHER_FILE: "any other file", NOT_A_FILE: "not a file"}
     lines = ["| argument | source | holds |", "|---|---|---|"]
     for f in FORMATS:
-        source = ", ".join(names.get(m, f"`{m}`") for m in f.matches)
+        source = ", ".join(names.get(m, f"`{m}NAME`" if m.endswith(":") else f"`{m}`") for m in f.matches)
         lines.append(f"| {ARGUMENTS[f.kind]} | {source} | {f.what} |")
     return "\n".join(lines) + "\n"

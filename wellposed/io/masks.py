@@ -29,7 +29,8 @@ from __future__ import annotations
 import importlib.util
 import math
 import re
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,8 +45,8 @@ from .arrays import READ_ERRORS, check_array_file
 from .bounded_json import loads_bounded
 from .formats import format_for
 
-__all__ = ["MaskSet", "load_masks", "read_npz_masks", "read_npy_mask", "read_json_masks", "read_torch_masks",
-           "TORCH_INSTALL_HINT"]
+__all__ = ["MaskSet", "load_masks", "mask_set", "select_masks", "read_npz_masks", "read_npy_mask", "read_json_masks",
+           "read_torch_masks", "TORCH_INSTALL_HINT"]
 
 TORCH_INSTALL_HINT = "pip install torch==2.13.0  (CPU build; or: pip install \"wellposed[torch]\")"
 _ARR = re.compile(r"arr_(\d+)")
@@ -112,27 +113,35 @@ def load_masks(paths: str | Path | Sequence[str | Path], *, from_weights: bool =
         raise InvalidSpecError(f"paths = {paths!r} must be a path or a non-empty list of paths.")
     if not isinstance(from_weights, bool):
         raise InvalidSpecError(f"from_weights = {from_weights!r} must be True or False.")
-    masks: list[Any] = []
-    names: list[str] = []
-    sources: list[str] = []
+    items: list[tuple[str, Any, str]] = []
     for raw in paths:
         path = Path(raw)
         if not path.is_file():
             raise InvalidSpecError(f"mask file {str(path)!r} does not exist (or is not a file).")
         reader = format_for("masks", path, parameter=parameter).load()
-        items = reader(path, from_weights)
-        if not items:
+        found = reader(path, from_weights)
+        if not found:
             raise InvalidSpecError(f"mask file {str(path)!r} holds no 2-D mask.")
-        for name, arr in items:
-            label = name if len(paths) == 1 else f"{path.name}:{name}"
-            try:
-                masks.append(as_mask(arr, label))
-            except InvalidSupportError as exc:
-                raise InvalidSupportError(f"mask file {str(path)!r}: {exc}") from None
-            names.append(label)
-            sources.append(str(path))
+        items += [(name if len(paths) == 1 else f"{path.name}:{name}", arr, str(path)) for name, arr in found]
+    return mask_set(items, lambda source: f"mask file {source!r}")
+
+
+def mask_set(items: Sequence[tuple[str, Any, str]], where: Callable[[str], str]) -> MaskSet:
+    """The :class:`MaskSet` of ``(name, array, source)`` items, first layer first: each converted to a bool
+    mask (an error names the layer, prefixed by ``where(source)``) and the shapes checked to chain.
+
+    >>> mask_set([("a", np.ones((3, 2)), "f"), ("b", np.ones((1, 3)), "f")], repr).names
+    ('a', 'b')
+    """
+    masks: list[np.ndarray] = []
+    for name, arr, source in items:
+        try:
+            masks.append(as_mask(arr, name))
+        except InvalidSupportError as exc:
+            raise InvalidSupportError(f"{where(source)}: {exc}") from None
+    names = [name for name, _, _ in items]
     checked = validate_masks(masks, names)
-    return MaskSet(tuple(checked), tuple(names), tuple(sources))
+    return MaskSet(tuple(checked), tuple(names), tuple(source for _, _, source in items))
 
 
 def read_npy_mask(path: Path, from_weights: bool = False) -> list[tuple[str, Any]]:
@@ -217,13 +226,27 @@ def read_torch_masks(path: Path, from_weights: bool = False) -> list[tuple[str, 
             f"cannot read {str(path)!r} as a torch file ({type(exc).__name__}: {reason}); it must be written by "
             "torch.save, e.g. torch.save(model.state_dict(), path)."
         ) from None
+    return select_masks(obj, from_weights, repr(str(path)))
+
+
+def select_masks(obj: Any, from_weights: bool, where: str) -> list[tuple[str, np.ndarray]]:
+    """The ``(name, array)`` masks of a state_dict or a collection of masks (tensors or numpy arrays).
+
+    ``*.weight_mask`` entries (``torch.nn.utils.prune``) in their order; else, if every entry is a 2-D array
+    and none is named ``*.weight``/``*.bias``, every entry (explicit masks); else, with ``from_weights``, the
+    nonzero pattern of the ``*.weight`` entries. ``where`` names ``obj`` in error messages. Torch files
+    (:func:`read_torch_masks`) and :func:`wellposed.analyze` of a module or a state_dict share this choice.
+
+    >>> [name for name, _ in select_masks({"0.weight": np.eye(2), "1.weight": np.ones((1, 2))}, True, "d")]
+    ['0.weight', '1.weight']
+    """
     if isinstance(obj, (list, tuple)):
         items = [(f"[{i}]", v) for i, v in enumerate(obj)]
-    elif isinstance(obj, dict):
+    elif isinstance(obj, Mapping):
         items = [(str(k), v) for k, v in obj.items()]
     else:
-        raise InvalidSpecError(f"{str(path)!r} holds a {type(obj).__name__}; expected a state_dict or a list of masks.")
-    tensors = [(k, v) for k, v in items if isinstance(v, torch.Tensor)]
+        raise InvalidSpecError(f"{where} holds a {type(obj).__name__}; expected a state_dict or a list of masks.")
+    tensors = [(k, v) for k, v in items if _is_array(v)]
     pruned = [(k, v) for k, v in tensors if k.endswith("weight_mask")]
     nonzero = False
     if pruned:
@@ -236,7 +259,7 @@ def read_torch_masks(path: Path, from_weights: bool = False) -> list[tuple[str, 
         nonzero = True
     else:
         raise InvalidSpecError(
-            f"{str(path)!r} has no '*.weight_mask' buffers (torch.nn.utils.prune) and is not a list/dict of 2-D "
+            f"{where} has no '*.weight_mask' buffers (torch.nn.utils.prune) and is not a list/dict of 2-D "
             "masks; save the pruned model's state_dict before prune.remove(), save the masks explicitly, or use "
             "the nonzero pattern of the weights (from_weights=True, CLI --from-weights)."
         )
@@ -244,28 +267,40 @@ def read_torch_masks(path: Path, from_weights: bool = False) -> list[tuple[str, 
     for k, v in chosen:
         if v.ndim != 2:
             raise InvalidSupportError(
-                f"{k!r} in {str(path)!r} has shape {tuple(v.shape)}; only fully connected layers (2-D masks, "
+                f"{k!r} in {where} has shape {tuple(v.shape)}; only fully connected layers (2-D masks, "
                 "out × in) are supported."
             )
-        arr = _tensor_to_numpy(torch, v, k, path)
+        arr = _tensor_to_numpy(v, k, where) if _is_tensor(v) else np.asarray(v)
         out.append((k, arr != 0 if nonzero else arr))
     return out
 
 
-def _tensor_to_numpy(torch: Any, v: Any, name: str, path: Path) -> np.ndarray:
+def _is_array(value: Any) -> bool:
+    """A numpy array or a torch tensor (anything with ``ndim`` and ``shape``), without importing torch."""
+    return isinstance(value, np.ndarray) or _is_tensor(value)
+
+
+def _is_tensor(value: Any) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(value, torch.Tensor)
+
+
+def _tensor_to_numpy(v: Any, name: str, where: str) -> np.ndarray:
     """A 2-D tensor as a numpy array: sparse layouts are densified (memory checked first), dtypes numpy lacks
     (bfloat16, float8) are widened to float32."""
+    import torch
+
     shape = tuple(int(t) for t in v.shape)
     try:
         if v.layout != torch.strided:
             check_memory(math.prod(shape) * (v.element_size() + 4),
                          f"the dense form of the sparse {shape[0]}×{shape[1]} tensor {name!r} ({v.layout})",
-                         f"mask file {str(path)!r}", "Save a smaller mask")
+                         f"mask file {where}", "Save a smaller mask")
             v = v.to_dense()
         v = v.detach().to("cpu")
         if v.is_floating_point() and v.dtype not in (torch.float16, torch.float32, torch.float64):
             v = v.to(torch.float32)
         return np.asarray(v.numpy())
     except (TypeError, RuntimeError, NotImplementedError) as exc:
-        raise InvalidSpecError(f"{name!r} in {str(path)!r} cannot be read as a 0/1 mask ({exc}); save it as a "
+        raise InvalidSpecError(f"{name!r} in {where} cannot be read as a 0/1 mask ({exc}); save it as a "
                                "dense bool tensor, e.g. mask.to_dense().bool().") from None

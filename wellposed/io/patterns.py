@@ -1,4 +1,5 @@
-"""Read one support pattern: a ``.json`` case file, an ``.npz`` file of masks, or a family spec.
+"""Read one support pattern: a ``.json`` case file, an ``.npz`` file of masks, a ``case:NAME`` of the
+catalogue or a family spec.
 
 The readers are the ``pattern`` entries of :data:`wellposed.io.formats.FORMATS`; :func:`read_pattern`
 chooses one (:func:`wellposed.families.load_pattern` is the public name). The grammar of family specs
@@ -14,15 +15,16 @@ from ..errors import InvalidSpecError, InvalidSupportError
 from ..support import SupportPattern
 from .arrays import check_array_file
 from .bounded_json import loads_bounded
-from .formats import NOT_A_FILE, format_for
+from .formats import format_for
 
-__all__ = ["read_pattern", "read_case_file", "read_pattern_npz"]
+__all__ = ["read_pattern", "read_case_file", "case_from_bytes", "read_pattern_npz"]
 
 
 def read_pattern(spec: str | Path) -> SupportPattern:
-    """A pattern from a file path (``.json`` or ``.npz``) or a family spec.
+    """A pattern from a file path (``.json`` or ``.npz``), a case of the catalogue (``case:lu-2``) or a family spec.
 
-    A ``.json`` or ``.npz`` name, or any existing file, is read as a file; anything else is a family spec.
+    An existing file is read as a file; ``case:NAME`` names a case (:mod:`wellposed.catalogue`); any other
+    ``.json`` or ``.npz`` name is a missing file; anything else is a family spec.
     Raises :class:`~wellposed.errors.InvalidSpecError` for unreadable files and unknown families, and
     :class:`~wellposed.errors.InvalidSupportError` for malformed masks.
 
@@ -38,7 +40,7 @@ def read_pattern(spec: str | Path) -> SupportPattern:
     """
     text = str(spec)
     fmt = format_for("pattern", spec, parameter="SPEC")
-    if NOT_A_FILE in fmt.matches:
+    if fmt.reads_spec:
         return fmt.load()(text)
     path = Path(spec)
     try:
@@ -85,13 +87,23 @@ def read_case_file(source: str | Path) -> SupportPattern:
         raw = path.read_bytes()
     except OSError as exc:
         raise InvalidSpecError(f"{text!r}: cannot read file: {exc.strerror or exc}.") from None
+    return case_from_bytes(raw, text, path.stem)
+
+
+def case_from_bytes(raw: bytes, where: str, default_name: str) -> SupportPattern:
+    """A pattern from the bytes of a JSON case file; ``where`` names it in error messages and a pattern
+    without a name is called ``default_name``.
+
+    >>> case_from_bytes(b'{"x_support": ["1"], "y_support": ["1"]}', "a.json", "a").name
+    'a'
+    """
     try:
         decoded = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InvalidSpecError(f"{text!r}: not a UTF-8 text file (byte {exc.start}); a case file is JSON such as "
+        raise InvalidSpecError(f"{where!r}: not a UTF-8 text file (byte {exc.start}); a case file is JSON such as "
                                '{"x_support": ["10", "11"], "y_support": ["10", "11"]}.') from None
-    data = loads_bounded(decoded, repr(text))
-    pattern = SupportPattern.from_json(data, where=text)
+    data = loads_bounded(decoded, repr(where))
+    pattern = SupportPattern.from_json(data, where=where)
     if not pattern.name:
-        pattern = pattern.with_masks(pattern.x_support, pattern.y_support, name=path.stem)
+        pattern = pattern.with_masks(pattern.x_support, pattern.y_support, name=default_name)
     return pattern

@@ -148,10 +148,11 @@ def _parse_slow(label: str, obj: Any) -> SupportPattern:
     if isinstance(obj, dict) and "__error__" in obj:
         raise InvalidSpecError(str(obj["__error__"]))
     if isinstance(obj, dict) and "spec" in obj:
-        from ..families import family
+        from .formats import spec_format
 
-        try:
-            return family(str(obj["spec"]))
+        try:  # a spec, never a file: a family (lu:3) or a case of the catalogue (case:lu-2)
+            spec = str(obj["spec"])
+            return spec_format("pattern", spec).load()(spec)
         except WellposedError as exc:
             raise InvalidSpecError(f"{label}: {exc}") from None
     try:

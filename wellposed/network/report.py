@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +10,7 @@ import numpy as np
 
 from ..backends.registry import DEFAULT_BACKEND
 from ..classify import Classification, classify
+from ..errors import InvalidSpecError
 from ..support import SupportPattern
 from .linear_set import LinearSetVerdict, linear_set_verdict
 from .masks import LayerInfo, _bool_matmul, layer_info, validate_masks
@@ -92,6 +93,7 @@ def analyze_network(
     timeout: float | None = None,
     use_qe: bool = True,
     engine_limit: int | None = DEFAULT_ENGINE_LIMIT,
+    progress: Callable[[int, int], None] | None = None,
 ) -> NetworkReport:
     """Analyze the layer masks of a sparse network before training.
 
@@ -110,6 +112,9 @@ def analyze_network(
     engine_limit : int or None
         Two-factor patterns with ``m·n·r`` above this are decided by the tractability theorems only
         (default None: no limit).
+    progress : callable(done, total), optional
+        Called after each adjacent pair is decided and after the linear set, with the steps done and
+        ``total = L`` (the ``L − 1`` pairs, then the linear set).
 
     Returns
     -------
@@ -132,6 +137,8 @@ def analyze_network(
     ms = validate_masks(masks, names)
     labels = list(names) if names is not None else [f"layer {ell}" for ell in range(1, len(ms) + 1)]
     _check_budget(effort, timeout)
+    if progress is not None and not callable(progress):
+        raise InvalidSpecError(f"progress = {progress!r} must be None or a callable progress(done, total).")
     layers = tuple(layer_info(m, ell, labels[ell - 1]) for ell, m in enumerate(ms, start=1))
     memo: dict[SupportPattern, tuple[dict[str, Any], Any]] = {}  # the reduced pair is often an adjacent pair
     classified: dict[SupportPattern, Classification] = {}  # each distinct pair pattern is classified once
@@ -142,6 +149,8 @@ def analyze_network(
         rec, _ = _decide_pair(p, closedness=closedness, backend=backend, timeout=timeout, effort=effort, use_qe=use_qe,
                               engine_limit=engine_limit, memo=memo, cache=classified)
         pairs.append(PairReport((ell, ell + 1), p, c.tractable, c.method, c.reason, rec))
+        if progress is not None:
+            progress(ell, len(ms))
     splits = []
     if len(ms) >= 3:  # products of the layers before and after each split, accumulated once each way
         before = [ms[0]]
@@ -162,5 +171,7 @@ def analyze_network(
         dead.extend((ell, int(h)) for h in np.flatnonzero(no_in | no_out))
     linear = linear_set_verdict(ms, closedness=closedness, backend=backend, timeout=timeout, effort=effort,
                                 use_qe=use_qe, engine_limit=engine_limit, _memo=memo, _cache=classified)
+    if progress is not None:
+        progress(len(ms), len(ms))
     relu = relu_report([layer.shape for layer in layers], linear)
     return NetworkReport(layers, tuple(pairs), tuple(splits), linear, relu, tuple(dead))
