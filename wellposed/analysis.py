@@ -160,6 +160,12 @@ class Analysis:
             rec.update(verdict)
         return rec
 
+    def _repr_html_(self) -> str:
+        """Notebook display: the verdict table, the supports picture and the evidence (:mod:`wellposed.render`)."""
+        from .render import analysis_html
+
+        return analysis_html(self)
+
 
 def _json(value: Any) -> Any:
     """A field's JSON form: tuples become lists."""

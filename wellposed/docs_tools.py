@@ -5,6 +5,10 @@ Run ``python -m wellposed.docs_tools cli > docs/cli.md``, ``python -m wellposed.
 ``python -m wellposed.docs_tools catalogue --docs docs``, ``python -m wellposed.docs_tools decision-table >
 docs/decision-table.md`` and ``python -m wellposed.docs_tools figures`` (the pictures of the pages,
 :mod:`wellposed.docs_figures`); ``python -m wellposed.docs_tools check --docs docs`` exits 1 and names the stale pages.
+``python -m wellposed.docs_tools screenshot PAGE.html FIGURE.png`` photographs an HTML page with headless
+Chromium (the report figure of ``docs/report.md``). ``python -m wellposed.docs_tools notebook`` re-executes
+``docs/lesson.ipynb`` and stores it with its outputs (needs ``nbclient`` and ``ipykernel``, in the ``test``
+extra); its test compares the stored text outputs with a fresh run (:func:`notebook_texts`).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from typing import Any
 
 from .cli.exit_codes import exit_code_for
 from .errors import InvalidSpecError, OutputError, WellposedError
-from .io.outputs import atomic_write_text
+from .io.outputs import atomic_output, atomic_write_text
 from .support import SupportPattern
 
 __all__ = [
@@ -42,6 +46,12 @@ __all__ = [
     "decision_table",
     "stale_pages",
     "figure_slug",
+    "execute_notebook",
+    "notebook_texts",
+    "CHROMIUM_FLAGS",
+    "run_chromium",
+    "screenshot",
+    "NOTEBOOK",
     "main",
 ]
 
@@ -750,8 +760,116 @@ def stale_pages(docs_dir: str | Path = "docs", cases_dir: str | Path | None = No
     return problems
 
 
+# ------------------------------------------------------------------------------------------- notebook
+#: The executed lesson notebook (stored with its outputs).
+NOTEBOOK = "docs/lesson.ipynb"
+#: Parts of a notebook's text outputs that may differ between runs: timings, and floating-point noise below 1e-10.
+_NOTEBOOK_NOISE = [(re.compile(r"seconds=[0-9.e+-]+"), "seconds=T"), (re.compile(r"'seconds': [0-9.e+-]+"),
+                                                                       "'seconds': T"),
+                   (re.compile(r"\b\d(\.\d+)?e-(1\d|[2-9]\d)\b"), "≈0")]
+
+
+def execute_notebook(path: str | Path = NOTEBOOK, timeout: float = 600) -> Any:
+    """Run every cell of the notebook at ``path`` in a fresh Python kernel (working directory: its folder) and
+    return the executed notebook (an ``nbformat`` node); a failing cell raises ``nbclient``'s
+    ``CellExecutionError`` naming the cell."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(str(path), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                   resources={"metadata": {"path": str(Path(path).resolve().parent)}}).execute()
+    return nb
+
+
+def notebook_texts(nb: Any) -> list[list[str]]:
+    """The text outputs of each code cell (streams and ``text/plain`` parts), timings and noise masked."""
+    out = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        texts = []
+        for o in cell.get("outputs", []):
+            text = o.get("text", "") if o.get("output_type") == "stream" else o.get("data", {}).get("text/plain", "")
+            text = "".join(text) if isinstance(text, list) else text
+            for pattern, repl in _NOTEBOOK_NOISE:
+                text = pattern.sub(repl, text)
+            texts.append(text)
+        out.append(texts)
+    return out
+
+
+def write_notebook(path: str | Path = NOTEBOOK) -> Path:
+    """Re-execute the notebook at ``path`` and store it with its outputs, atomically."""
+    import nbformat
+
+    nb = execute_notebook(path)
+    return atomic_write_text(path, nbformat.writes(nb) + "\n", "notebook")
+
+
+# ----------------------------------------------------------------------------------------- screenshot
+#: Headless Chromium without network, GPU, sandbox, first-run or background services.
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync")
+
+
+def run_chromium(args: Sequence[str], profile: str | Path, timeout: float = 120) -> tuple[int, str, str]:
+    """Run headless Chromium (:data:`CHROMIUM_FLAGS`, a fresh profile folder ``profile``) with ``args``;
+    ``(exit code, stdout, stderr)``. Its whole process group is killed when ``timeout`` seconds pass.
+
+    Raises :class:`~wellposed.errors.BackendNotAvailableError` when no ``chromium`` executable is on the PATH.
+    """
+    import shutil
+    import signal
+    import subprocess
+
+    from .errors import BackendNotAvailableError
+
+    exe = shutil.which("chromium")
+    if exe is None:
+        raise BackendNotAvailableError("chromium is not installed: install it (Debian: apt-get install chromium) "
+                                       "to take screenshots of HTML pages.")
+    cmd = [exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        err += f"\nchromium killed after {timeout} s"
+        return -9, out, err
+    return proc.returncode, out, err
+
+
+def screenshot(page: str | Path, png: str | Path, width: int = 1100, height: int = 2500, colours: int = 96) -> Path:
+    """Photograph the HTML file ``page`` with headless Chromium (a ``width``×``height`` window) and write ``png``
+    atomically, reduced to ``colours`` colours (a figure for the docs: small, and the same for the same page)."""
+    import tempfile
+
+    from PIL import Image
+
+    source = Path(page).resolve()
+    if not source.is_file():
+        raise InvalidSpecError(f"page = {str(page)!r} is not a file; give the HTML file to photograph.")
+    with tempfile.TemporaryDirectory() as tmp:
+        shot = Path(tmp) / "shot.png"
+        code, _, err = run_chromium([f"--screenshot={shot}", f"--window-size={width},{height}", source.as_uri()],
+                                    Path(tmp) / "profile")
+        if code != 0 or not shot.is_file():
+            raise OutputError(f"chromium could not photograph {str(page)!r} (exit {code}): {err.strip()[-300:]}")
+        image = Image.open(shot).convert("RGB").quantize(colors=colours, method=Image.Quantize.MEDIANCUT,
+                                                              dither=Image.Dither.NONE)
+        with atomic_output(png, "png") as out:
+            image.save(out, format="PNG", optimize=True)
+    return Path(png)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m wellposed.docs_tools {cli,api,catalogue,decision-table,figures,check}``; returns the exit code."""
+    """``python -m wellposed.docs_tools {cli,api,catalogue,decision-table,figures,screenshot,notebook,check}``;
+    returns the exit code."""
     parser = argparse.ArgumentParser(prog="python -m wellposed.docs_tools",
                                      description="Generate the documentation pages that are derived from code.")
     sub = parser.add_subparsers(dest="what", metavar="WHAT", required=True)
@@ -763,6 +881,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("decision-table", help="print the decision table (Markdown) to stdout")
     p = sub.add_parser("figures", help="draw the pictures of the docs pages into --out")
     p.add_argument("--out", default="docs/figures", help="folder (default docs/figures)")
+    p = sub.add_parser("screenshot", help="photograph an HTML page with headless chromium (a docs figure)")
+    p.add_argument("page", help="the HTML file")
+    p.add_argument("png", help="the PNG file to write")
+    p = sub.add_parser("notebook", help=f"re-execute {NOTEBOOK} and store it with its outputs")
+    p.add_argument("--path", default=NOTEBOOK, help=f"the notebook (default {NOTEBOOK})")
     p = sub.add_parser("check", help="exit 1 if a generated page is stale")
     p.add_argument("--docs", default="docs", help="docs directory (default docs)")
     p.add_argument("--cases", default=None, help="directory of .json cases (default: the case catalogue)")
@@ -779,6 +902,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             for path in write_figures(args.out):
                 print(f"wrote {path}")
+        elif args.what == "screenshot":
+            print(f"wrote {screenshot(args.page, args.png)}")
+        elif args.what == "notebook":
+            print(f"wrote {write_notebook(args.path)}")
         elif args.what == "catalogue":
             written = write_catalogue(args.docs, args.cases)
             print(f"wrote {written[0]}, {written[1]} and {len(written) - 2} pictures")

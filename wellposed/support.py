@@ -417,3 +417,9 @@ class SupportPattern:
     def to_arrays(self) -> dict[str, np.ndarray]:
         """``{"x_support": ..., "y_support": ...}`` as uint8 arrays (the .npz format)."""
         return {"x_support": self.x_support.astype(np.uint8), "y_support": self.y_support.astype(np.uint8)}
+
+    def _repr_svg_(self) -> str:
+        """Notebook display: masks I and J and the supports S_k coloured by class (:mod:`wellposed.render`)."""
+        from .render import pattern_svg
+
+        return pattern_svg(self)

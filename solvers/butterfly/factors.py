@@ -727,3 +727,16 @@ class FactorChain:
             return cls(tuple(factors), arrays.column_permutation, arrays.row_permutation)
         except (InvalidMatrixError, InvalidChainError) as exc:
             raise type(exc)(f"{where}: {exc}") from None
+
+    def _repr_svg_(self) -> str:
+        """Notebook display: the supports of the factors side by side (small grids, see :mod:`wellposed.render`)."""
+        from wellposed.render import chain_picture
+
+        return chain_picture(self.patterns)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        """Notebook display: the picture and a one-line summary as text (not the factors' data)."""
+        text = (f"FactorChain: {len(self)} factors, {self.shape[0]}×{self.shape[1]}, {self.nnz} stored entries, "
+                f"{self.dtype}")
+        return {"text/plain": text, "image/svg+xml": self._repr_svg_()}
+

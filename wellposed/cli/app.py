@@ -12,14 +12,29 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from . import analyze, backends, batch, cases, census, closedness, demo, factor, families, network, quantize, solve
+from . import (
+    analyze,
+    backends,
+    batch,
+    cases,
+    census,
+    closedness,
+    demo,
+    factor,
+    families,
+    network,
+    quantize,
+    report,
+    solve,
+)
 from .args import EPILOG
 from .exit_codes import EXIT_USAGE, HANDLED, exit_code_for, message_for
 
 __all__ = ["main", "build_parser", "COMMANDS"]
 
 #: The sub-command modules, in the order ``wellposed --help`` lists them.
-COMMANDS = (analyze, batch, families, cases, solve, backends, demo, quantize, network, factor, closedness, census)
+COMMANDS = (analyze, batch, families, cases, solve, backends, demo, quantize, network, factor, closedness, census,
+            report)
 
 
 class _Parser(argparse.ArgumentParser):
