@@ -7,7 +7,7 @@ Runner rules (also stated in docs/index.md):
 - all pages run in one temporary directory (with ``cases/`` linked in), so files written by one block
   are seen by the next ones, and figures land in that directory's ``docs/figures``;
 - ``<!-- skip-test -->`` before a block: only ``COMMAND --help`` runs (long benchmarks);
-  ``<!-- requires: MODULE -->``: the block runs only when MODULE is installed; otherwise the docs test
+  ``<!-- requires: MODULE -->``: the block runs only when MODULE (a Python module or a program) is installed; otherwise the docs test
   reports it as skipped with the reason (CI installs every optional module, and refuses skips);
   ``<!-- slow-test -->``: the command runs in the ``slow`` test, its ``--help`` in the fast one;
   ``<!-- check-output -->``: every output line shown under a command must be a line of the command's
@@ -227,9 +227,10 @@ def run_page(page: Path, workdir: Path, slow: bool, readme: bool = False, python
         where = f"{block.page}:{block.line}"
         if block.marker.startswith("requires:"):
             import importlib.util
+            import shutil
 
-            module = block.marker.split(":", 1)[1]
-            if importlib.util.find_spec(module) is None:
+            module = block.marker.split(":", 1)[1]  # a Python module or an executable (chromium)
+            if importlib.util.find_spec(module) is None and shutil.which(module) is None:
                 SKIPPED_BLOCKS.append(f"{where} needs {module}")
                 continue
         if block.lang == "python":
