@@ -8,7 +8,8 @@ Runner rules (also stated in docs/index.md):
   are seen by the next ones, and figures land in that directory's ``docs/figures``;
 - ``<!-- skip-test -->`` before a block: only ``COMMAND --help`` runs (long benchmarks);
   ``<!-- requires: MODULE -->``: the block runs only when MODULE (a Python module or a program) is
-  installed; otherwise the docs test reports it as skipped with the reason (CI installs every optional module, and refuses skips);
+  installed; otherwise the docs test reports it as skipped with the reason (CI installs every optional
+  module, and refuses skips);
   ``<!-- slow-test -->``: the command runs in the ``slow`` test, its ``--help`` in the fast one;
   ``<!-- check-output -->``: every output line shown under a command must be a line of the command's
   real output; a line containing ``...`` must match a real line up to the ``...`` (so shown excerpts
