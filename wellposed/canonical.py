@@ -1,14 +1,28 @@
-"""Canonical keys of support patterns: equal for patterns equivalent up to row and component permutations.
+"""Canonical keys of support patterns: equal exactly for patterns equivalent up to row and component permutations.
 
-The key merges identical components (with their multiplicity), refines components and rows by colour
-refinement, and takes the lexicographic minimum of the row-sorted masks over the orderings the refinement
-leaves; :meth:`wellposed.support.SupportPattern.canonical_key` is the public entry.
+A key is the pattern's masks written after a canonical relabelling: components in a canonical order (identical
+components merged with their multiplicity, then repeated), the rows of X and of Y each sorted. Three methods make
+keys, and a key says which one made it:
+
+- ``"{m}x{n}x{r}:X|Y"`` — **exact, by refinement**: colour refinement of components and rows, then the
+  lexicographic minimum over the component orderings the refinement leaves (at most
+  :data:`CANONICAL_PERMUTATION_LIMIT`, and at most :data:`CANONICAL_WORK_LIMIT` mask entries encoded);
+- ``"G{m}x{n}x{r}:X|Y"`` — **exact, by graph canonization** when the refinement leaves more orderings (symmetric
+  patterns: diagonal, butterfly, Monarch, regular patterns): the canonical labelling by bliss (through
+  python-igraph) of the vertex-coloured graph rows of X — components — rows of Y;
+- ``"~{m}x{n}x{r}:X|Y"`` — **sound heuristic** in the same case when python-igraph cannot be imported: equal
+  keys still mean equivalent patterns, but equivalent patterns may get different keys.
+
+Which method applies depends only on the pattern's equivalence class (and on igraph being importable), so exact
+keys of one class are always made by the same method. :meth:`wellposed.support.SupportPattern.canonical_key`
+is the public entry (it adds the ``"T"`` prefix of keys up to transposition).
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -16,13 +30,20 @@ import numpy as np
 if TYPE_CHECKING:
     from .support import SupportPattern
 
-__all__ = ["canonical_key", "distinct_columns", "mask_rows", "CANONICAL_PERMUTATION_LIMIT", "CANONICAL_WORK_LIMIT"]
+__all__ = ["canonical_key", "distinct_columns", "mask_rows", "CANONICAL_PERMUTATION_LIMIT", "CANONICAL_WORK_LIMIT",
+           "GRAPH_PREFIX", "HEURISTIC_PREFIX"]
 
-#: Above this many candidate orderings the canonical key falls back to a sound, non-canonical key.
+#: Above this many candidate orderings the canonical key is made by graph canonization (or, without
+#: python-igraph, falls back to a sound, non-canonical key).
 CANONICAL_PERMUTATION_LIMIT = 5_040
 #: ... and also above this many mask entries encoded over all candidate orderings (large patterns).
 CANONICAL_WORK_LIMIT = 20_000_000
-
+#: Prefix of exact keys made by graph canonization (bliss through python-igraph).
+GRAPH_PREFIX = "G"
+#: Prefix of sound but non-canonical keys (python-igraph not importable).
+HEURISTIC_PREFIX = "~"
+#: The bliss splitting heuristic, fixed so that a change of igraph's default cannot change keys.
+_BLISS_SPLITTING = "fl"
 
 
 def mask_rows(mask: np.ndarray) -> list[str]:
@@ -35,7 +56,15 @@ def mask_rows(mask: np.ndarray) -> list[str]:
 
 
 def canonical_key(p: SupportPattern) -> str:
-    """Canonical key of a pattern with no empty component (:meth:`SupportPattern.canonical_key` is the public entry)."""
+    """Canonical key of a pattern with no empty component (:meth:`SupportPattern.canonical_key` is the public entry).
+
+    Notes
+    -----
+    Cost: the colour refinement, ``O(nnz)`` per round; then either the product of the factorials of the
+    refinement cells times ``(m + n) r`` (bounded by :data:`CANONICAL_WORK_LIMIT`), or one bliss call on a graph
+    of ``m + n + r`` vertices and ``nnz(I) + nnz(J)`` edges (fast in practice, exponential only on rare,
+    specially built graphs).
+    """
     m, n = p.m, p.n
     stacked = np.concatenate([p.x_support, p.y_support], axis=0)  # (m+n) × r
     distinct, counts = distinct_columns(stacked)
@@ -51,7 +80,13 @@ def canonical_key(p: SupportPattern) -> str:
     total = math.prod(math.factorial(len(c)) for c in cells)
     prefix = f"{m}x{n}x{p.r}:"
     if total > CANONICAL_PERMUTATION_LIMIT or total * (m + n) * p.r > CANONICAL_WORK_LIMIT:
-        return "~" + prefix + _encode(xs[:, order], ys[:, order], counts[order])
+        graph_order = _graph_order(distinct, counts, m, n)
+        if graph_order is not None:
+            return GRAPH_PREFIX + prefix + _encode(xs[:, graph_order], ys[:, graph_order], counts[graph_order])
+        warnings.warn(f"python-igraph is not installed: the {m}x{n}x{p.r} pattern is too symmetric for an exact "
+                      "key by refinement, so its key is a sound but non-canonical '~' key (equivalent patterns may "
+                      "get different keys); install it with: pip install igraph", stacklevel=3)
+        return HEURISTIC_PREFIX + prefix + _encode(xs[:, order], ys[:, order], counts[order])
     best: str | None = None
     for choice in itertools.product(*(itertools.permutations(c) for c in cells)):
         perm = [k for cell in choice for k in cell]
@@ -60,6 +95,31 @@ def canonical_key(p: SupportPattern) -> str:
             best = enc
     assert best is not None  # at least one ordering exists
     return prefix + best
+
+
+def _graph_order(distinct: np.ndarray, counts: np.ndarray, m: int, n: int) -> np.ndarray | None:
+    """A canonical order of the distinct components by bliss, or ``None`` when python-igraph cannot be imported.
+
+    The graph has one vertex per row of X (colour 0), per row of Y (colour 1) and per distinct component
+    (colour 2 + the rank of its multiplicity among the distinct multiplicities), and an edge from a row to each
+    component whose support holds it. A relabelling of the pattern is an isomorphism of these coloured graphs,
+    so the canonical graph is the same for every pattern of one class: its component order, read through each
+    vertex's original index, gives the same masks up to row order (automorphisms of the pattern, the only
+    freedom left, leave the encoding unchanged).
+    """
+    try:
+        import igraph
+    except ImportError:
+        return None
+    _, multiplicity = np.unique(counts, return_inverse=True)
+    colours = np.concatenate([np.zeros(m, dtype=np.int64), np.ones(n, dtype=np.int64), 2 + multiplicity.ravel()])
+    graph = igraph.Graph.Biadjacency(distinct)  # vertices: the m + n rows, then the distinct components
+    graph.vs["vertex"] = range(graph.vcount())
+    labelling = graph.canonical_permutation(sh=_BLISS_SPLITTING, color=colours.tolist())
+    # the canonical graph carries each vertex's original index along: read the component order from it, so the
+    # direction in which igraph's permutation vector is read (it changed across igraph versions) never matters
+    in_canonical_order = np.asarray(graph.permute_vertices(labelling).vs["vertex"])
+    return in_canonical_order[in_canonical_order >= m + n] - (m + n)
 
 
 def distinct_columns(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
