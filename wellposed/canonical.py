@@ -5,17 +5,21 @@ components merged with their multiplicity, then repeated), the rows of X and of 
 keys, and a key says which one made it:
 
 - ``"{m}x{n}x{r}:X|Y"`` — **exact, by refinement**: colour refinement of components and rows, then the
-  lexicographic minimum over the component orderings the refinement leaves (at most
-  :data:`CANONICAL_PERMUTATION_LIMIT`, and at most :data:`CANONICAL_WORK_LIMIT` mask entries encoded);
+  lexicographic minimum over the component orderings the refinement leaves, when they are few: at most
+  :data:`CANONICAL_GRAPH_THRESHOLD` (asymmetric patterns, the common case); without python-igraph, at most
+  :data:`CANONICAL_PERMUTATION_LIMIT` with at most :data:`CANONICAL_WORK_LIMIT` mask entries encoded;
 - ``"G{m}x{n}x{r}:X|Y"`` — **exact, by graph canonization** when the refinement leaves more orderings (symmetric
-  patterns: diagonal, butterfly, Monarch, regular patterns): the canonical labelling by bliss (through
+  patterns: diagonal, butterfly, Monarch, regular, circulant): the canonical labelling by bliss (through
   python-igraph) of the vertex-coloured graph rows of X — components — rows of Y;
-- ``"~{m}x{n}x{r}:X|Y"`` — **sound heuristic** in the same case when python-igraph cannot be imported: equal
-  keys still mean equivalent patterns, but equivalent patterns may get different keys.
+- ``"~{m}x{n}x{r}:X|Y"`` — **sound heuristic** when python-igraph cannot be imported and the refinement leaves
+  too many orderings: equal keys still mean equivalent patterns, but equivalent patterns may get different keys.
 
-Which method applies depends only on the pattern's equivalence class (and on igraph being importable), so exact
-keys of one class are always made by the same method. :meth:`wellposed.support.SupportPattern.canonical_key`
-is the public entry (it adds the ``"T"`` prefix of keys up to transposition).
+On a machine with python-igraph the method depends only on the pattern's equivalence class, so every pattern of
+a class gets the same key. Keys made by different methods never compare equal (their first character differs),
+and every key holds the masks, so equal keys always mean equivalent patterns. Keys by graph canonization are
+canonical for the bliss of the installed igraph (the CLI golden files pin a few). The key format is unchanged
+for keys by refinement. :meth:`wellposed.support.SupportPattern.canonical_key` is the public entry (it adds the
+``"T"`` prefix of keys up to transposition).
 """
 
 from __future__ import annotations
@@ -31,13 +35,15 @@ if TYPE_CHECKING:
     from .support import SupportPattern
 
 __all__ = ["canonical_key", "distinct_columns", "mask_rows", "CANONICAL_PERMUTATION_LIMIT", "CANONICAL_WORK_LIMIT",
-           "GRAPH_PREFIX", "HEURISTIC_PREFIX"]
+           "CANONICAL_GRAPH_THRESHOLD", "GRAPH_PREFIX", "HEURISTIC_PREFIX"]
 
-#: Above this many candidate orderings the canonical key is made by graph canonization (or, without
-#: python-igraph, falls back to a sound, non-canonical key).
+#: Without python-igraph, above this many candidate orderings the key falls back to a sound, non-canonical key.
 CANONICAL_PERMUTATION_LIMIT = 5_040
 #: ... and also above this many mask entries encoded over all candidate orderings (large patterns).
 CANONICAL_WORK_LIMIT = 20_000_000
+#: With python-igraph, above this many candidate orderings the key is made by graph canonization: one bliss call
+#: (about a millisecond on small patterns) costs less than enumerating more orderings (about 70 µs each).
+CANONICAL_GRAPH_THRESHOLD = 24
 #: Prefix of exact keys made by graph canonization (bliss through python-igraph).
 GRAPH_PREFIX = "G"
 #: Prefix of sound but non-canonical keys (python-igraph not importable).
@@ -79,10 +85,12 @@ def canonical_key(p: SupportPattern) -> str:
             cells.append([k])
     total = math.prod(math.factorial(len(c)) for c in cells)
     prefix = f"{m}x{n}x{p.r}:"
-    if total > CANONICAL_PERMUTATION_LIMIT or total * (m + n) * p.r > CANONICAL_WORK_LIMIT:
+    too_many = total > CANONICAL_PERMUTATION_LIMIT or total * (m + n) * p.r > CANONICAL_WORK_LIMIT
+    if too_many or total > CANONICAL_GRAPH_THRESHOLD:
         graph_order = _graph_order(distinct, counts, m, n)
         if graph_order is not None:
             return GRAPH_PREFIX + prefix + _encode(xs[:, graph_order], ys[:, graph_order], counts[graph_order])
+    if too_many:
         warnings.warn(f"python-igraph is not installed: the {m}x{n}x{p.r} pattern is too symmetric for an exact "
                       "key by refinement, so its key is a sound but non-canonical '~' key (equivalent patterns may "
                       "get different keys); install it with: pip install igraph", stacklevel=3)
