@@ -121,7 +121,8 @@ def _graph_order(distinct: np.ndarray, counts: np.ndarray, m: int, n: int) -> np
         return None
     _, multiplicity = np.unique(counts, return_inverse=True)
     colours = np.concatenate([np.zeros(m, dtype=np.int64), np.ones(n, dtype=np.int64), 2 + multiplicity.ravel()])
-    graph = igraph.Graph.Biadjacency(distinct)  # vertices: the m + n rows, then the distinct components
+    rows, comps = np.nonzero(distinct)  # vertices: the m + n rows, then the distinct components
+    graph = igraph.Graph(n=m + n + distinct.shape[1], edges=np.column_stack([rows, comps + (m + n)]))
     graph.vs["vertex"] = range(graph.vcount())
     labelling = graph.canonical_permutation(sh=_BLISS_SPLITTING, color=colours.tolist())
     # the canonical graph carries each vertex's original index along: read the component order from it, so the
