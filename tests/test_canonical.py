@@ -189,3 +189,24 @@ def test_fallback_without_igraph_is_sound_and_marked(monkeypatch):
         x_rows, y_rows = key.split(":", 1)[1].split("|")
         decoded = SupportPattern(x_rows.split("."), y_rows.split("."))
         assert _equivalent(decoded, two_reg)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.one_of(two_regular(size=4), circulant(max_size=5), st.sampled_from(["diag:1", "lu:2"]).map(family)),
+                min_size=2, max_size=5), st.randoms(use_true_random=False))
+def test_direct_sums_share_one_key(summands, rnd):
+    """Direct sums (several connected parts, some isomorphic) are canonized part by part: one key still."""
+    from scipy.linalg import block_diag
+
+    p = SupportPattern(block_diag(*(s.x_support for s in summands)).astype(bool),
+                       block_diag(*(s.y_support for s in summands)).astype(bool))
+    with pytest.MonkeyPatch.context() as mp:  # every key by bliss, part by part
+        mp.setattr(canonical, "CANONICAL_GRAPH_THRESHOLD", 0)
+        key = p.canonical_key()
+        assert key.startswith(GRAPH_PREFIX)
+        shuffled = SupportPattern(block_diag(*(s.x_support for s in summands[::-1])).astype(bool),
+                                  block_diag(*(s.y_support for s in summands[::-1])).astype(bool))
+        assert shuffled.canonical_key() == key
+        for _ in range(3):
+            assert _relabel(p, rnd).canonical_key() == key
+    assert family("diag:300").canonical_key() == _relabel(family("diag:300"), rnd).canonical_key()

@@ -119,16 +119,45 @@ def _graph_order(distinct: np.ndarray, counts: np.ndarray, m: int, n: int) -> np
         import igraph
     except ImportError:
         return None
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     _, multiplicity = np.unique(counts, return_inverse=True)
-    colours = np.concatenate([np.zeros(m, dtype=np.int64), np.ones(n, dtype=np.int64), 2 + multiplicity.ravel()])
-    rows, comps = np.nonzero(distinct)  # vertices: the m + n rows, then the distinct components
-    graph = igraph.Graph(n=m + n + distinct.shape[1], edges=np.column_stack([rows, comps + (m + n)]))
+    comp_colours = 2 + multiplicity.ravel()
+    rows, comps = np.nonzero(distinct)
+    size = m + n + distinct.shape[1]
+    adjacency = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, comps + (m + n))), shape=(size, size))
+    part_of = connected_components(adjacency, directed=False)[1]
+    comp_parts = np.unique(part_of[m + n:])
+    if len(comp_parts) == 1:
+        return _bliss_order(igraph, distinct, comp_colours, m)
+    # several connected parts (a direct sum, e.g. a diagonal): bliss is slow on many isomorphic parts, so each
+    # part is put in canonical form apart and the parts are sorted by their encodings (equal encodings mean
+    # isomorphic parts, whose blocks can be swapped without changing the rows of the whole)
+    blocks: list[tuple[str, np.ndarray]] = []
+    for part in comp_parts:
+        ks = np.flatnonzero(part_of[m + n:] == part)
+        rs = np.flatnonzero(part_of[:m + n] == part)
+        sub = distinct[np.ix_(rs, ks)]
+        rows_x = int(np.count_nonzero(rs < m))
+        local = _bliss_order(igraph, sub, comp_colours[ks], rows_x)
+        blocks.append((_encode(sub[:rows_x][:, local], sub[rows_x:][:, local], counts[ks][local]), ks[local]))
+    blocks.sort(key=lambda block: block[0])
+    return np.concatenate([order for _, order in blocks])
+
+
+def _bliss_order(igraph: Any, distinct: np.ndarray, comp_colours: np.ndarray, m: int) -> np.ndarray:
+    """The components of one coloured graph (its first ``m`` rows from X, the others from Y) in canonical order."""
+    rows, comps = np.nonzero(distinct)  # vertices: the rows, then the distinct components
+    num_rows = distinct.shape[0]
+    graph = igraph.Graph(n=num_rows + distinct.shape[1], edges=np.column_stack([rows, comps + num_rows]))
     graph.vs["vertex"] = range(graph.vcount())
+    colours = np.concatenate([np.zeros(m, dtype=np.int64), np.ones(num_rows - m, dtype=np.int64), comp_colours])
     labelling = graph.canonical_permutation(sh=_BLISS_SPLITTING, color=colours.tolist())
     # the canonical graph carries each vertex's original index along: read the component order from it, so the
     # direction in which igraph's permutation vector is read (it changed across igraph versions) never matters
     in_canonical_order = np.asarray(graph.permute_vertices(labelling).vs["vertex"])
-    return in_canonical_order[in_canonical_order >= m + n] - (m + n)
+    return in_canonical_order[in_canonical_order >= num_rows] - num_rows
 
 
 def distinct_columns(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
