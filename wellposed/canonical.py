@@ -108,12 +108,12 @@ def canonical_key(p: SupportPattern) -> str:
 def _graph_order(distinct: np.ndarray, counts: np.ndarray, m: int, n: int) -> np.ndarray | None:
     """A canonical order of the distinct components by bliss, or ``None`` when python-igraph cannot be imported.
 
-    The graph has one vertex per row of X (colour 0), per row of Y (colour 1) and per distinct component
-    (colour 2 + the rank of its multiplicity among the distinct multiplicities), and an edge from a row to each
-    component whose support holds it. A relabelling of the pattern is an isomorphism of these coloured graphs,
-    so the canonical graph is the same for every pattern of one class: its component order, read through each
-    vertex's original index, gives the same masks up to row order (automorphisms of the pattern, the only
-    freedom left, leave the encoding unchanged).
+    The graph has one vertex per distinct row of X, per distinct row of Y and per distinct component, each
+    coloured by its kind and the rank of its multiplicity, and an edge from a row to each component whose
+    support holds it; each connected part is canonized apart (:func:`_bliss_order`). A relabelling of the
+    pattern is an isomorphism of these coloured graphs, so the canonical graph is the same for every pattern
+    of one class: its component order, read through each vertex's original index, gives the same masks up to
+    row order (automorphisms of the pattern, the only freedom left, leave the encoding unchanged).
     """
     try:
         import igraph
@@ -123,14 +123,14 @@ def _graph_order(distinct: np.ndarray, counts: np.ndarray, m: int, n: int) -> np
     from scipy.sparse.csgraph import connected_components
 
     _, multiplicity = np.unique(counts, return_inverse=True)
-    comp_colours = 2 + multiplicity.ravel()
+    comp_rank = multiplicity.ravel()
     rows, comps = np.nonzero(distinct)
     size = m + n + distinct.shape[1]
     adjacency = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, comps + (m + n))), shape=(size, size))
     part_of = connected_components(adjacency, directed=False)[1]
     comp_parts = np.unique(part_of[m + n:])
     if len(comp_parts) == 1:
-        return _bliss_order(igraph, distinct, comp_colours, m)
+        return _bliss_order(igraph, distinct, comp_rank, m)
     # several connected parts (a direct sum, e.g. a diagonal): bliss is slow on many isomorphic parts, so each
     # part is put in canonical form apart and the parts are sorted by their encodings (equal encodings mean
     # isomorphic parts, whose blocks can be swapped without changing the rows of the whole)
@@ -140,19 +140,31 @@ def _graph_order(distinct: np.ndarray, counts: np.ndarray, m: int, n: int) -> np
         rs = np.flatnonzero(part_of[:m + n] == part)
         sub = distinct[np.ix_(rs, ks)]
         rows_x = int(np.count_nonzero(rs < m))
-        local = _bliss_order(igraph, sub, comp_colours[ks], rows_x)
+        local = _bliss_order(igraph, sub, comp_rank[ks], rows_x)
         blocks.append((_encode(sub[:rows_x][:, local], sub[rows_x:][:, local], counts[ks][local]), ks[local]))
     blocks.sort(key=lambda block: block[0])
     return np.concatenate([order for _, order in blocks])
 
 
-def _bliss_order(igraph: Any, distinct: np.ndarray, comp_colours: np.ndarray, m: int) -> np.ndarray:
-    """The components of one coloured graph (its first ``m`` rows from X, the others from Y) in canonical order."""
-    rows, comps = np.nonzero(distinct)  # vertices: the rows, then the distinct components
-    num_rows = distinct.shape[0]
-    graph = igraph.Graph(n=num_rows + distinct.shape[1], edges=np.column_stack([rows, comps + num_rows]))
+def _bliss_order(igraph: Any, distinct: np.ndarray, comp_rank: np.ndarray, m: int) -> np.ndarray:
+    """The components of one coloured graph (its first ``m`` rows from X, the others from Y) in canonical order.
+
+    Identical rows of X (of Y) are merged first into one vertex coloured by the rank of its multiplicity, as the
+    components are: the graph stays isomorphism-invariant, and bliss no longer searches through the many
+    swaps of identical rows (butterfly and Monarch supports repeat rows).
+    """
+    x_rows, x_counts = distinct_columns(np.ascontiguousarray(distinct[:m].T))
+    y_rows, y_counts = distinct_columns(np.ascontiguousarray(distinct[m:].T))
+    x_rank = np.unique(x_counts, return_inverse=True)[1].ravel()
+    y_rank = np.unique(y_counts, return_inverse=True)[1].ravel()
+    reduced = np.concatenate([x_rows.T, y_rows.T], axis=0)  # distinct rows × components
+    num_rows = reduced.shape[0]
+    rows, comps = np.nonzero(reduced)  # vertices: the distinct rows of X, of Y, then the components
+    graph = igraph.Graph(n=num_rows + reduced.shape[1], edges=np.column_stack([rows, comps + num_rows]))
     graph.vs["vertex"] = range(graph.vcount())
-    colours = np.concatenate([np.zeros(m, dtype=np.int64), np.ones(num_rows - m, dtype=np.int64), comp_colours])
+    offset_y = int(x_rank.max(initial=-1)) + 1
+    offset_k = offset_y + int(y_rank.max(initial=-1)) + 1
+    colours = np.concatenate([x_rank, offset_y + y_rank, offset_k + comp_rank])
     labelling = graph.canonical_permutation(sh=_BLISS_SPLITTING, color=colours.tolist())
     # the canonical graph carries each vertex's original index along: read the component order from it, so the
     # direction in which igraph's permutation vector is read (it changed across igraph versions) never matters
