@@ -7,6 +7,7 @@ of the tree is one call on the decoupled blocks of a two-factor problem.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterator
 from typing import Any, Literal
 
@@ -17,7 +18,7 @@ _Side = Literal["left", "right", "balanced"]
 
 # Bytes per chunk of the fused split: Gram matrices, eigenvectors and projection of a chunk of blocks are
 # computed while the chunk is in the per-core cache.
-_CHUNK_BYTES = 1 << 20
+_CHUNK_BYTES = 1 << 21
 
 
 def _chunk_step(B: np.ndarray, ax: int) -> int:
@@ -323,7 +324,7 @@ def _split_fused(
     if run is not None:
         run.energy = energy
     if pi_perm is not None:
-        U = U[:, :, pi_perm]
+        U, tail = U[:, :, pi_perm], tail[:, :, pi_perm]
     return U, tail
 
 
@@ -334,7 +335,7 @@ def _split_rank1_two_rows(
     butterfly): three dot products per block, the closed-form top eigenvector, and the projection as two
     scaled rows written in place into ``W_out`` — per chunk, while it is in cache. Returns the energy."""
     n = B.shape[-1]
-    eps = np.finfo(B.dtype).eps
+    slack = 4.0 * (n + 2) * np.finfo(B.dtype).eps  # rounding bound of _discarded (inner n, dim 2), per trace
     cplx = np.iscomplexobj(B)
     energy = 0.0
     for i in range(0, B.shape[ax], step):  # chunks of blocks, each one vectorized pass
@@ -349,33 +350,39 @@ def _split_rank1_two_rows(
             c = np.einsum("...k,...k->...", x1, x1)
             b = np.einsum("...k,...k->...", x0, x1)
         tr = a + c
-        if not (np.isfinite(tr).all() and np.isfinite(b).all()):
+        d = a - c
+        h = np.hypot(0.5 * d, np.abs(b) if cplx else b)
+        e = float(tr.sum())
+        if not (math.isfinite(e) and math.isfinite(float(h.sum()))):
             raise _NonFinite
-        energy += float(tr.sum())
-        h = np.hypot(0.5 * (a - c), np.abs(b))
-        lam = 0.5 * tr + h
-        # discarded eigenvalue t − h, lowered by the rounding bound of _discarded (inner n, dim 2)
-        tail[sl] = np.clip(0.5 * tr - h - 4.0 * (n + 2) * eps * np.abs(tr), 0.0, None)
-        first = a >= c
+        energy += e
+        lam = 0.5 * tr
+        low = lam - h  # the discarded eigenvalue, lowered by its rounding bound and clipped below
+        low -= slack * tr
+        tail[sl] = np.maximum(low, 0.0)
+        lam += h
+        first = d >= 0
         x = np.where(first, lam - c, b)
-        y = np.where(first, np.conj(b), lam - a)
-        nrm = np.sqrt(np.abs(x) ** 2 + np.abs(y) ** 2)
-        zero = nrm == 0  # G a multiple of the identity: any unit vector
-        nrm[zero] = 1.0
-        x = np.where(zero, 1.0, x / nrm)
-        y /= nrm
+        y = np.where(first, np.conj(b) if cplx else b, lam - a)
+        nrm = np.hypot(np.abs(x), np.abs(y)) if cplx else np.hypot(x, y)
+        if not nrm.all():  # G a multiple of the identity: any unit vector
+            zero = nrm == 0
+            nrm[zero], x[zero] = 1.0, 1.0
         if side == "balanced":
             s = np.sqrt(np.sqrt(lam))
-            inv = np.divide(1.0, s, out=np.zeros_like(s), where=s > 0)
-            U[sl + (Ellipsis, 0, 0)] = x * s
-            U[sl + (Ellipsis, 1, 0)] = y * s
-            x, y = x * inv, y * inv
-        else:
+            U[sl + (Ellipsis, 0, 0)] = x * (s / nrm)
+            U[sl + (Ellipsis, 1, 0)] = y * (s / nrm)
+            nrm *= np.where(s > 0, s, np.inf)  # W = (u^H B) / s, zero where the block is zero
+        x /= nrm
+        y /= nrm
+        if side != "balanced":
             U[sl + (Ellipsis, 0, 0)] = x
             U[sl + (Ellipsis, 1, 0)] = y
+        if cplx:
+            x, y = np.conj(x), np.conj(y)
         Wc = W_out[sl]
-        np.multiply(x0, np.conj(x)[..., None], out=Wc)
-        Wc += x1 * np.conj(y)[..., None]
+        np.multiply(x0, x[..., None], out=Wc)
+        Wc += x1 * y[..., None]
     return energy
 
 
@@ -391,7 +398,8 @@ def _rowsq(x: np.ndarray) -> np.ndarray:
     if x.strides[-1] == x.itemsize:
         f = x.view(np.float64 if x.dtype == np.complex128 else np.float32)
         return np.einsum("...k,...k->...", f, f)
-    return np.einsum("...k,...k->...", x.real, x.real) + np.einsum("...k,...k->...", x.imag, x.imag)
+    re, im = np.asarray(x.real, dtype=float), np.asarray(x.imag, dtype=float)
+    return np.asarray(np.einsum("...k,...k->...", re, re) + np.einsum("...k,...k->...", im, im))
 
 
 def _truncate_loop_reference(B: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray]:
