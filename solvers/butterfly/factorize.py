@@ -322,7 +322,8 @@ def factorize(
     shrink = max(0.0, 1.0 - 4.0 * M.size * np.finfo(M.dtype).eps)
     lower = np.sqrt((off2 + run.tails) * shrink)
     if certificate == "exact":
-        lower = np.fmax(lower, split_errors_exact(_permute_columns(M, perm) if perm is not None and colrev else M, pats))
+        Mp = _permute_columns(M, perm) if perm is not None and colrev else M  # the matrix that was factorized
+        lower = np.fmax(lower, split_errors_exact(Mp, pats))
     finite = lower[np.isfinite(lower)]
     lb = float(finite.max()) if finite.size else math.sqrt(off2 * shrink)
     ratio = 1.0 if err == 0.0 and lb == 0.0 else (err / lb if lb > 0 else math.inf)

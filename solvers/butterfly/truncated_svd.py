@@ -396,8 +396,8 @@ def _chunk(B: np.ndarray, sl: tuple[slice, ...]) -> np.ndarray:
 def _rowsq(x: np.ndarray) -> np.ndarray:
     """``Σ_k |x[..., k]|²`` of a complex array through its real view when the rows are contiguous."""
     if x.strides[-1] == x.itemsize:
-        f = x.view(np.float64 if x.dtype == np.complex128 else np.float32)
-        return np.einsum("...k,...k->...", f, f)
+        f: Any = x.view(np.float64 if x.dtype == np.complex128 else np.float32)
+        return np.asarray(np.einsum("...k,...k->...", f, f))
     re, im = np.asarray(x.real, dtype=float), np.asarray(x.imag, dtype=float)
     return np.asarray(np.einsum("...k,...k->...", re, re) + np.einsum("...k,...k->...", im, im))
 
