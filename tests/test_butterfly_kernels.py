@@ -232,3 +232,24 @@ def test_blas_thread_limit_is_restored():
     factorize(np.random.default_rng(0).standard_normal((N, N)), dyadic_butterfly(N), order="balanced")
     factorize(np.random.default_rng(0).standard_normal((N, N)), dyadic_butterfly(N))
     assert _blas_threads() == before
+
+
+# ------------------------------------------------------------------ the command line default
+def test_cli_default_and_options(tmp_path, capsys):
+    import json
+
+    from wellposed.cli import main
+
+    pats, _, noisy = _targets("butterfly:64", seed=3)
+    path = tmp_path / "noisy.npy"
+    np.save(path, noisy)
+    assert main(["factor", str(path), "--chain", "butterfly:64", "--json"]) == 0
+    rec = json.loads(capsys.readouterr().out)
+    default = factorize(noisy, pats)
+    assert rec["order"] == "left-to-right" and rec["orthonormalized"]
+    assert math.isclose(rec["rel_error"], default.rel_error, rel_tol=1e-9)
+    assert main(["factor", str(path), "--chain", "butterfly:64", "--no-orthonormalize", "--dtype", "float32",
+                 "--json"]) == 0
+    rec = json.loads(capsys.readouterr().out)
+    assert not rec["orthonormalized"] and rec["dtype"] == "float32"
+    assert main(["factor", str(path), "--chain", "butterfly:64", "--dtype", "float16"]) == 2

@@ -204,13 +204,16 @@ def factorize(
         Real or complex, finite, non-empty; ``(m, n)`` must equal the chain's shape.
     chain : sequence of KSPattern
         Chainable patterns, leftmost first (see :func:`wellposed.kronecker_spec.parse_chain_spec`).
-    order : {'balanced', 'left-to-right', 'right-to-left'}
+    order : {'auto', 'balanced', 'left-to-right', 'right-to-left'}
         Tree over split points: split in the middle, or peel off the leftmost / rightmost factor first.
-    orthonormalize : bool, default False
+        ``'auto'`` (default) takes the cheaper peeling order by the Gram cost of its splits (left-to-right
+        on ties, e.g. every square butterfly); the chosen tree is the result's ``order``.
+    orthonormalize : bool, default True
         Orthonormalized variant: every node is the projection of ``A`` on block isometries built from the
         factors already fixed. Then ``error² ≤ off² + Σ_s tail_s`` and each recorded split error is at most
         ``E_s(A)``, so the certificate covers every split point at no extra cost and
-        ``error ≤ sqrt(L−1) · E*``.
+        ``error ≤ sqrt(L−1) · E*``; on noisy data it stays at the noise level where the plain tree
+        amplifies the noise. ``False``: the plain tree (certificate at the root split only).
     bit_reversal : bool, default False
         Factorize ``A[:, perm]`` with ``perm`` the bit-reversal permutation (the DFT matrix is then an exact
         butterfly product); the permutation is kept in the result and undone by ``apply`` / ``to_dense``.
@@ -218,6 +221,14 @@ def factorize(
         ``'free'``: lower bounds that the algorithm gets for nothing (the root split; every split when
         orthonormalized). ``'exact'``: also compute ``E_s(A)`` at every split point (see
         :func:`split_errors_exact`; costs about ``Σ_s min(b_s, c_s)`` passes over ``A``).
+    dtype : {'float64', 'float32'}, keyword-only
+        Working precision. ``'float32'`` (complex input: complex64) halves the memory traffic; errors and
+        certificates are then at single-precision level (about 1e-7 relative).
+    kernel : {'fused', 'reference'}, keyword-only
+        ``'fused'`` (default): the left-to-right tree runs one pass per level over its node (Gram matrices,
+        eigenvectors and projection of each cache-sized chunk of blocks) and carries the bit reversal
+        through the splits instead of permuting a copy of ``A``. ``'reference'``: the two-pass kernels on
+        an explicitly permuted copy (the oracle of the tests). Other trees always use the reference kernels.
 
     Returns
     -------
@@ -230,7 +241,7 @@ def factorize(
     InvalidChainError
         The chain is invalid or not chainable.
     InvalidSpecError
-        Unknown ``order`` or ``certificate``.
+        Unknown ``order``, ``certificate``, ``dtype`` or ``kernel``.
 
     Examples
     --------
@@ -239,10 +250,10 @@ def factorize(
     >>> for _ in range(4):
     ...     H = np.block([[H, H], [H, -H]])
     >>> res = factorize(H, dyadic_butterfly(16))
-    >>> res.rel_error < 1e-14, len(res.chain)
-    (True, 4)
+    >>> res.rel_error < 1e-14, len(res.chain), res.order
+    (True, 4, 'left-to-right')
     >>> F = np.fft.fft(np.eye(8))
-    >>> factorize(F, dyadic_butterfly(8), bit_reversal=True, orthonormalize=True).rel_error < 1e-14
+    >>> factorize(F, dyadic_butterfly(8), bit_reversal=True).rel_error < 1e-14
     True
 
     Notes
@@ -251,7 +262,10 @@ def factorize(
     product and eigendecomposition: ``O(n_blocks · b·c·min(b, c))``. For the ``N×N`` dyadic butterfly the
     left-to-right and right-to-left trees cost ``O(N²)`` (blocks ``2×N/2`` at the root, halving after) and
     the balanced tree ``O(N^2.5)`` (blocks ``√N×√N`` at the root). The error is measured on the factors by
-    multiplying them back inside the product's Kronecker-sparse pattern (``O(N² r)``), not densely.
+    multiplying them back inside the product's Kronecker-sparse pattern (``O(N² r)``), not densely, in
+    one more chunked pass over ``A``. Batches of small ``eigh`` / QR / matmul calls run with one BLAS
+    thread (threadpoolctl; the previous limit is restored), so a threaded BLAS on busy cores cannot stall
+    them.
 
     References
     ----------
