@@ -200,12 +200,14 @@ def _fmt_seconds(t: float) -> str:
 
 
 def _markdown_table(rows: list[dict[str, Any]]) -> list[str]:
-    out = ["| target | N | method | seconds | rel. error | speedup | note |", "| --- | ---: | --- | ---: | ---: | ---: | --- |"]
+    out = ["| target | N | method | seconds | rel. error | speedup | note |",
+           "| --- | ---: | --- | ---: | ---: | ---: | --- |"]
     for r in rows:
         rel = "" if r["rel_error"] is None else f"{r['rel_error']:.2e}"
         sp = f"{r['speedup']:.1f}×" if r.get("speedup") is not None else ""
         note = r.get("note", "").replace("<=", "≤").replace("|", "/")
-        out.append(f"| {r['target']} | {r['N']} | {r['method']} | {_fmt_seconds(r['seconds'])} | {rel} | {sp} | {note} |")
+        t = _fmt_seconds(r["seconds"])
+        out.append(f"| {r['target']} | {r['N']} | {r['method']} | {t} | {rel} | {sp} | {note} |")
     return out
 
 
@@ -240,7 +242,8 @@ def check_targets(rows: list[dict[str, Any]]) -> list[tuple[str, bool]]:
             fastest = min(ours64, key=lambda r: r["seconds"])
             out.append((f"N={N} {target}: default {_fmt_seconds(d['seconds'])} vs fastest other float64 row "
                         f"{_fmt_seconds(fastest['seconds'])} ({fastest['method']}): ratio "
-                        f"{d['seconds'] / fastest['seconds']:.2f} (goal ≤ 1.5)", d["seconds"] <= 1.5 * fastest["seconds"]))
+                        f"{d['seconds'] / fastest['seconds']:.2f} (goal ≤ 1.5)",
+                        d["seconds"] <= 1.5 * fastest["seconds"]))
             best_err = min(r["rel_error"] for r in ours64)
             out.append((f"N={N} {target}: default error {d['rel_error']:.3e} vs best of our methods {best_err:.3e} "
                         "(goal ≤ 1.02× or rounding level)",
