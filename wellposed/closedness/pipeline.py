@@ -205,6 +205,23 @@ def _stage_determinantal(ctx: PartContext) -> ClosednessVerdict | None:
     return None
 
 
+def _stage_random_curves(ctx: PartContext) -> ClosednessVerdict | None:
+    if not ctx.search or not ctx.small():
+        return None
+    from .random_curves import random_curve_search
+
+    cert, spent = random_curve_search(ctx.part, budget=ctx.budget)
+    if cert is not None:
+        verdict = _not_closed(cert, ctx.budget, "certificate:random-curve",
+                              f"A* = {cert.limit_text()} is the limit of a random exact Laurent curve whose blow-up "
+                              f"terms cancel (blow-up order {cert.max_blowup()}) and z3 proves A* ∉ P")
+        if verdict is not None:
+            return verdict
+    ctx.notes.append(f"random-curve search: no certificate in {spent['trials']} random cancelling curves "
+                     f"({spent['queries']} z3 membership queries, {spent['units']} resource units)")
+    return None
+
+
 def _stage_curves(ctx: PartContext) -> ClosednessVerdict | None:
     if not ctx.search or not ctx.small():
         return None
@@ -241,6 +258,7 @@ STAGES: tuple[tuple[str, Callable[[PartContext], ClosednessVerdict | None]], ...
     ("private block-minor obstruction", _stage_block_minor),
     ("linear slice onto the union", _stage_linear_slice),
     ("determinantal test", _stage_determinantal),
+    ("random cancelling curves", _stage_random_curves),
     ("curve search", _stage_curves),
     ("quantifier elimination", _stage_qe),
 )
