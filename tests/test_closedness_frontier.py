@@ -208,3 +208,65 @@ def test_random_curve_stage_is_registered_after_the_cheap_stages() -> None:
     names = [name for name, _ in STAGES]
     assert names.index("random cancelling curves") > names.index("linear slice onto the union")
     assert names.index("random cancelling curves") < names.index("quantifier elimination")
+
+
+# ---------------------------------------------------------------- theorem:orbits
+def test_orbit_test_agrees_with_the_census_records() -> None:
+    """On census patterns with nested rows and nested columns, the orbit test's answer equals the record's
+    (decided there by other rules, certificates or QE) whenever both decide."""
+    from wellposed.closedness.orbits import chain_orders, orbit_test
+
+    compared = 0
+    rng = np.random.default_rng(3)
+    records = [r for r in _census_records() if r["m"] >= 2 and r["n"] >= 2]
+    for t in rng.permutation(len(records)).tolist():
+        rec = records[t]
+        p = SupportPattern(rec["x_support"], rec["y_support"])
+        if p.is_trivial():
+            continue
+        p = p.drop_empty()
+        if chain_orders(p) is None or rec["closed"] is None:
+            continue
+        res = orbit_test(p)
+        assert res is not None
+        if res.answer is Answer.UNDECIDED:
+            continue
+        assert (res.answer is Answer.CLOSED) is rec["closed"], rec["key"]
+        compared += 1
+        if compared == 40:
+            break
+    assert compared == 40
+
+
+def test_orbit_test_agrees_with_qe_on_small_classes() -> None:
+    backends = pytest.importorskip("wellposed.backends")
+    from wellposed.closedness.census import enumerate_patterns
+    from wellposed.closedness.orbits import orbit_test
+
+    checked = 0
+    for _, p in enumerate_patterns(2, 3, 2):
+        if p.is_trivial() or checked == 4:
+            continue
+        q = p.drop_empty()
+        res = orbit_test(q)
+        if res is None or res.answer is Answer.UNDECIDED or closed_by_theorem(q) is not None:
+            continue
+        qe = backends.decide_by_qe(q, backend="z3", timeout=20.0)
+        if qe.answer is Answer.UNDECIDED:
+            continue
+        assert qe.answer is res.answer, p.canonical_key()
+        checked += 1
+    assert checked == 4
+
+
+def test_orbit_stage_decides_a_staircase_and_certifies_lu() -> None:
+    from wellposed.closedness.budget import Budget
+    from wellposed.closedness.pipeline import PartContext, _stage_orbits
+
+    staircase = SupportPattern(["11", "11", "01", "00"], ["00", "10", "11", "11"])  # frontier sample #30
+    v = decide_closedness(staircase, use_qe=False)
+    assert v.closed is True and v.method == "theorem:orbits"
+    ctx = PartContext(family("lu:3"), Budget().started(), "z3", False, True)
+    verdict = _stage_orbits(ctx)
+    assert verdict is not None and verdict.closed is False and verdict.method == "certificate:orbit-witness"
+    assert verify_certificate(verdict.certificate)["z3"] == "unsat"

@@ -22,7 +22,7 @@ from ..classify import Classification, classify
 from ..errors import BackendNotAvailableError, CertificateError, InvalidSpecError, WallClockCapError, WellposedError
 from ..support import SupportPattern
 from .budget import Budget
-from .certificates import NotClosedCertificate
+from .certificates import LimitMatrix, NotClosedCertificate
 from .determinantal import determinantal_z3
 from .obstruction import block_minor_certificate, find_private_block_minor, lu_obstruction
 from .theorems import closed_by_theorem, linear_slice_onto
@@ -203,7 +203,8 @@ def _stage_orbits(ctx: PartContext) -> ClosednessVerdict | None:
             curve = find_curve(ctx.part, target, degree, rlimit=ctx.budget.count("query_rlimit"), budget=ctx.budget)
             if curve is None:
                 continue
-            cert = NotClosedCertificate(ctx.part, target, curve[0], curve[1], {"kind": "z3-unsat"}, "orbit-witness")
+            limit = LimitMatrix.from_any(target, (ctx.part.m, ctx.part.n))
+            cert = NotClosedCertificate(ctx.part, limit, curve[0], curve[1], {"kind": "z3-unsat"}, "orbit-witness")
             verdict = _not_closed(cert, ctx.budget, "certificate:orbit-witness",
                                   f"A* = {cert.limit_text()} is a partial permutation below {list(res.above or ())} "
                                   f"in the rank order (so in the closure of P), reached by a Laurent curve of blow-up "

@@ -111,7 +111,7 @@ def random_cancelling_curve(pattern: SupportPattern, rng: np.random.Generator, o
     basis = _null_space(rows, nvar)
     if basis.shape[1] == 0:
         return None
-    pick = rng.random(basis.shape[1]) < 0.5
+    pick: np.ndarray = np.asarray(rng.random(basis.shape[1]) < 0.5)
     if not pick.any():
         pick[int(rng.integers(basis.shape[1]))] = True
     weights = np.where(pick, rng.choice(_VALUES, size=basis.shape[1]), 0).astype(object)
@@ -121,8 +121,8 @@ def random_cancelling_curve(pattern: SupportPattern, rng: np.random.Generator, o
     ys = [np.where(y_mask & (rng.random((n, r)) < density), rng.choice(_VALUES, size=(n, r)), 0).astype(object)]
     for b in range(1, order + 1):
         yb = np.zeros((n, r), dtype=object)
-        for j, k in cells:
-            yb[j, k] = int(values[index[b, j, k]])
+        for jj, kk in cells:
+            yb[jj, kk] = int(values[index[b, jj, kk]])
         ys.append(yb)
     limit = sum((xs[a].dot(ys[a].T) for a in range(order + 1)), np.zeros((m, n), dtype=object))
     return xs, ys, limit
