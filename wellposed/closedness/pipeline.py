@@ -297,8 +297,8 @@ STAGES: tuple[tuple[str, Callable[[PartContext], ClosednessVerdict | None]], ...
     ("linear slice onto the union", _stage_linear_slice),
     ("Borel orbits of nested supports", _stage_orbits),
     ("determinantal test", _stage_determinantal),
-    ("random cancelling curves", _stage_random_curves),
     ("curve search", _stage_curves),
+    ("random cancelling curves", _stage_random_curves),
     ("quantifier elimination", _stage_qe),
 )
 
