@@ -9,7 +9,9 @@ same table on every machine; the timings are information only.
 
 ``--out FILE`` writes one JSON line per pattern (index, masks, answer, method, seconds) and resumes from
 it; ``--cross-check`` re-decides each decided pattern of at most ``--cross-max-free`` free entries by QE
-alone (z3) and reports disagreements (there must be none).
+alone (z3) and reports disagreements (there must be none); ``--cross-methods`` restricts that to the
+verdicts of the given methods. ``--compare OLD`` compares the answers with another run's file (e.g. of an
+older engine) on every pattern both decided.
 
     python benchmarks/closedness_frontier.py --seed 20261202 --count 300 --out frontier.jsonl
 """
@@ -89,6 +91,8 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=None, help="JSON lines, one per pattern (resumed when present)")
     ap.add_argument("--cross-check", action="store_true", help="re-decide small decided patterns by QE alone")
     ap.add_argument("--cross-max-free", type=int, default=16, help="free-entry limit of the QE cross-check")
+    ap.add_argument("--cross-methods", nargs="*", default=None, help="only cross-check verdicts of these methods")
+    ap.add_argument("--compare", type=Path, default=None, help="another run's --out file to compare answers with")
     args = ap.parse_args()
     patterns = sample(args.count, args.seed)
     done: dict[int, dict[str, object]] = {}
@@ -109,7 +113,8 @@ def main() -> int:
             if sink is not None:
                 sink.write(json.dumps(rec) + "\n")
                 sink.flush()
-        if args.cross_check and rec["answer"] != "undecided" and "qe" not in rec:
+        wanted = args.cross_methods is None or rec["method"] in args.cross_methods
+        if args.cross_check and wanted and rec["answer"] != "undecided" and "qe" not in rec:
             rec["qe"] = _cross_check(rows_i, rows_j, args.cross_max_free)
         if args.cross_check and rec.get("qe") in ("closed", "not closed"):
             checked += 1
@@ -125,6 +130,22 @@ def main() -> int:
     print(f"sum of per-pattern seconds: {sum(float(r['seconds']) for r in records):.1f} (information only)")
     if args.cross_check:
         print(f"QE cross-check: {checked} decided patterns re-decided by QE alone, {disagreements} disagreements")
+    if args.compare is not None:
+        old: dict[int, dict[str, object]] = {}
+        for line in args.compare.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                r = json.loads(line)
+                old[int(r["index"])] = r
+        both = [(rec, old[int(rec["index"])]) for rec in records if int(rec["index"]) in old]
+        decided = [(a, b) for a, b in both if "undecided" not in (a["answer"], b["answer"])]
+        differ = [(a, b) for a, b in decided if a["answer"] != b["answer"]]
+        for a, b in differ:
+            print(f"DISAGREEMENT with {args.compare.name} at pattern {a['index']}: {a['answer']} ({a['method']}) "
+                  f"vs {b['answer']} ({b['method']})")
+        print(f"compared with {args.compare.name}: {len(decided)} patterns decided by both, {len(differ)} "
+              "disagreements")
+        print(table([b for _, b in both]).replace("| max(m, n) |", f"| max(m, n), {args.compare.name} |"))
+        disagreements += len(differ)
     for rec in records:
         if rec["answer"] == "undecided":
             print(f"undecided: {rec['index']} I={'.'.join(rec['x_support'])} J={'.'.join(rec['y_support'])}")
