@@ -14,8 +14,9 @@ closed when W_P is a down-set: every partial permutation w′ with ``r_{w′} �
 P (an elementary argument, docs/closedness.md §3.6). Conversely a w′ outside P below a member lies in the
 closure (the matrix Schubert variety theorem); it is only used as the target of a curve search, so a
 not-closed verdict always carries a re-verified curve. :func:`orbit_test` decides membership of each
-partial permutation on the union with z3 (counted resource units) and checks the down-set property. It covers LU-type patterns (not
-closed), staircases (rectangles anchored at one corner) and the Schubert rule's patterns alike.
+partial permutation on the union with z3 (counted resource units) and checks the down-set property. It
+covers LU-type patterns (not closed), staircases (rectangles anchored at one corner) and the Schubert
+rule's patterns alike.
 """
 
 from __future__ import annotations
