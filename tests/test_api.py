@@ -169,6 +169,23 @@ def test_analyze_torch_module_from_zero_weights():
     assert _record(plain, from_weights=True, closedness=False) == _record(masks, from_weights=True, closedness=False)
 
 
+@pytest.mark.requires_torch
+def test_tensors_that_require_grad_are_read_as_masks():
+    """A parameter (requires_grad), a sparse or a bfloat16 tensor is a mask like its numpy values."""
+    torch = pytest.importorskip("torch")
+    lu = np.tril(np.ones((3, 3)))
+    param = torch.nn.Parameter(torch.tensor(lu, dtype=torch.float32))
+    expected = wellposed.analyze((lu, lu), closedness=False).to_json()
+    for kind in (param, torch.tensor(lu).to_sparse(), torch.tensor(lu, dtype=torch.bfloat16)):
+        got = wellposed.analyze((kind, param), closedness=False).to_json()
+        assert {k: v for k, v in got.items() if k != "seconds"} == {k: v for k, v in expected.items()
+                                                                      if k != "seconds"}
+    stack = torch.ones(2, 3, 3, requires_grad=True)
+    assert wellposed.classify_many(stack, stack)["tractable"].tolist() == [True, True]
+    with pytest.raises(InvalidSupportError, match=r"x_support has entry 0.5"):
+        wellposed.analyze((torch.nn.Parameter(torch.full((2, 2), 0.5)), np.eye(2)))
+
+
 # ---------------------------------------------------------------------------------------------- analyze errors
 @pytest.mark.parametrize("x, options, error, match", [
     (5, {}, InvalidSpecError, r"x = 5 \(int\) cannot be analyzed; wellposed.analyze reads a SupportPattern"),

@@ -38,7 +38,7 @@ from .analysis import CLOSEDNESS_FIELDS, ROW_FIELDS, Analysis, analyze_spec
 from .analysis import analyze as analyze_pattern
 from .backends.registry import DEFAULT_BACKEND, check_backend
 from .errors import BackendNotAvailableError, InvalidSpecError, InvalidSupportError
-from .support import SupportPattern
+from .support import SupportPattern, tensor_as_numpy
 
 if TYPE_CHECKING:  # pragma: no cover - imported on use: the network package loads scipy
     from .io.masks import MaskSet
@@ -398,7 +398,7 @@ def _stack(value: Any, parameter: str, axes: str) -> np.ndarray:
         raise InvalidSupportError(f"{parameter} is a 2-D scipy.sparse matrix; give a stack {axes} of masks as a "
                                   "numpy array, or a list of pairs (I, J) as X (sparse masks allowed there).")
     try:
-        arr = np.asarray(value)
+        arr = np.asarray(tensor_as_numpy(value, parameter))
     except (ValueError, TypeError) as exc:
         raise InvalidSupportError(f"{parameter} cannot be read as an array {axes} ({exc}); for patterns of "
                                   "different shapes give X as a list of pairs (I, J) and no Y.") from None
