@@ -186,6 +186,25 @@ def test_tensors_that_require_grad_are_read_as_masks():
         wellposed.analyze((torch.nn.Parameter(torch.full((2, 2), 0.5)), np.eye(2)))
 
 
+@pytest.mark.requires_torch
+def test_from_weights_skips_norm_scales_and_reads_a_single_layer():
+    """The 1-D weights of BatchNorm/LayerNorm are not layers; the state_dict of one Linear has a bare 'weight'."""
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.BatchNorm1d(5), torch.nn.ReLU(),
+                                torch.nn.Linear(5, 4), torch.nn.LayerNorm(4), torch.nn.Linear(4, 2))
+    with torch.no_grad():
+        model[0].weight[:, :3] = 0
+    report = wellposed.analyze(model, from_weights=True, closedness=False)
+    assert [layer.name for layer in report.layers] == ["0.weight", "3.weight", "5.weight"]
+    plain = {k: model.state_dict()[k] for k in ("0.weight", "3.weight", "5.weight")}
+    assert report.to_json() == wellposed.analyze(plain, from_weights=True, closedness=False).to_json()
+    single = wellposed.analyze(torch.nn.Linear(4, 3), from_weights=True)
+    assert [(layer.name, layer.shape) for layer in single.layers] == [("weight", (3, 4))]
+    with pytest.raises(InvalidSupportError, match=r"'0.weight' .* has shape \(8, 3, 3, 3\); only fully connected"):
+        wellposed.analyze(torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.Flatten()), from_weights=True)
+
+
 # ---------------------------------------------------------------------------------------------- analyze errors
 @pytest.mark.parametrize("x, options, error, match", [
     (5, {}, InvalidSpecError, r"x = 5 \(int\) cannot be analyzed; wellposed.analyze reads a SupportPattern"),

@@ -102,7 +102,8 @@ def analyze(
     full : bool
         One pattern only: list every class, component and part (default: lists cut at 20 items).
     from_weights : bool
-        Networks only: without masks, use the nonzero pattern of the ``*.weight`` entries.
+        Networks only: without masks, use the nonzero pattern of the ``*.weight`` entries (the 1-D scales of
+        norm layers left out).
     progress : callable or None
         Networks only: ``progress(done, total)`` after each pair and after the linear set (the
         ``--progress`` bar of ``wellposed network``).

@@ -234,8 +234,10 @@ def select_masks(obj: Any, from_weights: bool, where: str) -> list[tuple[str, np
 
     ``*.weight_mask`` entries (``torch.nn.utils.prune``) in their order; else, if every entry is a 2-D array
     and none is named ``*.weight``/``*.bias``, every entry (explicit masks); else, with ``from_weights``, the
-    nonzero pattern of the ``*.weight`` entries. ``where`` names ``obj`` in error messages. Torch files
-    (:func:`read_torch_masks`) and :func:`wellposed.analyze` of a module or a state_dict share this choice.
+    nonzero pattern of the ``*.weight`` entries (a bare ``weight`` too: the state_dict of one layer), leaving
+    out the 1-D ones (the scales of BatchNorm and LayerNorm, diagonal maps that do not change the pattern).
+    ``where`` names ``obj`` in error messages. Torch files (:func:`read_torch_masks`) and
+    :func:`wellposed.analyze` of a module or a state_dict share this choice.
 
     >>> [name for name, _ in select_masks({"0.weight": np.eye(2), "1.weight": np.ones((1, 2))}, True, "d")]
     ['0.weight', '1.weight']
@@ -254,8 +256,8 @@ def select_masks(obj: Any, from_weights: bool, where: str) -> list[tuple[str, np
     elif tensors and len(tensors) == len(items) and all(v.ndim == 2 for _, v in tensors) \
             and not any(k.endswith((".weight", ".bias")) for k, _ in tensors):
         chosen = tensors
-    elif from_weights:
-        chosen = [(k, v) for k, v in tensors if k.endswith(".weight")]
+    elif from_weights:  # 1-D weights are the scales of norm layers (BatchNorm, LayerNorm): diagonal, not a layer
+        chosen = [(k, v) for k, v in tensors if (k == "weight" or k.endswith(".weight")) and v.ndim != 1]
         nonzero = True
     else:
         raise InvalidSpecError(
