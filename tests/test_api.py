@@ -205,6 +205,27 @@ def test_from_weights_skips_norm_scales_and_reads_a_single_layer():
         wellposed.analyze(torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.Flatten()), from_weights=True)
 
 
+@pytest.mark.requires_torch
+def test_a_layer_left_unpruned_is_a_dense_layer_not_skipped(tmp_path):
+    """Pruning layers 1 and 3 of three: layer 2 stays in the network (a full mask), so no pair skips it."""
+    torch = pytest.importorskip("torch")
+    from torch.nn.utils import prune
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.ReLU(), torch.nn.Linear(5, 4), torch.nn.ReLU(),
+                                torch.nn.Linear(4, 3))
+    for i in (0, 4):
+        prune.random_unstructured(model[i], "weight", amount=0.5)
+    report = wellposed.analyze(model, closedness=False)
+    assert [(layer.name, layer.shape) for layer in report.layers] == [
+        ("0.weight_mask", (5, 6)), ("2.weight", (4, 5)), ("4.weight_mask", (3, 4))]
+    assert report.layers[1].nnz == 20 and [p.layers for p in report.pairs] == [(1, 2), (2, 3)]
+    torch.save(model.state_dict(), tmp_path / "half.pt")
+    cli = _cli_json("network", str(tmp_path / "half.pt"), "--no-closedness")
+    del cli["files"]
+    assert report.to_json() == cli
+
+
 # ---------------------------------------------------------------------------------------------- analyze errors
 @pytest.mark.parametrize("x, options, error, match", [
     (5, {}, InvalidSpecError, r"x = 5 \(int\) cannot be analyzed; wellposed.analyze reads a SupportPattern"),
