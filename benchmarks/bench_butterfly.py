@@ -2,12 +2,17 @@
 
 Usage::
 
-    python benchmarks/bench_butterfly.py [--sizes 1024 4096] [--repeat 1] [--repeat-ours 3] [--json] [--no-pyfaust]
-                                         [--no-lazylinop]
+    python benchmarks/bench_butterfly.py [--sizes 1024 4096 8192] [--repeat 3] [--repeat-ours 3] [--json]
+                                         [--no-pyfaust] [--no-lazylinop] [--write-docs docs/benchmarks.md]
 
 Targets (rows): Hadamard, DFT (bit-reversal permutation), a random butterfly product plus relative noise
-1e-3, and applying the factors to a 64-column block. The last lines with ``--json`` are one JSON object per
-row with the fields ``target``, ``N``, ``method``, ``seconds``, ``rel_error`` (plus a few extras).
+1e-3, and applying the factors to a 64-column block. Per target: the memory floor (``A.sum()``, one read
+of the input), the default ``factorize(A, chain)``, every tree and variant of ours (the balanced tree only
+up to N = 1024: it is O(N^2.5)), the reference two-pass kernels, float32, and pyfaust. The last lines with
+``--json`` are one JSON object per row with the fields ``target``, ``N``, ``method``, ``seconds``,
+``rel_error`` (plus a few extras). ``--write-docs FILE`` replaces the generated section of FILE (between
+the markers ``<!-- bench_butterfly:begin -->`` and ``<!-- bench_butterfly:end -->``) with the table and the
+check of the targets.
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import platform
+import re
+import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -99,7 +107,7 @@ def _lazylinop_rows(A: np.ndarray, bitrev: bool, N: int, repeat: int) -> list[di
 
 
 def _print_table(rows: list[dict[str, Any]]) -> None:
-    head = f"{'target':<10} {'N':>5} {'method':<38} {'seconds':>10} {'rel_error':>10} {'speedup':>9} {'note'}"
+    head = f"{'target':<10} {'N':>5} {'method':<50} {'seconds':>10} {'rel_error':>10} {'speedup':>9} {'note'}"
     print(head)
     print("-" * len(head))
     for r in rows:
@@ -108,14 +116,23 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
         rel = r["rel_error"]
         rel_txt = f"{rel:10.2e}" if rel is not None else f"{'':>10}"
         note = r.get("note", "")
-        print(f"{r['target']:<10} {r['N']:>5} {r['method']:<38} {r['seconds']:10.4f} {rel_txt} {sp_txt} {note}")
+        print(f"{r['target']:<10} {r['N']:>5} {r['method']:<50} {r['seconds']:10.4f} {rel_txt} {sp_txt} {note}")
 
 
-OURS = [
-    ("wellposed left-to-right orthonormalized", "left-to-right", True),
-    ("wellposed right-to-left orthonormalized", "right-to-left", True),
-    ("wellposed left-to-right", "left-to-right", False),
+# (label, keyword arguments of factorize, largest N): "default" is factorize(A, chain) with no option.
+OURS: list[tuple[str, dict[str, Any], int]] = [
+    ("wellposed default", {}, 1 << 30),
+    ("wellposed left-to-right orthonormalized", {"order": "left-to-right", "orthonormalize": True}, 1 << 30),
+    ("wellposed right-to-left orthonormalized", {"order": "right-to-left", "orthonormalize": True}, 1 << 30),
+    ("wellposed left-to-right", {"order": "left-to-right", "orthonormalize": False}, 1 << 30),
+    ("wellposed right-to-left", {"order": "right-to-left", "orthonormalize": False}, 1 << 30),
+    ("wellposed balanced orthonormalized", {"order": "balanced", "orthonormalize": True}, 1024),
+    ("wellposed balanced", {"order": "balanced", "orthonormalize": False}, 1024),
+    ("wellposed left-to-right orth., reference kernels",
+     {"order": "left-to-right", "orthonormalize": True, "kernel": "reference"}, 1 << 30),
+    ("wellposed default, float32", {"dtype": "float32"}, 1 << 30),
 ]
+FLOOR = "memory floor: A.sum()"
 
 
 def _bench_factorization(
@@ -131,13 +148,17 @@ def _bench_factorization(
 ) -> list[dict[str, Any]]:
     group: list[dict[str, Any]] = []
     pats = dyadic_butterfly(N)
-    for label, order, ortho in OURS:
+    t, _ = _best_time(lambda: A.sum(), max(3, repeat_ours))
+    group.append({"method": FLOOR, "seconds": t, "rel_error": None, "note": "one read of A", "floor": True})
+    for label, kw, n_max in OURS:
+        if N > n_max:
+            continue
 
-        def run(order: str = order, ortho: bool = ortho) -> Any:
-            return factorize(A, pats, order=order, orthonormalize=ortho, bit_reversal=bitrev)
+        def run(kw: dict[str, Any] = kw) -> Any:
+            return factorize(A, pats, bit_reversal=bitrev, **kw)
 
         t, res = _best_time(run, repeat_ours)
-        note = f"cert err/E* <= {res.certificate_ratio:.4g}"
+        note = f"{res.order}; cert err/E* <= {res.certificate_ratio:.4g}"
         if noise_rel is not None:
             note += f"; err/noise = {res.rel_error / noise_rel:.4f}"
         group.append({"method": label, "seconds": t, "rel_error": res.rel_error, "note": note, "ours": True})
@@ -199,16 +220,117 @@ def _bench_apply(N: int, batch: int, have_faust: bool, repeat: int) -> list[dict
     return group
 
 
+def _fmt_seconds(t: float) -> str:
+    return f"{t * 1e3:.2f} ms" if t < 0.01 else f"{t:.3f} s"
+
+
+def _markdown_table(rows: list[dict[str, Any]]) -> list[str]:
+    out = ["| target | N | method | seconds | rel. error | speedup | note |",
+           "| --- | ---: | --- | ---: | ---: | ---: | --- |"]
+    for r in rows:
+        rel = "" if r["rel_error"] is None else f"{r['rel_error']:.2e}"
+        sp = f"{r['speedup']:.1f}×" if r.get("speedup") is not None else ""
+        note = r.get("note", "").replace("<=", "≤").replace("|", "/")
+        t = _fmt_seconds(r["seconds"])
+        out.append(f"| {r['target']} | {r['N']} | {r['method']} | {t} | {rel} | {sp} | {note} |")
+    return out
+
+
+def _row(rows: list[dict[str, Any]], target: str, N: int, method: str) -> dict[str, Any] | None:
+    return next((r for r in rows if r["target"] == target and r["N"] == N and r["method"] == method), None)
+
+
+def check_targets(rows: list[dict[str, Any]]) -> list[tuple[str, bool]]:
+    """The targets of the butterfly benchmark, each with whether this run meets it (same-run ratios only)."""
+    out: list[tuple[str, bool]] = []
+    goals = {"hadamard": (36.0, 1e-13, None), "dft": (20.0, 1e-13, None), "noisy": (20.0, None, 1.02)}
+    for N in sorted({r["N"] for r in rows}):
+        for target, (speed, rel_max, noise_max) in goals.items():
+            d = _row(rows, target, N, "wellposed default")
+            if d is None:
+                continue
+            faust = [r for r in rows if r["target"] == target and r["N"] == N and r["method"].startswith("pyfaust")]
+            if N == 4096 and faust:
+                best = min(r["seconds"] for r in faust)
+                ok = best / d["seconds"] >= speed
+                if rel_max is not None:
+                    ok = ok and d["rel_error"] <= rel_max
+                    acc = f"rel. error {d['rel_error']:.1e} ≤ {rel_max:g}"
+                else:
+                    ratio = float(d["note"].split("err/noise = ")[1])
+                    ok = ok and ratio <= noise_max
+                    acc = f"err/noise {ratio:.4f} ≤ {noise_max}"
+                out.append((f"N={N} {target}: default {best / d['seconds']:.1f}× faster than the better pyfaust "
+                            f"method (goal ≥ {speed:g}×), {acc}", ok))
+            ours64 = [r for r in rows if r["target"] == target and r["N"] == N and r.get("ours")
+                      and "float32" not in r["method"] and r["method"] != "wellposed default"]
+            fastest = min(ours64, key=lambda r: r["seconds"])
+            out.append((f"N={N} {target}: default {_fmt_seconds(d['seconds'])} vs fastest other float64 row "
+                        f"{_fmt_seconds(fastest['seconds'])} ({fastest['method']}): ratio "
+                        f"{d['seconds'] / fastest['seconds']:.2f} (goal ≤ 1.5)",
+                        d["seconds"] <= 1.5 * fastest["seconds"]))
+            best_err = min(r["rel_error"] for r in ours64)
+            out.append((f"N={N} {target}: default error {d['rel_error']:.3e} vs best of our methods {best_err:.3e} "
+                        "(goal ≤ 1.02× or rounding level)",
+                        d["rel_error"] <= 1.02 * best_err + 1e-13))
+            floor = _row(rows, target, N, FLOOR)
+            if floor is not None and N >= 4096:
+                f = d["seconds"] / floor["seconds"]
+                out.append((f"N={N} {target}: default / memory floor = {f:.1f} (goal ≤ 4)", f <= 4.0))
+        ap = _row(rows, "apply x64", N, "wellposed FactorChain.apply")
+        csr = _row(rows, "apply x64", N, "scipy CSR chain")
+        if ap is not None and csr is not None:
+            out.append((f"N={N} apply: {_fmt_seconds(ap['seconds'])} vs scipy CSR chain {_fmt_seconds(csr['seconds'])} "
+                        "(goal: no slower)", ap["seconds"] <= csr["seconds"]))
+    return out
+
+
+BEGIN, END = "<!-- bench_butterfly:begin -->", "<!-- bench_butterfly:end -->"
+
+
+def write_docs(path: str, rows: list[dict[str, Any]], argv: list[str], faust_version: str | None) -> None:
+    """Replace the generated section of ``path`` (between BEGIN and END) with this run's table and targets."""
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read()
+    if BEGIN not in text or END not in text:
+        raise SystemExit(f"{path}: markers {BEGIN} / {END} not found; add them where the table goes.")
+    checks = check_targets(rows)
+    lines = [BEGIN, "",
+             f"Generated by `python benchmarks/bench_butterfly.py {' '.join(argv)}` (one run; best of "
+             f"{_ARGS_REPEAT[0]} for our rows and the floor, best of {_ARGS_REPEAT[1]} for pyfaust "
+             f"{faust_version or '(not installed)'} up to N = 4096 and of {_ARGS_REPEAT[2]} above; "
+             f"numpy {np.__version__}, Python {platform.python_version()}) on "
+             "2 CPU cores shared with other jobs: absolute times move by 2× or more between runs, only the ratios "
+             "within this run mean something. Speedups are against the faster pyfaust method, or the CSR "
+             "chain for apply. `cert err/E* ≤ inf` means the lower bound is 0 (an exact product: nothing to "
+             "certify); `err/noise` is the relative error divided by the relative noise level.", ""]
+    lines += _markdown_table(rows)
+    lines += ["", "Targets, checked on this run:", ""]
+    lines += [f"- {'met' if ok else '**missed**'}: {msg}" for msg, ok in checks]
+    lines += ["", END]
+    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
+    text = pattern.sub(lambda _: "\n".join(lines), text)
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
+
+
+_ARGS_REPEAT = [3, 3, 1]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="+", default=[1024, 4096])
-    ap.add_argument("--repeat", type=int, default=1, help="best of this many pyfaust runs per row (default 1)")
+    ap.add_argument("--repeat", type=int, default=3, help="best of this many pyfaust runs per row (default 3)")
+    ap.add_argument("--repeat-large", type=int, default=1,
+                    help="best of this many pyfaust runs per row for N > 4096 (default 1: minutes per run)")
     ap.add_argument("--repeat-ours", type=int, default=3, help="best of this many runs of ours (default 3)")
     ap.add_argument("--batch", type=int, default=64, help="columns of X in the apply rows (default 64)")
     ap.add_argument("--json", action="store_true", help="also print one JSON object per row at the end")
     ap.add_argument("--no-pyfaust", action="store_true", help="skip pyfaust even if installed")
     ap.add_argument("--no-lazylinop", action="store_true", help="skip lazylinop's ksd even if installed")
+    ap.add_argument("--write-docs", metavar="FILE", help="write the table and the target check into FILE")
     args = ap.parse_args(argv)
+    _ARGS_REPEAT[:] = [args.repeat_ours, args.repeat, args.repeat_large]
 
     have_faust = not args.no_pyfaust and importlib.util.find_spec("pyfaust") is not None
     if not have_faust:
@@ -222,13 +344,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lazylinop: {why}")
     warnings.filterwarnings("ignore", module="pyfaust")
     warnings.filterwarnings("ignore", module="lazylinop")
+    faust_version = None
+    if have_faust:
+        import pyfaust
+
+        faust_version = str(pyfaust.version())
     rows: list[dict[str, Any]] = []
     for N in args.sizes:
+        rep = args.repeat if N <= 4096 else args.repeat_large
         for name, (A, bitrev, noise_rel) in _targets(N).items():
-            rows += _bench_factorization(N, name, A, bitrev, noise_rel, have_faust, args.repeat, args.repeat_ours,
+            rows += _bench_factorization(N, name, A, bitrev, noise_rel, have_faust, rep, args.repeat_ours,
                                          have_lazylinop)
-        rows += _bench_apply(N, args.batch, have_faust, args.repeat)
+            del A
+        rows += _bench_apply(N, args.batch, have_faust, rep)
+        if args.write_docs:  # after every size, so that a long run leaves the sizes it finished
+            write_docs(args.write_docs, rows, sys.argv[1:] if argv is None else argv, faust_version)
     _print_table(rows)
+    print()
+    for msg, ok in check_targets(rows):
+        print(f"{'met   ' if ok else 'MISSED'} {msg}")
     if args.json:
         for r in rows:
             rec = {"target": r["target"], "N": r["N"], "method": r["method"], "seconds": r["seconds"],

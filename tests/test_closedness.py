@@ -43,7 +43,7 @@ CATALOGUE = [
     ("absorbed twice: a complete block appears after projection",
      pat(["110", "111"], ["100", "111", "111"]), True, "theorem:pointed-cones"),
     ("full space 2x3 (nested full-row components)", pat(["11", "11"], ["10", "11", "11"]), True,
-     "theorem:full-space"),
+     "theorem:schubert"),
     ("mcp gadget without missing entry", family("mcp:11,11"), True, None),
     ("lu 2", family("lu:2"), False, "certificate:lu-obstruction"),
     ("lu 3", family("lu:3"), False, "certificate:lu-obstruction"),

@@ -357,12 +357,11 @@ class SupportPattern:
 
         Invariant under row permutations of X, row permutations of Y, permutations of the
         components and dropping empty components; with ``transpose=True`` also under swapping
-        ``I`` and ``J``. Two patterns with equal keys are equivalent. The key is exact (canonical)
-        unless the number of candidate component orderings after invariant refinement exceeds
-        :data:`~wellposed.canonical.CANONICAL_PERMUTATION_LIMIT` (or, for large patterns, the orderings times
-        the mask size exceed :data:`~wellposed.canonical.CANONICAL_WORK_LIMIT`); it is then prefixed with ``"~"``
-        and still sound
-        (equal keys imply equivalent patterns) but equivalent patterns may get different keys.
+        ``I`` and ``J``. Two patterns with equal keys are equivalent, and with python-igraph installed two
+        equivalent patterns get equal keys (symmetric patterns by graph canonization: keys prefixed with
+        ``"G"``). Without it, a pattern too symmetric for the refinement gets a key prefixed with ``"~"``,
+        still sound (equal keys imply equivalent patterns) but equivalent patterns may get different keys;
+        :mod:`wellposed.canonical` describes the three methods.
 
         Examples
         --------
@@ -375,10 +374,11 @@ class SupportPattern:
 
         Notes
         -----
-        The key is the lexicographic minimum, over orderings of the distinct component columns that
-        respect an isomorphism-invariant refinement, of the row-sorted masks. Identical components
-        are merged with their multiplicity first. Cost: product of factorials of the refinement
-        cells, times ``(m + n) r``.
+        The key is the row-sorted masks, components in a canonical order: the lexicographic minimum over
+        the orderings of the distinct component columns that respect an isomorphism-invariant refinement
+        when they are few, else the order of a canonical labelling by bliss. Identical components are
+        merged with their multiplicity first. Cost: the refinement, ``O(nnz)`` per round, then at most
+        24 orderings times ``(m + n) r``, or one bliss call on ``m + n + r`` vertices and ``nnz`` edges.
         """
         if self.is_trivial():
             if transpose:

@@ -14,7 +14,17 @@ import numpy as np
 
 from wellposed.kronecker import KSPattern, product_pattern
 
-__all__ = ["PairBlocks", "bmm", "combine", "chain_product"]
+__all__ = ["PairBlocks", "bmm", "combine", "chain_product", "bit_reversal"]
+
+
+def bit_reversal(n: int) -> np.ndarray:
+    """Bit-reversal permutation of ``range(n)``, ``n`` a power of two (not checked here; an involution)."""
+    L = int(n).bit_length() - 1
+    idx = np.arange(n)
+    out = np.zeros(n, dtype=np.int64)
+    for bit in range(L):  # L = log2(n) vectorized passes, not a loop over entries
+        out |= ((idx >> bit) & 1) << (L - 1 - bit)
+    return out
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -63,6 +73,11 @@ class PairBlocks:
         """(a_l p, r q, c_r, d_r) -> (a_l, d_r, p, q, r, c_r)."""
         return Y.reshape(self.al, self.p, self.r, self.q, self.cr, self.dr).transpose(0, 5, 1, 3, 2, 4)
 
+    def product_blocks_bitrev(self, S: np.ndarray) -> np.ndarray:
+        """Block view of a node stored with its columns in bit-reversed order (``d_r = 1``): entry
+        ``[α, 0, π', κ, β, γ']`` is block ``(bitrev π', κ)`` at row ``β`` and column ``bitrev γ'``."""
+        return S.reshape(self.al, self.bl, self.q, self.cr, self.p, self.dr).transpose(0, 5, 4, 2, 1, 3)
+
     def right_from_blocks(self, W: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(W.transpose(0, 2, 4, 3, 5, 1)).reshape(
             self.al * self.p, self.r * self.q, self.cr, self.dr
@@ -70,7 +85,10 @@ class PairBlocks:
 
 
 def bmm(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """Batched ``X @ Y``; a short inner dimension goes through einsum (matmul would call gemm per block)."""
+    """Batched ``X @ Y``; inner dimension one is a broadcast product, a short one goes through einsum (matmul
+    would call gemm per block)."""
+    if X.shape[-1] == 1:
+        return X * Y
     if X.shape[-1] <= 4:
         return np.einsum("...ik,...kj->...ij", X, Y, order="C")
     return X @ Y

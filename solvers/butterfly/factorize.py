@@ -9,10 +9,29 @@ from typing import Literal
 
 import numpy as np
 from wellposed.solvers.butterfly.blocks import PairBlocks, bmm, chain_product
+from wellposed.solvers.butterfly.blocks import bit_reversal as _bitrev
 from wellposed.solvers.butterfly.factors import FactorChain, KSFactor
 from wellposed.solvers.butterfly.result import ButterflyResult
-from wellposed.solvers.butterfly.trees import ORDERS, Order, _factor_ortho, _factor_plain
-from wellposed.solvers.butterfly.truncated_svd import _NonFinite, _Run, _sqnorm, _tail_only
+from wellposed.solvers.butterfly.trees import (
+    ORDERS,
+    Order,
+    _auto_order,
+    _factor_l2r_fused,
+    _factor_ortho,
+    _factor_plain,
+    _fused_ok,
+)
+from wellposed.solvers.butterfly.truncated_svd import (
+    _CHUNK_BYTES,
+    _chunk_axis,
+    _chunk_step,
+    _NonFinite,
+    _one_blas_thread,
+    _Run,
+    _sqnorm,
+    _sqnorm_blas,
+    _tail_only,
+)
 
 from wellposed.errors import InvalidChainError, InvalidMatrixError, InvalidSpecError
 from wellposed.kronecker import KSPattern, chain_shape, check_chain, product_pattern
@@ -35,15 +54,14 @@ def bit_reversal_permutation(n: int) -> np.ndarray:
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1 or n & (n - 1):
         raise InvalidMatrixError(f"bit reversal needs a power-of-two size, got n={n!r}; pad or drop bit_reversal.")
-    L = int(n).bit_length() - 1
-    idx = np.arange(n)
-    out = np.zeros(n, dtype=np.int64)
-    for bit in range(L):  # L = log2(n) vectorized passes, not a loop over entries
-        out |= ((idx >> bit) & 1) << (L - 1 - bit)
-    return out
+    return _bitrev(int(n))
 
 
-def _validate_matrix(A: object, scan: bool = True) -> np.ndarray:
+KERNELS = ("fused", "reference")
+_DTYPES = {"float64": np.float64, "float32": np.float32}
+
+
+def _validate_matrix(A: object, scan: bool = True, single: bool = False) -> np.ndarray:
     if isinstance(A, np.ndarray):
         M = A
     else:
@@ -57,7 +75,10 @@ def _validate_matrix(A: object, scan: bool = True) -> np.ndarray:
         raise InvalidMatrixError(f"A is empty (shape {M.shape!r}); there is nothing to factorize.")
     if M.dtype.kind not in "biufc":
         raise InvalidMatrixError(f"A must be real or complex, got dtype {M.dtype!r}.")
-    M = M.astype(np.complex128 if M.dtype.kind == "c" else np.float64, copy=False)
+    if single:
+        M = M.astype(np.complex64 if M.dtype.kind == "c" else np.float32, copy=False)
+    else:
+        M = M.astype(np.complex128 if M.dtype.kind == "c" else np.float64, copy=False)
     if scan:
         _require_finite(M)
     return M
@@ -98,37 +119,79 @@ def _restrict(A: np.ndarray, P: KSPattern) -> tuple[np.ndarray, float]:
     return D, _sqnorm(rest)
 
 
-def _residual2(pats: tuple[KSPattern, ...], datas: Sequence[np.ndarray], D0: np.ndarray, s: int) -> float:
+def _residual2(
+    pats: tuple[KSPattern, ...], datas: Sequence[np.ndarray], D0: np.ndarray, s: int, colrev: bool = False
+) -> float:
     """``‖D0 − F_1⋯F_L‖²`` inside the product pattern, computed in the block layout of split point ``s``
-    (left and right sub-products multiplied separately, then one batched matmul per block)."""
+    (left and right sub-products multiplied separately, then one batched matmul per block).
+
+    ``colrev``: ``D0`` is ``A`` while the factors approximate ``A[:, bitrev]`` (product pattern
+    ``(1, m, n, 1)``); the blocks of ``A`` are read through the bit-reversed block view and the permutation
+    is applied to the small sub-products instead of to ``A``."""
     if len(pats) == 1:
         diff = D0 - datas[0]
         return _sqnorm(diff)
     Pl, X = chain_product(pats[:s], datas[:s])
     Pr, Y = chain_product(pats[s:], datas[s:])
     pr = PairBlocks.of(Pl, Pr)
-    U, W, B = pr.left_blocks(X), pr.right_blocks(Y), pr.product_blocks(D0)
-    # Chunks along the longest batch axis keep temporaries in cache and avoid copying strided views.
-    ax = int(np.argmax(B.shape[:4]))
-    per = B.size // B.shape[ax]
-    step = max(1, (1 << 16) // max(1, per))
+    U, W = pr.left_blocks(X), pr.right_blocks(Y)
+    if colrev:
+        bp = _bitrev(pr.p)
+        U, W = U[:, :, bp], W[:, :, bp][..., _bitrev(pr.cr)]
+        B = pr.product_blocks_bitrev(D0)
+    else:
+        B = pr.product_blocks(D0)
+    # Chunks along one batch axis, cut along the block index π too when one κ is more than a chunk, keep the
+    # temporaries in cache (one scratch buffer) and read every line of A once. With the columns bit-reversed
+    # π' is the fastest axis of A, so the runs along π' are whole cache lines and the product is formed in
+    # A's memory order.
+    ax = 3 if colrev else _chunk_axis(B.shape)
+    step = _chunk_step(B, ax)
+    pstep = B.shape[2]
+    if ax == 3 and step == 1:
+        line = max(1, 64 // B.itemsize)  # entries per cache line
+        per_pi = B.size // (B.shape[2] * B.shape[3]) * B.itemsize  # bytes of one (π, κ) block
+        pstep = min(B.shape[2], max(line, (_CHUNK_BYTES // per_pi) // line * line))
+    dtype = np.result_type(U.dtype, W.dtype, B.dtype)
+    if pstep < B.shape[2]:
+        most = B.size // (B.shape[2] * B.shape[3]) * pstep
+    else:
+        most = B.size // B.shape[ax] * step
+    scratch = np.empty(most, dtype)
     total = 0.0
-    for i in range(0, B.shape[ax], step):
-        sl = (slice(None),) * ax + (slice(i, i + step),)
-        R = bmm(U[sl], W[sl])
-        np.subtract(B[sl], R, out=R)
-        total += _sqnorm(R)
+    with _one_blas_thread():
+        for i in range(0, B.shape[ax], step):
+            for j in range(0, B.shape[2], pstep):
+                sl: tuple[slice, ...] = (slice(None),) * ax + (slice(i, i + step),)
+                if pstep < B.shape[2]:
+                    sl = (slice(None), slice(None), slice(j, j + pstep), slice(i, i + step))
+                Us, Ws, Bs = U[sl], W[sl], B[sl]
+                if pr.r == 1:
+                    if colrev:  # walk A in its memory order: (κ, β, γ', π'), π' fastest
+                        Us = Us[..., 0].transpose(0, 1, 3, 4, 2)[..., :, None, :]
+                        Ws = Ws[..., 0, :].transpose(0, 1, 3, 4, 2)[..., None, :, :]
+                        Bs = Bs.transpose(0, 1, 3, 4, 5, 2)
+                    R = scratch[: Bs.size].reshape(Bs.shape)
+                    np.multiply(Us, Ws, out=R)
+                else:
+                    R = scratch[: Bs.size].reshape(Bs.shape)
+                    R[...] = bmm(Us, Ws)
+                np.subtract(Bs, R, out=R)
+                total += _sqnorm_blas(R)
     return total
 
 
 def factorize(
     A: np.ndarray,
     chain: Sequence[KSPattern],
-    order: Order = "balanced",
-    orthonormalize: bool = False,
+    order: Order = "auto",
+    orthonormalize: bool = True,
     bit_reversal: bool = False,
     certificate: Literal["free", "exact"] = "free",
     progress: Callable[[int, int], None] | None = None,
+    *,
+    dtype: Literal["float64", "float32"] = "float64",
+    kernel: Literal["fused", "reference"] = "fused",
 ) -> ButterflyResult:
     """Approximate ``A`` by a product of Kronecker-sparse factors with the given chainable patterns.
 
@@ -142,13 +205,16 @@ def factorize(
         Real or complex, finite, non-empty; ``(m, n)`` must equal the chain's shape.
     chain : sequence of KSPattern
         Chainable patterns, leftmost first (see :func:`wellposed.kronecker_spec.parse_chain_spec`).
-    order : {'balanced', 'left-to-right', 'right-to-left'}
+    order : {'auto', 'balanced', 'left-to-right', 'right-to-left'}
         Tree over split points: split in the middle, or peel off the leftmost / rightmost factor first.
-    orthonormalize : bool, default False
+        ``'auto'`` (default) takes the cheaper peeling order by the Gram cost of its splits (left-to-right
+        on ties, e.g. every square butterfly); the chosen tree is the result's ``order``.
+    orthonormalize : bool, default True
         Orthonormalized variant: every node is the projection of ``A`` on block isometries built from the
         factors already fixed. Then ``error² ≤ off² + Σ_s tail_s`` and each recorded split error is at most
         ``E_s(A)``, so the certificate covers every split point at no extra cost and
-        ``error ≤ sqrt(L−1) · E*``.
+        ``error ≤ sqrt(L−1) · E*``; on noisy data it stays at the noise level where the plain tree
+        amplifies the noise. ``False``: the plain tree (certificate at the root split only).
     bit_reversal : bool, default False
         Factorize ``A[:, perm]`` with ``perm`` the bit-reversal permutation (the DFT matrix is then an exact
         butterfly product); the chain keeps ``perm`` as its ``column_permutation``, so ``result.chain`` is
@@ -160,6 +226,14 @@ def factorize(
     progress : callable(done, total), optional
         Called after each split of the tree (``L − 1`` of them), and once more after the exact certificate
         when it is asked for, with the steps done and their total (the CLI draws a bar with it).
+    dtype : {'float64', 'float32'}, keyword-only
+        Working precision. ``'float32'`` (complex input: complex64) halves the memory traffic; errors and
+        certificates are then at single-precision level (about 1e-7 relative).
+    kernel : {'fused', 'reference'}, keyword-only
+        ``'fused'`` (default): the left-to-right tree runs one pass per level over its node (Gram matrices,
+        eigenvectors and projection of each cache-sized chunk of blocks) and carries the bit reversal
+        through the splits instead of permuting a copy of ``A``. ``'reference'``: the two-pass kernels on
+        an explicitly permuted copy (the oracle of the tests). Other trees always use the reference kernels.
 
     Returns
     -------
@@ -172,7 +246,7 @@ def factorize(
     InvalidChainError
         The chain is invalid or not chainable.
     InvalidSpecError
-        Unknown ``order`` or ``certificate``.
+        Unknown ``order``, ``certificate``, ``dtype`` or ``kernel``.
 
     Examples
     --------
@@ -181,10 +255,10 @@ def factorize(
     >>> for _ in range(4):
     ...     H = np.block([[H, H], [H, -H]])
     >>> res = factorize(H, dyadic_butterfly(16))
-    >>> res.rel_error < 1e-14, len(res.chain)
-    (True, 4)
+    >>> res.rel_error < 1e-14, len(res.chain), res.order
+    (True, 4, 'left-to-right')
     >>> F = np.fft.fft(np.eye(8))
-    >>> factorize(F, dyadic_butterfly(8), bit_reversal=True, orthonormalize=True).rel_error < 1e-14
+    >>> factorize(F, dyadic_butterfly(8), bit_reversal=True).rel_error < 1e-14
     True
 
     Notes
@@ -193,7 +267,10 @@ def factorize(
     product and eigendecomposition: ``O(n_blocks · b·c·min(b, c))``. For the ``N×N`` dyadic butterfly the
     left-to-right and right-to-left trees cost ``O(N²)`` (blocks ``2×N/2`` at the root, halving after) and
     the balanced tree ``O(N^2.5)`` (blocks ``√N×√N`` at the root). The error is measured on the factors by
-    multiplying them back inside the product's Kronecker-sparse pattern (``O(N² r)``), not densely.
+    multiplying them back inside the product's Kronecker-sparse pattern (``O(N² r)``), not densely, in
+    one more chunked pass over ``A``. Batches of small ``eigh`` / QR / matmul calls run with one BLAS
+    thread (threadpoolctl; the previous limit is restored), so a threaded BLAS on busy cores cannot stall
+    them.
 
     References
     ----------
@@ -211,30 +288,44 @@ def factorize(
         )
     if progress is not None and not callable(progress):
         raise InvalidSpecError(f"progress = {progress!r} must be None or a callable progress(done, total).")
+    if not isinstance(dtype, str) or dtype not in _DTYPES:
+        raise InvalidSpecError(
+            f"dtype must be one of {tuple(_DTYPES)!r} (complex input stays complex), got {dtype!r}."
+        )
+    if kernel not in KERNELS:
+        raise InvalidSpecError(f"kernel must be one of {KERNELS!r}, got {kernel!r}.")
     pats = check_chain(chain)
     # Finiteness is checked on the fly: the root Gram matrices see every entry on the product pattern, the
     # entries off it are summed in _restrict; anything non-finite triggers a scan that names the entry.
-    M = _validate_matrix(A, scan=False)
+    M = _validate_matrix(A, scan=False, single=dtype == "float32")
     shape = chain_shape(pats)
     if M.shape != shape:
         raise InvalidMatrixError(
             f"A has shape {M.shape!r} but the chain {' '.join(str(p) for p in pats)} multiplies to {shape!r}; "
             "pick a chain of the matrix's shape (e.g. butterfly:N for N×N, N a power of two)."
         )
+    if order == "auto":
+        order = _auto_order(pats)
+    Ptot = product_pattern(pats)
+    fused = kernel == "fused" and order == "left-to-right" and len(pats) >= 2 and _fused_ok(pats)
     perm = None
     if bit_reversal:
         perm = bit_reversal_permutation(M.shape[1])
+    # The fused tree carries the bit reversal through the splits instead of permuting a copy of A.
+    colrev = fused and perm is not None and Ptot.a == 1 and Ptot.d == 1
     M_in = M
     try:
         # nan/inf and overflow are reported as InvalidMatrixError below, not as RuntimeWarnings
         with np.errstate(over="ignore", invalid="ignore"):
-            if perm is not None:
+            if perm is not None and not colrev:
                 M = _permute_columns(M, perm)
-            D0, off2 = _restrict(M, product_pattern(pats))
+            D0, off2 = _restrict(M, Ptot)
             if not math.isfinite(off2):
                 raise _NonFinite
             run = _Run(len(pats), progress, len(pats) - 1 + (certificate == "exact"))
-            if orthonormalize:
+            if fused:
+                datas = _factor_l2r_fused(pats, D0, run, bool(orthonormalize), colrev)
+            elif orthonormalize:
                 datas = _factor_ortho(pats, D0, 0, order, run)
             else:
                 datas = _factor_plain(pats, D0, 0, order, run, True)
@@ -247,12 +338,13 @@ def factorize(
     normA2 = off2 + on2
     factors = tuple(KSFactor(p, d) for p, d in zip(pats, datas, strict=True))
     # The middle split keeps both sub-products small (N^1.5 entries each for the dyadic butterfly).
-    err = math.sqrt(off2 + _residual2(pats, [f.data for f in factors], D0, len(pats) // 2))
+    err = math.sqrt(off2 + _residual2(pats, [f.data for f in factors], D0, len(pats) // 2, colrev))
     # Certified lower bounds: sums of non-negative terms, lowered by their relative rounding error.
-    shrink = max(0.0, 1.0 - 4.0 * M.size * np.finfo(np.float64).eps)
+    shrink = max(0.0, 1.0 - 4.0 * M.size * np.finfo(M.dtype).eps)
     lower = np.sqrt((off2 + run.tails) * shrink)
     if certificate == "exact":
-        lower = np.fmax(lower, split_errors_exact(M, pats))
+        Mp = _permute_columns(M, perm) if perm is not None and colrev else M  # the matrix that was factorized
+        lower = np.fmax(lower, split_errors_exact(Mp, pats))
         run.step()
     finite = lower[np.isfinite(lower)]
     lb = float(finite.max()) if finite.size else math.sqrt(off2 * shrink)

@@ -5,18 +5,87 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from wellposed.solvers.butterfly.blocks import PairBlocks, chain_product
-from wellposed.solvers.butterfly.truncated_svd import _herm, _Run, _truncate
+from wellposed.solvers.butterfly.blocks import PairBlocks, bit_reversal, chain_product
+from wellposed.solvers.butterfly.truncated_svd import _herm, _Run, _split_fused, _truncate
 
 from wellposed.kronecker import KSPattern, product_pattern
 
 __all__ = ["ORDERS"]
 
-ORDERS = ("balanced", "left-to-right", "right-to-left")
-Order = Literal["balanced", "left-to-right", "right-to-left"]
+ORDERS = ("auto", "balanced", "left-to-right", "right-to-left")
+Order = Literal["auto", "balanced", "left-to-right", "right-to-left"]
 
 
-def _split_point(n: int, order: Order) -> int:
+def _split_costs(pats: tuple[KSPattern, ...], order: Order) -> float:
+    """Gram cost ``Σ n_blocks · b · c · min(b, c)`` of the splits a peeling tree meets (its work model)."""
+    total = 0.0
+    n = len(pats)
+    for i in range(n - 1):
+        s = 1 if order == "left-to-right" else n - 1 - i
+        lo, hi = (i, n) if order == "left-to-right" else (0, n - i)
+        sub = pats[lo:hi]
+        pr = PairBlocks.of(product_pattern(sub[:s]), product_pattern(sub[s:]))
+        nb = pr.al * pr.dr * pr.p * pr.q
+        total += nb * pr.bl * pr.cr * min(pr.bl, pr.cr)
+    return total
+
+
+def _auto_order(pats: tuple[KSPattern, ...]) -> Order:
+    """The tree ``order='auto'`` runs: the cheaper peeling order by :func:`_split_costs`, left-to-right on ties
+    (its root blocks are read along whole rows, and it has the fused kernel)."""
+    if len(pats) <= 2:
+        return "left-to-right"
+    l2r, r2l = _split_costs(pats, "left-to-right"), _split_costs(pats, "right-to-left")
+    return "left-to-right" if l2r <= r2l * 1.0000001 else "right-to-left"
+
+
+def _fused_ok(pats: tuple[KSPattern, ...]) -> bool:
+    """Every split of the left-to-right tree has blocks with no more rows than columns (the fused kernel)."""
+    for i in range(len(pats) - 1):
+        pr = PairBlocks.of(pats[i], product_pattern(pats[i + 1 :]))
+        if pr.bl > pr.cr:
+            return False
+    return True
+
+
+def _factor_l2r_fused(
+    pats: tuple[KSPattern, ...], D: np.ndarray, run: _Run, ortho: bool, colrev: bool
+) -> list[np.ndarray]:
+    """Left-to-right tree with the fused split kernel (:func:`_split_fused`), plain or orthonormalized.
+
+    Peeling off the leftmost factor, the orthonormalized variant keeps the orthonormal side on that factor,
+    so no QR sweep is needed and each node is exactly the projection of ``A``; both variants record the root
+    split error, the orthonormalized one every split. ``colrev``: ``D`` holds ``A`` itself while the
+    factorization is of ``A[:, bitrev]`` (product pattern ``(1, m, n, 1)``): every node keeps its columns in
+    bit-reversed order inside each diagonal block, the splits read the blocks with the permutation folded
+    into the reshape (:meth:`PairBlocks.product_blocks_bitrev`) and only the small factors are reordered.
+    """
+    datas: list[np.ndarray] = []
+    node = D
+    for i in range(len(pats) - 1):  # one fused pass per level; the node halves (dyadic) at each level
+        Pr = product_pattern(pats[i + 1 :])
+        pr = PairBlocks.of(pats[i], Pr)
+        out = np.empty(Pr.abcd, dtype=node.dtype)
+        if colrev:
+            B, pi_perm = pr.product_blocks_bitrev(node), bit_reversal(pr.p)
+        else:
+            B, pi_perm = pr.product_blocks(node), None
+        U, tail = _split_fused(
+            B, pr.r, "left" if ortho else "balanced", pr.right_blocks(out), run if i == 0 else None, pi_perm
+        )
+        if ortho or i == 0:
+            run.tails[i] = float(tail.sum())
+        datas.append(pr.left_from_blocks(U))
+        del B, U
+        node = out
+        run.step()
+    if colrev:
+        node = np.ascontiguousarray(node[:, :, bit_reversal(node.shape[2]), :])
+    datas.append(node)
+    return datas
+
+
+def _split_point(n: int, order: Order) -> int:  # order resolved ('auto' never reaches here)
     if order == "left-to-right":
         return 1
     if order == "right-to-left":

@@ -47,6 +47,9 @@ BASE: dict[str, int] = {
     "determinantal_allocations": 10_000_000,  # memory allocations of that test (z3 executable)
     "curve_candidates": 512,  # limit candidates of the curve search
     "curve_rlimit": 60_000_000,  # rlimit units spent by the whole curve search
+    "orbit_candidates": 2_000,  # partial permutations tested for membership by the Borel-orbit test
+    "random_curve_trials": 300,  # random cancelling curves drawn by the random-curve search
+    "random_curve_rlimit": 40_000_000,  # rlimit units spent by the random-curve search's membership queries
     "verify_rlimit": 50_000_000,  # the independent re-check of a certificate's non-membership proof
     "qe_rlimit": 20_000_000,  # one QE sentence (z3 executable)
     "qe_allocations": 10_000_000,  # memory allocations of one QE sentence (z3 executable)

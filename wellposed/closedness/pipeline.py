@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,7 @@ from ..classify import Classification, classify
 from ..errors import BackendNotAvailableError, CertificateError, InvalidSpecError, WallClockCapError, WellposedError
 from ..support import SupportPattern
 from .budget import Budget
-from .certificates import NotClosedCertificate
+from .certificates import LimitMatrix, NotClosedCertificate
 from .determinantal import determinantal_z3
 from .obstruction import block_minor_certificate, find_private_block_minor, lu_obstruction
 from .theorems import closed_by_theorem, linear_slice_onto
@@ -182,6 +183,43 @@ def _stage_linear_slice(ctx: PartContext) -> ClosednessVerdict | None:
                              "coordinate subspace, hence closed", details=onto)
 
 
+def _stage_orbits(ctx: PartContext) -> ClosednessVerdict | None:
+    if not ctx.search or not ctx.small():
+        return None
+    from .curves import find_curve
+    from .orbits import orbit_test
+
+    res = orbit_test(ctx.part, budget=ctx.budget)
+    if res is None:
+        return None
+    if res.answer is Answer.CLOSED:
+        return ClosednessVerdict(Answer.CLOSED, "theorem:orbits",
+                                 f"the row supports and the column supports are both nested, so P is a union of "
+                                 f"Borel orbits; z3 placed {res.members} of the {res.candidates} partial permutations "
+                                 "on the union in P and they form a down-set of the rank order, so P is a union of "
+                                 "orbit closures: closed", details=res.details)
+    if res.answer is Answer.NOT_CLOSED and res.witness is not None:
+        one = Fraction(1)
+        target = {cell: one for cell in res.witness}
+        for degree in (1, 2):
+            curve = find_curve(ctx.part, target, degree, rlimit=ctx.budget.count("query_rlimit"), budget=ctx.budget)
+            if curve is None:
+                continue
+            limit = LimitMatrix.from_any(target, (ctx.part.m, ctx.part.n))
+            cert = NotClosedCertificate(ctx.part, limit, curve[0], curve[1], {"kind": "z3-unsat"}, "orbit-witness")
+            verdict = _not_closed(cert, ctx.budget, "certificate:orbit-witness",
+                                  f"A* = {cert.limit_text()} is a partial permutation below {list(res.above or ())} "
+                                  f"in the rank order (so in the closure of P), reached by a Laurent curve of blow-up "
+                                  f"order {cert.max_blowup()}, and z3 proves A* ∉ P")
+            if verdict is not None:
+                return verdict
+        ctx.notes.append(f"orbit test: the partial permutation {list(res.witness)} is in the closure of P but not "
+                         "in P (not closed), but no Laurent curve of degree ≤ 2 to it was found")
+        return None
+    ctx.notes.append(f"orbit test: {res.details.get('reason', 'undecided')}")
+    return None
+
+
 def _stage_determinantal(ctx: PartContext) -> ClosednessVerdict | None:
     if not ctx.search:
         return None
@@ -204,6 +242,23 @@ def _stage_determinantal(ctx: PartContext) -> ClosednessVerdict | None:
                                               "minors": [[list(a), list(b)] for a, b in minors]})
         ctx.notes.append(f"determinantal test ({orientation}): z3 answered "
                          f"{'skipped' if answer is None else smt_word(answer)}")
+    return None
+
+
+def _stage_random_curves(ctx: PartContext) -> ClosednessVerdict | None:
+    if not ctx.search or not ctx.small():
+        return None
+    from .random_curves import random_curve_search
+
+    cert, spent = random_curve_search(ctx.part, budget=ctx.budget)
+    if cert is not None:
+        verdict = _not_closed(cert, ctx.budget, "certificate:random-curve",
+                              f"A* = {cert.limit_text()} is the limit of a random exact Laurent curve whose blow-up "
+                              f"terms cancel (blow-up order {cert.max_blowup()}) and z3 proves A* ∉ P")
+        if verdict is not None:
+            return verdict
+    ctx.notes.append(f"random-curve search: no certificate in {spent['trials']} random cancelling curves "
+                     f"({spent['queries']} z3 membership queries, {spent['units']} resource units)")
     return None
 
 
@@ -242,8 +297,10 @@ STAGES: tuple[tuple[str, Callable[[PartContext], ClosednessVerdict | None]], ...
     ("private-minor obstruction", _stage_private_minor),
     ("private block-minor obstruction", _stage_block_minor),
     ("linear slice onto the union", _stage_linear_slice),
+    ("Borel orbits of nested supports", _stage_orbits),
     ("determinantal test", _stage_determinantal),
     ("curve search", _stage_curves),
+    ("random cancelling curves", _stage_random_curves),
     ("quantifier elimination", _stage_qe),
 )
 

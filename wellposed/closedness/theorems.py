@@ -13,6 +13,9 @@ Rules, in the order the pipeline tries them (proofs in docs/closedness.md):
   directions. A cone whose remaining support is a disjoint union of full bicliques projects to a closed
   cone, the direct sum of rank-≤|P| blocks; blocks that became complete are absorbed in turn. When the
   remaining blocks are pairwise disjoint the sum is direct, hence closed.
+* ``schubert`` (:func:`nested_free_factor`) — on the union of the supports one factor is unconstrained
+  (every component reaches every column, or every row) and the other factor's supports form a chain
+  under inclusion: P is a Schubert-type rank variety ``rank A[rows outside I_(k), :] ≤ r − k``.
 * ``full-space`` by a linear slice (:func:`linear_slice_onto`) — with one factor of each component fixed,
   the product is a linear map onto every matrix supported on the union (exact integer rank).
 """
@@ -29,7 +32,8 @@ from ..classify import CLOSED_BY_BLOCKS, Classification, classify
 from ..overlaps import biclique_components, meeting_pairs
 from ..support import SupportPattern
 
-__all__ = ["TheoremResult", "closed_by_theorem", "absorption", "AbsorptionResult", "linear_slice_onto"]
+__all__ = ["TheoremResult", "closed_by_theorem", "absorption", "AbsorptionResult", "linear_slice_onto",
+           "nested_free_factor"]
 
 
 @dataclass(frozen=True)
@@ -238,6 +242,67 @@ def closed_by_theorem(pattern: SupportPattern, classification: Classification | 
         return TheoremResult("theorem:pointed-cones", f"iterated absorption ({res.rounds} rounds): {what}",
                              {"absorbed_entries": covered, "blocks": [list(map(list, b[:2])) + [b[2]]
                                                                       for b in res.blocks]})
+    return nested_free_factor(pattern)
+
+
+def nested_free_factor(pattern: SupportPattern) -> TheoremResult | None:
+    """``theorem:schubert``: one factor free on the union, the other's supports nested (a chain).
+
+    Restricted to the rows and columns of the union of the supports, if every live component reaches
+    every column (J is all ones there: Y is unconstrained) and the row sets ``I_k`` are totally ordered
+    by inclusion, ``I_(1) ⊆ … ⊆ I_(r)``, then
+
+        P = { A on the union : rank A[rows ∉ I_(k), :] ≤ r − k for k = 1, …, r },
+
+    a finite intersection of rank conditions, hence closed (proof in docs/closedness.md, §3.5). The
+    transposed statement (I all ones, the ``J_k`` nested) is tried too. Returns the rule's evidence (the
+    orientation and the chain with its rank bounds), or None.
+
+    Examples
+    --------
+    >>> from wellposed.support import SupportPattern
+    >>> p = SupportPattern(["11", "11", "11"], ["10", "11", "11", "11"])  # X free, J_1 ⊂ J_0
+    >>> res = nested_free_factor(p)
+    >>> res.details["orientation"], res.details["chain"], res.details["bounds"]
+    ('transposed', [[1, 2, 3], [0, 1, 2, 3]], [[[0, 1, 2, 3], 2]])
+    >>> nested_free_factor(SupportPattern(["10", "11", "01"], ["11", "11"])) is None  # {0,1}, {1,2}: not nested
+    True
+
+    Notes
+    -----
+    ``O(r² max(m, n))``: one inclusion test per pair of components.
+    """
+    live = ~pattern.empty_components()
+    if not live.any():
+        return None
+    for orientation, free, other in (("as given", pattern.y_support, pattern.x_support),
+                                     ("transposed", pattern.x_support, pattern.y_support)):
+        free_live, other_live = free[:, live], other[:, live]
+        used = free_live.any(axis=1)
+        if not free_live[used].all():
+            continue
+        rows_used = other_live.any(axis=1)
+        sets = [frozenset(np.flatnonzero(other_live[:, k]).tolist()) for k in range(other_live.shape[1])]
+        order = sorted(range(len(sets)), key=lambda k: len(sets[k]))
+        if any(not sets[a] <= sets[b] for a, b in itertools.pairwise(order)):
+            continue
+        r = len(sets)
+        union_rows = np.flatnonzero(rows_used).tolist()
+        width = int(used.sum())
+        bounds = []  # the bounds that are not implied by the shape of the sub-matrix
+        for pos, k in enumerate([None, *order]):
+            outside = sorted(set(union_rows) - (sets[k] if k is not None else set()))
+            if r - pos < min(len(outside), width):
+                bounds.append([outside, r - pos])
+        side = "column" if orientation == "as given" else "row"
+        what = ("Y" if orientation == "as given" else "X")
+        return TheoremResult(
+            "theorem:schubert",
+            f"{what} is unconstrained on the union (every component reaches every {side}) and the other "
+            f"factor's {len(sets)} supports are nested, so P is the Schubert-type set of matrices on the union "
+            f"whose {side}s outside the k-th smallest support have rank ≤ r − k ({len(bounds)} rank bound(s) "
+            "beyond the shape): closed",
+            {"orientation": orientation, "chain": [sorted(sets[k]) for k in order], "bounds": bounds})
     return None
 
 

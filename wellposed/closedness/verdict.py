@@ -22,11 +22,17 @@ METHODS: dict[str, str] = {
     "theorem:pointed-cones": "iterated absorption of complete blocks, then a pointed sum of closed cones",
     "theorem:parts": "every connected part is closed",
     "theorem:full-space": "every matrix supported on the union is in P (linear slice or z3): P = ℝ^union",
+    "theorem:schubert": "one factor free on the union, the other's supports nested: a Schubert-type rank variety",
+    "theorem:orbits": "nested row and column supports: P is a union of Borel orbits whose partial permutations "
+                      "form a down-set (z3 membership of each)",
     "theorem:determinantal": "z3 proved P equals the closed set cut out by the zero pattern and rank-bounded minors",
     "certificate:lu-obstruction": "limit of a two-component curve through a private 2×2 minor, not in P",
     "certificate:block-minor": "limit of a curve through s×s identity blocks of a class of s identical components, "
                                "not in P (private block minor)",
     "certificate:curve-search": "limit of a searched Laurent curve, not in P",
+    "certificate:orbit-witness": "a partial permutation in an orbit closure inside the closure of P but not in P, "
+                                 "reached by a searched Laurent curve",
+    "certificate:random-curve": "limit of a random exact Laurent curve whose blow-up terms cancel, not in P",
     **{f"qe:{name}": f"quantifier elimination by {backend_title(name)}" for name in BACKENDS},
     "undecided": "no stage could decide with evidence within the deterministic budgets (effort)",
     "cap:wall-clock": "undecided because the user's wall-clock safety cap (--timeout) fired: machine-dependent",

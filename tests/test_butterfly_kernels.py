@@ -1,0 +1,255 @@
+"""Fused split kernels against their references, the default method against every method, BLAS thread limits."""
+
+import math
+
+import numpy as np
+import pytest
+import scipy.linalg
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from threadpoolctl import threadpool_info
+from wellposed.solvers.butterfly import ORDERS, factorize
+from wellposed.solvers.butterfly.blocks import PairBlocks, bit_reversal
+from wellposed.solvers.butterfly.truncated_svd import (
+    _eigh2,
+    _one_blas_thread,
+    _split_fused,
+    _truncate,
+    _truncate_loop_reference,
+)
+
+from wellposed.errors import InvalidSpecError
+from wellposed.kronecker import KSPattern, dyadic_butterfly, product_pattern
+from wellposed.kronecker_spec import parse_chain_spec
+
+from .planted import planted_chain, random_chain
+from .strategies import chainable_chains
+
+
+def _draw(rng, shape, complex_):
+    z = rng.standard_normal(shape)
+    return z + 1j * rng.standard_normal(shape) if complex_ else z
+
+
+# ------------------------------------------------------------------ the split kernel
+@given(
+    batch=st.tuples(*[st.integers(1, 3)] * 4),
+    m=st.integers(1, 4),
+    extra=st.integers(0, 4),
+    r=st.integers(1, 3),
+    side=st.sampled_from(["left", "balanced"]),
+    complex_=st.booleans(),
+    low_rank=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+@settings(max_examples=80, deadline=None)
+def test_split_fused_matches_references(batch, m, extra, r, side, complex_, low_rank, seed):
+    rng = np.random.default_rng(seed)
+    n = m + extra
+    B = _draw(rng, (*batch, m, n), complex_)
+    if low_rank:  # exact rank-r blocks: the tail is (certified) zero
+        B = _draw(rng, (*batch, m, r), complex_) @ _draw(rng, (*batch, r, n), complex_)
+    W = np.full((*batch, r, n), np.nan, dtype=B.dtype)
+    U, tail = _split_fused(B, r, side, W)
+    approx, tail_ref = _truncate_loop_reference(B, r)
+    scale = np.linalg.norm(B) ** 2
+    assert np.allclose(U @ W, approx, atol=1e-10 * math.sqrt(scale))
+    # certified lower bound on the discarded energy, tight up to rounding
+    assert np.all(tail <= tail_ref + 1e-12 * scale)
+    assert np.allclose(tail, tail_ref, atol=1e-9 * scale)
+    U2, W2, tail2 = _truncate(B, r, side)
+    assert np.allclose(U @ W, U2 @ W2, atol=1e-10 * math.sqrt(scale))
+    assert np.allclose(tail, tail2, atol=1e-9 * scale)
+    if side == "left":  # orthonormal columns (zero-padded past min(m, n))
+        k = min(r, m)
+        G = np.conj(np.swapaxes(U, -1, -2)) @ U
+        assert np.allclose(G[..., :k, :k], np.eye(k), atol=1e-10)
+
+
+def test_split_fused_bit_reversed_block_order():
+    """The block index stored bit-reversed (p = 4) is put back in the true order in U and W."""
+    rng = np.random.default_rng(3)
+    pr = PairBlocks.of(KSPattern(1, 2, 4, 4), KSPattern(4, 4, 8, 1))  # p = 4, r = 1, q = 4
+    D = rng.standard_normal(product_pattern([KSPattern(1, 2, 4, 4), KSPattern(4, 4, 8, 1)]).abcd)
+    perm = bit_reversal(D.shape[2])
+    S = np.ascontiguousarray(D[:, :, perm])  # columns stored bit-reversed
+    out_ref = np.empty((4, 4, 8, 1))
+    U_ref, tail_ref = _split_fused(pr.product_blocks(D), 1, "left", pr.right_blocks(out_ref))
+    out = np.empty((4, 4, 8, 1))
+    U, tail = _split_fused(pr.product_blocks_bitrev(S), 1, "left", pr.right_blocks(out), pi_perm=bit_reversal(4))
+    assert np.allclose(U, U_ref) and np.allclose(tail, tail_ref)
+    assert np.allclose(out[:, :, bit_reversal(8)], out_ref)
+
+
+@given(st.integers(0, 2**16), st.booleans(), st.sampled_from(["generic", "diagonal", "identity", "zero", "rank1"]))
+@settings(max_examples=60, deadline=None)
+def test_closed_form_eigh2_matches_lapack(seed, complex_, kind):
+    rng = np.random.default_rng(seed)
+    X = _draw(rng, (5, 2, 3), complex_)
+    G = X @ np.conj(np.swapaxes(X, -1, -2))
+    if kind == "diagonal":
+        G = G * np.eye(2)
+    elif kind == "identity":
+        G = np.broadcast_to(np.eye(2), G.shape) * rng.uniform(0, 3, (5, 1, 1)) + 0 * G
+    elif kind == "zero":
+        G = np.zeros_like(G)
+    elif kind == "rank1":
+        G = X[..., :1] @ np.conj(np.swapaxes(X[..., :1], -1, -2))
+    w, E = _eigh2(G)
+    w_ref = np.linalg.eigvalsh(G)
+    scale = np.abs(np.trace(G, axis1=-2, axis2=-1)).max() + 1e-300
+    assert np.allclose(w, w_ref, atol=1e-13 * scale)
+    assert np.allclose(np.conj(np.swapaxes(E, -1, -2)) @ E, np.eye(2), atol=1e-12)
+    assert np.allclose(G @ E, E * w[..., None, :], atol=1e-12 * scale)
+
+
+# ------------------------------------------------------------------ fused tree against the reference tree
+SPECS = ["butterfly:16", "butterfly:64", "monarch:4", "monarch:3,4", "debut:2x3,3x2,4x2", "ks:1,4,4,2;2,4,4,1",
+         "ks:1,2,4,4;2,4,2,2;4,2,3,1", "ks:2,2,2,2;4,2,2,1", "ks:1,2,2,6;2,2,2,3"]
+
+
+def _agree(a, b, A):
+    tol = 1e-11 * np.linalg.norm(A)
+    assert math.isclose(a.error, b.error, rel_tol=1e-9, abs_tol=tol), (a.error, b.error)
+    both = np.isfinite(a.split_errors) & np.isfinite(b.split_errors)
+    assert np.array_equal(np.isfinite(a.split_errors), np.isfinite(b.split_errors))
+    assert np.allclose(a.split_errors[both], b.split_errors[both], rtol=1e-9, atol=tol)
+
+
+@pytest.mark.parametrize("spec", SPECS)
+@pytest.mark.parametrize("ortho", [True, False])
+@pytest.mark.parametrize("noise", [0.0, 1e-2])
+def test_fused_tree_matches_reference_tree(spec, ortho, noise):
+    for complex_ in (False, True):
+        pats, A = planted_chain(spec, seed=4, complex_=complex_)
+        A = A + noise * np.linalg.norm(A) / math.sqrt(A.size) * np.random.default_rng(5).standard_normal(A.shape)
+        kw = dict(order="left-to-right", orthonormalize=ortho)
+        fused = factorize(A, pats, kernel="fused", **kw)
+        ref = factorize(A, pats, kernel="reference", **kw)
+        _agree(fused, ref, A)
+        assert math.isclose(np.linalg.norm(A - fused.to_dense()), fused.error, rel_tol=1e-6, abs_tol=1e-12)
+
+
+@given(chainable_chains(max_len=4), st.booleans(), st.booleans())
+@settings(max_examples=40, deadline=None)
+def test_fused_tree_hypothesis(pats, ortho, complex_):
+    rng = np.random.default_rng(8)
+    A = random_chain(pats, rng, complex_).to_dense()
+    A = A + 0.05 * _draw(rng, A.shape, complex_)
+    fused = factorize(A, pats, order="left-to-right", orthonormalize=ortho, kernel="fused")
+    ref = factorize(A, pats, order="left-to-right", orthonormalize=ortho, kernel="reference")
+    _agree(fused, ref, A)
+
+
+@pytest.mark.parametrize("spec", ["butterfly:8", "butterfly:128", "monarch:8", "ks:1,4,4,2;2,4,4,1",
+                                  "ks:1,2,4,4;2,4,2,2;4,2,2,1"])
+@pytest.mark.parametrize("ortho", [True, False])
+def test_bit_reversal_carried_through_the_splits(spec, ortho):
+    """The fused tree never permutes A: same factors and error as the reference on A[:, bitrev]."""
+    pats = parse_chain_spec(spec).patterns
+    n = pats[-1].shape[1]
+    rng = np.random.default_rng(1)
+    for A in (np.fft.fft(np.eye(n))[: pats[0].shape[0]] if pats[0].shape[0] == n else None,
+              rng.standard_normal((pats[0].shape[0], n)) + 1j * rng.standard_normal((pats[0].shape[0], n))):
+        if A is None:
+            continue
+        fused = factorize(A, pats, order="left-to-right", orthonormalize=ortho, bit_reversal=True)
+        ref = factorize(A, pats, order="left-to-right", orthonormalize=ortho, bit_reversal=True, kernel="reference")
+        _agree(fused, ref, A)
+        assert np.array_equal(fused.column_permutation, ref.column_permutation)
+        assert math.isclose(np.linalg.norm(A - fused.to_dense()), fused.error, rel_tol=1e-6, abs_tol=1e-12)
+        exact = factorize(A, pats, bit_reversal=True, certificate="exact")
+        assert np.all(np.isfinite(exact.split_errors))
+
+
+# ------------------------------------------------------------------ the default method
+def _all_methods(A, pats, bit_rev=False):
+    out = {}
+    for order in ORDERS[1:]:
+        for ortho in (True, False):
+            out[(order, ortho)] = factorize(A, pats, order=order, orthonormalize=ortho, bit_reversal=bit_rev)
+    return out
+
+
+def _targets(spec, seed):
+    pats, A = planted_chain(spec, seed=seed)
+    A /= np.linalg.norm(A)
+    noise = np.random.default_rng(seed + 1).standard_normal(A.shape)
+    return pats, A, A + 1e-3 * noise / np.linalg.norm(noise)
+
+
+@pytest.mark.parametrize("spec", ["butterfly:64", "butterfly:256", "monarch:8", "debut:2x3,3x2,4x2",
+                                  "ks:1,4,4,2;2,4,4,1"])
+def test_default_within_1_02_of_the_best_method(spec):
+    pats, exact, noisy = _targets(spec, seed=11)
+    targets = [(exact, False), (noisy, False)]
+    if spec.startswith("butterfly"):
+        N = pats[0].shape[0]
+        targets += [(scipy.linalg.hadamard(N).astype(float), False), (np.fft.fft(np.eye(N)), True)]
+    for A, bit_rev in targets:
+        best = min(r.error for r in _all_methods(A, pats, bit_rev).values())
+        default = factorize(A, pats, bit_reversal=bit_rev)
+        assert default.order in ("left-to-right", "right-to-left") and default.orthonormalized
+        assert default.error <= 1.02 * best + 1e-13 * np.linalg.norm(A), (spec, default.error, best)
+
+
+def test_default_is_noise_robust_where_plain_tree_is_not():
+    pats, _, noisy = _targets("butterfly:256", seed=2)
+    noise_level = np.linalg.norm(noisy - _targets("butterfly:256", seed=2)[1])
+    default = factorize(noisy, pats)
+    plain = factorize(noisy, pats, order="left-to-right", orthonormalize=False)
+    assert default.error <= 1.02 * noise_level < plain.error
+
+
+def test_float32_and_bad_options():
+    N = 64
+    H = scipy.linalg.hadamard(N).astype(float)
+    res = factorize(H, dyadic_butterfly(N), dtype="float32")
+    assert res.chain.dtype == np.float32 and res.rel_error < 1e-5
+    F = np.fft.fft(np.eye(N))
+    res = factorize(F, dyadic_butterfly(N), dtype="float32", bit_reversal=True)
+    assert res.chain.dtype == np.complex64 and res.rel_error < 1e-5
+    with pytest.raises(InvalidSpecError, match="dtype"):
+        factorize(H, dyadic_butterfly(N), dtype="float16")
+    with pytest.raises(InvalidSpecError, match="kernel"):
+        factorize(H, dyadic_butterfly(N), kernel="fast")
+
+
+# ------------------------------------------------------------------ BLAS threads
+def _blas_threads():
+    return [d["num_threads"] for d in threadpool_info() if d["user_api"] == "blas"]
+
+
+def test_blas_thread_limit_is_restored():
+    before = _blas_threads()
+    with _one_blas_thread():
+        assert all(n == 1 for n in _blas_threads())
+    assert _blas_threads() == before
+    with pytest.raises(RuntimeError), _one_blas_thread():
+        raise RuntimeError("inside")
+    assert _blas_threads() == before
+    N = 64
+    factorize(np.random.default_rng(0).standard_normal((N, N)), dyadic_butterfly(N), order="balanced")
+    factorize(np.random.default_rng(0).standard_normal((N, N)), dyadic_butterfly(N))
+    assert _blas_threads() == before
+
+
+# ------------------------------------------------------------------ the command line default
+def test_cli_default_and_options(tmp_path, capsys):
+    import json
+
+    from wellposed.cli import main
+
+    pats, _, noisy = _targets("butterfly:64", seed=3)
+    path = tmp_path / "noisy.npy"
+    np.save(path, noisy)
+    assert main(["factor", str(path), "--chain", "butterfly:64", "--json"]) == 0
+    rec = json.loads(capsys.readouterr().out)
+    default = factorize(noisy, pats)
+    assert rec["order"] == "left-to-right" and rec["orthonormalized"]
+    assert math.isclose(rec["rel_error"], default.rel_error, rel_tol=1e-9)
+    assert main(["factor", str(path), "--chain", "butterfly:64", "--no-orthonormalize", "--dtype", "float32",
+                 "--json"]) == 0
+    rec = json.loads(capsys.readouterr().out)
+    assert not rec["orthonormalized"] and rec["dtype"] == "float32"
+    assert main(["factor", str(path), "--chain", "butterfly:64", "--dtype", "float16"]) == 2
