@@ -169,6 +169,63 @@ def test_analyze_torch_module_from_zero_weights():
     assert _record(plain, from_weights=True, closedness=False) == _record(masks, from_weights=True, closedness=False)
 
 
+@pytest.mark.requires_torch
+def test_tensors_that_require_grad_are_read_as_masks():
+    """A parameter (requires_grad), a sparse or a bfloat16 tensor is a mask like its numpy values."""
+    torch = pytest.importorskip("torch")
+    lu = np.tril(np.ones((3, 3)))
+    param = torch.nn.Parameter(torch.tensor(lu, dtype=torch.float32))
+    expected = wellposed.analyze((lu, lu), closedness=False).to_json()
+    for kind in (param, torch.tensor(lu).to_sparse(), torch.tensor(lu, dtype=torch.bfloat16)):
+        got = wellposed.analyze((kind, param), closedness=False).to_json()
+        assert {k: v for k, v in got.items() if k != "seconds"} == {k: v for k, v in expected.items()
+                                                                      if k != "seconds"}
+    stack = torch.ones(2, 3, 3, requires_grad=True)
+    assert wellposed.classify_many(stack, stack)["tractable"].tolist() == [True, True]
+    with pytest.raises(InvalidSupportError, match=r"x_support has entry 0.5"):
+        wellposed.analyze((torch.nn.Parameter(torch.full((2, 2), 0.5)), np.eye(2)))
+
+
+@pytest.mark.requires_torch
+def test_from_weights_skips_norm_scales_and_reads_a_single_layer():
+    """The 1-D weights of BatchNorm/LayerNorm are not layers; the state_dict of one Linear has a bare 'weight'."""
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.BatchNorm1d(5), torch.nn.ReLU(),
+                                torch.nn.Linear(5, 4), torch.nn.LayerNorm(4), torch.nn.Linear(4, 2))
+    with torch.no_grad():
+        model[0].weight[:, :3] = 0
+    report = wellposed.analyze(model, from_weights=True, closedness=False)
+    assert [layer.name for layer in report.layers] == ["0.weight", "3.weight", "5.weight"]
+    plain = {k: model.state_dict()[k] for k in ("0.weight", "3.weight", "5.weight")}
+    assert report.to_json() == wellposed.analyze(plain, from_weights=True, closedness=False).to_json()
+    single = wellposed.analyze(torch.nn.Linear(4, 3), from_weights=True)
+    assert [(layer.name, layer.shape) for layer in single.layers] == [("weight", (3, 4))]
+    with pytest.raises(InvalidSupportError, match=r"'0.weight' .* has shape \(8, 3, 3, 3\); only fully connected"):
+        wellposed.analyze(torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.Flatten()), from_weights=True)
+
+
+@pytest.mark.requires_torch
+def test_a_layer_left_unpruned_is_a_dense_layer_not_skipped(tmp_path):
+    """Pruning layers 1 and 3 of three: layer 2 stays in the network (a full mask), so no pair skips it."""
+    torch = pytest.importorskip("torch")
+    from torch.nn.utils import prune
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.ReLU(), torch.nn.Linear(5, 4), torch.nn.ReLU(),
+                                torch.nn.Linear(4, 3))
+    for i in (0, 4):
+        prune.random_unstructured(model[i], "weight", amount=0.5)
+    report = wellposed.analyze(model, closedness=False)
+    assert [(layer.name, layer.shape) for layer in report.layers] == [
+        ("0.weight_mask", (5, 6)), ("2.weight", (4, 5)), ("4.weight_mask", (3, 4))]
+    assert report.layers[1].nnz == 20 and [p.layers for p in report.pairs] == [(1, 2), (2, 3)]
+    torch.save(model.state_dict(), tmp_path / "half.pt")
+    cli = _cli_json("network", str(tmp_path / "half.pt"), "--no-closedness")
+    del cli["files"]
+    assert report.to_json() == cli
+
+
 # ---------------------------------------------------------------------------------------------- analyze errors
 @pytest.mark.parametrize("x, options, error, match", [
     (5, {}, InvalidSpecError, r"x = 5 \(int\) cannot be analyzed; wellposed.analyze reads a SupportPattern"),

@@ -71,6 +71,18 @@ def test_errors_are_reported_per_line(tmp_path):
     assert rows[0]["tractable"] is False and rows[-1]["tractable"] is True
 
 
+def test_deep_nesting_is_an_error_row_under_a_raised_recursion_limit():
+    """A notebook or a library may raise the recursion limit; json.loads of 100 000 '[' then overflows the C
+    stack (a segmentation fault) before any RecursionError: the record must not reach it (a subprocess, so
+    that a crash fails this test, not the run)."""
+    code = ("import sys; sys.setrecursionlimit(10**6)\n"
+            "from wellposed.batch.rows import classify_lines\n"
+            "print(classify_lines([(1, '[' * 100000), (2, '{\"spec\": \"lu:2\"}')])[0]['error'])")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, (proc.returncode, proc.stderr[-500:])
+    assert proc.stdout.strip() == "line 1: JSON nested deeper than 64 levels; a pattern record needs 3."
+
+
 def test_hostile_records_are_error_rows(tmp_path):
     """Nesting 100 000 deep and a 5000-digit integer are error rows naming their line, on every path."""
     src = tmp_path / "in.jsonl"

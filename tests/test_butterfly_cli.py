@@ -21,6 +21,10 @@ def files(tmp_path):
     np.save(paths["R"], np.random.default_rng(0).standard_normal((24, 12)))
     paths["nan"] = tmp_path / "nan.npy"
     np.save(paths["nan"], np.full((4, 4), np.nan))
+    paths["stack"] = tmp_path / "stack.npy"
+    np.save(paths["stack"], np.ones((3, 4, 4)))
+    paths["vector"] = tmp_path / "vector.npy"
+    np.save(paths["vector"], np.ones(4))
     paths["txt"] = tmp_path / "A.txt"
     paths["txt"].write_text("1 2\n3 4\n")
     return paths
@@ -64,6 +68,8 @@ def test_rectangular_debut_with_exact_certificate(files, capsys):
         (["{txt}", "--chain", "butterfly:2"], "must be a .npy file"),
         (["missing.npy", "--chain", "butterfly:2"], "does not exist"),
         (["{R}", "--chain", "debut:2x3,3x2,4x2", "--bit-reversal"], "power-of-two"),
+        (["{stack}", "--chain", "butterfly:4"], "the matrix has shape (3, 4, 4), but butterfly:4 factors a 2-D"),
+        (["{vector}", "--chain", "butterfly:4"], "the matrix has shape (4,), but butterfly:4 factors a 2-D"),
     ],
 )
 def test_bad_input_exit_2_one_line(files, capsys, argv, needle):

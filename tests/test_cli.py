@@ -37,6 +37,20 @@ def test_analyze_case_file_text(capsys):
     assert "expected (from the case file)" in out
 
 
+def test_analyze_text_marks_a_cut_list_with_its_length(capsys, tmp_path):
+    """A class of 30 rows shows 20 of them and says there are 30 (not a list that looks complete); --full
+    shows all."""
+    import numpy as np
+
+    path = tmp_path / "tall.npz"
+    np.savez(path, x_support=np.ones((30, 1), dtype=bool), y_support=np.ones((3, 1), dtype=bool))
+    code, out, _ = run(capsys, "analyze", str(path), "--no-closedness")
+    assert code == 0
+    assert f"rows {list(range(20))}"[:-1] + ", … (30 in all)] × cols [0, 1, 2]" in out
+    code, out, _ = run(capsys, "analyze", str(path), "--no-closedness", "--full")
+    assert f"rows {list(range(30))} × cols [0, 1, 2]" in out and "in all" not in out
+
+
 def test_analyze_writes_graph_and_picture(capsys, tmp_path):
     g, pic = tmp_path / "g.graphml", tmp_path / "p.png"
     code, out, _ = run(capsys, "analyze", "mcp:110,011,101", "--no-closedness", "--graph", str(g), "--picture",

@@ -90,6 +90,23 @@ def test_transposes(chain):
         assert chain.H is chain.T
 
 
+def test_a_factor_leaves_the_callers_array_writeable_and_apart():
+    """KSFactor freezes its own copy: the caller's array stays writeable, and editing it later (or a view of it
+    made before) does not change the factor nor the chain's products."""
+    pattern = KSPattern(1, 2, 2, 2)
+    data = np.arange(8.0).reshape(pattern.abcd)
+    view = data[0]
+    factor = KSFactor(pattern, data)
+    before = factor.to_dense()
+    data += 1.0
+    view[0] = -5.0
+    np.testing.assert_array_equal(factor.to_dense(), before)
+    np.testing.assert_array_equal(FactorChain((factor,)) @ np.eye(4), before)
+    assert not factor.data.flags.writeable
+    again = KSFactor(pattern, factor.data)  # a frozen array is shared, not copied
+    assert again.data is factor.data
+
+
 @_SETTINGS
 @given(chains(), st.integers(0, 2**32 - 1))
 def test_linear_operators_match_the_dense_matrix(chain, seed):

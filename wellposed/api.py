@@ -38,7 +38,7 @@ from .analysis import CLOSEDNESS_FIELDS, ROW_FIELDS, Analysis, analyze_spec
 from .analysis import analyze as analyze_pattern
 from .backends.registry import DEFAULT_BACKEND, check_backend
 from .errors import BackendNotAvailableError, InvalidSpecError, InvalidSupportError
-from .support import SupportPattern
+from .support import SupportPattern, tensor_as_numpy
 
 if TYPE_CHECKING:  # pragma: no cover - imported on use: the network package loads scipy
     from .io.masks import MaskSet
@@ -102,7 +102,8 @@ def analyze(
     full : bool
         One pattern only: list every class, component and part (default: lists cut at 20 items).
     from_weights : bool
-        Networks only: without masks, use the nonzero pattern of the ``*.weight`` entries.
+        Networks only: without masks, use the nonzero pattern of the ``*.weight`` entries (the 1-D scales of
+        norm layers left out).
     progress : callable or None
         Networks only: ``progress(done, total)`` after each pair and after the linear set (the
         ``--progress`` bar of ``wellposed network``).
@@ -398,7 +399,7 @@ def _stack(value: Any, parameter: str, axes: str) -> np.ndarray:
         raise InvalidSupportError(f"{parameter} is a 2-D scipy.sparse matrix; give a stack {axes} of masks as a "
                                   "numpy array, or a list of pairs (I, J) as X (sparse masks allowed there).")
     try:
-        arr = np.asarray(value)
+        arr = np.asarray(tensor_as_numpy(value, parameter))
     except (ValueError, TypeError) as exc:
         raise InvalidSupportError(f"{parameter} cannot be read as an array {axes} ({exc}); for patterns of "
                                   "different shapes give X as a list of pairs (I, J) and no Y.") from None

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ._spec_ints import spec_int, spec_ints
-from .errors import InvalidChainError, InvalidSpecError
+from .errors import InvalidChainError, InvalidMatrixError, InvalidSpecError
 from .kronecker import KSChain, KSPattern, check_chain, debut, dyadic_butterfly, monarch, product_pattern
 
 __all__ = [
@@ -230,6 +230,8 @@ def check_spec_shape(chain: KSChain, shape: tuple[int, int]) -> None:
     ------
     InvalidSpecError
         Naming the spec, its size, the matrix size and the fix.
+    InvalidMatrixError
+        ``shape`` is not that of a 2-D matrix.
 
     Examples
     --------
@@ -241,6 +243,9 @@ def check_spec_shape(chain: KSChain, shape: tuple[int, int]) -> None:
     """
     if chain.shape == tuple(shape):
         return
+    if len(shape) != 2:
+        raise InvalidMatrixError(f"the matrix has shape {tuple(shape)}, but {chain.name or 'a chain'} factors a 2-D "
+                                 f"matrix of shape {chain.shape[0]}×{chain.shape[1]}: save a 2-D array A.")
     rows, cols = shape
     name = chain.name or "the chain " + " ".join(str(p) for p in chain)
     family, _, args = chain.name.partition(":")

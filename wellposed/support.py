@@ -19,13 +19,38 @@ from .memory import check_memory, count_product
 __all__ = [
     "SupportPattern",
     "as_mask",
+    "tensor_as_numpy",
 ]
+
+
+def tensor_as_numpy(value: Any, parameter: str) -> Any:
+    """``value`` as a numpy array if it is a torch tensor (detached, on the CPU, sparse layouts densified after a
+    memory check, bfloat16/float8 widened to float32), else ``value`` unchanged. Torch is never imported here:
+    a tensor exists only if torch already is.
+
+    A parameter or a tensor that requires grad is read as its values (``numpy.asarray`` refuses it).
+    """
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is None or not isinstance(value, torch.Tensor):
+        return value
+    shape = tuple(int(t) for t in value.shape)
+    if value.layout != torch.strided:
+        check_memory(int(np.prod(shape, dtype=np.float64)) * (value.element_size() + 4),
+                     f"the dense form of the sparse {'×'.join(map(str, shape))} tensor ({value.layout})", parameter,
+                     "Use a smaller mask")
+        value = value.to_dense()
+    value = value.detach().to("cpu")
+    if value.is_floating_point() and value.dtype not in (torch.float16, torch.float32, torch.float64):
+        value = value.to(torch.float32)
+    return value.numpy()
 
 def as_mask(value: Any, parameter: str) -> np.ndarray:
     """Convert ``value`` to a read-only 2-D boolean mask, or raise :class:`InvalidSupportError`.
 
     Accepts numpy arrays (bool or 0/1 numbers), nested lists of 0/1, lists of strings of
-    ``'0'``/``'1'`` characters, and scipy.sparse matrices.
+    ``'0'``/``'1'`` characters, scipy.sparse matrices and torch tensors (:func:`tensor_as_numpy`).
 
     Examples
     --------
@@ -37,6 +62,7 @@ def as_mask(value: Any, parameter: str) -> np.ndarray:
     wellposed.errors.InvalidSupportError: x_support has entry 2 at (0, 1); a support mask may only \
 contain 0/1 (or False/True): replace nonzero weights by 1, e.g. (mask != 0).
     """
+    value = tensor_as_numpy(value, parameter)
     if hasattr(value, "toarray") and hasattr(value, "nnz"):  # scipy.sparse, without importing scipy
         n_rows, n_cols = (int(t) for t in value.shape)
         check_memory(n_rows * n_cols * (np.dtype(value.dtype).itemsize + 2), f"the dense {n_rows}×{n_cols} form of "

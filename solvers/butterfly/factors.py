@@ -65,8 +65,9 @@ class KSFactor:
                 f"data must have shape (a, b, c, d) = {self.pattern.abcd} for pattern {self.pattern}, "
                 f"got shape {data.shape!r}; reshape it or fix the pattern."
             )
-        data = _check_numeric(data, "data")
-        data = np.ascontiguousarray(data)
+        data = np.ascontiguousarray(_check_numeric(data, "data"))
+        if data.flags.writeable and isinstance(self.data, np.ndarray) and np.may_share_memory(data, self.data):
+            data = data.copy()  # freeze a copy, never the caller's array (nor let its later edits change the factor)
         data.setflags(write=False)
         object.__setattr__(self, "data", data)
 

@@ -35,6 +35,14 @@ def add_parser(subparsers: Any) -> None:
 
 
 
+def _listed(record: dict[str, Any], key: str) -> str:
+    """``record[key]`` as a list, ending in ``… (N in all)`` when the record cut it (a ``KEY_total`` sibling)."""
+    items, total = record[key], record.get(f"{key}_total")
+    if total is None or total <= len(items):
+        return str(items)
+    return f"[{', '.join(map(str, items))}, … ({total} in all)]"
+
+
 def _print_analysis(a: Analysis) -> None:
     title = a.name or "pattern"
     print(f"{title}: A is {a.m}×{a.n}, r = {a.r} components ({a.free_entries} free entries)")
@@ -45,7 +53,7 @@ def _print_analysis(a: Analysis) -> None:
     print(f"  classes of identical rank-one supports: {a.num_classes} ({a.num_complete_classes} complete)")
     for c in a.classes[:20]:
         mark = " complete" if c["complete"] else ""
-        print(f"    components {c['components']}: rows {c['rows']} × cols {c['cols']}{mark}")
+        print(f"    components {_listed(c, 'components')}: rows {_listed(c, 'rows')} × cols {_listed(c, 'cols')}{mark}")
     if a.decided_from:
         print(f"    (decided from the {a.decided_from}; add --full to list the classes)")
     elif a.num_classes > len(a.classes[:20]):

@@ -18,8 +18,9 @@ Formats and their layer order
     ``{"masks": [["0101", ...], ...]}``: rows of 0/1 strings per layer (the ``cases/networks`` format).
 ``.pt``, ``.pth``, ``.ckpt``, ``.bin`` (torch)
     A state_dict: the ``*.weight_mask`` buffers of ``torch.nn.utils.prune`` in state_dict order (module
-    registration order); or explicit masks: a list/tuple of 2-D tensors, or a dict whose values are all
-    2-D tensors; or, with ``from_weights=True``, the nonzero pattern of the ``*.weight`` tensors.
+    registration order), an unpruned layer's 2-D ``*.weight`` counting as a full mask; or explicit masks: a
+    list/tuple of 2-D tensors, or a dict whose values are all 2-D tensors; or, with ``from_weights=True``, the
+    nonzero pattern of the ``*.weight`` tensors.
 
 Several files are concatenated in the order given.
 """
@@ -232,10 +233,14 @@ def read_torch_masks(path: Path, from_weights: bool = False) -> list[tuple[str, 
 def select_masks(obj: Any, from_weights: bool, where: str) -> list[tuple[str, np.ndarray]]:
     """The ``(name, array)`` masks of a state_dict or a collection of masks (tensors or numpy arrays).
 
-    ``*.weight_mask`` entries (``torch.nn.utils.prune``) in their order; else, if every entry is a 2-D array
+    ``*.weight_mask`` entries (``torch.nn.utils.prune``) in their order, with a full mask for the 2-D
+    ``*.weight`` of a layer left unpruned (all its weights are free: it is a layer of the network all the
+    same); else, if every entry is a 2-D array
     and none is named ``*.weight``/``*.bias``, every entry (explicit masks); else, with ``from_weights``, the
-    nonzero pattern of the ``*.weight`` entries. ``where`` names ``obj`` in error messages. Torch files
-    (:func:`read_torch_masks`) and :func:`wellposed.analyze` of a module or a state_dict share this choice.
+    nonzero pattern of the ``*.weight`` entries (a bare ``weight`` too: the state_dict of one layer), leaving
+    out the 1-D ones (the scales of BatchNorm and LayerNorm, diagonal maps that do not change the pattern).
+    ``where`` names ``obj`` in error messages. Torch files (:func:`read_torch_masks`) and
+    :func:`wellposed.analyze` of a module or a state_dict share this choice.
 
     >>> [name for name, _ in select_masks({"0.weight": np.eye(2), "1.weight": np.ones((1, 2))}, True, "d")]
     ['0.weight', '1.weight']
@@ -249,13 +254,16 @@ def select_masks(obj: Any, from_weights: bool, where: str) -> list[tuple[str, np
     tensors = [(k, v) for k, v in items if _is_array(v)]
     pruned = [(k, v) for k, v in tensors if k.endswith("weight_mask")]
     nonzero = False
-    if pruned:
-        chosen = pruned
+    if pruned:  # a layer left unpruned between pruned ones is dense: every weight free, never skipped
+        masked = {k.removesuffix("_mask") for k, _ in pruned}
+        chosen = [(k, v) if k.endswith("weight_mask") else (k, np.ones(tuple(v.shape), dtype=bool))
+                  for k, v in tensors if k.endswith("weight_mask")
+                  or ((k == "weight" or k.endswith(".weight")) and v.ndim == 2 and k not in masked)]
     elif tensors and len(tensors) == len(items) and all(v.ndim == 2 for _, v in tensors) \
             and not any(k.endswith((".weight", ".bias")) for k, _ in tensors):
         chosen = tensors
-    elif from_weights:
-        chosen = [(k, v) for k, v in tensors if k.endswith(".weight")]
+    elif from_weights:  # 1-D weights are the scales of norm layers (BatchNorm, LayerNorm): diagonal, not a layer
+        chosen = [(k, v) for k, v in tensors if (k == "weight" or k.endswith(".weight")) and v.ndim != 1]
         nonzero = True
     else:
         raise InvalidSpecError(

@@ -324,7 +324,11 @@ def _plain_masks(layout: int, m: int, n: int, r: int, parts: list[str]
 def _decode(raw: str, label: str) -> Any:
     """``json.loads`` of one record (the exact path); what it refuses other than bad JSON — an integer of
     more than 4300 digits, nesting deeper than the interpreter's recursion limit — is decoded again by
-    :func:`~wellposed.io.bounded_json.loads_bounded`, which names the problem (never a traceback)."""
+    :func:`~wellposed.io.bounded_json.loads_bounded`, which names the problem (never a traceback). A record
+    that may nest deeper than the limit goes to it first: under a raised recursion limit, json.loads of
+    ``"[" * 100000`` overflows the C stack (a segmentation fault) before any RecursionError."""
+    if raw.count("[") + raw.count("{") > MAX_JSON_DEPTH:
+        return loads_bounded(raw, label)
     try:
         return json.loads(raw)
     except json.JSONDecodeError as exc:
