@@ -384,3 +384,14 @@ def test_batch_table_to_frame():
 def test_classify_many_refuses_with_a_clear_error(x, y, options, error, match):
     with pytest.raises(error, match=match):
         wellposed.classify_many(x, y, **options)
+
+
+def test_a_list_of_two_masks_that_chain_as_layers_is_refused_as_ambiguous():
+    """[W1, W2] with W2 (out × in) chaining after W1 could be a two-layer network: refused, never read silently
+    as the pair (I, J); the tuple is always the pair."""
+    w1, w2 = np.ones((4, 4), dtype=bool), np.tril(np.ones((4, 4), dtype=bool))
+    with pytest.raises(wellposed.InvalidSpecError, match=r"ambiguous\. Give a tuple \(I, J\)"):
+        wellposed.analyze([w1, w2], closedness=False)
+    assert wellposed.analyze((w1, w2), closedness=False).r == 4
+    x, y = np.ones((5, 3), dtype=bool), np.ones((6, 3), dtype=bool)  # no chaining: a list is a pair
+    assert wellposed.analyze([x, y], closedness=False).tractable

@@ -85,7 +85,8 @@ def analyze(
     x : pattern or network
         One pattern: a :class:`~wellposed.support.SupportPattern`; a pair ``(I, J)`` of 0/1 masks (numpy
         bool or 0/1 arrays, nested lists, scipy.sparse matrices), ``I`` of shape (m, r) and ``J`` (n, r)
-        for ``A ≈ X Yᵀ``; a family spec such as ``"lu:3"``, ``"butterfly:1024:5"``, or a ``.json``/``.npz``
+        for ``A ≈ X Yᵀ`` (a list ``[I, J]`` whose shapes also chain as two layers is refused as ambiguous:
+        give a tuple); a family spec such as ``"lu:3"``, ``"butterfly:1024:5"``, or a ``.json``/``.npz``
         case file (the ``SPEC`` of ``wellposed analyze``). A network: a torch ``nn.Module`` (its
         state_dict is read), a state_dict, or a dict ``{name: mask}`` of 2-D 0/1 arrays or tensors, first
         layer first, each ``out × in`` (the ``Linear.weight`` layout); the masks are the
@@ -173,9 +174,29 @@ def analyze(
             raise InvalidSpecError(
                 f"x is a {type(x).__name__} of {len(x)} item(s); wellposed.analyze reads {_KINDS}. A pattern is "
                 "the pair (I, J); the layers of a network go in a dict {name: mask}.")
+        if isinstance(x, list) and _chain_as_layers(x[0], x[1]):
+            raise InvalidSpecError(
+                f"x is a list of two masks of shapes {_shape(x[0])} and {_shape(x[1])}, which also chain as two "
+                "layers (out × in): ambiguous. Give a tuple (I, J) for one pattern (I m×r, J n×r), or a dict "
+                "{name: mask} for the layers of a network.")
         return analyze_pattern(SupportPattern(x[0], x[1]), **options)
     raise InvalidSpecError(f"x = {_short(x)} ({type(x).__name__}) cannot be analyzed; wellposed.analyze reads "
                            f"{_KINDS}.")
+
+
+def _shape(v: Any) -> tuple[int, ...]:
+    shape = getattr(v, "shape", None)
+    try:
+        return tuple(int(s) for s in (shape if shape is not None else np.shape(v)))
+    except (TypeError, ValueError):
+        return ()
+
+
+def _chain_as_layers(a: Any, b: Any) -> bool:
+    """Whether two masks could also be two layers ``b @ a`` of a network (``b`` out × in with in = rows of ``a``):
+    a list ``[W1, W2]`` is then refused as ambiguous (a tuple is always a pair)."""
+    sa, sb = _shape(a), _shape(b)
+    return len(sa) == 2 and len(sb) == 2 and sb[1] == sa[0]
 
 
 def _network_masks(x: Any, from_weights: bool) -> MaskSet | None:
