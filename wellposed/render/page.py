@@ -159,7 +159,9 @@ def _graph_section(a: Analysis, classification: Classification) -> tuple[str, li
     picture, note = support_graph_picture(classification)
     g = a.graph
     if picture is not None:
-        body = (f'<div class="row">{picture}<p class="muted">nodes: the {len(classification.classes)} classes of '
+        k = len(classification.classes)
+        nodes = "the one class" if k == 1 else f"the {k} classes"
+        body = (f'<div class="row">{picture}<p class="muted">nodes: {nodes} of '
                 "identical rank-one supports, coloured as in the supports picture; edges: pairs of classes whose "
                 "supports overlap (grey: one inside the other, red: partial overlap). Layout: spring layout with a "
                 "fixed seed.</p></div>")
