@@ -208,8 +208,8 @@ def test_product_errors_name_the_shape_and_the_fix():
         chain @ np.ones((3, 8))
     with pytest.raises(InvalidMatrixError, match=r"got \(2,\); X has as many rows as the chain.*chain.T @ X"):
         wide @ np.ones(2)
-    with pytest.raises(InvalidMatrixError, match=r"got \(8, 8, 2\); put the vectors as the columns"):
-        chain @ np.ones((8, 8, 2))
+    with pytest.raises(InvalidMatrixError, match=r"got \(8, 3, 2\); a stack of blocks has shape \(\.\.\., 8, "):
+        chain @ np.ones((8, 3, 2))
     with pytest.raises(InvalidMatrixError, match=r"X @ chain: .* must have shape \(2,\) or \(batch, 2\), got "
                                                  r"\(4, 3\); for a block of column vectors use chain @ X"):
         np.ones((4, 3)) @ wide
@@ -470,3 +470,17 @@ def test_interop_of_the_bit_reversed_dft(dft_result):
     f32 = FactorChain(tuple(KSFactor(f.pattern, f.data.astype(np.complex64)) for f in res.chain.factors),
                       res.chain.column_permutation)
     assert str(f32.to_faust().dtype) == "complex128"
+
+
+def test_stacks_multiply_as_numpy_matmul_reads_them():
+    """``chain @ X`` with X of shape (..., n, k) and ``X @ chain`` with X of shape (..., k, m) equal numpy's ``@``
+    with the dense matrix, stack by stack (non-contiguous stacks included)."""
+    rng = np.random.default_rng(5)
+    chain = _random_chain(dyadic_butterfly(8), rng)
+    M = chain.to_dense()
+    X = rng.standard_normal((3, 2, 8, 5))
+    np.testing.assert_allclose(chain @ X, M @ X, atol=1e-12)
+    np.testing.assert_allclose(chain @ X[:, :, :, ::2], M @ X[:, :, :, ::2], atol=1e-12)
+    Z = rng.standard_normal((4, 5, 8))
+    np.testing.assert_allclose(Z @ chain, Z @ M, atol=1e-12)
+    assert (chain @ X).shape == (3, 2, 8, 5) and (Z @ chain).shape == (4, 5, 8)

@@ -384,7 +384,7 @@ class FactorChain:
         elif len(shape) in (1, 2) and shape[0] == m != n:
             hint = "; X has as many rows as the chain: did you mean chain.T @ X (or chain.H @ X)?"
         elif len(shape) > 2:
-            hint = "; put the vectors as the columns of one 2-D block"
+            hint = f"; a stack of blocks has shape (..., {n}, batch), as for numpy's @"
         return InvalidMatrixError(f"{what}: the chain has shape ({m}, {n}), so X must have shape ({n},) or "
                                   f"({n}, batch), got {tuple(shape)!r}{hint}.")
 
@@ -430,20 +430,26 @@ class FactorChain:
         return Y[:, 0] if vec else Y
 
     def __matmul__(self, other: object) -> Any:
-        """``chain @ X`` (:meth:`apply`) for ``X`` of shape ``(n,)`` or ``(n, k)``; ``chain @ other_chain`` is
-        the chain of both factor lists (see :meth:`compose`)."""
+        """``chain @ X`` (:meth:`apply`) for ``X`` of shape ``(n,)`` or ``(n, k)``, or a stack ``(..., n, k)``
+        as numpy's ``@`` reads it (the chain applied to each matrix of the stack); ``chain @ other_chain`` is the
+        chain of both factor lists (see :meth:`compose`)."""
         if isinstance(other, FactorChain):
             return self.compose(other)
         X = _as_operand(other, "chain @ X")
+        if X.ndim > 2 and X.shape[-2] == self.shape[1]:  # a stack of (n, k) blocks: one apply on (n, stack·k)
+            Y = self.apply(np.moveaxis(X, -2, 0).reshape(X.shape[-2], -1))
+            return np.moveaxis(Y.reshape(self.shape[0], *X.shape[:-2], X.shape[-1]), 0, -2)
         if X.ndim not in (1, 2) or X.shape[0] != self.shape[1]:
             raise self._shape_error(X.shape, "chain @ X")
         return self.apply(X)
 
     def __rmatmul__(self, other: object) -> np.ndarray:
-        """``X @ chain`` for ``X`` of shape ``(m,)`` or ``(k, m)``: ``(chain.T @ X.T).T`` (fast, through
-        :attr:`T`)."""
+        """``X @ chain`` for ``X`` of shape ``(m,)`` or ``(k, m)``, or a stack ``(..., k, m)``:
+        ``(chain.T @ X.T).T`` (fast, through :attr:`T`)."""
         X = _as_operand(other, "X @ chain")
         m, n = self.shape
+        if X.ndim > 2 and X.shape[-1] == m:  # every row of the stack times the chain
+            return self.T.apply(X.reshape(-1, m).T).T.reshape(*X.shape[:-1], n)
         if X.ndim not in (1, 2) or X.shape[-1] != m:
             hint = f"; for a block of column vectors use chain @ X (X of shape ({n}, batch))" if X.ndim == 2 and \
                 X.shape[0] == n else ""
