@@ -370,12 +370,10 @@ def test_batch_table_to_frame():
     (np.ones((2, 3, 3)), np.where(np.eye(3) > 0, np.nan, 1.0)[None].repeat(2, 0), {}, InvalidSupportError,
      r"Y has entry nan at \[0, 0, 0\]"),
     (np.ones((2, 3, 3)), np.full((2, 3, 3), -1), {}, InvalidSupportError, r"Y has entry -1"),
-    (np.ones((0, 3, 3)), np.ones((0, 3, 3)), {}, InvalidSupportError, r"X has shape \(0, 3, 3\); every axis"),
-    (np.ones((2, 0, 3)), np.ones((2, 3, 3)), {}, InvalidSupportError, r"every axis must be ≥ 1"),
+    (np.ones((2, 0, 3)), np.ones((2, 3, 3)), {}, InvalidSupportError, r"every mask axis must be ≥ 1"),
     (np.full((1, 2, 2), "1"), np.ones((1, 2, 2)), {}, InvalidSupportError, r"X has dtype <U1"),
     (np.ones((2, 3, 3)), np.ones((2, 3, 3)), {"names": ["a"]}, InvalidSpecError, r"must be a list of 2 strings"),
     (np.ones((2, 3, 3)), None, {}, InvalidSupportError, r"with no Y: give X as a list of pairs"),
-    ([], None, {}, InvalidSpecError, r"X holds no pattern"),
     ([np.eye(2)], None, {}, InvalidSupportError, r"X\[0\] = array.* is not a pair \(I, J\)"),
     ([(np.eye(2), np.ones((2, 3)))], None, {}, InvalidSupportError, r"X\[0\]: x_support has r = 2"),
     ([np.eye(2)], [np.eye(2)] * 2, {}, InvalidSupportError, r"X has 1 masks and Y has 2"),
@@ -395,3 +393,10 @@ def test_a_list_of_two_masks_that_chain_as_layers_is_refused_as_ambiguous():
     assert wellposed.analyze((w1, w2), closedness=False).r == 4
     x, y = np.ones((5, 3), dtype=bool), np.ones((6, 3), dtype=bool)  # no chaining: a list is a pair
     assert wellposed.analyze([x, y], closedness=False).tractable
+
+
+@pytest.mark.parametrize("x, y", [(np.ones((0, 3, 3)), np.ones((0, 4, 3))), ([], None), ([], [])])
+def test_classify_many_of_no_pattern_is_an_empty_table(x, y):
+    table = wellposed.classify_many(x, y)
+    assert len(table) == 0 and table.to_records() == [] and list(table) == []
+    assert table.columns[:2] == ("line", "ok") and len(table["tractable"]) == 0

@@ -354,10 +354,10 @@ def classify_many(
     Raises
     ------
     InvalidSupportError
-        A stack is not 3-D, holds values other than 0/1 (2, NaN, …), has an empty axis, or the two stacks
-        differ in B or r; a pair is malformed.
+        A stack is not 3-D, holds values other than 0/1 (2, NaN, …), has an empty mask axis (B = 0 patterns
+        gives an empty table), or the two stacks differ in B or r; a pair is malformed.
     InvalidSpecError
-        No pattern, ``names`` of the wrong length, or an invalid option.
+        ``names`` of the wrong length, or an invalid option.
 
     Examples
     --------
@@ -428,9 +428,9 @@ def _stack(value: Any, parameter: str, axes: str) -> np.ndarray:
         raise InvalidSupportError(
             f"{parameter} has shape {arr.shape}; need 3 axes {axes}: a stack of B masks (one pattern: "
             "wellposed.analyze((I, J)); patterns of different shapes: X a list of pairs (I, J), no Y).")
-    if 0 in arr.shape:
-        raise InvalidSupportError(f"{parameter} has shape {arr.shape}; every axis must be ≥ 1 (at least one "
-                                  "pattern, one row and one component).")
+    if 0 in arr.shape[1:]:
+        raise InvalidSupportError(f"{parameter} has shape {arr.shape}; every mask axis must be ≥ 1 (one row and "
+                                  "one component at least; B = 0 patterns gives an empty table).")
     if arr.dtype == bool:
         return arr
     if arr.dtype.kind not in "biuf":
@@ -454,7 +454,7 @@ def _pattern_groups(X: Any, Y: Any) -> tuple[list[tuple[list[int], np.ndarray, n
             raise InvalidSupportError(f"X has {len(X)} masks and Y has {len(Y)}; give one J per I.")
         X = list(zip(X, Y, strict=True))
     if len(X) == 0:
-        raise InvalidSpecError("X holds no pattern; give at least one pair (I, J).")
+        return [], 0, []  # no pattern: an empty table
     patterns = []
     for b, item in enumerate(X):
         if isinstance(item, SupportPattern):
