@@ -205,3 +205,12 @@ def test_a_512_wide_mask_file_gives_a_bounded_page(tmp_path: Path, capsys: pytes
     text = " ".join(parse(page).text)
     assert "blocks of 4×3 entries" in text  # I is 512×300: 128×100 cells
     assert "blocks of 4×4 entries" in text  # the 512×512 supports picture
+
+
+def test_details_made_only_of_timings_leave_no_empty_box() -> None:
+    from dataclasses import replace
+
+    pattern = family("lu:2")
+    a = replace(analyze(pattern, closedness=False), details={"seconds": 0.5, "qe_seconds": 1.25})
+    page = report_html(pattern, a, classify(pattern))
+    assert "details of the closedness verdict" not in page and "<pre>{}</pre>" not in page

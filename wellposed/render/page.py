@@ -97,9 +97,10 @@ def _facts(a: Analysis) -> str:
 
 def _evidence(a: Analysis) -> str:
     parts = []
-    if a.details:
+    details = _stable(a.details) if a.details else None
+    if details:  # nothing left once the timings are taken out: no empty box
         parts.append("<p class=\"muted\">details of the closedness verdict</p>"
-                     f"<pre>{esc(json.dumps(_stable(a.details), ensure_ascii=False))}</pre>")
+                     f"<pre>{esc(json.dumps(details, ensure_ascii=False))}</pre>")
     if a.parts:
         rows = "".join(f"<tr><td>{t}</td><td><pre>{esc(json.dumps(_stable(p), ensure_ascii=False))}</pre></td></tr>"
                        for t, p in enumerate(a.parts))
