@@ -145,3 +145,11 @@ def test_canonical_key_is_exact_on_small(p, q):
     if p.is_trivial() or q.is_trivial():
         return
     assert (p.canonical_key() == q.canonical_key()) == equivalent(p, q)
+
+
+def test_a_network_mask_file_given_as_one_pattern_points_to_the_network_command(tmp_path):
+    path = tmp_path / "net.npz"
+    np.savez(path, w1=np.ones((4, 3)), w2=np.ones((2, 4)))
+    with pytest.raises(InvalidSpecError, match=r"lacks array.*look like the layer masks of a network: run "
+                                               r"`wellposed network .*net\.npz`"):
+        load_pattern(path)

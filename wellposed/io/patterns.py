@@ -66,8 +66,11 @@ def read_pattern_npz(source: str | Path) -> SupportPattern:
         with np.load(path, allow_pickle=False) as data:
             missing = [k for k in ("x_support", "y_support") if k not in data.files]
             if missing:
+                layers = (f" (its arrays {data.files[:4]} look like the layer masks of a network: run "
+                          f"`wellposed network {text}`)" if len(data.files) >= 2 and not set(data.files) &
+                          {"x_support", "y_support"} else "")
                 raise InvalidSpecError(f"{text!r}: .npz file lacks array(s) {missing}; save with "
-                                       "np.savez(path, x_support=I, y_support=J).")
+                                       f"np.savez(path, x_support=I, y_support=J){layers}.")
             x, y = data["x_support"], data["y_support"]
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         if isinstance(exc, InvalidSpecError):
