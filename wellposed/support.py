@@ -23,12 +23,13 @@ __all__ = [
 ]
 
 
-def tensor_as_numpy(value: Any, parameter: str) -> Any:
+def tensor_as_numpy(value: Any, parameter: str, *, what: str | None = None, fix: str = "Use a smaller mask") -> Any:
     """``value`` as a numpy array if it is a torch tensor (detached, on the CPU, sparse layouts densified after a
     memory check, bfloat16/float8 widened to float32), else ``value`` unchanged. Torch is never imported here:
     a tensor exists only if torch already is.
 
     A parameter or a tensor that requires grad is read as its values (``numpy.asarray`` refuses it).
+    ``what`` names the tensor and ``fix`` the remedy in the memory error of a sparse tensor.
     """
     import sys
 
@@ -37,9 +38,9 @@ def tensor_as_numpy(value: Any, parameter: str) -> Any:
         return value
     shape = tuple(int(t) for t in value.shape)
     if value.layout != torch.strided:
+        name = what or f"the sparse {'×'.join(map(str, shape))} tensor"
         check_memory(int(np.prod(shape, dtype=np.float64)) * (value.element_size() + 4),
-                     f"the dense form of the sparse {'×'.join(map(str, shape))} tensor ({value.layout})", parameter,
-                     "Use a smaller mask")
+                     f"the dense form of {name} ({value.layout})", parameter, fix)
         value = value.to_dense()
     value = value.detach().to("cpu")
     if value.is_floating_point() and value.dtype not in (torch.float16, torch.float32, torch.float64):

@@ -28,7 +28,6 @@ Several files are concatenated in the order given.
 from __future__ import annotations
 
 import importlib.util
-import math
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -39,7 +38,6 @@ from typing import Any
 import numpy as np
 
 from ..errors import BackendNotAvailableError, InvalidSpecError, InvalidSupportError
-from ..memory import check_memory
 from ..network import validate_masks
 from ..support import as_mask
 from .arrays import READ_ERRORS, check_array_file
@@ -294,21 +292,14 @@ def _is_tensor(value: Any) -> bool:
 
 
 def _tensor_to_numpy(v: Any, name: str, where: str) -> np.ndarray:
-    """A 2-D tensor as a numpy array: sparse layouts are densified (memory checked first), dtypes numpy lacks
-    (bfloat16, float8) are widened to float32."""
-    import torch
+    """A 2-D tensor of a mask file as a numpy array (:func:`wellposed.support.tensor_as_numpy`), or
+    InvalidSpecError naming the entry and the file."""
+    from ..support import tensor_as_numpy
 
     shape = tuple(int(t) for t in v.shape)
     try:
-        if v.layout != torch.strided:
-            check_memory(math.prod(shape) * (v.element_size() + 4),
-                         f"the dense form of the sparse {shape[0]}×{shape[1]} tensor {name!r} ({v.layout})",
-                         f"mask file {where}", "Save a smaller mask")
-            v = v.to_dense()
-        v = v.detach().to("cpu")
-        if v.is_floating_point() and v.dtype not in (torch.float16, torch.float32, torch.float64):
-            v = v.to(torch.float32)
-        return np.asarray(v.numpy())
+        return np.asarray(tensor_as_numpy(v, f"mask file {where}", fix="Save a smaller mask",
+                                          what=f"the sparse {shape[0]}×{shape[1]} tensor {name!r}"))
     except (TypeError, RuntimeError, NotImplementedError) as exc:
         raise InvalidSpecError(f"{name!r} in {where} cannot be read as a 0/1 mask ({exc}); save it as a "
                                "dense bool tensor, e.g. mask.to_dense().bool().") from None
