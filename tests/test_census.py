@@ -12,6 +12,7 @@ import pytest
 from wellposed.closedness import NotClosedCertificate, decide_closedness
 from wellposed.closedness.budget import z3_version
 from wellposed.closedness.census import (
+    _enumerate_patterns_reference,
     enumerate_patterns,
     read_records,
     read_timings,
@@ -37,6 +38,13 @@ def test_enumeration_is_up_to_symmetry() -> None:
     for k, p in pats.items():
         assert p.canonical_key(transpose=True) == k
         assert p.transpose().canonical_key(transpose=True) == k
+
+
+@pytest.mark.parametrize("size", [(1, 1, 1), (2, 2, 2), (1, 3, 3), (2, 2, 3), (3, 2, 2), (1, 2, 4)])
+def test_enumeration_matches_the_plain_loop(size: tuple[int, int, int]) -> None:
+    """The orbit codes give the classes, representatives and order of one canonical key per candidate."""
+    fast = [(k, p.to_json()) for k, p in enumerate_patterns(*size)]
+    assert fast == [(k, p.to_json()) for k, p in _enumerate_patterns_reference(*size)]
 
 
 def test_slice_counts_and_verdicts(slice_file: tuple[Path, list[dict]]) -> None:

@@ -49,7 +49,10 @@ def enumerate_patterns(max_m: int = 3, max_n: int = 3, max_r: int = 3) -> Iterat
     """Yield ``(key, pattern)`` once per pattern with m ≤ max_m, n ≤ max_n, r ≤ max_r up to symmetry.
 
     Symmetry: row permutations of I and J, component permutations, dropping empty components and
-    transposition (``canonical_key(transpose=True)``). Keys come out in first-seen order.
+    transposition (``canonical_key(transpose=True)``). Candidates are visited in the order of
+    :func:`_enumerate_patterns_reference` (m, n, r, then the rows of I and of J as sorted multisets) and
+    the first candidate of each class is the one yielded, so the pattern of a class does not depend on
+    the implementation; keys come out in first-seen order.
 
     Examples
     --------
@@ -60,9 +63,78 @@ def enumerate_patterns(max_m: int = 3, max_n: int = 3, max_r: int = 3) -> Iterat
 
     Notes
     -----
-    ``Σ C(2^r + m - 1, m) C(2^r + n - 1, n)`` candidates, one canonical key each.
+    ``Σ C(2^r + m - 1, m) C(2^r + n - 1, n)`` candidates. Classes are told apart by an exact orbit code
+    computed for all candidates of a shape at once (numpy): drop the empty components, then the
+    smallest of the sorted row codes over the ``r!`` component permutations and the transposition.
+    Only the first candidate of each class gets its (costlier) canonical key; the plain loop
+    :func:`_enumerate_patterns_reference`, one canonical key per candidate, is the tests' oracle.
     """
     max_m, max_n, max_r = (_check_size(nm, v) for nm, v in (("max_m", max_m), ("max_n", max_n), ("max_r", max_r)))
+    seen: set[int] = set()
+    for m in range(1, max_m + 1):
+        for n in range(1, max_n + 1):
+            for r in range(1, max_r + 1):
+                bits = ((np.arange(2**r)[:, None] >> np.arange(r)[None, :]) & 1).astype(bool)
+                combos_i = np.array(list(itertools.combinations_with_replacement(range(2**r), m)), dtype=np.int64)
+                combos_j = np.array(list(itertools.combinations_with_replacement(range(2**r), n)), dtype=np.int64)
+                codes = _orbit_codes(m, n, r, combos_i, combos_j)  # (len(combos_i), len(combos_j))
+                flat = codes.ravel()
+                uniq, first = np.unique(flat, return_index=True)
+                fresh = [(int(i), int(c)) for c, i in zip(uniq.tolist(), first.tolist(), strict=True) if c not in seen]
+                for index, code in sorted(fresh):
+                    seen.add(code)
+                    a, b = divmod(index, len(combos_j))
+                    p = SupportPattern(bits[combos_i[a]], bits[combos_j[b]])
+                    yield p.canonical_key(transpose=True), p
+
+
+#: ``_PERM_TABLES[r][keep]``: per permutation of the components set in the bit mask ``keep``, the array that
+#: maps a row code (bit k = component k) to the code of its kept components, renumbered by the permutation.
+_PERM_TABLES: dict[int, dict[int, list[np.ndarray]]] = {}
+
+
+def _perm_tables(r: int) -> dict[int, list[np.ndarray]]:
+    if r not in _PERM_TABLES:
+        values = np.arange(2**r)
+        tables: dict[int, list[np.ndarray]] = {}
+        for keep in range(2**r):
+            kept = [k for k in range(r) if keep >> k & 1]
+            tables[keep] = [sum(((values >> k) & 1) << pos for pos, k in zip(perm, kept, strict=True))
+                            * np.ones(2**r, dtype=np.int64) for perm in itertools.permutations(range(len(kept)))]
+        _PERM_TABLES[r] = tables
+    return _PERM_TABLES[r]
+
+
+def _orbit_codes(m: int, n: int, r: int, combos_i: np.ndarray, combos_j: np.ndarray) -> np.ndarray:
+    """An integer per candidate ``(combos_i[a], combos_j[b])``, equal exactly when the two candidates are
+    one pattern up to row and component permutations, empty components and transposition.
+
+    The code of a candidate with ``r'`` non-empty components is the smallest, over the ``r'!``
+    orderings of them, of ``(m, n, r', sorted rows of I, sorted rows of J)`` and of its transpose
+    ``(n, m, r', sorted rows of J, sorted rows of I)``, each written as one integer (rows are base-16 digits)."""
+    base = 16**4  # a sorted row multiset of at most 4 rows of at most 4 bits, as base-16 digits
+    digits = 16 ** np.arange(max(m, n))[::-1]
+    or_i = np.bitwise_or.reduce(combos_i, axis=1)
+    or_j = np.bitwise_or.reduce(combos_j, axis=1)
+    keep = or_i[:, None] & or_j[None, :]
+    codes = np.empty(keep.shape, dtype=np.int64)
+    tables = _perm_tables(r)
+    for mask in np.unique(keep).tolist():
+        rows, cols = np.nonzero(keep == mask)
+        r_kept = bin(mask).count("1")
+        best = np.full(len(rows), np.iinfo(np.int64).max, dtype=np.int64)
+        for table in tables[mask]:  # one table (the identity on nothing) when every component is empty
+            ci = np.sort(table[combos_i], axis=1) @ digits[-m:]
+            cj = np.sort(table[combos_j], axis=1) @ digits[-n:]
+            direct = (((m * 5 + n) * 5 + r_kept) * base + ci[rows]) * base + cj[cols]
+            swapped = (((n * 5 + m) * 5 + r_kept) * base + cj[cols]) * base + ci[rows]
+            best = np.minimum(best, np.minimum(direct, swapped))
+        codes[rows, cols] = best
+    return codes
+
+
+def _enumerate_patterns_reference(max_m: int, max_n: int, max_r: int) -> Iterator[tuple[str, SupportPattern]]:
+    """The plain loop of :func:`enumerate_patterns` (one canonical key per candidate): the tests' oracle."""
     seen: set[str] = set()
     for m in range(1, max_m + 1):
         for n in range(1, max_n + 1):
