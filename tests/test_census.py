@@ -278,3 +278,23 @@ def test_census_file_is_reproduced_byte_for_byte(tmp_path: Path) -> None:
     assert a.read_bytes() == b.read_bytes()
     assert "seconds" not in a.read_text(encoding="utf-8")  # timings live in the separate timings file
     assert set(read_timings(a)) == {r["key"] for r in read_records(a)}
+
+
+def test_part_memo_gives_the_records_of_fresh_runs() -> None:
+    """The census reuses part verdicts by exact part (zero rows, repeated parts): every record is the one
+    a fresh run of the pattern alone gives, and parts were indeed reused."""
+    from wellposed.closedness.census import census_record
+
+    class Counting(dict):
+        hits = 0
+
+        def __getitem__(self, key: Any) -> Any:
+            Counting.hits += 1
+            return super().__getitem__(key)
+
+    memo = Counting()
+    patterns = list(enumerate_patterns(2, 3, 2))
+    with_memo = [census_record(k, p, use_qe=False, memo=memo) for k, p in patterns]
+    fresh = [census_record(k, p, use_qe=False) for k, p in patterns]
+    assert json.dumps(with_memo) == json.dumps(fresh)
+    assert memo and Counting.hits > 0  # some part was met again and not decided twice

@@ -21,7 +21,7 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,8 @@ from ..io.outputs import output_error
 from ..io.resumable import CENSUS_OUTPUT, conflict, make_header, open_resumable
 from ..support import SupportPattern
 
-__all__ = ["enumerate_patterns", "run_census", "read_records", "summarize", "render_markdown", "census_record"]
+__all__ = ["enumerate_patterns", "run_census", "read_records", "read_header", "summarize", "render_markdown",
+           "census_record", "verify_record", "verify_census"]
 
 logger = logging.getLogger(__name__)
 
@@ -151,16 +152,24 @@ def _enumerate_patterns_reference(max_m: int, max_n: int, max_r: int) -> Iterato
 
 
 def census_record(key: str, pattern: SupportPattern, *, effort: float = 1.0, timeout: float | None = None,
-                  backend: str = DEFAULT_BACKEND, use_qe: bool = True) -> dict[str, Any]:
+                  backend: str = DEFAULT_BACKEND, use_qe: bool = True,
+                  memo: MutableMapping[Any, Any] | None = None) -> dict[str, Any]:
     """Decide one pattern and return its JSON record (used by the workers).
 
     The record is a function of the pattern and of the options only (counted budgets): it holds no
     timing, so a census file is reproduced byte for byte by the same command. The time spent is
     returned separately by the workers and kept in the timings file (:func:`timings_path`).
+
+    ``memo`` (a dict kept across calls with the same options) holds the verdicts of the connected parts
+    decided so far, keyed by the part itself (its masks, exactly: not up to symmetry), so that a part
+    met again (e.g. a pattern with an all-zero row has the parts of the pattern without it) is not
+    decided twice. A part's verdict is a function of the part and the options, so the record is the one
+    a run without ``memo`` gives (:class:`_ExactPartCache`).
     """
     from .pipeline import decide_closedness
 
-    v = decide_closedness(pattern, backend=backend, effort=effort, timeout=timeout, use_qe=use_qe)
+    cache = None if memo is None else _ExactPartCache(pattern, memo)
+    v = decide_closedness(pattern, backend=backend, effort=effort, timeout=timeout, use_qe=use_qe, cache=cache)
     rec: dict[str, Any] = {
         "key": key, "m": pattern.m, "n": pattern.n, "r": pattern.r,
         "x_support": pattern.to_json()["x_support"], "y_support": pattern.to_json()["y_support"],
@@ -172,11 +181,71 @@ def census_record(key: str, pattern: SupportPattern, *, effort: float = 1.0, tim
     return rec
 
 
+class _ExactPartCache(MutableMapping[str, Any]):
+    """The ``cache`` handed to :func:`~wellposed.closedness.pipeline.decide_closedness` for one pattern: a
+    view of ``memo`` (exact part masks → part verdict) through the canonical keys the pipeline asks with.
+
+    The pipeline looks parts up by canonical key (up to symmetry), but a verdict's reason and certificate
+    are about the exact part it was decided on; so a key is answered only when it names one exact part of
+    this pattern, and with that very part's verdict. A key shared by two different parts of the pattern
+    is never answered nor stored (both are decided afresh, as without a cache).
+    """
+
+    def __init__(self, pattern: SupportPattern, memo: MutableMapping[Any, Any]) -> None:
+        from ..classify import classify
+
+        self._memo = memo
+        self._exact: dict[str, tuple[tuple[str, ...], tuple[str, ...]] | None] = {}
+        if pattern.is_trivial():
+            return
+        for rows, cols, comps in classify(pattern).parts():
+            part = pattern.restrict(rows, cols, comps)
+            masks = part.to_json()
+            exact = (tuple(masks["x_support"]), tuple(masks["y_support"]))
+            key = part.canonical_key(transpose=True)
+            self._exact[key] = exact if self._exact.get(key, exact) == exact else None
+
+    def _slot(self, key: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+        return self._exact.get(key)
+
+    def __contains__(self, key: object) -> bool:
+        slot = self._slot(key) if isinstance(key, str) else None
+        return slot is not None and slot in self._memo
+
+    def __getitem__(self, key: str) -> Any:
+        slot = self._slot(key)
+        if slot is None or slot not in self._memo:
+            raise KeyError(key)
+        return self._memo[slot]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        slot = self._slot(key)
+        if slot is not None:
+            self._memo[slot] = value
+
+    def __delitem__(self, key: str) -> None:
+        slot = self._slot(key)
+        if slot is None or slot not in self._memo:
+            raise KeyError(key)
+        del self._memo[slot]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([k for k, slot in self._exact.items() if slot is not None and slot in self._memo])
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+#: Part verdicts of this worker process, per census options (:func:`census_record`'s ``memo``).
+_WORKER_MEMO: dict[tuple[Any, ...], dict[Any, Any]] = {}
+
+
 def _worker(args: tuple[str, list[str], list[str], float, float | None, str, bool]) -> tuple[dict[str, Any], float]:
     key, xs, ys, effort, timeout, backend, use_qe = args
     pattern = SupportPattern.from_json({"x_support": xs, "y_support": ys})
+    memo = _WORKER_MEMO.setdefault((effort, timeout, backend, use_qe), {})
     t0 = time.perf_counter()
-    rec = census_record(key, pattern, effort=effort, timeout=timeout, backend=backend, use_qe=use_qe)
+    rec = census_record(key, pattern, effort=effort, timeout=timeout, backend=backend, use_qe=use_qe, memo=memo)
     return rec, round(time.perf_counter() - t0, 4)
 
 
@@ -460,3 +529,252 @@ def render_markdown(summary: dict[str, Any], command: str, wall_seconds: float, 
         lines.append("None.")
     lines.append("")
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- re-verification from the data file alone
+#: Stages of :data:`wellposed.closedness.pipeline.STAGES` that re-check a closed verdict of a given method
+#: (the rules of ``closed_by_theorem`` are re-checked first, on the whole pattern, then on each part). A
+#: method not listed here is re-checked by running the stages in order until one answers.
+_CLOSED_STAGES: dict[str, tuple[str, ...]] = {
+    "theorem:full-space": ("linear slice onto the union", "determinantal test"),
+    "theorem:determinantal": ("determinantal test",),
+    "theorem:orbits": ("Borel orbits of nested supports",),
+}
+_QE_STAGE = "quantifier elimination"
+
+
+def read_header(path: str | Path) -> dict[str, Any]:
+    """The header line of a census file (its options), or raise :class:`InvalidSpecError` naming the file."""
+    p = Path(path)
+    try:
+        with p.open("rb") as f:
+            first = f.readline()
+    except OSError as exc:
+        raise InvalidSpecError(f"census file = {str(p)!r} cannot be read ({exc.strerror or exc}); give the path of "
+                               "a file written by `wellposed census --out`.") from None
+    try:
+        header = json.loads(first)
+    except (ValueError, RecursionError):
+        header = None
+    if not isinstance(header, dict) or header.get(CENSUS_OUTPUT.key) != FORMAT_VERSION \
+            or not isinstance(header.get("options"), dict):
+        raise InvalidSpecError(f"census file = {str(p)!r} does not start with a census header line "
+                               f"({{\"{CENSUS_OUTPUT.key}\": {FORMAT_VERSION}, ...}}); give a file written by "
+                               "`wellposed census --out`.")
+    return header
+
+
+def _check_record_shape(rec: Any) -> tuple[SupportPattern, str]:
+    """The record's pattern and key, or raise ValueError saying what is malformed."""
+    if not isinstance(rec, dict):
+        raise ValueError("the record is not a JSON object")
+    for name in ("key", "x_support", "y_support", "closed", "method"):
+        if name not in rec:
+            raise ValueError(f"the record has no {name!r}")
+    if rec["closed"] not in (True, False, None):
+        raise ValueError(f"closed = {rec['closed']!r} is not true, false or null")
+    pattern = SupportPattern.from_json({"x_support": rec["x_support"], "y_support": rec["y_support"]})
+    key = pattern.canonical_key(transpose=True)
+    if key != rec["key"]:
+        raise ValueError(f"its masks have the canonical key {key!r}, not the recorded {rec['key']!r}")
+    if (rec.get("m"), rec.get("n"), rec.get("r")) != (pattern.m, pattern.n, pattern.r):
+        raise ValueError(f"m, n, r = {rec.get('m')!r}, {rec.get('n')!r}, {rec.get('r')!r} do not match the masks "
+                         f"({pattern.m}, {pattern.n}, {pattern.r})")
+    return pattern, key
+
+
+def _closed_by_stages(part: SupportPattern, methods: list[str], budget: Any, backend: str,
+                      use_qe: bool) -> tuple[str | None, str]:
+    """Re-check that ``part`` (connected) is closed by one of ``methods``: ``(method, "")`` when a stage of
+    that method proves it closed, ``(None, why)`` otherwise (``why`` starts with "refuted" when a stage
+    proves the part not closed).
+
+    The stages asked: the closed-by-theorem rules for every ``theorem:*`` method, the stages of
+    :data:`_CLOSED_STAGES`, the QE stage for ``qe:*``; when none of them proves the part closed by one of
+    ``methods`` and some method is not one they can give, every stage in order (a method of a stage this
+    verifier does not know)."""
+    from ..backends.answer import Answer
+    from .pipeline import STAGES, PartContext
+
+    stages = dict(STAGES)
+    order = list(stages)
+    rules = order[0]  # the closed-by-theorem rules come first
+    names = {rules} if any(m.startswith("theorem:") for m in methods) else set()
+    for method in methods:
+        names.update(w for w in ((_QE_STAGE,) if method.startswith("qe:") else _CLOSED_STAGES.get(method, ()))
+                     if w in stages)
+    ctx = PartContext(part, budget, backend, use_qe, True)
+    given: set[str] = set()
+    for round_names in ([n for n in order if n in names], [n for n in order if n not in names]):
+        for name in round_names:
+            verdict = stages[name](ctx)
+            if verdict is None:
+                continue
+            if verdict.answer is Answer.NOT_CLOSED:
+                return None, f"refuted: the stage {name!r} proves the part not closed ({verdict.method})"
+            if verdict.answer is Answer.CLOSED:
+                if verdict.method in methods:
+                    return verdict.method, ""
+                given.add(verdict.method)
+        known = {m for m in methods if m.startswith("qe:") or m in _CLOSED_STAGES or m in given}
+        if round_names and all(m in known or m == "theorem:parts" for m in methods):
+            break  # every method was asked for by its own stage: no need to run the others
+    tried = ", ".join(n for n in order if n in names) or "no stage"
+    got = f" (it is closed by {', '.join(sorted(given))})" if given else ""
+    return None, f"{tried}: none proves it closed by {', '.join(methods)}{got}"
+
+
+def verify_record(rec: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+    """Re-check one census record from its own content: ``{"key", "method", "status", "detail"}``.
+
+    ``status`` is ``"verified"`` (the claim was re-checked), ``"undecided"`` (nothing is claimed: the
+    record says what was tried) or ``"refuted"`` (malformed record, masks that do not give the key, a
+    certificate that fails :func:`wellposed.closedness.verify.verify_certificate`, or a closed verdict
+    no rule of its method re-proves). A not-closed certificate is re-checked exactly (curve expanded in
+    rationals, non-membership proof); a closed verdict by re-checking the condition of its theorem (the
+    polynomial rules, or the solver-backed stage of its method with the census's counted budget) on the
+    whole pattern or on each connected part; a QE verdict by asking the QE stage again.
+
+    Examples
+    --------
+    >>> rec = census_record("T2x2x2:01.11|01.11", SupportPattern(["10", "11"], ["10", "11"]), use_qe=False)
+    >>> verify_record(rec, {"effort": 1.0})["status"]
+    'verified'
+    >>> verify_record({**rec, "closed": True}, {"effort": 1.0})["status"]
+    'refuted'
+    """
+    from ..errors import CertificateError
+    from .budget import Budget
+    from .certificates import NotClosedCertificate
+    from .pipeline import connected_parts_fast
+    from .theorems import closed_by_theorem
+
+    out: dict[str, Any] = {"key": rec.get("key") if isinstance(rec, dict) else None,
+           "method": rec.get("method") if isinstance(rec, dict) else None, "status": "refuted", "detail": ""}
+    try:
+        pattern, _ = _check_record_shape(rec)
+    except (ValueError, TypeError) as exc:
+        out["detail"] = f"malformed record: {exc}"
+        return out
+    effort = float(options.get("effort", 1.0))
+    backend = str(options.get("backend", DEFAULT_BACKEND))
+    use_qe = bool(options.get("use_qe", True))
+    budget = Budget(effort).started()
+    method = str(rec["method"])
+    if rec["closed"] is None:
+        ok = bool(str(rec.get("reason", "")).strip())
+        out.update(status="undecided" if ok else "refuted",
+                   detail="" if ok else "an undecided record must say what was tried (its reason is empty)")
+        return out
+    if rec["closed"] is False:
+        if "certificate" not in rec:
+            if not method.startswith("qe:"):
+                out["detail"] = f"a not-closed verdict by {method!r} without its certificate"
+                return out
+            return _reverify_qe(out, pattern, budget, backend, use_qe)
+        try:
+            cert = NotClosedCertificate.from_json(pattern, rec["certificate"])
+            check = cert.verify(rlimit=budget.count("verify_rlimit"), budget=budget)
+        except CertificateError as exc:
+            out["detail"] = f"the certificate does not verify: {exc}"
+            return out
+        out.update(status="verified", detail=f"certificate: curve {check.get('curve')}, proof {check.get('proof')}")
+        return out
+    # closed: the whole pattern by a rule, else every connected part by a method of part_methods
+    whole = closed_by_theorem(pattern)
+    if whole is not None and whole.method == method:
+        out.update(status="verified", detail=f"{method} on the whole pattern")
+        return out
+    methods = rec.get("part_methods") or [method]
+    if not isinstance(methods, list) or not all(isinstance(m, str) for m in methods):
+        out["detail"] = f"part_methods = {methods!r} is not a list of method names"
+        return out
+    used = []
+    for rows, cols, comps in connected_parts_fast(pattern):
+        got, why = _closed_by_stages(pattern.restrict(rows, cols, comps), methods, budget, backend, use_qe)
+        if got is None:
+            out["detail"] = f"the part with components {list(comps)}: {why}"
+            return out
+        used.append(got)
+    if method not in ("theorem:parts", *used):
+        out["detail"] = f"the parts are closed by {sorted(set(used))}, not by the recorded method {method!r}"
+        return out
+    out.update(status="verified", detail=f"{len(used)} part(s) closed by {', '.join(sorted(set(used)))}")
+    return out
+
+
+def _reverify_qe(out: dict[str, Any], pattern: SupportPattern, budget: Any, backend: str,
+                 use_qe: bool) -> dict[str, Any]:
+    """A not-closed QE verdict (no certificate): some connected part must again be proved not closed by QE."""
+    from ..backends.answer import Answer
+    from .pipeline import STAGES, PartContext, connected_parts_fast
+
+    stage = dict(STAGES).get(_QE_STAGE)
+    if stage is None:
+        out["detail"] = "this wellposed has no QE stage to re-check a QE verdict"
+        return out
+    for rows, cols, comps in connected_parts_fast(pattern):
+        verdict = stage(PartContext(pattern.restrict(rows, cols, comps), budget, backend, True, True))
+        if verdict is not None and verdict.answer is Answer.NOT_CLOSED:
+            out.update(status="verified", detail=f"QE ({backend}) again proves the part {list(comps)} not closed")
+            return out
+    out["detail"] = f"QE ({backend}) does not prove any connected part not closed again"
+    return out
+
+
+def _verify_worker(args: tuple[dict[str, Any], dict[str, Any]]) -> dict[str, Any]:
+    return verify_record(*args)
+
+
+def verify_census(path: str | Path, *, jobs: int = 1,
+                  progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Re-verify every record of the census file ``path`` from the file alone (:func:`verify_record`).
+
+    Also checks the file as a whole: the header's fingerprint is that of its options, every class of the
+    enumeration for the header's sizes has exactly one record, and no record is of another class.
+
+    Returns
+    -------
+    dict
+        ``{"records", "verified", "undecided", "refuted", "by_method": [[method, status, count]],
+        "problems": [str]}``; ``problems`` lists the refuted records and the file-level failures (empty
+        when everything verifies).
+    """
+    check_jobs(jobs)
+    if progress is not None and not callable(progress):
+        raise InvalidSpecError(f"progress = {progress!r} must be None or a callable progress(done, total).")
+    header = read_header(path)
+    options = header["options"]
+    problems: list[str] = []
+    if make_header(CENSUS_OUTPUT, options)["fingerprint"] != header.get("fingerprint"):
+        problems.append("header: the fingerprint is not the SHA-256 of the options (the header was edited)")
+    records = read_records(path)
+    keys = Counter(str(r.get("key")) for r in records)
+    problems += [f"{k}: {c} records for one class" for k, c in sorted(keys.items(), key=str) if c > 1]
+    try:
+        sizes = [int(options[k]) for k in ("max_m", "max_n", "max_r")]
+        expected = {k for k, _ in enumerate_patterns(*sizes)}
+    except (KeyError, TypeError, ValueError, InvalidSpecError) as exc:
+        problems.append(f"header: the sizes max_m, max_n, max_r cannot be read ({exc})")
+        expected = set(keys)
+    expected = {str(k) for k in expected}
+    missing = sorted(expected - set(keys))
+    if missing:
+        problems.append(f"{len(missing)} class(es) of the enumeration have no record (first: {missing[0]})")
+    extra = sorted(set(keys) - expected)
+    problems += [f"{k}: not a class of this census" for k in extra]
+    results: list[dict[str, Any]] = []
+    if progress is not None:
+        progress(0, len(records))
+    for res in ordered_map(_verify_worker, [(r, options) for r in records], jobs=jobs,
+                           max_in_flight=max(2 * jobs, 64)):
+        results.append(res)
+        if progress is not None:
+            progress(len(results), len(records))
+    problems += [f"{r['key']}: {r['detail']}" for r in results if r["status"] == "refuted"]
+    status = Counter(r["status"] for r in results)
+    by_method = Counter((str(r["method"]), r["status"]) for r in results)
+    return {"records": len(results), "verified": status["verified"], "undecided": status["undecided"],
+            "refuted": status["refuted"],
+            "by_method": sorted(([m, s, c] for (m, s), c in by_method.items()), key=lambda t: (-t[2], t[0])),
+            "problems": problems, "results": results}
