@@ -298,3 +298,94 @@ def test_part_memo_gives_the_records_of_fresh_runs() -> None:
     fresh = [census_record(k, p, use_qe=False) for k, p in patterns]
     assert json.dumps(with_memo) == json.dumps(fresh)
     assert memo and Counting.hits > 0  # some part was met again and not decided twice
+
+
+# ---------------------------------------------------------------- --verify and --summarize
+def _tampered(src: Path, dst: Path, edit: Any) -> Path:
+    """A copy of the census file ``src`` whose first record matching ``edit`` (returns the new record or
+    None) is replaced."""
+    lines = src.read_text(encoding="utf-8").splitlines()
+    for i, line in enumerate(lines[1:], 1):
+        new = edit(json.loads(line))
+        if new is not None:
+            lines[i] = json.dumps(new)
+            break
+    else:
+        raise AssertionError("no record to tamper with")
+    dst.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return dst
+
+
+def test_verify_census_accepts_the_file_and_refuses_tampering(slice_file: tuple[Path, list[dict]],
+                                                             tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    from wellposed.cli import main
+    from wellposed.closedness.census import verify_census
+
+    out, records = slice_file
+    res = verify_census(out)
+    assert res["problems"] == [] and res["refuted"] == 0
+    assert res["verified"] + res["undecided"] == res["records"] == len(records)
+    assert main(["census", "--verify", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert f"{len(records)} records: {res['verified']} verified" in text and "certificate:lu-obstruction" in text
+
+    def flip_closed(rec: dict) -> dict | None:  # a not-closed pattern claimed closed by a rule
+        return {**rec, "closed": True, "method": "theorem:dto", "part_methods": ["theorem:dto"]} \
+            if rec["closed"] is False else None
+
+    def break_certificate(rec: dict) -> dict | None:  # a wrong limit matrix
+        if rec["closed"] is not False or "limit" not in rec["certificate"]:
+            return None
+        limit = [["7" if v == "0" else v for v in row] for row in rec["certificate"]["limit"]]
+        return {**rec, "certificate": {**rec["certificate"], "limit": limit}}
+
+    def claim_not_closed(rec: dict) -> dict | None:  # a closed pattern claimed not closed, without certificate
+        return {**rec, "closed": False, "method": "certificate:curve-search"} if rec["closed"] is True else None
+
+    def wrong_key(rec: dict) -> dict | None:  # masks of another class
+        return {**rec, "x_support": ["1" * len(rec["x_support"][0])] * len(rec["x_support"])} \
+            if rec["closed"] is False else None
+
+    for name, edit, message in (("flip", flip_closed, "proves the part not closed"),
+                                ("cert", break_certificate, "the certificate does not verify"),
+                                ("claim", claim_not_closed, "without its certificate"),
+                                ("key", wrong_key, "not the recorded")):
+        bad = _tampered(out, tmp_path / f"{name}.jsonl", edit)
+        res = verify_census(bad)
+        assert res["refuted"] == 1, name
+        assert any(message in p for p in res["problems"]), (name, res["problems"])
+        assert main(["census", "--verify", str(bad)]) == 7
+        assert "refused:" in capsys.readouterr().out
+    # a dropped record and an edited header are refused too
+    lines = out.read_text(encoding="utf-8").splitlines()
+    (tmp_path / "short.jsonl").write_text("\n".join(lines[:-1]) + "\n", encoding="utf-8")
+    assert any("have no record" in p for p in verify_census(tmp_path / "short.jsonl")["problems"])
+    head = json.loads(lines[0])
+    head["options"]["effort"] = 2.0
+    (tmp_path / "head.jsonl").write_text("\n".join([json.dumps(head), *lines[1:]]) + "\n", encoding="utf-8")
+    assert any("fingerprint" in p for p in verify_census(tmp_path / "head.jsonl")["problems"])
+    (tmp_path / "notes.jsonl").write_text("hello\n", encoding="utf-8")
+    assert main(["census", "--verify", str(tmp_path / "notes.jsonl")]) == 2
+    assert "does not start with a census header line" in capsys.readouterr().err
+
+
+def test_summarize_renders_the_page_from_files_alone(slice_file: tuple[Path, list[dict]], tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from wellposed.cli import main
+
+    out, records = slice_file
+    small = tmp_path / "small.jsonl"
+    run_census(small, **_SMALL)
+    page = tmp_path / "census.md"
+    assert main(["census", "--summarize", str(out), str(small), "--markdown", str(page)]) == 0
+    text = page.read_text(encoding="utf-8")
+    assert text.count("\n## Census ") == 2
+    assert f"## Census m ≤ 2, n ≤ 2, r ≤ 2: {len(records)} classes" in text
+    assert f"Command: `wellposed census --out {small} --max-m 2 --max-n 1 --max-r 2 --effort 1 --no-qe" in text
+    assert "| **all** |" in text and "| 2 × 2 |" in text
+    s = summarize(records)
+    assert f"| not closed | {s['not_closed']} |" in text
+    # the same page again, to stdout: nothing was re-run (same bytes)
+    assert main(["census", "--summarize", str(out), str(small)]) == 0
+    assert capsys.readouterr().out == text

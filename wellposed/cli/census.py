@@ -1,4 +1,5 @@
-"""``wellposed census --out FILE``: closedness of every pattern up to a size, up to symmetry (resumable)."""
+"""``wellposed census``: closedness of every pattern up to a size, up to symmetry (resumable); re-verify a
+census file from its records alone (``--verify``); render docs/census.md from census files (``--summarize``)."""
 
 from __future__ import annotations
 
@@ -20,8 +21,16 @@ def add_parser(subparsers: Any) -> None:
         NAME, help="closedness of every pattern up to a size, up to symmetry (resumable)",
         description="Run the closedness pipeline over every support pattern with m ≤ max-m, n ≤ max-n, "
                     "r ≤ max-r up to symmetry; append JSON lines to --out (restarting skips done keys) and "
-                    "optionally write the Markdown summary table.")
-    c.add_argument("--out", required=True, help="JSONL output file (resumable)")
+                    "optionally write the Markdown summary. --verify FILE re-checks every record of a census "
+                    "file from the file alone (exit 7 if one fails); --summarize FILE... writes the Markdown "
+                    "page of one or more census files without re-running them.")
+    mode = c.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--out", help="JSONL output file (resumable)")
+    mode.add_argument("--verify", metavar="FILE",
+                      help="re-verify every record of this census file: certificates exactly, closed verdicts by "
+                           "their theorem's condition; prints counts by method, exit 7 if a record fails")
+    mode.add_argument("--summarize", nargs="+", metavar="FILE",
+                      help="render the Markdown page of these census files (to --markdown, else stdout)")
     c.add_argument("--max-m", type=positive_int, default=3)
     c.add_argument("--max-n", type=positive_int, default=3)
     c.add_argument("--max-r", type=positive_int, default=3)
@@ -32,18 +41,50 @@ def add_parser(subparsers: Any) -> None:
     c.add_argument("--retry-undecided", action="store_true", help="run the undecided keys of --out again")
     c.add_argument("--restart", action="store_true",
                    help="start --out over (delete its records) instead of resuming it")
-    c.add_argument("--markdown", help="also write the summary table to this Markdown file")
+    c.add_argument("--markdown", help="also write the summary page to this Markdown file")
     add_progress_options(c)
     c.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``wellposed census``."""
-    from ..closedness.census import read_timings, render_markdown, run_census, summarize
-    from ..errors import WellposedError
-    from ..io.outputs import atomic_write_text, output_error
+    from ..io.outputs import atomic_write_text
 
     check_output_path(args.markdown, "--markdown")  # before the census, not after it
+    if args.verify is not None:
+        return _verify(args)
+    if args.summarize is not None:
+        from ..closedness.census import render_page
+
+        page = render_page(args.summarize)
+        if args.markdown:
+            atomic_write_text(args.markdown, page, "--markdown")
+        else:
+            print(page, end="")
+        return 0
+    return _run_census(args)
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from ..closedness.census import verify_census
+    from .exit_codes import EXIT_OK, EXIT_REFUTED
+
+    t0 = time.perf_counter()
+    with progress_bar(args, "verify", "record") as bar:
+        res = verify_census(args.verify, jobs=args.jobs, progress=bar)
+    print(f"{res['records']} records: {res['verified']} verified, {res['undecided']} undecided (no claim), "
+          f"{res['refuted']} refuted in {time.perf_counter() - t0:.1f} s")
+    for method, status, count in res["by_method"]:
+        print(f"  {method:30s} {status:10s} {count}")
+    for problem in res["problems"]:
+        print(f"refused: {problem}")
+    return EXIT_REFUTED if res["problems"] else EXIT_OK
+
+
+def _run_census(args: argparse.Namespace) -> int:
+    from ..closedness.census import read_timings, render_page, run_census, summarize
+    from ..errors import WellposedError
+    from ..io.outputs import atomic_write_text, output_error
 
     t0 = time.perf_counter()
     try:
@@ -64,13 +105,6 @@ def run(args: argparse.Namespace) -> int:
     for method, answer, count in summary["by_method"]:
         print(f"  {method:30s} {answer:11s} {count}")
     if args.markdown:
-        command = (f"wellposed census --out {args.out} --max-m {args.max_m} --max-n {args.max_n} --max-r "
-                   f"{args.max_r} --effort {args.effort:g}"
-                   + (f" --timeout {args.timeout:g}" if args.timeout is not None else "") + f" --jobs {args.jobs}"
-                   + (" --retry-undecided" if args.retry_undecided else "") + (" --restart" if args.restart else "")
-                   + f" --markdown {args.markdown}")
-        note = ("The undecided keys of a first full run (the same command without `--retry-undecided`, "
-                "possibly with another effort) were re-tried by this command." if args.retry_undecided else "")
-        # atomic: a failed write leaves no truncated table (OutputError, exit 4)
-        atomic_write_text(args.markdown, render_markdown(summary, command, wall, records, note), "--markdown")
+        # atomic: a failed write leaves no truncated page (OutputError, exit 4)
+        atomic_write_text(args.markdown, render_page([args.out]), "--markdown")
     return 0

@@ -11,6 +11,7 @@ Exit codes
 5  the output belongs to another run: another process is writing it, or it was written from another
    input, with other options or by another command (use --restart or another --out).
 6  a required external tool is not installed (the message says how to install it).
+7  ``census --verify``: a record of the census file does not verify (each is listed on stdout).
 130  interrupted (Ctrl-C); a batch run can be resumed by running the same command again.
 
 Library code raises the exceptions of :mod:`wellposed.errors`; only :func:`wellposed.cli.app.main` (and the
@@ -22,7 +23,7 @@ from __future__ import annotations
 from ..errors import BackendNotAvailableError, OutputConflictError, OutputError, WellposedError
 
 __all__ = ["exit_code_for", "message_for", "HANDLED", "EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "EXIT_PARTIAL",
-           "EXIT_OUTPUT", "EXIT_CONFLICT", "EXIT_BACKEND", "EXIT_INTERRUPTED"]
+           "EXIT_OUTPUT", "EXIT_CONFLICT", "EXIT_BACKEND", "EXIT_REFUTED", "EXIT_INTERRUPTED"]
 
 #: Exit code of every kind of failure; this module is the only mapping from failures to exit codes.
 #: (0 success; 3 = a batch finished but some input records were invalid; 130 = interrupted.)
@@ -33,6 +34,7 @@ EXIT_PARTIAL = 3  # batch finished; some records were invalid (each has an error
 EXIT_OUTPUT = 4  # an output cannot be written (permissions, a directory, full disk)
 EXIT_CONFLICT = 5  # the output belongs to another run (locked, other input/options, other command)
 EXIT_BACKEND = 6  # a required external tool is not installed (e.g. qepcad)
+EXIT_REFUTED = 7  # census --verify: a record's claim does not verify
 EXIT_INTERRUPTED = 130
 
 

@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 
 def _check_size(name: str, value: Any, upper: int = 4) -> int:
     return validate.integer(value, name, low=1, high=upper,
-                            hint="the census grows doubly exponentially; 3 is the published range")
+                            hint="the census grows doubly exponentially; 3 and 4 are the published ranges")
 
 
 def enumerate_patterns(max_m: int = 3, max_n: int = 3, max_r: int = 3) -> Iterator[tuple[str, SupportPattern]]:
@@ -256,6 +256,22 @@ def timings_path(out: str | Path) -> Path:
     return p.with_name(p.name + ".timings.jsonl")
 
 
+def read_run(out: str | Path) -> dict[str, Any]:
+    """The last run's ``{"wall_seconds", "jobs"}`` noted at the end of the timings file (``{}`` if none)."""
+    p = timings_path(out)
+    found: dict[str, Any] = {}
+    if not p.is_file():
+        return found
+    for line in p.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(obj, dict) and isinstance(obj.get("run"), dict):
+            found = obj["run"]
+    return found
+
+
 def read_timings(out: str | Path) -> dict[str, float]:
     """Seconds per key of the census ``out`` (the last run of each key), ``{}`` if none were kept."""
     p = timings_path(out)
@@ -400,6 +416,7 @@ def run_census(out: str | Path, *, max_m: int = 3, max_n: int = 3, max_r: int = 
     from .budget import Budget, z3_version
 
     Budget(effort, timeout)  # validates both
+    t_start = time.perf_counter()
     path = Path(out)
     if path.is_dir():
         raise OutputError(f"--out = {str(path)!r} is a directory; give a file name inside it (e.g. "
@@ -436,6 +453,9 @@ def run_census(out: str | Path, *, max_m: int = 3, max_n: int = 3, max_r: int = 
                     done += 1
                     if progress is not None:
                         progress(done, len(patterns))
+                if tasks:  # the wall-clock time of this run (information only: docs/census.md prints it)
+                    tf.write(json.dumps({"run": {"wall_seconds": round(time.perf_counter() - t_start, 1),
+                                                 "jobs": int(jobs), "patterns": len(tasks)}}) + "\n")
         except OSError as exc:
             raise output_error("--out", timing_file, exc) from None
         finally:
@@ -478,56 +498,139 @@ def summarize(records: list[dict[str, Any]], timings: dict[str, float] | None = 
     }
 
 
-def render_markdown(summary: dict[str, Any], command: str, wall_seconds: float, records: list[dict[str, Any]],
-                    note: str = "") -> str:
-    """The census table as Markdown (docs/census.md); ``note`` is printed under the command."""
-    lines = [
-        "# Closedness census",
-        "",
-        "Every support pattern (I, J) with m, n ≤ 3 and r ≤ 3, up to row, column and component permutations,",
-        "dropping empty components and transposition (one canonical key each), run through the closedness",
-        "pipeline (`wellposed.closedness.decide_closedness`). Every not-closed verdict carries a certificate",
-        "(limit matrix, Laurent curve, non-membership proof) stored in the data file and re-verified.",
-        "",
-        f"Command: `{command}`  ",
-        "The records are a function of the patterns and of the options in the file's header line (effort, "
-        "backend, z3 version): the engine's budgets are counts, not seconds, so the same command reproduces "
-        "the data file byte for byte on any machine (timings go to the separate `OUT.timings.jsonl`); to check, "
-        "run it with another `--out` and compare the two files with `cmp`.  ",
-        f"Wall-clock time of the last run: {wall_seconds:.1f} s (sum of per-pattern times "
-        f"{summary['seconds_total']:.1f} s, slowest pattern {summary['seconds_max']:.2f} s; information only).",
-        *([note] if note else []),
-        "",
-        "## Summary",
-        "",
-        "| answer | patterns |",
-        "|---|---:|",
-        f"| closed | {summary['closed']} |",
-        f"| not closed | {summary['not_closed']} |",
-        f"| undecided | {summary['undecided_count']} |",
-        f"| **total** | **{summary['total']}** |",
-        "",
-        f"Decided with evidence: **{100 * summary['decided_fraction']:.2f} %**.",
-        "",
-        "## By method",
-        "",
-        "| method | answer | patterns |",
-        "|---|---|---:|",
-    ]
+def census_command(options: dict[str, Any], out: str, jobs: int | None = None) -> str:
+    """The ``wellposed census`` command that writes a census file with ``options`` (its header's) to ``out``.
+
+    >>> census_command({"max_m": 3, "max_n": 3, "max_r": 3, "effort": 1.0, "timeout": None, "use_qe": True,
+    ...                 "backend": "z3"}, "c.jsonl", jobs=2)
+    'wellposed census --out c.jsonl --max-m 3 --max-n 3 --max-r 3 --effort 1 --jobs 2'
+    """
+    cmd = (f"wellposed census --out {out} --max-m {options.get('max_m')} --max-n {options.get('max_n')} "
+           f"--max-r {options.get('max_r')} --effort {float(options.get('effort', 1.0)):g}")
+    if options.get("timeout") is not None:
+        cmd += f" --timeout {float(options['timeout']):g}"
+    if options.get("backend", DEFAULT_BACKEND) != DEFAULT_BACKEND:
+        cmd += f" --backend {options['backend']}"
+    if options.get("use_qe") is False:
+        cmd += " --no-qe"
+    return cmd + (f" --jobs {jobs}" if jobs is not None else "")
+
+
+def _shape_table(records: list[dict[str, Any]]) -> list[str]:
+    """Classes by (m, n, r) as a Markdown table: one row per m × n (m ≤ n), one column per r."""
+    counts: Counter[tuple[int, int, int]] = Counter()
+    for rec in records:
+        shape = str(rec["key"]).lstrip("T~G").split(":")[0].split("x")
+        m, n, r = (int(t) for t in shape)
+        counts[(m, n, r)] += 1
+    ranks = sorted({r for _, _, r in counts})
+    lines = ["| m × n | " + " | ".join(f"r = {r}" for r in ranks) + " | all |",
+             "|---|" + "---:|" * (len(ranks) + 1)]
+    for m, n in sorted({(m, n) for m, n, _ in counts}):
+        row = [counts[(m, n, r)] for r in ranks]
+        lines.append(f"| {m} × {n} | " + " | ".join(str(c) for c in row) + f" | {sum(row)} |")
+    lines.append("| **all** | " + " | ".join(str(sum(c for (_, _, rr), c in counts.items() if rr == r))
+                                          for r in ranks) + f" | **{sum(counts.values())}** |")
+    return lines
+
+
+def render_markdown(summary: dict[str, Any], command: str, wall_seconds: float | None,
+                    records: list[dict[str, Any]], note: str = "", *, title: str | None = None,
+                    level: int = 1, figure: str | None = None) -> str:
+    """One census as Markdown: command, timing (if known), classes by (m, n, r), answers, methods and
+    the undecided classes with what was tried. ``level`` is the heading level of the census's title
+    (``title``, default "Closedness census"); ``figure`` a Markdown image line shown under the answers.
+    """
+    h = "#" * level
+    lines = [f"{h} {title or 'Closedness census'}", "", f"Command: `{command}`  "]
+    if wall_seconds is not None:
+        lines.append(f"Wall-clock time of the last run: {wall_seconds:.1f} s (sum of per-pattern times "
+                     f"{summary['seconds_total']:.1f} s, slowest pattern {summary['seconds_max']:.2f} s; "
+                     "information only).")
+    elif summary.get("seconds_total"):
+        lines.append(f"Sum of per-pattern times {summary['seconds_total']:.1f} s, slowest pattern "
+                     f"{summary['seconds_max']:.2f} s (information only).")
+    lines += [*([note] if note else []), "", f"{h}# Classes by (m, n, r)", "",
+              "r counts the non-empty components (r = 0: the zero pattern); m ≤ n up to transposition.", "",
+              *_shape_table(records), "",
+              f"{h}# Summary", "", "| answer | patterns |", "|---|---:|",
+              f"| closed | {summary['closed']} |",
+              f"| not closed | {summary['not_closed']} |",
+              f"| undecided | {summary['undecided_count']} |",
+              f"| **total** | **{summary['total']}** |",
+              "", f"Decided with evidence: **{100 * summary['decided_fraction']:.2f} %**.", ""]
+    if figure:
+        lines += [figure, ""]
+    lines += [f"{h}# By method", "", "| method | answer | patterns |", "|---|---|---:|"]
     lines += [f"| `{m}` | {a} | {c} |" for m, a, c in summary["by_method"]]
     lines += ["", "`theorem:parts` means the pattern splits into connected parts closed by different rules.", ""]
-    lines += ["## Undecided patterns", ""]
+    lines += [f"{h}# Undecided patterns", ""]
     if summary["undecided"]:
         lines += ["Key format `T<m>x<n>x<r>:<rows of I>|<rows of J>` (rows as 0/1 strings, one character per",
-                  "component).", "", "| key | reason |", "|---|---|"]
+                  "component). What was tried: every stage of the pipeline, with the counted budgets of the "
+                  "header's effort; the stages that ran to their budget say so.", "",
+                  "| key | what was tried |", "|---|---|"]
         by_key = {r["key"]: r for r in records}
         for k in summary["undecided"]:
             reason = str(by_key[k].get("reason", ""))
             reason = reason.split("no certificate was found; ", 1)[-1].replace("|", "\\|")
-            lines.append(f"| `{k}` | {reason[:260]} |")
+            shown_key = k.replace("|", "\\|")  # a bar ends a table cell, even inside a code span
+            lines.append(f"| `{shown_key}` | {reason} |")
     else:
         lines.append("None.")
     lines.append("")
+    return "\n".join(lines)
+
+
+#: Figures of docs/census.md drawn from a census data file (:mod:`wellposed.docs_figures`), by file name.
+CENSUS_FIGURES = {"closedness-m3n3r3.jsonl": "![Census verdicts by method, counted from "
+                                             "cases/census/closedness-m3n3r3.jsonl](figures/census-methods.png)"}
+
+
+def render_page(paths: list[str | Path], shown: list[str] | None = None) -> str:
+    """docs/census.md from census data files alone (nothing is re-run): one section per file.
+
+    ``shown`` are the paths printed on the page (default: as given). The timing line of a census is
+    printed when its timings file (:func:`timings_path`) is beside it (it is not published: timings are
+    information only).
+    """
+    shown = [str(p) for p in paths] if shown is None else shown
+    lines = [
+        "# Closedness census",
+        "",
+        "Every support pattern (I, J) up to a size, up to row, column and component permutations, dropping",
+        "empty components and transposition (one canonical key each), run through the closedness pipeline",
+        "(`wellposed.closedness.decide_closedness`). Every not-closed verdict carries a certificate (limit",
+        "matrix, Laurent curve, non-membership proof) stored in the data file.",
+        "",
+        "The records are a function of the patterns and of the options in each file's header line (effort,",
+        "backend, z3 version): the engine's budgets are counts, not seconds, so the command of a census",
+        "reproduces its data file byte for byte on any machine (timings go to the separate",
+        "`OUT.timings.jsonl`); to check, run it with another `--out` and compare the two files with `cmp`.",
+        "`wellposed census --verify FILE` re-checks every record from the data file alone (certificates",
+        "exactly, closed verdicts by the condition of their theorem) and exits with code 7 if one fails.",
+        "This page is regenerated from the data files, without re-running anything, by",
+        f"`wellposed census --summarize {' '.join(shown)} --markdown docs/census.md`.",
+        "",
+    ]
+    for path, name in zip(paths, shown, strict=True):
+        header = read_header(path)
+        options = header["options"]
+        records = read_records(path)
+        latest = {r["key"]: r for r in records if isinstance(r, dict) and "key" in r}
+        records = [latest[k] for k in sorted(latest)]
+        timings = read_timings(path)
+        summary = summarize(records, {k: v for k, v in timings.items() if k in latest})
+        run = read_run(path)
+        note = ""
+        if header.get("retried_with"):
+            note = (f"The undecided keys of the first run were re-tried with `--retry-undecided` and the budgets "
+                    f"{header['retried_with']}.")
+        title = (f"Census m ≤ {options.get('max_m')}, n ≤ {options.get('max_n')}, r ≤ {options.get('max_r')}: "
+                 f"{summary['total']} classes")
+        lines.append(render_markdown(summary, census_command(options, name, run.get("jobs")),
+                                     run.get("wall_seconds") if timings else None, records, note,
+                                     title=title, level=2, figure=CENSUS_FIGURES.get(Path(path).name)))
     return "\n".join(lines)
 
 
