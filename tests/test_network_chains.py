@@ -206,9 +206,9 @@ def test_full_factor_merge_decides_a_chain_the_complete_rule_does_not() -> None:
 
 # ---------------------------------------------------------------- restriction certificates and chain QE
 def test_restriction_certificate_is_reverified_and_tampering_is_caught() -> None:
-    # network order: W1 (3×2), W2 (2×3), W3 (2×2); no merge applies, and fixing W3 to its own mask leaves the
-    # pair W2·W1, whose LU-type certificate curve reaches a limit outside P
-    masks = [np.array(m, bool) for m in ([[0, 0], [0, 1], [1, 1]], [[0, 1, 1], [1, 0, 1]], [[0, 1], [1, 1]])]
+    # network order: W1 (2×3), W2 = U, W3 = L; no merge applies, and fixing one factor to a constant leaves a
+    # two-factor pair whose LU-type certificate curve reaches a limit outside P
+    masks = [np.array(m, bool) for m in ([[1, 1, 0], [0, 1, 1]], [[1, 1], [0, 1]], [[1, 0], [1, 1]])]
     red = reduce_chain(masks)
     assert red.length == 3
     cert = restriction_certificate(masks, red)
@@ -268,3 +268,56 @@ def test_small_census_run_reproduces(tmp_path: Path) -> None:
     run_chain_census(again, max_dim=1, cross_check=True)
     assert out.read_bytes() == again.read_bytes()
     assert len(recs) == 6 and not summarize_chain_census(recs)["disagreements"]
+
+
+# ---------------------------------------------------------------- entries on no path, full end factor
+def test_trim_dead_keeps_the_products() -> None:
+    from wellposed.network.reduction import trim_dead
+
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        masks = [rng.random((3, 2)) < 0.4, rng.random((3, 3)) < 0.4, rng.random((2, 3)) < 0.4]
+        trimmed, removed = trim_dead(masks)
+        assert removed == sum(int(m.sum()) for m in masks) - sum(int(t.sum()) for t in trimmed)
+        assert all((t <= m).all() for t, m in zip(trimmed, masks, strict=True))
+        # same products: random weights on the original masks give the same product on the trimmed ones
+        ws = [np.where(m, rng.integers(-3, 4, m.shape), 0) for m in masks]
+        full = ws[2] @ ws[1] @ ws[0]
+        cut = [np.where(t, w, 0) for t, w in zip(trimmed, ws, strict=True)]
+        assert (cut[2] @ cut[1] @ cut[0] == full).all()
+
+
+def test_full_end_factor_rule_and_its_construction() -> None:
+    import sympy
+
+    from wellposed.network.chains import full_end_factor
+
+    f = lambda *rows: np.array([[c == "1" for c in r] for r in rows])  # noqa: E731
+    masks = [f("11", "01", "10"), f("111", "110"), f("11", "11")]  # network order; X1 = W3 full 2×2
+    assert reduce_chain(masks).length == 3 and full_end_factor(masks) is not None
+    assert linear_set_verdict(masks).method == "theorem:full-end-factor"
+    # the proof's construction: B = W2 W1 of full column rank, W3 = A B⁺ reaches any A exactly
+    rng = np.random.default_rng(0)
+    b = sympy.Matrix(np.where(masks[1], rng.integers(1, 9, masks[1].shape), 0)) * \
+        sympy.Matrix(np.where(masks[0], rng.integers(1, 9, masks[0].shape), 0))
+    assert b.rank() == 2
+    a = sympy.Matrix([[3, -1], [sympy.Rational(1, 2), 7]])
+    w3 = a * (b.T * b).inv() * b.T
+    assert w3 * b == a
+    # no full rectangle at either end: the rule does not apply
+    assert full_end_factor([UP, LO, UP]) is None
+
+
+def test_docs_census_table_is_the_rendering_of_the_data_files() -> None:
+    from wellposed.network.chain_census import chain_census_table
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "chains.md").read_text(encoding="utf-8")
+    for name in ("chains3-d2.jsonl", "chains3-2322.jsonl"):
+        assert chain_census_table(_records(name)) in page, name
+
+
+def test_cli_chain_census_refuses_bad_dims(capsys: pytest.CaptureFixture[str]) -> None:
+    from wellposed.cli.app import main
+
+    assert main(["chain-census", "--out", "x.jsonl", "--dims", "2,0,2"]) == 2
+    assert "--dims" in capsys.readouterr().err

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import InvalidSpecError
 
-__all__ = ["ChainClass", "chain_classes", "run_chain_census", "summarize_chain_census", "MAX_RAW"]
+__all__ = ["ChainClass", "chain_classes", "run_chain_census", "summarize_chain_census", "chain_census_table", "MAX_RAW"]
 
 #: Dimension tuples with more raw chains than this are refused (the orbit enumeration visits each one).
 MAX_RAW = 1 << 18
@@ -169,3 +169,27 @@ def summarize_chain_census(records: list[dict[str, Any]]) -> dict[str, Any]:
             "undecided": [r for r in records if r["closed"] is None],
             "by_method": sorted(by_method.items()), "by_dims": {k: dict(v) for k, v in sorted(by_dims.items())},
             "cross_checked": sum("qe_check" in r for r in records), "disagreements": disagreements}
+
+
+def chain_census_table(records: list[dict[str, Any]]) -> str:
+    """The Markdown table of a census: one row per dimension tuple, counts of closed / not closed / undecided
+    classes and the classes decided by each method (docs/chains.md shows it for the shipped files).
+
+    Examples
+    --------
+    >>> print(chain_census_table([{"dims": [1, 1, 1, 1], "closed": True, "method": "reduction:linear"}]))
+    | dims d0×d1×d2×d3 | classes | closed | not closed | open | by method |
+    |---|---:|---:|---:|---:|---|
+    | 1×1×1×1 | 1 | 1 | 0 | 0 | reduction:linear 1 |
+    | all | 1 | 1 | 0 | 0 | reduction:linear 1 |
+    """
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        groups.setdefault("×".join(str(d) for d in r["dims"]), []).append(r)
+    lines = ["| dims d0×d1×d2×d3 | classes | closed | not closed | open | by method |", "|---|---:|---:|---:|---:|---|"]
+    for key, rs in [*sorted(groups.items()), ("all", records)]:
+        methods = Counter(r["method"] for r in rs)
+        lines.append(f"| {key} | {len(rs)} | {sum(r['closed'] is True for r in rs)} | "
+                     f"{sum(r['closed'] is False for r in rs)} | {sum(r['closed'] is None for r in rs)} | "
+                     + ", ".join(f"{m} {n}" for m, n in sorted(methods.items())) + " |")
+    return "\n".join(lines)

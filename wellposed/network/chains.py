@@ -29,7 +29,11 @@ from ..support import SupportPattern
 from .certificates import _fmt, _Sparse, _split_merged, _verify_factor_curve
 from .reduction import ChainReduction
 
-__all__ = ["Block", "direct_sum_blocks", "restriction_certificate", "chain_qe", "CHAIN_QE_MAX_VARIABLES"]
+__all__ = ["Block", "direct_sum_blocks", "full_end_factor", "restriction_certificate", "chain_qe",
+           "CHAIN_QE_MAX_VARIABLES"]
+
+#: The prime of the exact rank computation of :func:`full_end_factor` (products stay below 2⁶³).
+_PRIME = 2_147_483_647
 
 #: Chains whose closedness sentence (without zero patterns) has more variables than this skip the QE stage.
 CHAIN_QE_MAX_VARIABLES = 40
@@ -118,6 +122,82 @@ def _record(masks: Sequence[np.ndarray], factors: dict[int, _Sparse], limit: dic
                                for (i, j), p in sorted(factors.get(ell, {}).items())]
                     for ell in range(1, len(masks) + 1)},
     }
+
+
+# ------------------------------------------------------------------------------------------ full end factor
+def _rank_mod_p(a: np.ndarray) -> int:
+    """Rank over GF(p) of an integer matrix (entries already reduced mod p); a lower bound of its rank over ℚ."""
+    m = a.copy() % _PRIME
+    rank = 0
+    rows, cols = m.shape
+    for c in range(cols):
+        pivot = next((r for r in range(rank, rows) if m[r, c]), None)
+        if pivot is None:
+            continue
+        m[[rank, pivot]] = m[[pivot, rank]]
+        inv = pow(int(m[rank, c]), _PRIME - 2, _PRIME)
+        m[rank] = (m[rank] * inv) % _PRIME
+        below = np.flatnonzero(m[:, c])
+        for r in below:
+            if r != rank:
+                m[r] = (m[r] - m[r, c] * m[rank]) % _PRIME
+        rank += 1
+        if rank == rows:
+            break
+    return rank
+
+
+def _instance_product(masks: Sequence[np.ndarray], seed: int) -> np.ndarray:
+    """``W_k ⋯ W_1 mod p`` for integer weights drawn on the masks (seeded), computed mod p."""
+    rng = np.random.default_rng(seed)
+    prod = None
+    for m in masks:
+        w = np.where(m, rng.integers(1, 1 << 20, size=m.shape), 0).astype(np.int64)
+        prod = w if prod is None else _mulmod(w, prod)
+    assert prod is not None  # at least one mask
+    return prod
+
+
+def _mulmod(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    out = np.zeros((a.shape[0], b.shape[1]), np.int64)
+    for k in range(a.shape[1]):  # one rank-one update at a time keeps every product below 2⁶³
+        out = (out + np.outer(a[:, k], b[k]) % _PRIME) % _PRIME
+    return out
+
+
+def full_end_factor(masks: Sequence[np.ndarray], max_size: int = 256) -> str | None:
+    """The full-end-factor rule (docs/chains.md §2): a reason when it proves ``P`` a linear space, else None.
+
+    If the last layer's mask is a full rectangle ``R × Q`` and some product ``B`` of the earlier layers with
+    rows restricted to ``Q`` has rank equal to the number ``|U|`` of nonzero columns of their boolean product,
+    then ``P`` is every matrix supported on ``R × U`` (``W_L = A B⁺``). Mirror statement for the first layer.
+    The rank is certified exactly: integer weights (seeded), rank over GF(p) ≤ rank over ℚ ≤ ``|U|``.
+
+    >>> up = np.triu(np.ones((2, 2), bool))
+    >>> full_end_factor([up, up.T, np.ones((2, 2), bool)]) is not None
+    True
+    """
+    from .masks import bool_product
+    from .reduction import _rectangle
+
+    for side in ("last", "first"):
+        ms = list(masks) if side == "last" else [m.T for m in reversed(masks)]
+        end, rest = ms[-1], [m.copy() for m in ms[:-1]]
+        if not _rectangle(end):
+            continue
+        rest[-1] &= np.asarray(end.any(axis=0))[:, None]  # rows Q of the rest's product
+        support = bool_product(rest)
+        u = int(support.any(axis=0).sum())
+        if u == 0 or max(support.shape) > max_size:
+            continue
+        for seed in range(2):
+            if _rank_mod_p(_instance_product(rest, seed)) == u:
+                rows = int(end.any(axis=1).sum())
+                layer = len(ms) if side == "last" else 1
+                return (f"layer {layer} is a full {rows}×{int(end.any(axis=0).sum())} rectangle and the product of "
+                        f"the other layers reaches rank {u} (an exact integer instance, rank checked mod p), the "
+                        f"number of columns it can touch: P is every matrix on the boolean product")
+    return None
 
 
 # ------------------------------------------------------------------------------------------ restrictions

@@ -13,7 +13,7 @@ from ..classify import Classification
 from ..kronecker import KSPattern
 from ..support import SupportPattern
 from .certificates import _lift_certificate
-from .chains import chain_qe, direct_sum_blocks, embed_certificate, restriction_certificate
+from .chains import chain_qe, direct_sum_blocks, embed_certificate, full_end_factor, restriction_certificate
 from .kronecker_chains import KS_REFERENCE, ks_chain
 from .masks import validate_masks
 from .pairs import DEFAULT_ENGINE_LIMIT, _check_budget, _decide_pair, pair_pattern
@@ -27,6 +27,8 @@ LINEAR_SET_METHODS: dict[str, str] = {
     "reduction:linear": "exact linear merges leave one factor: P is a linear space of matrices",
     "reduction:two-factor": "exact linear merges leave two factors: P is that two-factor set",
     "theorem:ks-chainable": "chainable Kronecker-sparse chain: closed (" + KS_REFERENCE + ")",
+    "theorem:full-end-factor": "an end layer is a full rectangle and the other layers reach full rank: P is a "
+                               "linear space",
     "reduction:direct-sum": "the layered graph splits into blocks: P is their direct sum, closed iff every block is",
     "certificate:restriction": "three factors: a factor fixed to a constant leaves a two-factor set inside P whose "
                                "certificate curve has a limit proved outside P (z3), re-verified independently",
@@ -185,6 +187,9 @@ def _many_factors(ms: list[np.ndarray], red: Any, *, closedness: bool, effort: f
                   use_qe: bool, backend: str) -> LinearSetVerdict:
     """Three or more connected factors left after the merges: restriction certificates, then the chain QE."""
     notes: list[str] = []
+    full = full_end_factor(list(red.masks))
+    if full is not None:
+        return LinearSetVerdict(True, "theorem:full-end-factor", f"{full}, hence closed", red.groups, red.steps)
     if red.length == 3 and closedness:
         cert = restriction_certificate(ms, red, effort=effort, backend=backend)
         if cert is not None:

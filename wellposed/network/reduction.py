@@ -12,7 +12,7 @@ from ..support import SupportPattern
 from .masks import bool_product
 from .pairs import _classified, pair_pattern
 
-__all__ = ["ChainReduction", "reduce_chain"]
+__all__ = ["ChainReduction", "reduce_chain", "trim_dead"]
 
 
 @dataclass(frozen=True)
@@ -47,18 +47,50 @@ def _matching(mask: np.ndarray) -> tuple[tuple[int, int], ...]:
     return tuple((int(i), int(j)) for i, j in enumerate(col_of_row) if j >= 0)
 
 
+def _rectangle(mask: np.ndarray) -> bool:
+    """Is the mask a nonempty full rectangle ``R × Q`` (all ones on its nonzero rows and columns)?"""
+    rows, cols = mask.any(axis=1), mask.any(axis=0)
+    return bool(mask.any()) and bool(np.array_equal(mask, np.outer(rows, cols)))
+
+
 def _full_merge(later: np.ndarray, earlier: np.ndarray) -> tuple[str, tuple[tuple[int, int], ...]] | None:
-    """The full-factor merge (docs/chains.md): ``W_later`` all ones and a matching of ``M_earlier`` covering its
-    nonzero columns, or ``W_earlier`` all ones and a matching of ``M_later`` covering its nonzero rows."""
-    if later.all():
-        match = _matching(earlier)
-        if len(match) == int(earlier.any(axis=0).sum()):
+    """The full-factor merge (docs/chains.md): ``M_later`` a full rectangle ``R × Q`` and a matching of
+    ``M_earlier`` restricted to the rows ``Q`` covering its nonzero columns, or the mirror statement."""
+    if _rectangle(later):
+        live = earlier & np.asarray(later.any(axis=0))[:, None]
+        match = _matching(live)
+        if len(match) == int(live.any(axis=0).sum()):
             return "full-later", match
-    if earlier.all():
-        match = _matching(later)
-        if len(match) == int(later.any(axis=1).sum()):
+    if _rectangle(earlier):
+        live = later & np.asarray(earlier.any(axis=1))[None, :]
+        match = _matching(live)
+        if len(match) == int(live.any(axis=1).sum()):
             return "full-earlier", match
     return None
+
+
+def trim_dead(masks: Sequence[np.ndarray]) -> tuple[list[np.ndarray], int]:
+    """Remove the entries that lie on no path of the chain (first layer first); returns the masks and how many
+    entries were removed. ``P`` is unchanged: an entry ``W_ℓ[o, i]`` enters a product only through paths that
+    also use an entry of ``W_{ℓ-1}`` with output ``i`` and one of ``W_{ℓ+1}`` with input ``o``.
+
+    >>> trim_dead([np.ones((2, 2), bool), np.array([[1, 0], [0, 0]], bool)])[1]
+    2
+    """
+    ms = [np.array(m, dtype=bool) for m in masks]
+    before = sum(int(m.sum()) for m in ms)
+    changed = True
+    while changed:
+        changed = False
+        for ell in range(len(ms)):
+            keep = ms[ell].copy()
+            if ell > 0:  # input i of layer ℓ needs an entry of layer ℓ-1 with output i
+                keep &= np.asarray(ms[ell - 1].any(axis=1))[None, :]
+            if ell + 1 < len(ms):  # output o of layer ℓ needs an entry of layer ℓ+1 with input o
+                keep &= np.asarray(ms[ell + 1].any(axis=0))[:, None]
+            if not np.array_equal(keep, ms[ell]):
+                ms[ell], changed = keep, True
+    return ms, before - sum(int(m.sum()) for m in ms)
 
 
 @dataclass(frozen=True)
@@ -86,8 +118,9 @@ def reduce_chain(masks: Sequence[np.ndarray], *, full_factors: bool = True,
         First layer first, each ``out × in`` (validated by :func:`validate_masks`).
 
     full_factors : bool
-        Also apply the full-factor merge (an all-ones factor next to a mask with a matching covering its
-        nonzero columns, resp. rows; docs/chains.md).
+        Also remove the entries on no path (:func:`trim_dead`) and apply the full-factor merge (a mask that
+        is a full rectangle next to a mask with a matching covering its live nonzero columns, resp. rows;
+        docs/chains.md).
 
     Returns
     -------
@@ -109,8 +142,13 @@ def reduce_chain(masks: Sequence[np.ndarray], *, full_factors: bool = True,
     nonzero rows), the products are again every matrix on the boolean product. At most ``L - 1`` merges,
     each pass ``O(L)`` classifications: ``O(L²)`` Gram products in the worst case.
     """
-    nodes = [_Node(np.asarray(m, dtype=bool), (ell + 1,)) for ell, m in enumerate(masks)]
     steps: list[str] = []
+    if full_factors and len(masks) >= 3:  # two factors: the closedness engine drops empty components itself
+        masks, removed = trim_dead(masks)
+        if removed:
+            steps.append(f"{removed} allowed entr{'y lies' if removed == 1 else 'ies lie'} on no path through the "
+                         "chain (an inner index with no entry on one side): removed, P is unchanged")
+    nodes = [_Node(np.asarray(m, dtype=bool), (ell + 1,)) for ell, m in enumerate(masks)]
     changed = True
     while changed and len(nodes) > 1:
         changed = False
