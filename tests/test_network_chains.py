@@ -29,7 +29,7 @@ from wellposed.network.chain_verify import verify_chain_certificate
 from wellposed.network.chains import chain_qe, direct_sum_blocks, restriction_certificate
 from wellposed.network.reduction import _full_merge
 
-CENSUS = Path(__file__).resolve().parent.parent / "cases" / "census"
+CENSUS = Path(__file__).resolve().parent.parent / "cases" / "census" / "chains3"
 UP = np.triu(np.ones((2, 2), bool))
 LO = UP.T
 EYE = np.eye(2, dtype=bool)
@@ -247,10 +247,12 @@ def test_census_d2_file_is_complete_decided_and_agrees_with_qe() -> None:
         assert r["qe_check"] == {True: "closed", False: "not closed"}[r["closed"]], r
 
 
-def test_census_certificates_reverify() -> None:
+@pytest.mark.parametrize("name", ["chains3-d2.jsonl", "chains3-2223.jsonl", "chains3-2322.jsonl",
+                                  "chains3-3223.jsonl"])
+def test_census_certificates_reverify(name: str) -> None:
     from wellposed.network.certificates import _verify_factor_curve
 
-    for r in _records("chains3-d2.jsonl"):
+    for r in _records(name):
         cert = r["certificate"]
         if r["closed"] is False and cert and "factors" in cert:
             masks = _masks(r)
@@ -312,7 +314,7 @@ def test_docs_census_table_is_the_rendering_of_the_data_files() -> None:
     from wellposed.network.chain_census import chain_census_table
 
     page = (Path(__file__).resolve().parent.parent / "docs" / "chains.md").read_text(encoding="utf-8")
-    for name in ("chains3-d2.jsonl", "chains3-2322.jsonl"):
+    for name in ("chains3-d2.jsonl", "chains3-2322.jsonl", "chains3-2223.jsonl", "chains3-3223.jsonl"):
         assert chain_census_table(_records(name)) in page, name
 
 
