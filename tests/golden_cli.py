@@ -38,7 +38,7 @@ def commands() -> list[tuple[str, list[str]]]:
     out.append(("cases.txt", ["cases"]))
     out.append(("cases-lu-2.txt", ["cases", "lu-2"]))
     for cmd in ["analyze", "batch", "families", "cases", "solve", "backends", "demo", "quantize", "network", "factor",
-                "closedness", "census", "report"]:
+                "closedness", "census", "chain-census", "report"]:
         out.append((f"help-{cmd}.txt", [cmd, "--help"]))
     out.append(("help.txt", ["--help"]))
     return out

@@ -18,6 +18,7 @@ from . import (
     batch,
     cases,
     census,
+    chain_census,
     closedness,
     demo,
     factor,
@@ -34,7 +35,7 @@ __all__ = ["main", "build_parser", "COMMANDS"]
 
 #: The sub-command modules, in the order ``wellposed --help`` lists them.
 COMMANDS = (analyze, batch, families, cases, solve, backends, demo, quantize, network, factor, closedness, census,
-            report)
+            chain_census, report)
 
 
 class _Parser(argparse.ArgumentParser):

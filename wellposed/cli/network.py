@@ -105,10 +105,14 @@ def format_report(rec: dict[str, Any]) -> str:
     for step in lin["steps"]:
         out.append(f"  - {step}")
     cert = lin.get("certificate")
-    if cert:
+    if cert and cert.get("limit") is not None:
         limit = "[" + ", ".join("[" + ", ".join(row) + "]" for row in cert["limit"]) + "]"
+        verified = cert.get("verified", {})
         out.append(f"  limit matrix A* = {limit}: reached by an explicit curve of the {rec['num_layers']} factors "
-                   f"(exact check passed), not in P (proof: {cert['verified']['pair_proof']})")
+                   f"(exact check passed), not in P (proof: {verified.get('pair_proof') or verified.get('proof')})")
+    elif cert and cert.get("qe"):
+        out.append(f"  evidence: {cert['qe']['backend']} on {cert['qe']['on']}: "
+                   + ", ".join(f"{name} {answer}" for name, answer in cert["qe"]["answers"][-3:]))
     relu = rec["relu"]
     out.append(f"ReLU network training: {relu['status'].upper()}")
     for line in relu["proven"]:

@@ -15,11 +15,18 @@ What is proven about ``P`` and how (see ``docs/networks.md`` for the proofs):
   the one of :func:`wellposed.closedness.decide_closedness`; a not-closed certificate is lifted to an
   explicit curve of the original ``L`` factors and re-verified with exact arithmetic.
 * **Chainable Kronecker-sparse chains** are closed (Le, Zheng, Riccietti, Gribonval, arXiv:2411.04506).
+* **Full-factor merge (exact).** An all-ones factor next to a mask with a matching covering its nonzero
+  columns (rows) also merges: the products are every matrix on the boolean product.
+* **Three or more factors** (``docs/chains.md``): direct sums of blocks, restriction certificates (three
+  factors), the chain closedness sentences decided by z3 under counted budgets (small chains).
 * Anything else is reported as undecided ("open"). Boolean products of masks are only an upper bound
   of the supports of partial products, so the consecutive *splits* of a deep network are reported for
   tractability only, never as a closedness verdict about ``P``.
 """
 
+from .chain_census import chain_classes, run_chain_census, summarize_chain_census
+from .chain_verify import verify_chain_certificate
+from .chains import direct_sum_blocks
 from .kronecker_chains import KS_REFERENCE, ks_chain
 from .linear_set import LINEAR_SET_METHODS, LinearSetVerdict, linear_set_verdict
 from .masks import LayerInfo, bool_product, layer_info, validate_masks
@@ -42,6 +49,11 @@ __all__ = [
     "pair_pattern",
     "reduce_chain",
     "ks_chain",
+    "direct_sum_blocks",
+    "verify_chain_certificate",
+    "chain_classes",
+    "run_chain_census",
+    "summarize_chain_census",
     "linear_set_verdict",
     "relu_report",
     "analyze_network",

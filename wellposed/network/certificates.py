@@ -22,11 +22,29 @@ def _split_merged(node: _Node, value: _Sparse) -> dict[int, _Sparse]:
     """Write a matrix supported on ``node.mask`` as an exact product of its original layers."""
     if node.later is None or node.earlier is None:
         return {node.layers[0]: value}
-    b_mask, a_mask = node.later.mask, node.earlier.mask
-    classes = classify(pair_pattern(b_mask, a_mask)).classes
     wb: _Sparse = {}
     wa: _Sparse = {}
     one: _Poly = {0: Fraction(1)}
+    if node.kind != "complete":  # full-factor merge: copy the entries into the full factor through the matching
+        if node.kind == "full-later":  # W_a = the matching (0/1), W_b[i, row(u)] = B[i, u]
+            row_of = {col: row for row, col in node.matching}
+            for (i, u), poly in value.items():
+                if u not in row_of:
+                    raise CertificateError(f"entry ({i}, {u}) of a merged factor lies outside its boolean product.")
+                wa[(row_of[u], u)] = one
+                wb[(i, row_of[u])] = _add(wb.get((i, row_of[u]), {}), poly)
+        else:  # W_b = the matching (0/1), W_a[col(v), j] = B[v, j]
+            col_of = dict(node.matching)
+            for (v, j), poly in value.items():
+                if v not in col_of:
+                    raise CertificateError(f"entry ({v}, {j}) of a merged factor lies outside its boolean product.")
+                wb[(v, col_of[v])] = one
+                wa[(col_of[v], j)] = _add(wa.get((col_of[v], j), {}), poly)
+        out = _split_merged(node.earlier, wa)
+        out.update(_split_merged(node.later, wb))
+        return out
+    b_mask, a_mask = node.later.mask, node.earlier.mask
+    classes = classify(pair_pattern(b_mask, a_mask)).classes
     for (i, j), poly in value.items():
         cls = next((c for c in classes if i in c.rows and j in c.cols), None)
         if cls is None or not cls.complete:

@@ -13,6 +13,7 @@ from ..classify import Classification
 from ..kronecker import KSPattern
 from ..support import SupportPattern
 from .certificates import _lift_certificate
+from .chains import chain_qe, direct_sum_blocks, embed_certificate, full_end_factor, restriction_certificate
 from .kronecker_chains import KS_REFERENCE, ks_chain
 from .masks import validate_masks
 from .pairs import DEFAULT_ENGINE_LIMIT, _check_budget, _decide_pair, pair_pattern
@@ -26,6 +27,12 @@ LINEAR_SET_METHODS: dict[str, str] = {
     "reduction:linear": "exact linear merges leave one factor: P is a linear space of matrices",
     "reduction:two-factor": "exact linear merges leave two factors: P is that two-factor set",
     "theorem:ks-chainable": "chainable Kronecker-sparse chain: closed (" + KS_REFERENCE + ")",
+    "theorem:full-end-factor": "an end layer is a full rectangle and the other layers reach full rank: P is a "
+                               "linear space",
+    "reduction:direct-sum": "the layered graph splits into blocks: P is their direct sum, closed iff every block is",
+    "certificate:restriction": "three factors: a factor fixed to a constant leaves a two-factor set inside P whose "
+                               "certificate curve has a limit proved outside P (z3), re-verified independently",
+    "qe:z3-chain": "the chain closedness sentences decided by z3 (nlqsat) under counted budgets",
     "undecided": "no rule applies: open",
 }
 
@@ -142,8 +149,69 @@ def linear_set_verdict(
         return LinearSetVerdict(None, "undecided",
                                 f"P equals the two-factor set of {where}, whose closedness is undecided: "
                                 f"{rec['closed_reason']}", red.groups, red.steps, pair_verdict=rec)
+    opts = {"closedness": closedness, "backend": backend, "effort": effort, "timeout": timeout, "use_qe": use_qe,
+            "engine_limit": engine_limit, "_memo": _memo, "_cache": _cache}
+    blocks = direct_sum_blocks(ms)
+    if len(blocks) > 1:
+        return _direct_sum(ms, blocks, red, opts)
+    return _many_factors(ms, red, closedness=closedness, effort=effort, timeout=timeout, use_qe=use_qe,
+                         backend=backend)
+
+
+def _direct_sum(ms: list[np.ndarray], blocks: list[Any], red: Any, opts: dict[str, Any]) -> LinearSetVerdict:
+    """Decide each block of a direct sum (docs/chains.md): closed iff every block is closed."""
+    parts = [(b, linear_set_verdict(list(b.masks), **opts)) for b in blocks]
+    lines = tuple(f"block {n} (inputs {list(b.index[0])}, outputs {list(b.index[-1])}): closed: "
+                  f"{ {True: 'yes', False: 'no', None: 'open'}[v.closed]} [{v.method}] {v.reason}"
+                  for n, (b, v) in enumerate(parts, start=1))
+    steps = (*red.steps, *lines)
+    bad = next(((b, v) for b, v in parts if v.closed is False), None)
+    if bad is not None:
+        b, v = bad
+        cert = embed_certificate(ms, b, v.certificate) if v.certificate and "factors" in v.certificate \
+            else {**(v.certificate or {}), "block": {"index": [list(ix) for ix in b.index]}}
+        return LinearSetVerdict(False, "reduction:direct-sum",
+                                f"the layered graph splits into {len(parts)} blocks and P is their direct sum; block "
+                                f"{parts.index(bad) + 1} is not closed ({v.method}), so neither is P",
+                                red.groups, steps, certificate=cert)
+    if all(v.closed for _, v in parts):
+        return LinearSetVerdict(True, "reduction:direct-sum",
+                                f"the layered graph splits into {len(parts)} blocks and P is their direct sum; every "
+                                "block is closed, so P is closed", red.groups, steps)
+    return LinearSetVerdict(None, "undecided",
+                            f"the layered graph splits into {len(parts)} blocks and P is their direct sum; a block "
+                            "stays open", red.groups, steps)
+
+
+def _many_factors(ms: list[np.ndarray], red: Any, *, closedness: bool, effort: float, timeout: float | None,
+                  use_qe: bool, backend: str) -> LinearSetVerdict:
+    """Three or more connected factors left after the merges: restriction certificates, then the chain QE."""
+    notes: list[str] = []
+    full = full_end_factor(list(red.masks))
+    if full is not None:
+        return LinearSetVerdict(True, "theorem:full-end-factor", f"{full}, hence closed", red.groups, red.steps)
+    if red.length == 3 and closedness:
+        cert = restriction_certificate(ms, red, effort=effort, backend=backend)
+        if cert is not None:
+            return LinearSetVerdict(False, "certificate:restriction",
+                                    f"{cert['found_by']['restriction']}: the other two factors form a two-factor set "
+                                    f"inside P that is not closed ({cert['found_by']['pair_method']}); its curve, "
+                                    "lifted to the original layers, reaches a limit matrix that z3 proves outside P "
+                                    "(re-verified by independent code)", red.groups, red.steps, certificate=cert)
+        notes.append("no restriction of a factor to a constant gave a limit outside P")
+    if closedness and use_qe:
+        qe = chain_qe(list(red.masks), effort=effort, timeout=timeout)
+        evidence = {"qe": {"backend": "z3 (nlqsat)", "rlimit": qe.rlimit, "answers": [list(a) for a in qe.answers],
+                           "on": "the reduced chain (same set P)"}}
+        if qe.closed is True:
+            return LinearSetVerdict(True, "qe:z3-chain", f"{qe.note}: P is closed", red.groups, red.steps,
+                                    certificate=None)
+        if qe.closed is False:
+            return LinearSetVerdict(False, "qe:z3-chain", f"{qe.note}: some matrix of the closure is not in P",
+                                    red.groups, red.steps, certificate=evidence)
+        notes.append(f"quantifier elimination: {qe.note}")
+    tried = ("; tried: " + "; ".join(notes)) if notes else ""
     return LinearSetVerdict(None, "undecided",
                             f"{red.length} factors remain after the exact merges and they do not form a chainable "
-                            "Kronecker-sparse chain; no proven rule decides closedness of such products",
-                            red.groups, red.steps)
+                            f"Kronecker-sparse chain{tried}", red.groups, red.steps)
 
