@@ -12,62 +12,79 @@ import importlib.util
 import math
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from wellposed.kronecker import KSPattern
 
-__all__ = ["CACHE_BYTES", "PackedPlan", "apply_packed", "compiled_kernels", "group_factors", "numba_available",
-           "pack_plan"]
+__all__ = ["CACHE_BYTES", "Group", "PackedPlan", "apply_packed", "compiled_kernels", "group_factors", "numba_available",
+           "pack_plan", "uses_matmul"]
 
 #: Work-set budget of one slab (input, two scratch slabs, output): about half of one core's L2 cache, so
 #: that consecutive factors read what the previous one wrote from cache instead of from main memory.
 CACHE_BYTES = 512 * 1024
 
 
+@lru_cache(maxsize=1)
 def numba_available() -> bool:
-    """Whether numba is installed (a cheap check: numba is not imported)."""
+    """Whether numba is installed (checked once; numba is not imported)."""
     return importlib.util.find_spec("numba") is not None
 
 
+class Group(NamedTuple):
+    """Factors ``start:stop`` of a plan (application order) applied in one pass over memory: ``slabs``
+    independent slabs through the compiled kernel, or (``matmul``) one batched matmul of numpy."""
+
+    start: int
+    stop: int
+    slabs: int
+    matmul: bool = False
+
+
+def uses_matmul(pattern: KSPattern, k: int) -> bool:
+    """Whether a factor goes to numpy's batched matmul (BLAS) rather than the compiled kernel: blocks of at
+    least 8×8 applied to at least 8 columns, where a blocked matrix product beats the kernel's one-row-at-a-time
+    sums (Monarch factors, for instance)."""
+    return k >= 8 and pattern.b >= 8 and pattern.c >= 8
+
+
 def group_factors(patterns: Sequence[KSPattern], k: int, itemsize: int,
-                  cache_bytes: int = CACHE_BYTES) -> tuple[tuple[int, int, int], ...]:
+                  cache_bytes: int = CACHE_BYTES) -> tuple[Group, ...]:
     """Split factors (in the order they are applied, rightmost first) into groups applied slab by slab.
 
     A factor ``(a, b, c, d)`` is ``I_a ⊗ B ⊗ I_d``: for any ``s`` dividing ``a`` it acts on ``s`` independent
     contiguous slabs of its input. A group of consecutive factors with ``s = gcd`` of their ``a`` therefore
     maps slab ``j`` of its input to slab ``j`` of its output through every factor of the group without
     touching the other slabs; a group is extended while one slab of every factor of it (input, output,
-    ``k`` columns) stays within ``cache_bytes``.
-
-    Returns
-    -------
-    tuple of (start, stop, slabs)
-        Indices into ``patterns`` (``start`` included, ``stop`` excluded) and the number of slabs.
+    ``k`` columns) stays within ``cache_bytes``. A factor for :func:`uses_matmul` is a group of its own.
 
     Examples
     --------
     >>> from wellposed.kronecker import dyadic_butterfly
     >>> group_factors(dyadic_butterfly(8)[::-1], k=1, itemsize=8)  # a small vector: one group, one slab
-    ((0, 3, 1),)
-    >>> group_factors(dyadic_butterfly(8)[::-1], k=1, itemsize=8, cache_bytes=64)
-    ((0, 2, 2), (2, 3, 1))
+    (Group(start=0, stop=3, slabs=1, matmul=False),)
+    >>> [tuple(g) for g in group_factors(dyadic_butterfly(8)[::-1], k=1, itemsize=8, cache_bytes=64)]
+    [(0, 2, 2, False), (2, 3, 1, False)]
     """
-    groups: list[tuple[int, int, int]] = []
+    groups: list[Group] = []
     i = 0
     while i < len(patterns):
+        if uses_matmul(patterns[i], k):
+            groups.append(Group(i, i + 1, 1, True))
+            i += 1
+            continue
         s = patterns[i].a
         j = i + 1
-        while j < len(patterns):
+        while j < len(patterns) and not uses_matmul(patterns[j], k):
             s2 = math.gcd(s, patterns[j].a)
             slab = max(max(p.shape) for p in patterns[i:j + 1]) // s2
             if 2 * slab * k * itemsize > cache_bytes:
                 break
             s, j = s2, j + 1
-        groups.append((i, j, s))
+        groups.append(Group(i, j, s))
         i = j
     return tuple(groups)
 
@@ -75,15 +92,23 @@ def group_factors(patterns: Sequence[KSPattern], k: int, itemsize: int,
 @dataclass(frozen=True)
 class PackedPlan:
     """Factors of an apply plan in application order (rightmost first), cast to one dtype and packed into one
-    flat array for the compiled kernel: ``meta[f] = (a, b, c, d, offset)`` into ``data``."""
+    flat array for the compiled kernel: ``meta[f] = (a, b, c, d, offset)`` into ``data``; the chain's column
+    permutation and its inverse row permutation; the groups of :func:`group_factors` per batch width."""
 
     data: np.ndarray
     meta: np.ndarray
     patterns: tuple[KSPattern, ...]
+    column_permutation: np.ndarray | None = None
+    inverse_row_permutation: np.ndarray | None = None
+    groups: dict[int, tuple[Group, ...]] = field(default_factory=dict, compare=False)
 
 
-def pack_plan(patterns: Sequence[KSPattern], datas: Sequence[np.ndarray], dtype: np.dtype) -> PackedPlan:
-    """Pack factors given in application order (rightmost first) for :func:`apply_packed`."""
+def pack_plan(patterns: Sequence[KSPattern], datas: Sequence[np.ndarray], dtype: np.dtype,
+              column_permutation: np.ndarray | None = None,
+              row_permutation: np.ndarray | None = None) -> PackedPlan:
+    """Pack factors given in application order (rightmost first) and the permutations of
+    ``P_r · F_1 ⋯ F_L · P_c`` (``(P_c X)[i] = X[column_permutation[i]]``, ``(P_r Y)[i] = Y[row_permutation[i]]``)
+    for :func:`apply_packed`."""
     sizes = [p.nnz for p in patterns]
     flat = np.empty(sum(sizes), dtype=dtype)
     meta = np.empty((len(sizes), 5), dtype=np.int64)
@@ -94,43 +119,67 @@ def pack_plan(patterns: Sequence[KSPattern], datas: Sequence[np.ndarray], dtype:
         off += p.nnz
     flat.setflags(write=False)
     meta.setflags(write=False)
-    return PackedPlan(flat, meta, tuple(patterns))
+    inv = None if row_permutation is None else np.argsort(row_permutation)
+    cp = None if column_permutation is None else np.asarray(column_permutation, dtype=np.int64)
+    return PackedPlan(flat, meta, tuple(patterns), cp, inv)
 
 
-def apply_packed(plan: PackedPlan, X: np.ndarray, column_permutation: np.ndarray | None,
-                 row_permutation: np.ndarray | None, cache_bytes: int = CACHE_BYTES) -> np.ndarray:
+def apply_packed(plan: PackedPlan, X: np.ndarray, cache_bytes: int = CACHE_BYTES) -> np.ndarray:
     """``P_r · F_1 ⋯ F_L · P_c · X`` with the compiled kernels, for ``X`` C-contiguous of shape ``(n, k)`` and of
     the plan's dtype; returns a new ``(m, k)`` array.
 
     Each group of :func:`group_factors` is one pass over memory: per slab, the factors run between two
     cache-sized scratch slabs. The column permutation is gathered into the first group's slabs and the row
-    permutation scattered from the last group's, so neither costs a pass of its own.
+    permutation scattered from the last group's, so neither costs a pass of its own (unless that group is a
+    batched matmul: then it is one ``numpy.take``).
     """
     kern = compiled_kernels()
     pats = plan.patterns
     k = X.shape[1]
     dtype = plan.data.dtype
-    m = pats[-1].shape[0]
-    groups = group_factors(pats, k, dtype.itemsize, cache_bytes)
-    no_perm = np.empty(0, dtype=np.int64)
-    inv_rows = no_perm if row_permutation is None else np.argsort(row_permutation)
-    Y = X.reshape(-1)
-    width = max(max(max(p.shape) for p in pats[start:stop]) // slabs for start, stop, slabs in groups) * k
+    groups = plan.groups.get(k)
+    if groups is None:
+        groups = plan.groups[k] = group_factors(pats, k, dtype.itemsize, cache_bytes)
+    width = max(max(max(p.shape) for p in pats[g.start:g.stop]) // g.slabs for g in groups) * k
     size = max(max(p.shape) for p in pats) * k
-    work = workspace(dtype, 3 * width + (2 * size if len(groups) > 1 else 0))
+    work = workspace(dtype, 3 * width + 2 * size)
     scratch = work[:3 * width].reshape(3, width)
-    for g, (start, stop, slabs) in enumerate(groups):
-        rows_out = pats[stop - 1].shape[0]
-        if g == len(groups) - 1:
+    Y = X.reshape(-1)
+    last = len(groups) - 1
+    for i, g in enumerate(groups):
+        rows_out = pats[g.stop - 1].shape[0]
+        gather = plan.column_permutation if i == 0 else None
+        scatter = plan.inverse_row_permutation if i == last else None
+        if i == last and (scatter is None or not g.matmul):
             out = np.empty(rows_out * k, dtype=dtype)
         else:  # intermediate results ping-pong between two reused buffers (no fresh pages to fault in)
-            base = 3 * width + (g % 2) * size
+            base = 3 * width + (i % 2) * size
             out = work[base:base + rows_out * k]
-        gather = column_permutation if g == 0 and column_permutation is not None else no_perm
-        scatter = inv_rows if g == len(groups) - 1 else no_perm
-        kern.apply_group(plan.data, plan.meta[start:stop], Y, out, scratch, slabs, k, gather, scatter)
+        if g.matmul:
+            p = pats[g.start]
+            off = int(plan.meta[g.start, 4])
+            if gather is not None:
+                Y = np.take(Y.reshape(-1, k), gather, axis=0).reshape(-1)
+            _matmul_factor(p, plan.data[off:off + p.nnz].reshape(p.abcd), Y, out, k)
+            if scatter is not None:
+                fresh = np.empty(rows_out * k, dtype=dtype)
+                fresh.reshape(-1, k)[scatter] = out.reshape(-1, k)
+                out = fresh
+        else:
+            kern.apply_group(plan.data, plan.meta[g.start:g.stop], Y, out, scratch, g.slabs, k,
+                             _NO_PERM if gather is None else gather, _NO_PERM if scatter is None else scatter)
         Y = out
-    return Y.reshape(m, k)
+    return Y.reshape(-1, k)
+
+
+_NO_PERM = np.empty(0, dtype=np.int64)
+
+
+def _matmul_factor(p: KSPattern, D: np.ndarray, x: np.ndarray, o: np.ndarray, k: int) -> None:
+    """``o = F @ x`` (flat, ``k`` columns) with one batched matmul over the ``a*d`` blocks (strided views)."""
+    a, b, c, d = p.abcd
+    np.matmul(D.transpose(0, 3, 1, 2), x.reshape(a, c, d, k).transpose(0, 2, 1, 3),
+              out=o.reshape(a, b, d, k).transpose(0, 2, 1, 3))
 
 
 _WORKSPACE = threading.local()

@@ -434,10 +434,11 @@ class FactorChain:
         packed = self._packed.get(dtype.str)
         if packed is None:
             plan = self._apply_plan()[::-1]
-            packed = pack_plan([f.pattern for f in plan], [f.data for f in plan], dtype)
+            packed = pack_plan([f.pattern for f in plan], [f.data for f in plan], dtype, self.column_permutation,
+                               self.row_permutation)
             self._packed[dtype.str] = packed
         X2 = np.ascontiguousarray(X2, dtype=dtype)
-        return apply_packed(packed, X2, self.column_permutation, self.row_permutation)
+        return apply_packed(packed, X2)
 
     def _apply_numpy(self, X2: np.ndarray) -> np.ndarray:
         """``M @ X2`` with one batched matmul per factor of the plan (``X2`` of shape ``(n, k)``)."""
