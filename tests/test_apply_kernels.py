@@ -92,18 +92,23 @@ def test_random_chains_with_slabs_of_any_size(patterns, seed, cp, rp, k, cache_b
 
 
 @requires_numba
-def test_unmerged_butterfly_factors_in_many_slabs():
-    """The factors one by one (2×2 blocks, no merged pairs), a block of columns split into 32 slabs."""
+@pytest.mark.parametrize("permuted", [False, True])
+def test_unmerged_butterfly_factors_in_slabs_and_chunks(permuted):
+    """The factors one by one (2×2 blocks, no merged pairs) on 8 columns, with a budget that splits the
+    right-hand factors into contiguous slabs and the left-hand ones into chunks of rows modulo gcd(d)."""
     rng = np.random.default_rng(3)
     pats = dyadic_butterfly(256)[::-1]
     datas = [rng.standard_normal(p.abcd) for p in pats]
-    packed = pack_plan(pats, datas, np.dtype(np.float64))
-    groups = group_factors(pats, 8, 8, cache_bytes=2 * 8 * 8 * 8)
-    assert any(g.slabs > 1 for g in groups)
+    cp, rp = (rng.permutation(256), rng.permutation(256)) if permuted else (None, None)
+    packed = pack_plan(pats, datas, np.dtype(np.float64), cp, rp)
+    budget = 2 * 16 * 8 * 8  # 16 rows of 8 columns per slab
+    groups = group_factors(pats, 8, 8, cache_bytes=budget)
+    assert any(g.slabs > 1 for g in groups) and any(g.chunks > 1 for g in groups)
     X = rng.standard_normal((256, 8))
-    chain = FactorChain(tuple(KSFactor(p, D) for p, D in zip(pats[::-1], datas[::-1], strict=True)))
-    np.testing.assert_allclose(apply_packed(packed, X, cache_bytes=2 * 8 * 8 * 8), chain.apply_reference(X),
-                               rtol=1e-12, atol=1e-12)
+    chain = FactorChain(tuple(KSFactor(p, D) for p, D in zip(pats[::-1], datas[::-1], strict=True)), cp, rp)
+    R = chain.apply_reference(X)
+    np.testing.assert_allclose(apply_packed(packed, X, cache_bytes=budget), R, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(chain.apply(X, kernel="numba"), R, rtol=1e-12, atol=1e-12)
 
 
 @requires_numba

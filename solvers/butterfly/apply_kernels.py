@@ -35,12 +35,14 @@ def numba_available() -> bool:
 
 
 class Group(NamedTuple):
-    """Factors ``start:stop`` of a plan (application order) applied in one pass over memory: ``slabs``
-    independent slabs through the compiled kernel, or (``matmul``) one batched matmul of numpy."""
+    """Factors ``start:stop`` of a plan (application order) applied in one pass over memory: ``slabs × chunks``
+    independent slabs through the compiled kernel, or (``matmul``) one batched matmul of numpy. ``chunks`` splits
+    the ``gcd`` of the factors' ``d`` (see :func:`group_factors`)."""
 
     start: int
     stop: int
     slabs: int
+    chunks: int = 1
     matmul: bool = False
 
 
@@ -51,40 +53,65 @@ def uses_matmul(pattern: KSPattern, k: int) -> bool:
     return k >= 8 and pattern.b >= 8 and pattern.c >= 8
 
 
+def _slab_rows(patterns: Sequence[KSPattern], slabs: int, chunks: int) -> int:
+    return max(max(p.shape) for p in patterns) // (slabs * chunks)
+
+
+def _chunks_for(patterns: Sequence[KSPattern], slabs: int, k: int, itemsize: int, cache_bytes: int) -> int | None:
+    """The fewest chunks of ``gcd(d)`` that bring one slab within the budget with runs of at least 64 entries,
+    or None."""
+    dg = 0
+    for p in patterns:
+        dg = math.gcd(dg, p.d)
+    for chunks in range(1, dg + 1):
+        if dg % chunks:
+            continue
+        if chunks > 1 and dg // chunks * k < 64:
+            return None
+        if 2 * _slab_rows(patterns, slabs, chunks) * k * itemsize <= cache_bytes:
+            return chunks
+    return None
+
+
 def group_factors(patterns: Sequence[KSPattern], k: int, itemsize: int,
                   cache_bytes: int = CACHE_BYTES) -> tuple[Group, ...]:
     """Split factors (in the order they are applied, rightmost first) into groups applied slab by slab.
 
-    A factor ``(a, b, c, d)`` is ``I_a ⊗ B ⊗ I_d``: for any ``s`` dividing ``a`` it acts on ``s`` independent
-    contiguous slabs of its input. A group of consecutive factors with ``s = gcd`` of their ``a`` therefore
-    maps slab ``j`` of its input to slab ``j`` of its output through every factor of the group without
-    touching the other slabs; a group is extended while one slab of every factor of it (input, output,
-    ``k`` columns) stays within ``cache_bytes``. A factor for :func:`uses_matmul` is a group of its own.
+    A factor ``(a, b, c, d)`` is ``I_a ⊗ B ⊗ I_d``: it maps each of ``s`` contiguous slabs of its input (``s``
+    dividing ``a``) to the same slab of its output, and it never mixes rows whose index differs modulo ``d``.
+    So a run of consecutive factors splits into ``gcd(a) × t`` independent slabs, ``t`` dividing ``gcd(d)``
+    (slab ``(j, u)``: the ``j``-th contiguous part, rows whose index modulo ``gcd(d)`` falls in the ``u``-th of
+    ``t`` equal ranges), and every factor of the run can be applied to one slab while it stays in cache. A
+    group is extended while one slab (input and output, ``k`` columns each) fits in ``cache_bytes``. A factor
+    for :func:`uses_matmul` is a group of its own.
 
     Examples
     --------
     >>> from wellposed.kronecker import dyadic_butterfly
     >>> group_factors(dyadic_butterfly(8)[::-1], k=1, itemsize=8)  # a small vector: one group, one slab
-    (Group(start=0, stop=3, slabs=1, matmul=False),)
+    (Group(start=0, stop=3, slabs=1, chunks=1, matmul=False),)
     >>> [tuple(g) for g in group_factors(dyadic_butterfly(8)[::-1], k=1, itemsize=8, cache_bytes=64)]
-    [(0, 2, 2, False), (2, 3, 1, False)]
+    [(0, 2, 2, 1, False), (2, 3, 1, 1, False)]
+    >>> [tuple(g) for g in group_factors(dyadic_butterfly(8)[::-1], k=64, itemsize=8, cache_bytes=4096)]
+    [(0, 2, 2, 1, False), (2, 3, 1, 2, False)]
     """
     groups: list[Group] = []
     i = 0
     while i < len(patterns):
         if uses_matmul(patterns[i], k):
-            groups.append(Group(i, i + 1, 1, True))
+            groups.append(Group(i, i + 1, 1, 1, True))
             i += 1
             continue
         s = patterns[i].a
+        t = _chunks_for(patterns[i:i + 1], s, k, itemsize, cache_bytes) or 1
         j = i + 1
         while j < len(patterns) and not uses_matmul(patterns[j], k):
             s2 = math.gcd(s, patterns[j].a)
-            slab = max(max(p.shape) for p in patterns[i:j + 1]) // s2
-            if 2 * slab * k * itemsize > cache_bytes:
+            t2 = _chunks_for(patterns[i:j + 1], s2, k, itemsize, cache_bytes)
+            if t2 is None:
                 break
-            s, j = s2, j + 1
-        groups.append(Group(i, j, s))
+            s, t, j = s2, t2, j + 1
+        groups.append(Group(i, j, s, t))
         i = j
     return tuple(groups)
 
@@ -100,7 +127,39 @@ class PackedPlan:
     patterns: tuple[KSPattern, ...]
     column_permutation: np.ndarray | None = None
     inverse_row_permutation: np.ndarray | None = None
-    groups: dict[int, tuple[Group, ...]] = field(default_factory=dict, compare=False)
+    groups: dict[int, tuple[tuple[Group, np.ndarray, np.ndarray], ...]] = field(default_factory=dict,
+                                                                                compare=False)
+
+    def grouped(self, k: int, cache_bytes: int) -> tuple[tuple[Group, np.ndarray, np.ndarray], ...]:
+        """The groups for ``k`` columns, each with its factors' data and ``meta`` rows: the packed data itself,
+        or for a group split into ``t > 1`` chunks a copy laid out ``(t, a, b, c, d/gcd(d), gcd(d)/t)`` per
+        factor so that each slab's data is contiguous (computed once per ``k``)."""
+        key = k if cache_bytes == CACHE_BYTES else -cache_bytes * 1024 - k
+        out = self.groups.get(key)
+        if out is None:
+            res = []
+            for g in group_factors(self.patterns, k, self.data.dtype.itemsize, cache_bytes):
+                meta = self.meta[g.start:g.stop]
+                if g.chunks == 1:
+                    res.append((g, self.data, meta))
+                    continue
+                dg = 0
+                for p in self.patterns[g.start:g.stop]:
+                    dg = math.gcd(dg, p.d)
+                parts, offs, off = [], [], 0
+                for p, row in zip(self.patterns[g.start:g.stop], meta, strict=True):
+                    D = self.data[row[4]:row[4] + p.nnz].reshape(p.a, p.b, p.c, p.d // dg, g.chunks, dg // g.chunks)
+                    parts.append(np.ascontiguousarray(D.transpose(4, 0, 1, 2, 3, 5)).ravel())
+                    offs.append(off)
+                    off += p.nnz
+                chunked_meta = meta.copy()
+                chunked_meta[:, 4] = offs
+                chunked = np.concatenate(parts)
+                for arr in (chunked, chunked_meta):  # read-only like the packed arrays: one compiled signature
+                    arr.setflags(write=False)
+                res.append((g, chunked, chunked_meta))
+            out = self.groups[key] = tuple(res)
+        return out
 
 
 def pack_plan(patterns: Sequence[KSPattern], datas: Sequence[np.ndarray], dtype: np.dtype,
@@ -117,10 +176,11 @@ def pack_plan(patterns: Sequence[KSPattern], datas: Sequence[np.ndarray], dtype:
         flat[off:off + p.nnz] = np.asarray(D).ravel()
         meta[f] = (*p.abcd, off)
         off += p.nnz
-    flat.setflags(write=False)
-    meta.setflags(write=False)
     inv = None if row_permutation is None else np.argsort(row_permutation)
-    cp = None if column_permutation is None else np.asarray(column_permutation, dtype=np.int64)
+    cp = None if column_permutation is None else np.array(column_permutation, dtype=np.int64)
+    for arr in (flat, meta, inv, cp):  # read-only: the compiled kernel then has one signature per dtype
+        if arr is not None:
+            arr.setflags(write=False)
     return PackedPlan(flat, meta, tuple(patterns), cp, inv)
 
 
@@ -137,16 +197,14 @@ def apply_packed(plan: PackedPlan, X: np.ndarray, cache_bytes: int = CACHE_BYTES
     pats = plan.patterns
     k = X.shape[1]
     dtype = plan.data.dtype
-    groups = plan.groups.get(k)
-    if groups is None:
-        groups = plan.groups[k] = group_factors(pats, k, dtype.itemsize, cache_bytes)
-    width = max(max(max(p.shape) for p in pats[g.start:g.stop]) // g.slabs for g in groups) * k
+    grouped = plan.grouped(k, cache_bytes)
+    width = max(_slab_rows(pats[g.start:g.stop], g.slabs, g.chunks) for g, _, _ in grouped) * k
     size = max(max(p.shape) for p in pats) * k
     work = workspace(dtype, 3 * width + 2 * size)
     scratch = work[:3 * width].reshape(3, width)
     Y = X.reshape(-1)
-    last = len(groups) - 1
-    for i, g in enumerate(groups):
+    last = len(grouped) - 1
+    for i, (g, data, meta) in enumerate(grouped):
         rows_out = pats[g.stop - 1].shape[0]
         gather = plan.column_permutation if i == 0 else None
         scatter = plan.inverse_row_permutation if i == last else None
@@ -157,22 +215,23 @@ def apply_packed(plan: PackedPlan, X: np.ndarray, cache_bytes: int = CACHE_BYTES
             out = work[base:base + rows_out * k]
         if g.matmul:
             p = pats[g.start]
-            off = int(plan.meta[g.start, 4])
+            off = int(meta[0, 4])
             if gather is not None:
                 Y = np.take(Y.reshape(-1, k), gather, axis=0).reshape(-1)
-            _matmul_factor(p, plan.data[off:off + p.nnz].reshape(p.abcd), Y, out, k)
+            _matmul_factor(p, data[off:off + p.nnz].reshape(p.abcd), Y, out, k)
             if scatter is not None:
                 fresh = np.empty(rows_out * k, dtype=dtype)
                 fresh.reshape(-1, k)[scatter] = out.reshape(-1, k)
                 out = fresh
         else:
-            kern.apply_group(plan.data, plan.meta[g.start:g.stop], Y, out, scratch, g.slabs, k,
+            kern.apply_group(data, meta, Y, out, scratch, g.slabs, g.chunks, k,
                              _NO_PERM if gather is None else gather, _NO_PERM if scatter is None else scatter)
         Y = out
     return Y.reshape(-1, k)
 
 
 _NO_PERM = np.empty(0, dtype=np.int64)
+_NO_PERM.setflags(write=False)
 
 
 def _matmul_factor(p: KSPattern, D: np.ndarray, x: np.ndarray, o: np.ndarray, k: int) -> None:
@@ -256,79 +315,93 @@ def compiled_kernels() -> Any:
                                 acc += D[ia, ib, ic, i] * x4[ia, ic, i, j]
                             o4[ia, ib, i, j] = acc
             return
-        for ia in range(a):
+        for ia in range(a):  # one output row per inner loop, so that it vectorizes (one store, c loads)
             for i in range(d):
-                w = D[ia, :, :, i]
-                if b == 4 and c == 4:
+                if c == 4:
                     v0, v1, v2, v3 = x4[ia, 0, i], x4[ia, 1, i], x4[ia, 2, i], x4[ia, 3, i]
-                    o0, o1, o2, o3 = o4[ia, 0, i], o4[ia, 1, i], o4[ia, 2, i], o4[ia, 3, i]
-                    w00, w01, w02, w03 = w[0, 0], w[0, 1], w[0, 2], w[0, 3]
-                    w10, w11, w12, w13 = w[1, 0], w[1, 1], w[1, 2], w[1, 3]
-                    w20, w21, w22, w23 = w[2, 0], w[2, 1], w[2, 2], w[2, 3]
-                    w30, w31, w32, w33 = w[3, 0], w[3, 1], w[3, 2], w[3, 3]
-                    for j in range(k):
-                        y0, y1, y2, y3 = v0[j], v1[j], v2[j], v3[j]
-                        o0[j] = w00 * y0 + w01 * y1 + w02 * y2 + w03 * y3
-                        o1[j] = w10 * y0 + w11 * y1 + w12 * y2 + w13 * y3
-                        o2[j] = w20 * y0 + w21 * y1 + w22 * y2 + w23 * y3
-                        o3[j] = w30 * y0 + w31 * y1 + w32 * y2 + w33 * y3
-                elif b == 2 and c == 2:
+                    for ib in range(b):
+                        ov = o4[ia, ib, i]
+                        s0, s1, s2, s3 = D[ia, ib, 0, i], D[ia, ib, 1, i], D[ia, ib, 2, i], D[ia, ib, 3, i]
+                        for j in range(k):
+                            ov[j] = s0 * v0[j] + s1 * v1[j] + s2 * v2[j] + s3 * v3[j]
+                elif c == 2:
                     v0, v1 = x4[ia, 0, i], x4[ia, 1, i]
-                    o0, o1 = o4[ia, 0, i], o4[ia, 1, i]
-                    w00, w01, w10, w11 = w[0, 0], w[0, 1], w[1, 0], w[1, 1]
-                    for j in range(k):
-                        y0, y1 = v0[j], v1[j]
-                        o0[j] = w00 * y0 + w01 * y1
-                        o1[j] = w10 * y0 + w11 * y1
+                    for ib in range(b):
+                        ov = o4[ia, ib, i]
+                        s0, s1 = D[ia, ib, 0, i], D[ia, ib, 1, i]
+                        for j in range(k):
+                            ov[j] = s0 * v0[j] + s1 * v1[j]
                 else:
                     for ib in range(b):
                         ov = o4[ia, ib, i]
                         v = x4[ia, 0, i]
-                        s = w[ib, 0]
+                        s = D[ia, ib, 0, i]
                         for j in range(k):
                             ov[j] = s * v[j]
                         for ic in range(1, c):
                             v = x4[ia, ic, i]
-                            s = w[ib, ic]
+                            s = D[ia, ib, ic, i]
                             for j in range(k):
                                 ov[j] += s * v[j]
 
     @jit
+    def move_rows(src: np.ndarray, dst: np.ndarray, rows: int, k: int, dg: int, w: int, base: int, lo: int,
+                  index: np.ndarray, into_slab: bool) -> None:  # pragma: no cover - compiled
+        """Copy the ``rows`` rows of a slab between the full array and its contiguous local copy: local row ``r``
+        is global row ``(base + r // w) * dg + lo + r % w``, mapped through ``index`` when it is not empty;
+        ``into_slab``: full ``src`` → local ``dst``, else local ``src`` → full ``dst``."""
+        for r in range(rows):
+            g = (base + r // w) * dg + lo + r % w
+            if index.size > 0:
+                g = index[g]
+            if into_slab:
+                dst[r * k:(r + 1) * k] = src[g * k:(g + 1) * k]
+            else:
+                dst[g * k:(g + 1) * k] = src[r * k:(r + 1) * k]
+
+    @jit
     def apply_group(data: np.ndarray, meta: np.ndarray, X: np.ndarray, out: np.ndarray, scratch: np.ndarray,
-                    slabs: int, k: int, gather: np.ndarray, scatter: np.ndarray) -> None:  # pragma: no cover
+                    slabs: int, chunks: int, k: int, gather: np.ndarray,
+                    scatter: np.ndarray) -> None:  # pragma: no cover - compiled
         """Factors ``meta`` (application order) applied slab by slab from flat ``X`` into flat ``out``;
         ``gather``: rows of ``X`` to read (column permutation), ``scatter``: row of ``out`` each result row goes
-        to (inverse row permutation); empty arrays mean none."""
+        to (inverse row permutation); empty arrays mean none. With ``chunks > 1`` each factor's data is laid
+        out ``(chunks, a, b, c, d/dg, dg/chunks)`` (``dg``: gcd of the factors' ``d``)."""
         nf = meta.shape[0]
+        dg = meta[0, 3]
+        for f in range(1, nf):
+            x, y = dg, meta[f, 3]
+            while y:
+                x, y = y, x % y
+            dg = x
+        w = dg // chunks
+        a0, _, c0, d0, _ = meta[0]
+        rows_in = a0 // slabs * c0 * d0 // chunks
+        a1, b1, _, d1, _ = meta[nf - 1]
+        rows_out = a1 // slabs * b1 * d1 // chunks
+        direct_in = chunks == 1 and gather.size == 0
+        direct_out = chunks == 1 and scatter.size == 0
         for s in range(slabs):
-            a0, _, c0, d0, _ = meta[0]
-            rows_in = a0 // slabs * c0 * d0
-            lo = s * rows_in
-            if gather.size > 0:
-                src = scratch[2, :rows_in * k]
-                for r in range(rows_in):
-                    g = gather[lo + r] * k
-                    for j in range(k):
-                        src[r * k + j] = X[g + j]
-            else:
-                src = X[lo * k:(lo + rows_in) * k]
-            for f in range(nf):
-                a, b, c, d, off = meta[f]
-                al = a // slabs
-                rows = al * b * d
-                D = data[off + s * al * b * c * d:off + (s + 1) * al * b * c * d].reshape((al, b, c, d))
-                if f == nf - 1 and scatter.size == 0:
-                    dst = out[s * rows * k:(s + 1) * rows * k]
+            for t in range(chunks):
+                if direct_in:
+                    src = X[s * rows_in * k:(s + 1) * rows_in * k]
                 else:
-                    dst = scratch[f % 2, :rows * k]
-                factor(D, src, dst, k)
-                src = dst
-            if scatter.size > 0:
-                a, b, _, d, _ = meta[nf - 1]
-                rows = a // slabs * b * d
-                for r in range(rows):
-                    t = scatter[s * rows + r] * k
-                    for j in range(k):
-                        out[t + j] = src[r * k + j]
+                    src = scratch[2, :rows_in * k]
+                    move_rows(X, src, rows_in, k, dg, w, s * rows_in // w, t * w, gather, True)
+                for f in range(nf):
+                    a, b, c, d, off = meta[f]
+                    al = a // slabs
+                    dl = d // chunks
+                    size = al * b * c * dl
+                    base = off + t * (a * b * c * dl) + s * size
+                    D = data[base:base + size].reshape((al, b, c, dl))
+                    if f == nf - 1 and direct_out:
+                        dst = out[s * rows_out * k:(s + 1) * rows_out * k]
+                    else:
+                        dst = scratch[f % 2, :al * b * dl * k]
+                    factor(D, src, dst, k)
+                    src = dst
+                if not direct_out:
+                    move_rows(src, out, rows_out, k, dg, w, s * rows_out // w, t * w, scatter, False)
 
-    return types.SimpleNamespace(factor=factor, apply_group=apply_group)
+    return types.SimpleNamespace(factor=factor, move_rows=move_rows, apply_group=apply_group)
