@@ -10,14 +10,19 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from wellposed.solvers.butterfly import FactorChain, KSFactor, apply_kernels, factors
-from wellposed.solvers.butterfly.apply_kernels import apply_packed, group_factors, pack_plan, uses_matmul
+from wellposed.solvers.butterfly import FactorChain, KSFactor, factors
 
 from tests.strategies import chainable_chains
 from wellposed.errors import BackendNotAvailableError, InvalidSpecError
 from wellposed.kronecker import KSPattern, debut, dyadic_butterfly, monarch
 
 requires_numba = pytest.mark.requires_numba
+
+
+def _kernels():
+    from wellposed.solvers.butterfly import apply_kernels  # imports numba: only in tests marked requires_numba
+
+    return apply_kernels
 
 _TOL = {np.dtype(np.float64): 1e-12, np.dtype(np.complex128): 1e-12, np.dtype(np.float32): 2e-5,
         np.dtype(np.complex64): 2e-5}
@@ -83,10 +88,11 @@ def test_random_chains_with_slabs_of_any_size(patterns, seed, cp, rp, k, cache_b
     rng = np.random.default_rng(seed)
     chain = _chain(patterns, rng, column_perm=cp, row_perm=rp)
     X = rng.standard_normal((chain.shape[1], k))
+    ak = _kernels()
     plan = chain._apply_plan()[::-1]
-    packed = pack_plan([f.pattern for f in plan], [f.data for f in plan], np.dtype(np.float64),
+    packed = ak.pack_plan([f.pattern for f in plan], [f.data for f in plan], np.dtype(np.float64),
                        chain.column_permutation, chain.row_permutation)
-    Y = apply_packed(packed, X, cache_bytes=cache_bytes)
+    Y = ak.apply_packed(packed, X, cache_bytes=cache_bytes)
     np.testing.assert_allclose(Y, chain.apply_reference(X), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(chain.apply(X, kernel="numpy"), Y, rtol=1e-12, atol=1e-12)
 
@@ -96,18 +102,19 @@ def test_random_chains_with_slabs_of_any_size(patterns, seed, cp, rp, k, cache_b
 def test_unmerged_butterfly_factors_in_slabs_and_chunks(permuted):
     """The factors one by one (2×2 blocks, no merged pairs) on 8 columns, with a budget that splits the
     right-hand factors into contiguous slabs and the left-hand ones into chunks of rows modulo gcd(d)."""
+    ak = _kernels()
     rng = np.random.default_rng(3)
     pats = dyadic_butterfly(256)[::-1]
     datas = [rng.standard_normal(p.abcd) for p in pats]
     cp, rp = (rng.permutation(256), rng.permutation(256)) if permuted else (None, None)
-    packed = pack_plan(pats, datas, np.dtype(np.float64), cp, rp)
+    packed = ak.pack_plan(pats, datas, np.dtype(np.float64), cp, rp)
     budget = 2 * 16 * 8 * 8  # 16 rows of 8 columns per slab
-    groups = group_factors(pats, 8, 8, cache_bytes=budget)
+    groups = ak.group_factors(pats, 8, 8, cache_bytes=budget)
     assert any(g.slabs > 1 for g in groups) and any(g.chunks > 1 for g in groups)
     X = rng.standard_normal((256, 8))
     chain = FactorChain(tuple(KSFactor(p, D) for p, D in zip(pats[::-1], datas[::-1], strict=True)), cp, rp)
     R = chain.apply_reference(X)
-    np.testing.assert_allclose(apply_packed(packed, X, cache_bytes=budget), R, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(ak.apply_packed(packed, X, cache_bytes=budget), R, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(chain.apply(X, kernel="numba"), R, rtol=1e-12, atol=1e-12)
 
 
@@ -137,7 +144,10 @@ def test_mixed_dtypes_and_non_contiguous_operands():
     assert chain.apply(np.zeros((128, 0)), kernel="numba").shape == (128, 0)
 
 
+@requires_numba
 def test_group_factors_cover_the_plan_and_divide_every_factor():
+    ak = _kernels()
+    group_factors, uses_matmul = ak.group_factors, ak.uses_matmul
     for pats, k in [(dyadic_butterfly(8192)[::-1], 64), (dyadic_butterfly(8192)[::-1], 1),
                     (monarch(64)[::-1], 64), (debut([(2, 3), (4, 5), (3, 2)])[::-1], 4)]:
         for cache_bytes in (64, 4096, 1 << 19):
@@ -145,7 +155,7 @@ def test_group_factors_cover_the_plan_and_divide_every_factor():
             assert groups[0].start == 0 and groups[-1].stop == len(pats)
             assert all(g.stop == h.start for g, h in zip(groups, groups[1:], strict=False))
             for g in groups:
-                assert all(p.a % g.slabs == 0 for p in pats[g.start:g.stop])
+                assert all(p.a % g.slabs == 0 and p.d % g.chunks == 0 for p in pats[g.start:g.stop])
                 assert not g.matmul or (g.stop - g.start == 1 and uses_matmul(pats[g.start], k))
     # a butterfly block at N = 8192: the cheap right-hand factors run in slabs, the two widest alone
     groups = group_factors(dyadic_butterfly(8192)[::-1], 64, 8)
@@ -167,7 +177,7 @@ def test_kernel_choice(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the compiled kernel ran without numba")
 
-    monkeypatch.setattr(factors, "apply_packed", refuse)
+    monkeypatch.setattr(FactorChain, "_apply_compiled", refuse)
     np.testing.assert_allclose(chain.apply(X), chain.apply_reference(X), atol=1e-12)
     np.testing.assert_allclose(chain @ X, chain.apply_reference(X), atol=1e-12)
     with pytest.raises(BackendNotAvailableError, match="pip install numba"):
@@ -179,12 +189,12 @@ def test_auto_uses_the_compiled_kernel_when_numba_is_installed(monkeypatch):
     rng = np.random.default_rng(8)
     chain = _chain(dyadic_butterfly(16), rng)
     calls = []
-    real = factors.apply_packed
+    real = FactorChain._apply_compiled
 
     def spy(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(factors, "apply_packed", spy)
+    monkeypatch.setattr(FactorChain, "_apply_compiled", spy)
     chain.apply(rng.standard_normal(16))
-    assert calls and apply_kernels.numba_available()
+    assert calls and factors.numba_available()

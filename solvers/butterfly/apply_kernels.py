@@ -1,37 +1,29 @@
 """Compiled kernels of :meth:`FactorChain.apply <wellposed.solvers.butterfly.FactorChain.apply>`: Kronecker-sparse
 factors applied slab by slab in cache, permutations fused into the first and last pass (numba, optional).
 
-The numpy path of :mod:`wellposed.solvers.butterfly.factors` stays the reference and the fallback: this module
-only imports numba inside :func:`compiled_kernels` (never at import time) and is used only when numba is
-installed (:func:`numba_available`).
+This module imports numba: :mod:`wellposed.solvers.butterfly.factors` imports it only on the first compiled
+apply, and only when numba is installed (:func:`~wellposed.solvers.butterfly.factors.numba_available`); its numpy
+kernel stays the reference and the fallback. The kernels are compiled on first use and cached on disk by numba.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
+import numba
 import numpy as np
 
 from wellposed.kronecker import KSPattern
 
-__all__ = ["CACHE_BYTES", "Group", "PackedPlan", "apply_packed", "compiled_kernels", "group_factors", "numba_available",
-           "pack_plan", "uses_matmul"]
+__all__ = ["CACHE_BYTES", "Group", "PackedPlan", "apply_packed", "group_factors", "pack_plan", "uses_matmul"]
 
 #: Work-set budget of one slab (input, two scratch slabs, output): about half of one core's L2 cache, so
 #: that consecutive factors read what the previous one wrote from cache instead of from main memory.
 CACHE_BYTES = 512 * 1024
-
-
-@lru_cache(maxsize=1)
-def numba_available() -> bool:
-    """Whether numba is installed (checked once; numba is not imported)."""
-    return importlib.util.find_spec("numba") is not None
 
 
 class Group(NamedTuple):
@@ -193,7 +185,6 @@ def apply_packed(plan: PackedPlan, X: np.ndarray, cache_bytes: int = CACHE_BYTES
     permutation scattered from the last group's, so neither costs a pass of its own (unless that group is a
     batched matmul: then it is one ``numpy.take``).
     """
-    kern = compiled_kernels()
     pats = plan.patterns
     k = X.shape[1]
     dtype = plan.data.dtype
@@ -224,7 +215,7 @@ def apply_packed(plan: PackedPlan, X: np.ndarray, cache_bytes: int = CACHE_BYTES
                 fresh.reshape(-1, k)[scatter] = out.reshape(-1, k)
                 out = fresh
         else:
-            kern.apply_group(data, meta, Y, out, scratch, g.slabs, g.chunks, k,
+            _apply_group(data, meta, Y, out, scratch, g.slabs, g.chunks, k,
                              _NO_PERM if gather is None else gather, _NO_PERM if scatter is None else scatter)
         Y = out
     return Y.reshape(-1, k)
@@ -257,151 +248,140 @@ def workspace(dtype: np.dtype, size: int) -> np.ndarray:
     return buf
 
 
-@lru_cache(maxsize=1)
-def compiled_kernels() -> Any:
-    """The numba-compiled kernels (compiled on first use, cached on disk by numba).
+_jit = numba.njit(cache=True, nogil=True, boundscheck=False)
 
-    Raises ImportError if numba is not installed (check :func:`numba_available` first).
-    """
-    import types
 
-    import numba
+@_jit
+def _factor(D: np.ndarray, x: np.ndarray, o: np.ndarray, k: int) -> None:  # pragma: no cover - compiled
+    """``o = F @ x`` for one factor with data ``D`` (a, b, c, d) and flat ``x`` (a*c*d*k), ``o`` (a*b*d*k).
 
-    jit = numba.njit(cache=True, nogil=True, boundscheck=False)
-
-    @jit
-    def factor(D: np.ndarray, x: np.ndarray, o: np.ndarray, k: int) -> None:  # pragma: no cover - compiled
-        """``o = F @ x`` for one factor with data ``D`` (a, b, c, d) and flat ``x`` (a*c*d*k), ``o`` (a*b*d*k).
-
-        Sums run over the block's columns in order (``w0*x0 + w1*x1 + ...``), like the plain-loop reference."""
-        a, b, c, d = D.shape
-        if k == 1 and d >= 4:  # a vector: run along d (contiguous in x, o and D)
-            x3 = x.reshape((a, c, d))
-            o3 = o.reshape((a, b, d))
-            for ia in range(a):
-                for ib in range(b):
-                    orow = o3[ia, ib]
-                    w = D[ia, ib]
-                    if c == 2:
-                        x0, x1 = x3[ia, 0], x3[ia, 1]
-                        w0, w1 = w[0], w[1]
+    Sums run over the block's columns in order (``w0*x0 + w1*x1 + ...``), like the plain-loop reference."""
+    a, b, c, d = D.shape
+    if k == 1 and d >= 4:  # a vector: run along d (contiguous in x, o and D)
+        x3 = x.reshape((a, c, d))
+        o3 = o.reshape((a, b, d))
+        for ia in range(a):
+            for ib in range(b):
+                orow = o3[ia, ib]
+                w = D[ia, ib]
+                if c == 2:
+                    x0, x1 = x3[ia, 0], x3[ia, 1]
+                    w0, w1 = w[0], w[1]
+                    for i in range(d):
+                        orow[i] = w0[i] * x0[i] + w1[i] * x1[i]
+                elif c == 4:
+                    x0, x1, x2, x3_ = x3[ia, 0], x3[ia, 1], x3[ia, 2], x3[ia, 3]
+                    w0, w1, w2, w3 = w[0], w[1], w[2], w[3]
+                    for i in range(d):
+                        orow[i] = w0[i] * x0[i] + w1[i] * x1[i] + w2[i] * x2[i] + w3[i] * x3_[i]
+                else:
+                    w0, x0 = w[0], x3[ia, 0]
+                    for i in range(d):
+                        orow[i] = w0[i] * x0[i]
+                    for ic in range(1, c):
+                        wc, xc = w[ic], x3[ia, ic]
                         for i in range(d):
-                            orow[i] = w0[i] * x0[i] + w1[i] * x1[i]
-                    elif c == 4:
-                        x0, x1, x2, x3_ = x3[ia, 0], x3[ia, 1], x3[ia, 2], x3[ia, 3]
-                        w0, w1, w2, w3 = w[0], w[1], w[2], w[3]
-                        for i in range(d):
-                            orow[i] = w0[i] * x0[i] + w1[i] * x1[i] + w2[i] * x2[i] + w3[i] * x3_[i]
-                    else:
-                        w0, x0 = w[0], x3[ia, 0]
-                        for i in range(d):
-                            orow[i] = w0[i] * x0[i]
-                        for ic in range(1, c):
-                            wc, xc = w[ic], x3[ia, ic]
-                            for i in range(d):
-                                orow[i] += wc[i] * xc[i]
-            return
-        # a block (or a vector with d < 4): every output row of a b×c block from the c input rows, run along
-        # the k columns (contiguous in x and o)
-        x4 = x.reshape((a, c, d, k))
-        o4 = o.reshape((a, b, d, k))
-        if k < 4:  # too short to run along: plain scalar loops (no views, no vector prologues)
-            for ia in range(a):
-                for i in range(d):
-                    for ib in range(b):
-                        for j in range(k):
-                            acc = D[ia, ib, 0, i] * x4[ia, 0, i, j]
-                            for ic in range(1, c):
-                                acc += D[ia, ib, ic, i] * x4[ia, ic, i, j]
-                            o4[ia, ib, i, j] = acc
-            return
-        for ia in range(a):  # one output row per inner loop, so that it vectorizes (one store, c loads)
+                            orow[i] += wc[i] * xc[i]
+        return
+    # a block (or a vector with d < 4): every output row of a b×c block from the c input rows, run along
+    # the k columns (contiguous in x and o)
+    x4 = x.reshape((a, c, d, k))
+    o4 = o.reshape((a, b, d, k))
+    if k < 4:  # too short to run along: plain scalar loops (no views, no vector prologues)
+        for ia in range(a):
             for i in range(d):
-                if c == 4:
-                    v0, v1, v2, v3 = x4[ia, 0, i], x4[ia, 1, i], x4[ia, 2, i], x4[ia, 3, i]
-                    for ib in range(b):
-                        ov = o4[ia, ib, i]
-                        s0, s1, s2, s3 = D[ia, ib, 0, i], D[ia, ib, 1, i], D[ia, ib, 2, i], D[ia, ib, 3, i]
-                        for j in range(k):
-                            ov[j] = s0 * v0[j] + s1 * v1[j] + s2 * v2[j] + s3 * v3[j]
-                elif c == 2:
-                    v0, v1 = x4[ia, 0, i], x4[ia, 1, i]
-                    for ib in range(b):
-                        ov = o4[ia, ib, i]
-                        s0, s1 = D[ia, ib, 0, i], D[ia, ib, 1, i]
-                        for j in range(k):
-                            ov[j] = s0 * v0[j] + s1 * v1[j]
-                else:
-                    for ib in range(b):
-                        ov = o4[ia, ib, i]
-                        v = x4[ia, 0, i]
-                        s = D[ia, ib, 0, i]
-                        for j in range(k):
-                            ov[j] = s * v[j]
+                for ib in range(b):
+                    for j in range(k):
+                        acc = D[ia, ib, 0, i] * x4[ia, 0, i, j]
                         for ic in range(1, c):
-                            v = x4[ia, ic, i]
-                            s = D[ia, ib, ic, i]
-                            for j in range(k):
-                                ov[j] += s * v[j]
-
-    @jit
-    def move_rows(src: np.ndarray, dst: np.ndarray, rows: int, k: int, dg: int, w: int, base: int, lo: int,
-                  index: np.ndarray, into_slab: bool) -> None:  # pragma: no cover - compiled
-        """Copy the ``rows`` rows of a slab between the full array and its contiguous local copy: local row ``r``
-        is global row ``(base + r // w) * dg + lo + r % w``, mapped through ``index`` when it is not empty;
-        ``into_slab``: full ``src`` → local ``dst``, else local ``src`` → full ``dst``."""
-        for r in range(rows):
-            g = (base + r // w) * dg + lo + r % w
-            if index.size > 0:
-                g = index[g]
-            if into_slab:
-                dst[r * k:(r + 1) * k] = src[g * k:(g + 1) * k]
+                            acc += D[ia, ib, ic, i] * x4[ia, ic, i, j]
+                        o4[ia, ib, i, j] = acc
+        return
+    for ia in range(a):  # one output row per inner loop, so that it vectorizes (one store, c loads)
+        for i in range(d):
+            if c == 4:
+                v0, v1, v2, v3 = x4[ia, 0, i], x4[ia, 1, i], x4[ia, 2, i], x4[ia, 3, i]
+                for ib in range(b):
+                    ov = o4[ia, ib, i]
+                    s0, s1, s2, s3 = D[ia, ib, 0, i], D[ia, ib, 1, i], D[ia, ib, 2, i], D[ia, ib, 3, i]
+                    for j in range(k):
+                        ov[j] = s0 * v0[j] + s1 * v1[j] + s2 * v2[j] + s3 * v3[j]
+            elif c == 2:
+                v0, v1 = x4[ia, 0, i], x4[ia, 1, i]
+                for ib in range(b):
+                    ov = o4[ia, ib, i]
+                    s0, s1 = D[ia, ib, 0, i], D[ia, ib, 1, i]
+                    for j in range(k):
+                        ov[j] = s0 * v0[j] + s1 * v1[j]
             else:
-                dst[g * k:(g + 1) * k] = src[r * k:(r + 1) * k]
+                for ib in range(b):
+                    ov = o4[ia, ib, i]
+                    v = x4[ia, 0, i]
+                    s = D[ia, ib, 0, i]
+                    for j in range(k):
+                        ov[j] = s * v[j]
+                    for ic in range(1, c):
+                        v = x4[ia, ic, i]
+                        s = D[ia, ib, ic, i]
+                        for j in range(k):
+                            ov[j] += s * v[j]
 
-    @jit
-    def apply_group(data: np.ndarray, meta: np.ndarray, X: np.ndarray, out: np.ndarray, scratch: np.ndarray,
-                    slabs: int, chunks: int, k: int, gather: np.ndarray,
-                    scatter: np.ndarray) -> None:  # pragma: no cover - compiled
-        """Factors ``meta`` (application order) applied slab by slab from flat ``X`` into flat ``out``;
-        ``gather``: rows of ``X`` to read (column permutation), ``scatter``: row of ``out`` each result row goes
-        to (inverse row permutation); empty arrays mean none. With ``chunks > 1`` each factor's data is laid
-        out ``(chunks, a, b, c, d/dg, dg/chunks)`` (``dg``: gcd of the factors' ``d``)."""
-        nf = meta.shape[0]
-        dg = meta[0, 3]
-        for f in range(1, nf):
-            x, y = dg, meta[f, 3]
-            while y:
-                x, y = y, x % y
-            dg = x
-        w = dg // chunks
-        a0, _, c0, d0, _ = meta[0]
-        rows_in = a0 // slabs * c0 * d0 // chunks
-        a1, b1, _, d1, _ = meta[nf - 1]
-        rows_out = a1 // slabs * b1 * d1 // chunks
-        direct_in = chunks == 1 and gather.size == 0
-        direct_out = chunks == 1 and scatter.size == 0
-        for s in range(slabs):
-            for t in range(chunks):
-                if direct_in:
-                    src = X[s * rows_in * k:(s + 1) * rows_in * k]
+@_jit
+def _move_rows(src: np.ndarray, dst: np.ndarray, rows: int, k: int, dg: int, w: int, base: int, lo: int,
+              index: np.ndarray, into_slab: bool) -> None:  # pragma: no cover - compiled
+    """Copy the ``rows`` rows of a slab between the full array and its contiguous local copy: local row ``r``
+    is global row ``(base + r // w) * dg + lo + r % w``, mapped through ``index`` when it is not empty;
+    ``into_slab``: full ``src`` → local ``dst``, else local ``src`` → full ``dst``."""
+    for r in range(rows):
+        g = (base + r // w) * dg + lo + r % w
+        if index.size > 0:
+            g = index[g]
+        if into_slab:
+            dst[r * k:(r + 1) * k] = src[g * k:(g + 1) * k]
+        else:
+            dst[g * k:(g + 1) * k] = src[r * k:(r + 1) * k]
+
+@_jit
+def _apply_group(data: np.ndarray, meta: np.ndarray, X: np.ndarray, out: np.ndarray, scratch: np.ndarray,
+                slabs: int, chunks: int, k: int, gather: np.ndarray,
+                scatter: np.ndarray) -> None:  # pragma: no cover - compiled
+    """Factors ``meta`` (application order) applied slab by slab from flat ``X`` into flat ``out``;
+    ``gather``: rows of ``X`` to read (column permutation), ``scatter``: row of ``out`` each result row goes
+    to (inverse row permutation); empty arrays mean none. With ``chunks > 1`` each factor's data is laid
+    out ``(chunks, a, b, c, d/dg, dg/chunks)`` (``dg``: gcd of the factors' ``d``)."""
+    nf = meta.shape[0]
+    dg = meta[0, 3]
+    for f in range(1, nf):
+        x, y = dg, meta[f, 3]
+        while y:
+            x, y = y, x % y
+        dg = x
+    w = dg // chunks
+    a0, _, c0, d0, _ = meta[0]
+    rows_in = a0 // slabs * c0 * d0 // chunks
+    a1, b1, _, d1, _ = meta[nf - 1]
+    rows_out = a1 // slabs * b1 * d1 // chunks
+    direct_in = chunks == 1 and gather.size == 0
+    direct_out = chunks == 1 and scatter.size == 0
+    for s in range(slabs):
+        for t in range(chunks):
+            if direct_in:
+                src = X[s * rows_in * k:(s + 1) * rows_in * k]
+            else:
+                src = scratch[2, :rows_in * k]
+                _move_rows(X, src, rows_in, k, dg, w, s * rows_in // w, t * w, gather, True)
+            for f in range(nf):
+                a, b, c, d, off = meta[f]
+                al = a // slabs
+                dl = d // chunks
+                size = al * b * c * dl
+                base = off + t * (a * b * c * dl) + s * size
+                D = data[base:base + size].reshape((al, b, c, dl))
+                if f == nf - 1 and direct_out:
+                    dst = out[s * rows_out * k:(s + 1) * rows_out * k]
                 else:
-                    src = scratch[2, :rows_in * k]
-                    move_rows(X, src, rows_in, k, dg, w, s * rows_in // w, t * w, gather, True)
-                for f in range(nf):
-                    a, b, c, d, off = meta[f]
-                    al = a // slabs
-                    dl = d // chunks
-                    size = al * b * c * dl
-                    base = off + t * (a * b * c * dl) + s * size
-                    D = data[base:base + size].reshape((al, b, c, dl))
-                    if f == nf - 1 and direct_out:
-                        dst = out[s * rows_out * k:(s + 1) * rows_out * k]
-                    else:
-                        dst = scratch[f % 2, :al * b * dl * k]
-                    factor(D, src, dst, k)
-                    src = dst
-                if not direct_out:
-                    move_rows(src, out, rows_out, k, dg, w, s * rows_out // w, t * w, scatter, False)
-
-    return types.SimpleNamespace(factor=factor, move_rows=move_rows, apply_group=apply_group)
+                    dst = scratch[f % 2, :al * b * dl * k]
+                _factor(D, src, dst, k)
+                src = dst
+            if not direct_out:
+                _move_rows(src, out, rows_out, k, dg, w, s * rows_out // w, t * w, scatter, False)

@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from wellposed.solvers.butterfly.apply_kernels import apply_packed, numba_available, pack_plan
 from wellposed.solvers.butterfly.blocks import combine
 from wellposed.solvers.butterfly.chain_file import NPZ_FORMAT, PERMUTATION_KEYS, read_chain_arrays, write_npz
 
 from wellposed.errors import BackendNotAvailableError, InvalidChainError, InvalidMatrixError, InvalidSpecError
 from wellposed.kronecker import KSPattern, chain_shape, check_chain, dyadic_butterfly, is_chainable
 
-__all__ = ["KSFactor", "FactorChain", "ks_apply", "ks_apply_reference"]
+__all__ = ["KSFactor", "FactorChain", "ks_apply", "ks_apply_reference", "numba_available"]
+
+
+@lru_cache(maxsize=1)
+def numba_available() -> bool:
+    """Whether numba is installed, so that :meth:`FactorChain.apply` can use the compiled kernels of
+    :mod:`~wellposed.solvers.butterfly.apply_kernels` (checked once, without importing numba)."""
+    return importlib.util.find_spec("numba") is not None
 
 
 def _check_numeric(x: np.ndarray, name: str) -> np.ndarray:
@@ -430,6 +438,8 @@ class FactorChain:
     def _apply_compiled(self, X2: np.ndarray) -> np.ndarray:
         """``M @ X2`` with the numba kernels (``X2`` of shape ``(n, k)``, ``k ≥ 1``); the plan is packed once
         per dtype."""
+        from wellposed.solvers.butterfly.apply_kernels import apply_packed, pack_plan
+
         dtype = np.result_type(self.dtype, X2.dtype)
         packed = self._packed.get(dtype.str)
         if packed is None:
