@@ -404,6 +404,7 @@ class FactorChain:
         Parameters
         ----------
         X : array of shape (n,) or (n, batch)
+            The vector or block of column vectors to multiply.
         kernel : {"auto", "numba", "numpy"}
             ``"numba"``: the compiled kernels of :mod:`~wellposed.solvers.butterfly.apply_kernels` (numba must
             be installed); ``"numpy"``: one batched matmul per factor; ``"auto"`` (default): numba when it is
@@ -416,8 +417,8 @@ class FactorChain:
         arithmetic; see ``_apply_plan``). The numpy kernel runs one reshape + one batched matmul per factor,
         rightmost first, into two reusable buffers; a permutation is one gather of the rows of ``X``
         (columns) or of the result (rows). The numba kernel applies runs of factors slab by slab within
-        the cache (a factor ``(a, b, c, d)`` acts on ``a`` independent slabs) and folds the permutations
-        into its first and last pass. :meth:`apply_reference` is the plain-loop oracle.
+        the cache (a factor ``(a, b, c, d)`` acts on ``a`` independent slabs and never mixes rows whose
+        index differs modulo ``d``) and folds the permutations into its first and last pass. :meth:`apply_reference` is the plain-loop oracle.
         """
         X = _as_operand(X, "FactorChain.apply")
         n = self.shape[1]
