@@ -418,7 +418,8 @@ class FactorChain:
         rightmost first, into two reusable buffers; a permutation is one gather of the rows of ``X``
         (columns) or of the result (rows). The numba kernel applies runs of factors slab by slab within
         the cache (a factor ``(a, b, c, d)`` acts on ``a`` independent slabs and never mixes rows whose
-        index differs modulo ``d``) and folds the permutations into its first and last pass. :meth:`apply_reference` is the plain-loop oracle.
+        index differs modulo ``d``) and folds the permutations into its first and last pass.
+        :meth:`apply_reference` is the plain-loop oracle.
         """
         X = _as_operand(X, "FactorChain.apply")
         n = self.shape[1]
