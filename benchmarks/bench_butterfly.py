@@ -6,10 +6,12 @@ Usage::
                                          [--no-pyfaust] [--no-lazylinop] [--write-docs docs/benchmarks.md]
 
 Targets (rows): Hadamard, DFT (bit-reversal permutation), a random butterfly product plus relative noise
-1e-3, and applying the factors to a 64-column block. Per target: the memory floor (``A.sum()``, one read
-of the input), the default ``factorize(A, chain)``, every tree and variant of ours (the balanced tree only
-up to N = 1024: it is O(N^2.5)), the reference two-pass kernels, float32, and pyfaust. The last lines with
-``--json`` are one JSON object per row with the fields ``target``, ``N``, ``method``, ``seconds``,
+1e-3, and applying the factors to a 64-column block and to a vector (float64 and float32, the chain and its
+transpose, and a Monarch chain of the same size), with the default kernel (compiled when numba is installed)
+and the numpy kernel, against the scipy CSR chain of the same factors. Per target: the memory floor
+(``A.sum()``, one read of the input), the default ``factorize(A, chain)``, every tree and variant of ours (the
+balanced tree only up to N = 1024: it is O(N^2.5)), the reference two-pass kernels, float32, and pyfaust. The
+last lines with ``--json`` are one JSON object per row with the fields ``target``, ``N``, ``method``, ``seconds``,
 ``rel_error`` (plus a few extras). ``--write-docs FILE`` replaces the generated section of FILE (between
 the markers ``<!-- bench_butterfly:begin -->`` and ``<!-- bench_butterfly:end -->``) with the table and the
 check of the targets.
@@ -32,7 +34,7 @@ import numpy as np
 import scipy.linalg
 from wellposed.solvers.butterfly import FactorChain, KSFactor, factorize
 
-from wellposed.kronecker import dyadic_butterfly
+from wellposed.kronecker import dyadic_butterfly, monarch
 
 # pyfaust 3.41 on the reference 2-core machine at N=4096 (seconds): butterfly 'bbtree', fdb; apply (ms).
 RECORDED_ANCHOR = {
@@ -187,40 +189,75 @@ def _bench_factorization(
     return group
 
 
+def _csr_chain_apply(csr: list[Any], X: np.ndarray) -> np.ndarray:
+    Y = X
+    for M in reversed(csr):
+        Y = M @ Y
+    return Y
+
+
+def _apply_rows(target: str, N: int, chain: FactorChain, X: np.ndarray, reps: int,
+                ref: np.ndarray | None = None) -> list[dict[str, Any]]:
+    """``chain @ X`` with the default kernel and with the numpy kernel, against the scipy CSR chain of the same
+    factors in the same dtype (best of ``reps`` runs each, one method after the other: alternating the methods
+    run by run made the numpy kernel 2× slower at N = 8192 than when it runs alone)."""
+    csr = chain.to_scipy()
+    ref = _csr_chain_apply(csr, X.astype(np.float64)) if ref is None else ref
+    runs: dict[str, Callable[[], Any]] = {
+        "wellposed FactorChain.apply": lambda: chain.apply(X),
+        "wellposed FactorChain.apply, numpy kernel": lambda: chain.apply(X, kernel="numpy"),
+        "scipy CSR chain": lambda: _csr_chain_apply(csr, X),
+    }
+    best: dict[str, float] = {}
+    outs: dict[str, Any] = {}
+    for name, fn in runs.items():
+        best[name], outs[name] = _best_time(fn, reps)
+    group = []
+    for name in runs:
+        row: dict[str, Any] = {"method": name, "seconds": best[name], "rel_error": _rel(ref, outs[name]),
+                               "target": target, "N": N}
+        if name.startswith("wellposed"):
+            row.update(ours=True, speedup=best["scipy CSR chain"] / best[name], note="speedup vs scipy CSR chain")
+        group.append(row)
+    return group
+
+
+APPLY_KERNEL = "wellposed FactorChain.apply"
+
+
 def _bench_apply(N: int, batch: int, have_faust: bool, repeat: int) -> list[dict[str, Any]]:
-    """The factors of the noisy target applied to X of shape (N, batch)."""
+    """The factors of the noisy target applied to X of shape (N, batch) and to a vector, in float64 and
+    float32, through the chain and its transpose; a Monarch chain of the same size."""
     A = _targets(N)["noisy"][0]
     chain = factorize(A, dyadic_butterfly(N), order="left-to-right", orthonormalize=True).chain
-    X = np.random.default_rng(1).standard_normal((N, batch))
-    ref = chain.to_dense() @ X
-    csr = chain.to_scipy()
-
-    def csr_apply() -> np.ndarray:
-        Y = X
-        for M in reversed(csr):
-            Y = M @ Y
-        return Y
-
+    del A
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((N, batch))
+    x = rng.standard_normal(N)
     reps = max(20, repeat)
-    group: list[dict[str, Any]] = []
-    t, Y = _best_time(lambda: chain.apply(X), reps)
-    group.append({"method": "wellposed FactorChain.apply", "seconds": t, "rel_error": _rel(ref, Y), "ours": True})
-    t_csr, Y = _best_time(csr_apply, reps)
-    group.append({"method": "scipy CSR chain", "seconds": t_csr, "rel_error": _rel(ref, Y)})
     D = chain.to_dense()
+    ref = D @ X
+    group = _apply_rows(f"apply x{batch}", N, chain, X, reps, ref)
     t, Y = _best_time(lambda: D @ X, max(3, repeat))
-    group.append({"method": "dense matmul", "seconds": t, "rel_error": _rel(ref, Y)})
+    group.append({"method": "dense matmul", "seconds": t, "rel_error": _rel(ref, Y), "target": f"apply x{batch}",
+                  "N": N})
     if have_faust:
         import pyfaust
 
-        F = pyfaust.Faust([M.astype(np.float64) for M in csr])
+        F = pyfaust.Faust([M.astype(np.float64) for M in chain.to_scipy()])
         t, Y = _best_time(lambda: F @ X, reps)
-        group.append({"method": "pyfaust Faust @ X", "seconds": t, "rel_error": _rel(ref, np.asarray(Y))})
-    for r in group:
-        r.update(target=f"apply x{batch}", N=N)
-        if r.get("ours"):
-            r["speedup"] = t_csr / r["seconds"]
-            r["note"] = "speedup vs scipy CSR chain"
+        group.append({"method": "pyfaust Faust @ X", "seconds": t, "rel_error": _rel(ref, np.asarray(Y)),
+                      "target": f"apply x{batch}", "N": N})
+    group += _apply_rows("apply x1", N, chain, x, reps)
+    chain32 = chain.with_factors([KSFactor(f.pattern, f.data.astype(np.float32)) for f in chain.factors])
+    group += _apply_rows(f"apply x{batch} float32", N, chain32, X.astype(np.float32), reps)
+    group += _apply_rows("apply x1 float32", N, chain32, x.astype(np.float32), reps)
+    group += _apply_rows(f"apply x{batch} transposed", N, chain.T, X, reps)
+    L = N.bit_length() - 1
+    pats = monarch(1 << (L // 2), 1 << (L - L // 2))
+    mon = FactorChain(tuple(KSFactor(p, rng.standard_normal(p.abcd) / np.sqrt(p.c)) for p in pats))
+    group += _apply_rows(f"apply x{batch} monarch", N, mon, X, reps)
+    group += _apply_rows("apply x1 monarch", N, mon, x, reps)
     return group
 
 
@@ -281,11 +318,12 @@ def check_targets(rows: list[dict[str, Any]]) -> list[tuple[str, bool]]:
             if floor is not None and N >= 4096:
                 f = d["seconds"] / floor["seconds"]
                 out.append((f"N={N} {target}: default / memory floor = {f:.1f} (goal ≤ 4)", f <= 4.0))
-        ap = _row(rows, "apply x64", N, "wellposed FactorChain.apply")
-        csr = _row(rows, "apply x64", N, "scipy CSR chain")
-        if ap is not None and csr is not None:
-            out.append((f"N={N} apply: {_fmt_seconds(ap['seconds'])} vs scipy CSR chain {_fmt_seconds(csr['seconds'])} "
-                        "(goal: no slower)", ap["seconds"] <= csr["seconds"]))
+        for target in sorted({r["target"] for r in rows if r["N"] == N and r["target"].startswith("apply")}):
+            ap = _row(rows, target, N, APPLY_KERNEL)
+            csr = _row(rows, target, N, "scipy CSR chain")
+            if ap is not None and csr is not None:
+                out.append((f"N={N} {target}: {_fmt_seconds(ap['seconds'])} vs scipy CSR chain "
+                            f"{_fmt_seconds(csr['seconds'])} (goal: no slower)", ap["seconds"] <= csr["seconds"]))
     return out
 
 

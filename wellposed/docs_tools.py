@@ -786,15 +786,25 @@ def execute_notebook(path: str | Path = NOTEBOOK, timeout: float = 600) -> Any:
 
 
 def notebook_texts(nb: Any) -> list[list[str]]:
-    """The text outputs of each code cell (streams and ``text/plain`` parts), timings and noise masked."""
+    """The text outputs of each code cell (streams and ``text/plain`` parts), timings and noise masked.
+
+    Consecutive parts of one stream are joined: the kernel cuts a cell's output wherever the cell pauses (a
+    first call that loads compiled code, a slow step), so where the cuts fall is timing, not content."""
     out = []
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
-        texts = []
+        parts: list[tuple[str | None, str]] = []
         for o in cell.get("outputs", []):
-            text = o.get("text", "") if o.get("output_type") == "stream" else o.get("data", {}).get("text/plain", "")
+            stream = o.get("name") if o.get("output_type") == "stream" else None
+            text = o.get("text", "") if stream is not None else o.get("data", {}).get("text/plain", "")
             text = "".join(text) if isinstance(text, list) else text
+            if stream is not None and parts and parts[-1][0] == stream:
+                parts[-1] = (stream, parts[-1][1] + text)
+            else:
+                parts.append((stream, text))
+        texts = []
+        for _, text in parts:
             for pattern, repl in _NOTEBOOK_NOISE:
                 text = pattern.sub(repl, text)
             texts.append(text)

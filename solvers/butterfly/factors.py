@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 from wellposed.solvers.butterfly.blocks import combine
 from wellposed.solvers.butterfly.chain_file import NPZ_FORMAT, PERMUTATION_KEYS, read_chain_arrays, write_npz
 
-from wellposed.errors import BackendNotAvailableError, InvalidChainError, InvalidMatrixError
+from wellposed.errors import BackendNotAvailableError, InvalidChainError, InvalidMatrixError, InvalidSpecError
 from wellposed.kronecker import KSPattern, chain_shape, check_chain, dyadic_butterfly, is_chainable
 
-__all__ = ["KSFactor", "FactorChain", "ks_apply", "ks_apply_reference"]
+__all__ = ["KSFactor", "FactorChain", "ks_apply", "ks_apply_reference", "numba_available"]
+
+
+@lru_cache(maxsize=1)
+def numba_available() -> bool:
+    """Whether numba is installed, so that :meth:`FactorChain.apply` can use the compiled kernels of
+    :mod:`~wellposed.solvers.butterfly.apply_kernels` (checked once, without importing numba)."""
+    return importlib.util.find_spec("numba") is not None
 
 
 def _check_numeric(x: np.ndarray, name: str) -> np.ndarray:
@@ -313,6 +322,7 @@ class FactorChain:
     row_permutation: np.ndarray | None = None
     _plan: Any = field(default=None, init=False, repr=False, compare=False)
     _adjoints: dict[str, FactorChain] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _packed: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     #: ``ndarray @ chain`` is left to :meth:`__rmatmul__` instead of numpy's element-wise machinery.
     __array_ufunc__ = None
@@ -388,22 +398,63 @@ class FactorChain:
         return InvalidMatrixError(f"{what}: the chain has shape ({m}, {n}), so X must have shape ({n},) or "
                                   f"({n}, batch), got {tuple(shape)!r}{hint}.")
 
-    def apply(self, X: np.ndarray) -> np.ndarray:
+    def apply(self, X: np.ndarray, kernel: str = "auto") -> np.ndarray:
         """``M @ X`` for ``X`` of shape ``(n,)`` or ``(n, batch)`` (the same as ``chain @ X``).
+
+        Parameters
+        ----------
+        X : array of shape (n,) or (n, batch)
+            The vector or block of column vectors to multiply.
+        kernel : {"auto", "numba", "numpy"}
+            ``"numba"``: the compiled kernels of :mod:`~wellposed.solvers.butterfly.apply_kernels` (numba must
+            be installed); ``"numpy"``: one batched matmul per factor; ``"auto"`` (default): numba when it is
+            installed, else numpy. Both are deterministic and agree up to rounding.
 
         Notes
         -----
-        ``O(nnz * batch)``: one reshape + one batched matmul per factor, rightmost factor first, into two
-        reusable buffers; pairs of factors whose product is not denser than the pair are merged once
-        (see ``_apply_plan``). A permutation is one gather of the rows of ``X`` (columns) or of the result
-        (rows). :meth:`apply_reference` is the plain-loop oracle.
+        ``O(nnz * batch)``. Pairs of factors whose product is not denser than the pair are merged once (e.g.
+        two 2×2-block butterfly factors make one 4×4-block factor: half the passes over ``X`` at equal
+        arithmetic; see ``_apply_plan``). The numpy kernel runs one reshape + one batched matmul per factor,
+        rightmost first, into two reusable buffers; a permutation is one gather of the rows of ``X``
+        (columns) or of the result (rows). The numba kernel applies runs of factors slab by slab within
+        the cache (a factor ``(a, b, c, d)`` acts on ``a`` independent slabs and never mixes rows whose
+        index differs modulo ``d``) and folds the permutations into its first and last pass.
+        :meth:`apply_reference` is the plain-loop oracle.
         """
         X = _as_operand(X, "FactorChain.apply")
         n = self.shape[1]
         if X.ndim not in (1, 2) or X.shape[0] != n:
             raise self._shape_error(X.shape, "FactorChain.apply")
+        if kernel not in ("auto", "numba", "numpy"):
+            raise InvalidSpecError(f"kernel must be 'auto', 'numba' or 'numpy', got {kernel!r}; 'auto' picks numba "
+                                   "when it is installed.")
+        compiled = numba_available() if kernel == "auto" else kernel == "numba"
+        if compiled and not numba_available():
+            raise BackendNotAvailableError("FactorChain.apply(kernel='numba') needs numba, which is not installed; "
+                                           "run: pip install numba  (or use kernel='numpy')")
         vec = X.ndim == 1
         X2 = X.reshape(n, -1)
+        Y = self._apply_compiled(X2) if compiled and X2.size else self._apply_numpy(X2)
+        return Y[:, 0] if vec else Y
+
+    def _apply_compiled(self, X2: np.ndarray) -> np.ndarray:
+        """``M @ X2`` with the numba kernels (``X2`` of shape ``(n, k)``, ``k ≥ 1``); the plan is packed once
+        per dtype."""
+        from wellposed.solvers.butterfly.apply_kernels import apply_packed, pack_plan
+
+        dtype = np.result_type(self.dtype, X2.dtype)
+        packed = self._packed.get(dtype.str)
+        if packed is None:
+            plan = self._apply_plan()[::-1]
+            packed = pack_plan([f.pattern for f in plan], [f.data for f in plan], dtype, self.column_permutation,
+                               self.row_permutation)
+            self._packed[dtype.str] = packed
+        X2 = np.ascontiguousarray(X2, dtype=dtype)
+        return apply_packed(packed, X2)
+
+    def _apply_numpy(self, X2: np.ndarray) -> np.ndarray:
+        """``M @ X2`` with one batched matmul per factor of the plan (``X2`` of shape ``(n, k)``)."""
+        n = self.shape[1]
         cp, rp = self.column_permutation, self.row_permutation
         k = X2.shape[1]
         dtype = np.result_type(self.dtype, X2.dtype)
@@ -427,7 +478,7 @@ class FactorChain:
             Y = out
         if rp is not None:
             Y = np.take(Y, rp, axis=0)
-        return Y[:, 0] if vec else Y
+        return Y
 
     def __matmul__(self, other: object) -> Any:
         """``chain @ X`` (:meth:`apply`) for ``X`` of shape ``(n,)`` or ``(n, k)``, or a stack ``(..., n, k)``
