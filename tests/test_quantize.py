@@ -354,6 +354,21 @@ def test_symmetries(x, y, t, data):
     assert abs(flipped - base) <= 1e-9 * base + floor
 
 
+@pytest.mark.parametrize("x, y, t", [
+    ([7.79991160e+000, -3.30538883e+000, 2.33147107e+000, 8.71521574e+000, 9.52608065e-129], [-2.81512188e-160], 5),
+    ([-9.72524283e+000, -1.32217551e+000, 7.94823047e-101], [-2.80664742e-157], 5),
+    ([1.19649623e-157], [2.24655011e-278, 8.76885491e+000], 1),
+])
+def test_tiny_terms_are_searched_at_full_precision(x, y, t):
+    # ‖x‖‖y‖ near 1e-160: squared entries used to fall into the subnormal range, and x ↔ y gave errors 40 % apart
+    x, y = np.array(x), np.array(y)
+    base, swapped = quantize_rank_one(x, y, t), quantize_rank_one(y, x, t)
+    assert swapped.error == pytest.approx(base.error, rel=1e-9)
+    scaled = quantize_rank_one(np.ldexp(x, 400), y, t)  # the same problem at a scale where nothing underflows
+    assert scaled.error == pytest.approx(math.ldexp(base.error, 400), rel=1e-12)
+    assert np.array_equal(scaled.x_hat, np.ldexp(base.x_hat, 400)) and np.array_equal(scaled.y_hat, base.y_hat)
+
+
 def test_batch_equals_single_and_handles_zero_rows(search_path):
     rng = np.random.default_rng(4)
     X, Y = rng.standard_normal((9, 3)), rng.standard_normal((9, 4))

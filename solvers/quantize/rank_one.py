@@ -140,6 +140,19 @@ def _check_term_scale(xs: NDArray[np.float64], ys: NDArray[np.float64]) -> None:
         )
 
 
+def _row_exponents(rows: NDArray[np.float64]) -> NDArray[np.int64]:
+    """Per row, the exponent e with the largest |entry| in [2**(e-1), 2**e) (0 for a zero row)."""
+    top = np.max(np.abs(rows), axis=1) if rows.shape[1] else np.zeros(rows.shape[0])
+    return np.frexp(top)[1].astype(np.int64)
+
+
+def _scaled_error(xs_s: NDArray[np.float64], ys_s: NDArray[np.float64], x_hat: NDArray[np.float64],
+                  y_hat: NDArray[np.float64], ex: NDArray[np.int64], ey: NDArray[np.int64]) -> NDArray[np.float64]:
+    """``‖x yᵀ − x̂ ŷᵀ‖`` per row, computed on the rows scaled by ``2**-ex``, ``2**-ey`` and scaled back."""
+    err = rank_one_error(xs_s, ys_s, np.ldexp(x_hat, -ex[:, None]), np.ldexp(y_hat, -ey[:, None]))
+    return np.ldexp(np.asarray(err, dtype=np.float64).reshape(-1), ex + ey)
+
+
 def _as_real_vector(values: ArrayLike, name: str) -> NDArray[np.float64]:
     arr = np.asarray(values)
     if arr.ndim == 2 and 1 in arr.shape:
@@ -296,7 +309,13 @@ def quantize_rank_one_batch(
             f"fmt.t={fmt.t!r} is too wide for the exhaustive search (2**(t-1) breakpoints per entry): "
             "use t <= 24"
         )
-    x_hat, y_hat, _ = _search_unbounded(xs, ys, fmt.t)
+    # the search and the errors run on copies scaled by powers of two to a largest entry in [1/2, 1) per row
+    # (exact, and rounding to t bits with unbounded exponents commutes with it): squares of entries near 1e-160
+    # would fall into the subnormal range and lose the comparisons the search makes
+    ex, ey = _row_exponents(xs), _row_exponents(ys)
+    xs_s, ys_s = np.ldexp(xs, -ex[:, None]), np.ldexp(ys, -ey[:, None])
+    x_hat_s, y_hat_s, _ = _search_unbounded(xs_s, ys_s, fmt.t)
+    x_hat, y_hat = np.ldexp(x_hat_s, ex[:, None]), np.ldexp(y_hat_s, ey[:, None])
     certified = np.ones(xs.shape[0], dtype=bool)
     if fmt.is_bounded:
         x_hat, y_hat, certified = _bounded_fit(xs, ys, x_hat, y_hat, fmt)
@@ -307,12 +326,12 @@ def quantize_rank_one_batch(
                 RuntimeWarning,
                 stacklevel=2,
             )
-    error = np.asarray(rank_one_error(xs, ys, x_hat, y_hat), dtype=np.float64).reshape(-1)
+    error = _scaled_error(xs_s, ys_s, x_hat, y_hat, ex, ey)
     xr, yr = round_to_format(xs, fmt), round_to_format(ys, fmt)
     finite = np.all(np.isfinite(xr), axis=1) & np.all(np.isfinite(yr), axis=1)
     naive = np.full(xs.shape[0], np.inf)
     if np.any(finite):
-        naive[finite] = rank_one_error(xs[finite], ys[finite], xr[finite], yr[finite])
+        naive[finite] = _scaled_error(xs_s[finite], ys_s[finite], xr[finite], yr[finite], ex[finite], ey[finite])
     worse = error > naive  # only possible for uncertified bounded rows
     if np.any(worse):
         x_hat[worse], y_hat[worse], error[worse] = xr[worse], yr[worse], naive[worse]
