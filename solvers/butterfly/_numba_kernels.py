@@ -10,59 +10,61 @@ whatever the storage precision. ``cache=True``: compiled once per machine, loade
 from __future__ import annotations
 
 import math
+from typing import Any
+
 import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-_JIT = {"cache": True, "nogil": True, "boundscheck": False}
-# Gram sums may be reassociated (vectorized): the order is fixed by the compiled code, so a given machine gives
-# the same bytes for the same input; nothing else is relaxed (nan and inf still propagate to the checks).
-_JIT_SUMS = {**_JIT, "fastmath": {"reassoc"}}
+_jit = njit(cache=True, nogil=True, boundscheck=False)
+# Sums may be reassociated (vectorized): the order is fixed by the compiled code, so a given machine gives the
+# same bytes for the same input; nothing else is relaxed (nan and inf still propagate to the checks).
+_jit_sums = njit(cache=True, nogil=True, boundscheck=False, fastmath={"reassoc"})
 
 
-def _put(arr, idx, z):  # type: ignore[no-untyped-def]  # typed per array dtype by the overload below
+def _put(arr, idx, z):  # typed per array dtype by the overload below
     raise NotImplementedError
 
 
 @overload(_put)
-def _put_ol(arr, idx, z):  # type: ignore[no-untyped-def]
+def _put_ol(arr, idx, z):
     """``arr[idx] = z`` keeping only the real part for a real array."""
     if isinstance(arr.dtype, types.Complex):
 
-        def put_complex(arr, idx, z):  # type: ignore[no-untyped-def]
+        def put_complex(arr, idx, z):
             arr[idx] = z
 
         return put_complex
 
-    def put_real(arr, idx, z):  # type: ignore[no-untyped-def]
+    def put_real(arr, idx, z):
         arr[idx] = z.real
 
     return put_real
 
 
-def _eigh_c(sample, G):  # type: ignore[no-untyped-def]
+def _eigh_c(sample, G):
     raise NotImplementedError
 
 
 @overload(_eigh_c)
-def _eigh_c_ol(sample, G):  # type: ignore[no-untyped-def]
+def _eigh_c_ol(sample, G):
     """Ascending eigenvalues and eigenvectors (complex) of the Hermitian ``G``; real input: of ``G.real``, so
     that real data keeps real eigenvectors."""
     if isinstance(sample.dtype, types.Complex):
 
-        def eigh_complex(sample, G):  # type: ignore[no-untyped-def]
+        def eigh_complex(sample, G):
             return np.linalg.eigh(G)
 
         return eigh_complex
 
-    def eigh_real(sample, G):  # type: ignore[no-untyped-def]
+    def eigh_real(sample, G):
         w, E = np.linalg.eigh(np.ascontiguousarray(G.real))
         return w, E.astype(np.complex128)
 
     return eigh_real
 
 
-@njit(**_JIT)
+@_jit
 def _top2(a: float, c: float, b: Any) -> tuple[float, float, Any, Any, float]:
     """Top eigenpair of ``[[a, b], [conj(b), c]]`` in closed form (as ``truncated_svd._eigh2``): half trace
     ``t``, ``h`` (eigenvalues ``t ± h``), the unnormalized top eigenvector ``(x, y)`` and its norm."""
@@ -79,8 +81,8 @@ def _top2(a: float, c: float, b: Any) -> tuple[float, float, Any, Any, float]:
     return t, h, x, y, nrm
 
 
-@njit(**_JIT)
-def split_small(B, r, balanced, W, U, tail, p0, p1, p2, p3):  # type: ignore[no-untyped-def]
+@_jit
+def split_small(B, r, balanced, W, U, tail, p0, p1, p2, p3):
     """Blocks of a few rows ``m <= n``, any rank ``r``: Gram matrix in one read, eigenvectors (closed form for
     two rows, LAPACK otherwise), projection on the top ``k = min(r, m)`` while the block is in cache. Rows
     ``k..`` of ``W`` and columns ``k..`` of ``U`` are left to the caller. Returns (energy, finite)."""
@@ -154,28 +156,46 @@ def split_small(B, r, balanced, W, U, tail, p0, p1, p2, p3):  # type: ignore[no-
     return energy, True
 
 
-@njit(**_JIT)
-def residual(B, X, Y):  # type: ignore[no-untyped-def]
-    """``Σ |B − X·Y|²`` over a 6-D index space (``X``, ``Y`` broadcast views with zero strides), in loop order."""
-    n0, n1, n2, n3, n4, n5 = B.shape
+@_jit
+def residual_rank1(f, shape, st, uq, wq, p_inner):
+    """``Σ |B − u·w|²`` over rank-one blocks ``(al, dr, p, q, m, n)`` (``shape``) of the flat node ``f`` (entry
+    strides ``st``), where the ``p·n`` entries of block row ``(α, δ, κ, β)`` are contiguous: ``(π, γ)`` order,
+    or ``(γ, π)`` when ``p_inner`` (bit-reversed columns). ``uq[α, δ, κ, β]`` holds the ``p`` left entries,
+    ``wq[α, δ, κ]`` the ``p·n`` right entries in the same order as the row. One pass over ``f`` in its memory
+    order, block row by block row (``κ`` outside ``β``, so ``wq[α, δ, κ]`` stays in cache)."""
+    al, dr, p, q, m, n = shape[0], shape[1], shape[2], shape[3], shape[4], shape[5]
     total = 0.0
-    for i0 in range(n0):
-        for i1 in range(n1):
-            for i2 in range(n2):
-                for i3 in range(n3):
-                    for i4 in range(n4):
-                        b = B[i0, i1, i2, i3, i4]
-                        x = X[i0, i1, i2, i3, i4]
-                        y = Y[i0, i1, i2, i3, i4]
-                        for i5 in range(n5):
-                            d = b[i5] - x[i5] * y[i5]
-                            dr, di = float(d.real), float(d.imag)
-                            total += dr * dr + di * di
+    for a in range(al):
+        for d in range(dr):
+            for k in range(q):
+                wr = wq[a, d, k]
+                for i in range(m):
+                    o = a * st[0] + d * st[1] + k * st[3] + i * st[4]
+                    total += _residual_row(f[o : o + p * n], uq[a, d, k, i], wr, p, n, p_inner)
     return total
 
 
-@njit(**_JIT_SUMS)
-def _gram_rows2(f, o0, o1, cs, n):  # type: ignore[no-untyped-def]
+@_jit_sums
+def _residual_row(row, ur, wr, p, n, p_inner):
+    total = 0.0
+    if p_inner:
+        for j in range(n):
+            for pi in range(p):
+                e = row[j * p + pi] - ur[pi] * wr[j * p + pi]
+                er, ei = float(e.real), float(e.imag)
+                total += er * er + ei * ei
+    else:
+        for pi in range(p):
+            x = ur[pi]
+            for j in range(n):
+                e = row[pi * n + j] - x * wr[pi * n + j]
+                er, ei = float(e.real), float(e.imag)
+                total += er * er + ei * ei
+    return total
+
+
+@_jit_sums
+def _gram_rows2(f, o0, o1, cs, n):
     """``(Σ |x0|², Σ |x1|², Σ x0·conj(x1))`` of the rows of ``n`` entries at offsets ``o0``, ``o1`` of the flat
     array ``f`` (column stride ``cs``; the unit-stride loop is the one that vectorizes)."""
     if cs == 1:  # views typed contiguous, indexed from 0: the loop vectorizes
@@ -183,8 +203,8 @@ def _gram_rows2(f, o0, o1, cs, n):  # type: ignore[no-untyped-def]
     return _gram_views(f[o0 : o0 + n * cs : cs], f[o1 : o1 + n * cs : cs])
 
 
-@njit(**_JIT_SUMS)
-def _gram_views(x0, x1):  # type: ignore[no-untyped-def]
+@_jit_sums
+def _gram_views(x0, x1):
     a = 0.0
     c = 0.0
     b = x0[0] * 0.0
@@ -197,8 +217,8 @@ def _gram_views(x0, x1):  # type: ignore[no-untyped-def]
     return a, c, b
 
 
-@njit(**_JIT)
-def _project_rows2(f, o0, o1, cs, n, xc, yc, w, ow):  # type: ignore[no-untyped-def]
+@_jit
+def _project_rows2(f, o0, o1, cs, n, xc, yc, w, ow):
     """``w[ow:ow+n] = xc·x0 + yc·x1`` for the two rows of :func:`_gram_rows2`."""
     out = w[ow : ow + n]
     if cs == 1:
@@ -207,14 +227,14 @@ def _project_rows2(f, o0, o1, cs, n, xc, yc, w, ow):  # type: ignore[no-untyped-
         _project_views(f[o0 : o0 + n * cs : cs], f[o1 : o1 + n * cs : cs], xc, yc, out)
 
 
-@njit(**_JIT)
-def _project_views(x0, x1, xc, yc, out):  # type: ignore[no-untyped-def]
+@_jit
+def _project_views(x0, x1, xc, yc, out):
     for j in range(x0.shape[0]):
         out[j] = xc * x0[j] + yc * x1[j]
 
 
-@njit(**_JIT)
-def _level(f, fo, fA, fT, w, wo, wA, wT, nA, T, c, colrev, balanced, U, tail, a_base, kappa, g):  # type: ignore[no-untyped-def]
+@_jit
+def _level(f, fo, fA, fT, w, wo, wA, wT, nA, T, c, colrev, balanced, U, tail, a_base, kappa, g):
     """One level of the fused left-to-right tree on one group of rows, all in cache.
 
     Row ``t`` of diagonal block ``a_base + αl`` (``αl < nA``, ``t < T``) of the node is the ``c`` entries of the
@@ -257,8 +277,8 @@ def _level(f, fo, fA, fT, w, wo, wA, wT, nA, T, c, colrev, balanced, U, tail, a_
     return energy, True
 
 
-@njit(**_JIT)
-def fused_levels(node, a, b, c, k, colrev, balanced, out, Us, tails):  # type: ignore[no-untyped-def]
+@_jit
+def fused_levels(node, a, b, c, k, colrev, balanced, out, Us, tails):
     """``k`` levels of the left-to-right tree in one pass over the node (blocks of two rows and rank one,
     ``p = 2`` at every level). ``node``: the flat node ``(a, b, c)``; its rows are taken in groups
     ``{κ + t·g}`` (``g = b/2^k``, ``t < 2^k``), whose ``k`` levels need nothing outside the group, so the

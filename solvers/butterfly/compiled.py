@@ -9,9 +9,8 @@ numba is optional: :func:`available` checks for it without importing it, the ker
 from __future__ import annotations
 
 import importlib.util
-from typing import Any
-
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from wellposed.solvers.butterfly.blocks import PairBlocks
@@ -115,10 +114,24 @@ def fused_levels(
     return out, Us, tails, (float(energy) if ok else None)
 
 
-def residual_rank1(B: np.ndarray, U: np.ndarray, W: np.ndarray) -> float:
-    """``Σ |B − U W|²`` over a batch of blocks ``B`` (``(…4…, m, n)``) with rank-one ``U`` (``(…, m, 1)``) and
-    ``W`` (``(…, 1, n)``), in one pass over ``B`` in its memory order (all six axes sorted by stride)."""
-    X = np.broadcast_to(U, B.shape)
-    Y = np.broadcast_to(W, B.shape)
-    order = tuple(sorted(range(6), key=lambda i: (-abs(B.strides[i]), i)))
-    return float(_jit().residual(B.transpose(order), X.transpose(order), Y.transpose(order)))
+def residual_rank1(D0: np.ndarray, B: np.ndarray, U: np.ndarray, W: np.ndarray) -> float | None:
+    """``Σ |B − U W|²`` over a batch of rank-one blocks: ``B`` (``(al, dr, p, q, m, n)``) a block view of the
+    contiguous node ``D0``, ``U`` (``(…, m, 1)``), ``W`` (``(…, 1, n)``); one pass over ``D0`` in its memory
+    order. None when the ``p·n`` entries of a block row are not contiguous in ``D0`` (the caller falls back to
+    numpy)."""
+    al, dr, p, q, m, n = B.shape
+    st = [s // B.itemsize for s in B.strides]
+    if B.strides[0] % B.itemsize or not D0.flags.c_contiguous or B.ctypes.data != D0.ctypes.data:
+        return None
+    if (st[2] == n or p == 1) and (st[5] == 1 or n == 1):
+        p_inner = False
+        wq = W[..., 0, :].transpose(0, 1, 3, 2, 4)  # (al, dr, q, p, n)
+    elif (st[2] == 1 or p == 1) and (st[5] == p or n == 1):
+        p_inner = True
+        wq = W[..., 0, :].transpose(0, 1, 3, 4, 2)  # (al, dr, q, n, p)
+    else:
+        return None
+    uq = np.ascontiguousarray(U[..., 0].transpose(0, 1, 3, 4, 2))  # (al, dr, q, m, p)
+    wq = np.ascontiguousarray(wq).reshape(al, dr, q, p * n)
+    shape = np.array(B.shape, dtype=np.int64)
+    return float(_jit().residual_rank1(D0.reshape(-1), shape, np.array(st, dtype=np.int64), uq, wq, p_inner))

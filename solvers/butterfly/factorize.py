@@ -59,7 +59,7 @@ def bit_reversal_permutation(n: int) -> np.ndarray:
 
 
 KERNELS = ("auto", "compiled", "numpy", "reference")
-_NO_NUMBA = "numba is not installed: pip install numba"
+_NO_NUMBA = "numba is not installed: pip install 'wellposed[fast]'"
 
 
 def _resolve_kernel(kernel: str) -> tuple[bool, str | None]:
@@ -161,7 +161,9 @@ def _residual2(
     else:
         B = pr.product_blocks(D0)
     if compiled and pr.r == 1:
-        return _compiled.residual_rank1(B, U, W)
+        res = _compiled.residual_rank1(D0, B, U, W)
+        if res is not None:
+            return res
     # Chunks along one batch axis, cut along the block index π too when one κ is more than a chunk, keep the
     # temporaries in cache (one scratch buffer) and read every line of A once. With the columns bit-reversed
     # π' is the fastest axis of A, so the runs along π' are whole cache lines and the product is formed in

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from wellposed.solvers.butterfly.blocks import PairBlocks, bit_reversal, chain_product
 from wellposed.solvers.butterfly import compiled as _compiled
+from wellposed.solvers.butterfly.blocks import PairBlocks, bit_reversal, chain_product
 from wellposed.solvers.butterfly.truncated_svd import _herm, _NonFinite, _Run, _split_fused, _truncate
 
 from wellposed.kronecker import KSPattern, product_pattern
