@@ -34,8 +34,9 @@ class ButterflyResult:
         Wall-clock time of the factorization (validation included, error measurement included).
     kernel : str
         The split kernels that ran: ``'compiled'`` (numba), ``'numpy'`` (the fused numpy kernels) or
-        ``'reference'`` (the two-pass kernels, every tree but left-to-right), with the reason in parentheses when
-        ``kernel='auto'`` could not use numba (e.g. ``"numpy (numba is not installed: pip install numba)"``).
+        ``'reference'`` (the two-pass kernels, every tree but left-to-right), with the reason in parentheses
+        when ``kernel='auto'`` could not use numba
+        (``"numpy (numba is not installed: pip install 'wellposed[fast]')"``).
     """
 
     chain: FactorChain
