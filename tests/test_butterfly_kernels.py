@@ -362,3 +362,20 @@ def test_numpy_fallback_without_numba(monkeypatch):
     assert factorize(H, dyadic_butterfly(N), order="balanced").kernel == "reference"
     with pytest.raises(BackendNotAvailableError, match=r"kernel='compiled' needs numba.*kernel='numpy'"):
         factorize(H, dyadic_butterfly(N), kernel="compiled")
+
+
+@pytest.mark.requires_numba
+@given(chainable_chains(max_len=4), st.booleans(), st.booleans(), st.booleans())
+@settings(max_examples=40, deadline=None)
+def test_compiled_tree_hypothesis(pats, ortho, complex_, bit_rev):
+    """Random chainable chains: the compiled kernels give the numpy kernels' errors and lower bounds."""
+    rng = np.random.default_rng(9)
+    A = random_chain(pats, rng, complex_).to_dense()
+    A = A + 0.05 * _draw(rng, A.shape, complex_)
+    n = A.shape[1]
+    bit_rev = bit_rev and n & (n - 1) == 0
+    kw = dict(order="left-to-right", orthonormalize=ortho, bit_reversal=bit_rev)
+    comp = factorize(A, pats, kernel="compiled", **kw)
+    fused = factorize(A, pats, kernel="numpy", **kw)
+    _agree(comp, fused, A)
+    assert math.isclose(np.linalg.norm(A - comp.to_dense()), comp.error, rel_tol=1e-6, abs_tol=1e-12)
