@@ -71,6 +71,8 @@ def _resolve_kernel(kernel: str) -> tuple[bool, str | None]:
     if kernel == "auto":
         return (True, None) if _compiled.available() else (False, _NO_NUMBA)
     return False, None
+
+
 _DTYPES = {"float64": np.float64, "float32": np.float32}
 
 
@@ -323,6 +325,7 @@ def factorize(
         )
     if kernel not in KERNELS:
         raise InvalidSpecError(f"kernel must be one of {KERNELS!r}, got {kernel!r}.")
+    use_numba, why_not = _resolve_kernel(kernel)
     pats = check_chain(chain)
     # Finiteness is checked on the fly: the root Gram matrices see every entry on the product pattern, the
     # entries off it are summed in _restrict; anything non-finite triggers a scan that names the entry.
@@ -336,7 +339,6 @@ def factorize(
     if order == "auto":
         order = _auto_order(pats)
     Ptot = product_pattern(pats)
-    use_numba, why_not = _resolve_kernel(kernel)
     fused = kernel != "reference" and order == "left-to-right" and len(pats) >= 2 and _fused_ok(pats)
     ran = ("compiled" if use_numba else "numpy") if fused else "reference"
     if fused and why_not is not None:
