@@ -10,9 +10,11 @@ Targets (rows): Hadamard, DFT (bit-reversal permutation), a random butterfly pro
 transpose, and a Monarch chain of the same size), with the default kernel (compiled when numba is installed)
 and the numpy kernel, against the scipy CSR chain of the same factors. Per target: the memory floor
 (``A.sum()``, one read of the input), the default ``factorize(A, chain)``, every tree and variant of ours (the
-balanced tree only up to N = 1024: it is O(N^2.5)), the reference two-pass kernels, float32, and pyfaust. The
-last lines with ``--json`` are one JSON object per row with the fields ``target``, ``N``, ``method``, ``seconds``,
-``rel_error`` (plus a few extras). ``--write-docs FILE`` replaces the generated section of FILE (between
+balanced tree only up to N = 1024: it is O(N^2.5)), the kernels of the left-to-right tree (compiled with numba
+when installed, the fused numpy kernels, the reference two-pass kernels), float32, and pyfaust. Before the table:
+the first-call cost of the compiled kernels (numba's JIT into an empty cache, then a fresh process loading that
+cache). The last lines with ``--json`` are one JSON object per row with the fields ``target``, ``N``,
+``method``, ``seconds``, ``rel_error`` (plus a few extras). ``--write-docs FILE`` replaces the generated section of FILE (between
 the markers ``<!-- bench_butterfly:begin -->`` and ``<!-- bench_butterfly:end -->``) with the table and the
 check of the targets.
 """
@@ -130,6 +132,8 @@ OURS: list[tuple[str, dict[str, Any], int]] = [
     ("wellposed right-to-left", {"order": "right-to-left", "orthonormalize": False}, 1 << 30),
     ("wellposed balanced orthonormalized", {"order": "balanced", "orthonormalize": True}, 1024),
     ("wellposed balanced", {"order": "balanced", "orthonormalize": False}, 1024),
+    ("wellposed left-to-right orth., numpy fused kernels",
+     {"order": "left-to-right", "orthonormalize": True, "kernel": "numpy"}, 1 << 30),
     ("wellposed left-to-right orth., reference kernels",
      {"order": "left-to-right", "orthonormalize": True, "kernel": "reference"}, 1 << 30),
     ("wellposed default, float32", {"dtype": "float32"}, 1 << 30),
@@ -160,7 +164,7 @@ def _bench_factorization(
             return factorize(A, pats, bit_reversal=bitrev, **kw)
 
         t, res = _best_time(run, repeat_ours)
-        note = f"{res.order}; cert err/E* <= {res.certificate_ratio:.4g}"
+        note = f"{res.order}, {res.kernel} kernels; cert err/E* <= {res.certificate_ratio:.4g}"
         if noise_rel is not None:
             note += f"; err/noise = {res.rel_error / noise_rel:.4f}"
         row: dict[str, Any] = {"method": label, "seconds": t, "rel_error": res.rel_error, "note": note, "ours": True}
@@ -223,6 +227,47 @@ def _apply_rows(target: str, N: int, chain: FactorChain, X: np.ndarray, reps: in
 
 
 APPLY_KERNEL = "wellposed FactorChain.apply"
+
+
+_JIT_SCRIPT = """
+import time, numpy as np, scipy.linalg
+t0 = time.perf_counter()
+from wellposed.kronecker import dyadic_butterfly
+from wellposed.solvers.butterfly import factorize
+H = scipy.linalg.hadamard(64).astype(float)
+F = np.fft.fft(np.eye(64))
+t1 = time.perf_counter()
+res = factorize(H, dyadic_butterfly(64))
+t2 = time.perf_counter()
+factorize(F, dyadic_butterfly(64), bit_reversal=True)
+t3 = time.perf_counter()
+factorize(H, dyadic_butterfly(64))
+t4 = time.perf_counter()
+print(res.kernel, t2 - t1, t3 - t2, t4 - t3)
+"""
+
+
+def jit_cost() -> str | None:
+    """First-call cost of the compiled kernels: two fresh processes sharing an empty numba cache directory (the
+    first compiles and writes the cache, the second loads it). None without numba."""
+    import os
+    import subprocess
+    import tempfile
+
+    if importlib.util.find_spec("numba") is None:
+        return None
+    out = []
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        for _ in range(2):
+            proc = subprocess.run([sys.executable, "-c", _JIT_SCRIPT], env=env, capture_output=True, text=True,
+                                  timeout=1800, check=True)
+            kernel, real, cplx, warm = proc.stdout.split()
+            out.append((float(real), float(cplx), float(warm)))
+    (r0, c0, w0), (r1, c1, _) = out
+    return (f"First call of the compiled kernels (N = 64, {kernel}): real input {r0:.1f} s and then complex input "
+            f"{c0:.1f} s with an empty numba cache (JIT compilation; second call {w0 * 1e3:.1f} ms), "
+            f"{r1:.2f} s and {c1:.2f} s in a new process loading the cache.")
 
 
 def _bench_apply(N: int, batch: int, have_faust: bool, repeat: int) -> list[dict[str, Any]]:
@@ -330,7 +375,8 @@ def check_targets(rows: list[dict[str, Any]]) -> list[tuple[str, bool]]:
 BEGIN, END = "<!-- bench_butterfly:begin -->", "<!-- bench_butterfly:end -->"
 
 
-def write_docs(path: str, rows: list[dict[str, Any]], argv: list[str], faust_version: str | None) -> None:
+def write_docs(path: str, rows: list[dict[str, Any]], argv: list[str], faust_version: str | None,
+               jit: str | None = None) -> None:
     """Replace the generated section of ``path`` (between BEGIN and END) with this run's table and targets."""
     with open(path, encoding="utf-8") as fh:
         text = fh.read()
@@ -346,6 +392,8 @@ def write_docs(path: str, rows: list[dict[str, Any]], argv: list[str], faust_ver
              "within this run mean something. Speedups are against the faster pyfaust method, or the CSR "
              "chain for apply. `cert err/E* ≤ inf` means the lower bound is 0 (an exact product: nothing to "
              "certify); `err/noise` is the relative error divided by the relative noise level.", ""]
+    if jit:
+        lines += [jit, ""]
     lines += _markdown_table(rows)
     lines += ["", "Targets, checked on this run:", ""]
     lines += [f"- {'met' if ok else '**missed**'}: {msg}" for msg, ok in checks]
@@ -391,6 +439,11 @@ def main(argv: list[str] | None = None) -> int:
         import pyfaust
 
         faust_version = str(pyfaust.version())
+    jit = jit_cost()
+    print(jit or "numba: not installed (the numpy kernels run)")
+    for dt in ("float64", "float32"):  # load the compiled kernels before timing (their first call is above)
+        factorize(scipy.linalg.hadamard(64).astype(float), dyadic_butterfly(64), dtype=dt)
+        factorize(np.fft.fft(np.eye(64)), dyadic_butterfly(64), bit_reversal=True, dtype=dt)
     rows: list[dict[str, Any]] = []
     for N in args.sizes:
         rep = args.repeat if N <= 4096 else args.repeat_large
@@ -400,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
             del A
         rows += _bench_apply(N, args.batch, have_faust, rep)
         if args.write_docs:  # after every size, so that a long run leaves the sizes it finished
-            write_docs(args.write_docs, rows, sys.argv[1:] if argv is None else argv, faust_version)
+            write_docs(args.write_docs, rows, sys.argv[1:] if argv is None else argv, faust_version, jit)
     _print_table(rows)
     print()
     for msg, ok in check_targets(rows):

@@ -19,7 +19,7 @@ _OPTIONAL = {
     "requires_pandas": (lambda: importlib.util.find_spec("pandas") is not None,
                         'pandas not installed (pip install "wellposed[frame]")'),
     "requires_numba": (lambda: importlib.util.find_spec("numba") is not None,
-                       'numba not installed (pip install "wellposed[numba]")'),
+                       'numba not installed (pip install "wellposed[fast]")'),
     "requires_chromium": (lambda: shutil.which("chromium") is not None,
                           "chromium not installed (apt-get install chromium)"),
 }

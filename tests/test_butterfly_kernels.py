@@ -124,7 +124,7 @@ def test_fused_tree_matches_reference_tree(spec, ortho, noise):
         pats, A = planted_chain(spec, seed=4, complex_=complex_)
         A = A + noise * np.linalg.norm(A) / math.sqrt(A.size) * np.random.default_rng(5).standard_normal(A.shape)
         kw = dict(order="left-to-right", orthonormalize=ortho)
-        fused = factorize(A, pats, kernel="fused", **kw)
+        fused = factorize(A, pats, kernel="numpy", **kw)
         ref = factorize(A, pats, kernel="reference", **kw)
         _agree(fused, ref, A)
         assert math.isclose(np.linalg.norm(A - fused.to_dense()), fused.error, rel_tol=1e-6, abs_tol=1e-12)
@@ -136,7 +136,7 @@ def test_fused_tree_hypothesis(pats, ortho, complex_):
     rng = np.random.default_rng(8)
     A = random_chain(pats, rng, complex_).to_dense()
     A = A + 0.05 * _draw(rng, A.shape, complex_)
-    fused = factorize(A, pats, order="left-to-right", orthonormalize=ortho, kernel="fused")
+    fused = factorize(A, pats, order="left-to-right", orthonormalize=ortho, kernel="numpy")
     ref = factorize(A, pats, order="left-to-right", orthonormalize=ortho, kernel="reference")
     _agree(fused, ref, A)
 
@@ -253,3 +253,129 @@ def test_cli_default_and_options(tmp_path, capsys):
     rec = json.loads(capsys.readouterr().out)
     assert not rec["orthonormalized"] and rec["dtype"] == "float32"
     assert main(["factor", str(path), "--chain", "butterfly:64", "--dtype", "float16"]) == 2
+
+
+# ------------------------------------------------------------------ the compiled (numba) kernels
+# Dyadic butterflies (every split goes through the grouped kernel, several levels per pass), non-power-of-two
+# halving chains (blocks of two rows and 5 or 10 columns), and chains with blocks of 1 to 4 rows and r > 1
+# (the compiled small-block split) or more rows (numpy splits inside a compiled run).
+COMPILED_SPECS = ["butterfly:4", "butterfly:32", "butterfly:256", "ks:1,2,2,3;2,3,5,1", "ks:1,2,2,6;2,2,2,3;4,3,5,1",
+                  "debut:2x3,3x2,4x2", "monarch:3,4", "ks:1,4,4,2;2,4,4,1", "ks:1,2,4,4;2,4,2,2;4,2,3,1",
+                  "ks:1,2,2,6;2,2,2,3", "monarch:8"]
+
+
+def _dense_close(a, b, A, tol):
+    return np.linalg.norm(a.to_dense() - b.to_dense()) <= tol * np.linalg.norm(A)
+
+
+@pytest.mark.requires_numba
+@pytest.mark.parametrize("spec", COMPILED_SPECS)
+@pytest.mark.parametrize("ortho", [True, False])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_compiled_kernel_matches_numpy_and_reference(spec, ortho, dtype):
+    tol = 1e-12 if dtype == "float64" else 2e-5
+    for complex_ in (False, True):
+        pats, exact = planted_chain(spec, seed=6, complex_=complex_)
+        noisy = exact + 1e-2 * np.linalg.norm(exact) / math.sqrt(exact.size) * np.random.default_rng(7).standard_normal(
+            exact.shape
+        )
+        kw = dict(order="left-to-right", orthonormalize=ortho, dtype=dtype)
+        for A in (exact, noisy):
+            comp = factorize(A, pats, kernel="compiled", **kw)
+            fused = factorize(A, pats, kernel="numpy", **kw)
+            ref = factorize(A, pats, kernel="reference", **kw)
+            # trees that the fused kernels do not take (a block taller than wide) run the reference kernels
+            assert comp.kernel == fused.kernel.replace("numpy", "compiled") and ref.kernel == "reference"
+            assert fused.kernel == "numpy" or spec in ("debut:2x3,3x2,4x2", "ks:1,2,4,4;2,4,2,2;4,2,3,1")
+            if A is exact:  # the product is recovered: every kernel gives the same matrix, to rounding
+                assert comp.rel_error <= tol and _dense_close(comp, fused, A, 4 * tol)
+                assert _dense_close(comp, ref, A, 4 * tol)
+            elif dtype == "float64":
+                _agree(comp, fused, A)
+                _agree(comp, ref, A)
+            else:
+                assert math.isclose(comp.error, ref.error, rel_tol=1e-4)
+            # the reported error is the error of the factors
+            assert math.isclose(np.linalg.norm(A - comp.to_dense()), comp.error, rel_tol=1e-5 if dtype == "float64"
+                                else 1e-2, abs_tol=tol * np.linalg.norm(A))
+
+
+@pytest.mark.requires_numba
+@pytest.mark.parametrize("spec", ["butterfly:8", "butterfly:128", "butterfly:1024", "ks:1,4,4,2;2,4,4,1",
+                                  "ks:1,2,4,4;2,4,2,2;4,2,2,1"])
+@pytest.mark.parametrize("ortho", [True, False])
+def test_compiled_kernel_bit_reversal(spec, ortho):
+    """The compiled tree carries the bit reversal like the numpy one: same matrix and error as the reference
+    on ``A[:, bitrev]``, the DFT recovered to rounding."""
+    pats = parse_chain_spec(spec).patterns
+    m, n = pats[0].shape[0], pats[-1].shape[1]
+    rng = np.random.default_rng(2)
+    targets = [rng.standard_normal((m, n)) + 1j * rng.standard_normal((m, n))]
+    if m == n:
+        targets.append(np.fft.fft(np.eye(n)))
+    for A in targets:
+        kw = dict(order="left-to-right", orthonormalize=ortho, bit_reversal=True)
+        comp = factorize(A, pats, kernel="compiled", **kw)
+        ref = factorize(A, pats, kernel="reference", **kw)
+        _agree(comp, ref, A)
+        assert np.array_equal(comp.column_permutation, ref.column_permutation)
+        assert _dense_close(comp, ref, A, 1e-12 if A.shape == (n, n) and spec.startswith("butterfly") and
+                            np.allclose(np.abs(A), 1) else 1e-9)
+        assert math.isclose(np.linalg.norm(A - comp.to_dense()), comp.error, rel_tol=1e-6, abs_tol=1e-12)
+    if m == n and spec.startswith("butterfly"):
+        assert comp.rel_error < 1e-13
+
+
+@pytest.mark.requires_numba
+def test_compiled_kernel_is_deterministic_and_certified():
+    N = 512
+    rng = np.random.default_rng(4)
+    pats = dyadic_butterfly(N)
+    A = random_chain(pats, rng, False).to_dense() + 1e-3 * rng.standard_normal((N, N))
+    runs = [factorize(A, pats) for _ in range(2)]
+    assert runs[0].kernel == "compiled"
+    for f0, f1 in zip(runs[0].chain, runs[1].chain, strict=True):
+        assert f0.data.tobytes() == f1.data.tobytes()
+    assert runs[0].error == runs[1].error
+    fused = factorize(A, pats, kernel="numpy")
+    assert np.allclose(runs[0].split_errors, fused.split_errors, rtol=1e-9)
+    assert math.isclose(runs[0].error, fused.error, rel_tol=1e-9)
+    # the free lower bounds are lower bounds of the exact two-factor optima
+    exact = factorize(A, pats, certificate="exact", kernel="reference")
+    assert np.all(runs[0].split_errors <= exact.split_errors * (1 + 1e-9))
+
+
+def test_numpy_fallback_without_numba(monkeypatch):
+    """Without numba the default runs the numpy kernels and says why in ``result.kernel``; asking for the
+    compiled kernel names the package to install."""
+    import sys
+
+    from wellposed.errors import BackendNotAvailableError
+
+    monkeypatch.setitem(sys.modules, "numba", None)  # numba cannot be imported
+    N = 64
+    H = scipy.linalg.hadamard(N).astype(float)
+    res = factorize(H, dyadic_butterfly(N))
+    assert res.kernel.startswith("numpy (numba is not installed") and "wellposed[fast]" in res.kernel
+    assert res.to_json()["kernel"] == res.kernel
+    assert res.rel_error < 1e-14
+    assert factorize(H, dyadic_butterfly(N), order="balanced").kernel == "reference"
+    with pytest.raises(BackendNotAvailableError, match=r"kernel='compiled' needs numba.*kernel='numpy'"):
+        factorize(H, dyadic_butterfly(N), kernel="compiled")
+
+
+@pytest.mark.requires_numba
+@given(chainable_chains(max_len=4), st.booleans(), st.booleans(), st.booleans())
+@settings(max_examples=40, deadline=None)
+def test_compiled_tree_hypothesis(pats, ortho, complex_, bit_rev):
+    """Random chainable chains: the compiled kernels give the numpy kernels' errors and lower bounds."""
+    rng = np.random.default_rng(9)
+    A = random_chain(pats, rng, complex_).to_dense()
+    A = A + 0.05 * _draw(rng, A.shape, complex_)
+    n = A.shape[1]
+    bit_rev = bit_rev and n & (n - 1) == 0
+    kw = dict(order="left-to-right", orthonormalize=ortho, bit_reversal=bit_rev)
+    comp = factorize(A, pats, kernel="compiled", **kw)
+    fused = factorize(A, pats, kernel="numpy", **kw)
+    _agree(comp, fused, A)
+    assert math.isclose(np.linalg.norm(A - comp.to_dense()), comp.error, rel_tol=1e-6, abs_tol=1e-12)

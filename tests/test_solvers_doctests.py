@@ -27,8 +27,9 @@ def _examples() -> list:
     for name in _modules():
         try:
             module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:  # a module built on an optional package (torch_module needs torch)
-            if exc.name not in ("torch",):
+        except ModuleNotFoundError as exc:  # a module built on an optional package (torch_module: torch;
+            # _numba_kernels: numba)
+            if exc.name not in ("torch", "numba"):
                 raise
             marker = getattr(pytest.mark, f"requires_{exc.name}")  # conftest skips it, or CI refuses the skip
             params.append(pytest.param(None, id=name, marks=marker))

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Literal
 
 import numpy as np
+from wellposed.solvers.butterfly import compiled as _compiled
 from wellposed.solvers.butterfly.blocks import PairBlocks, bmm, chain_product
 from wellposed.solvers.butterfly.blocks import bit_reversal as _bitrev
 from wellposed.solvers.butterfly.factors import FactorChain, KSFactor
@@ -33,7 +34,7 @@ from wellposed.solvers.butterfly.truncated_svd import (
     _tail_only,
 )
 
-from wellposed.errors import InvalidChainError, InvalidMatrixError, InvalidSpecError
+from wellposed.errors import BackendNotAvailableError, InvalidChainError, InvalidMatrixError, InvalidSpecError
 from wellposed.kronecker import KSPattern, chain_shape, check_chain, product_pattern
 
 __all__ = [
@@ -57,7 +58,21 @@ def bit_reversal_permutation(n: int) -> np.ndarray:
     return _bitrev(int(n))
 
 
-KERNELS = ("fused", "reference")
+KERNELS = ("auto", "compiled", "numpy", "reference")
+_NO_NUMBA = "numba is not installed: pip install 'wellposed[fast]'"
+
+
+def _resolve_kernel(kernel: str) -> tuple[bool, str | None]:
+    """Whether the numba kernels run, and why not when ``kernel='auto'`` falls back to numpy."""
+    if kernel == "compiled":
+        if not _compiled.available():
+            raise BackendNotAvailableError(f"kernel='compiled' needs numba ({_NO_NUMBA}); or pass kernel='numpy'.")
+        return True, None
+    if kernel == "auto":
+        return (True, None) if _compiled.available() else (False, _NO_NUMBA)
+    return False, None
+
+
 _DTYPES = {"float64": np.float64, "float32": np.float32}
 
 
@@ -120,14 +135,20 @@ def _restrict(A: np.ndarray, P: KSPattern) -> tuple[np.ndarray, float]:
 
 
 def _residual2(
-    pats: tuple[KSPattern, ...], datas: Sequence[np.ndarray], D0: np.ndarray, s: int, colrev: bool = False
+    pats: tuple[KSPattern, ...],
+    datas: Sequence[np.ndarray],
+    D0: np.ndarray,
+    s: int,
+    colrev: bool = False,
+    compiled: bool = False,
 ) -> float:
     """``‖D0 − F_1⋯F_L‖²`` inside the product pattern, computed in the block layout of split point ``s``
     (left and right sub-products multiplied separately, then one batched matmul per block).
 
     ``colrev``: ``D0`` is ``A`` while the factors approximate ``A[:, bitrev]`` (product pattern
     ``(1, m, n, 1)``); the blocks of ``A`` are read through the bit-reversed block view and the permutation
-    is applied to the small sub-products instead of to ``A``."""
+    is applied to the small sub-products instead of to ``A``. ``compiled``: rank-one blocks go through the
+    numba kernel (one pass over ``A`` in its memory order, no scratch); this chunked numpy code is its oracle."""
     if len(pats) == 1:
         diff = D0 - datas[0]
         return _sqnorm(diff)
@@ -141,6 +162,10 @@ def _residual2(
         B = pr.product_blocks_bitrev(D0)
     else:
         B = pr.product_blocks(D0)
+    if compiled and pr.r == 1:
+        res = _compiled.residual_rank1(D0, B, U, W)
+        if res is not None:
+            return res
     # Chunks along one batch axis, cut along the block index π too when one κ is more than a chunk, keep the
     # temporaries in cache (one scratch buffer) and read every line of A once. With the columns bit-reversed
     # π' is the fastest axis of A, so the runs along π' are whole cache lines and the product is formed in
@@ -191,7 +216,7 @@ def factorize(
     progress: Callable[[int, int], None] | None = None,
     *,
     dtype: Literal["float64", "float32"] = "float64",
-    kernel: Literal["fused", "reference"] = "fused",
+    kernel: Literal["auto", "compiled", "numpy", "reference"] = "auto",
 ) -> ButterflyResult:
     """Approximate ``A`` by a product of Kronecker-sparse factors with the given chainable patterns.
 
@@ -229,11 +254,15 @@ def factorize(
     dtype : {'float64', 'float32'}, keyword-only
         Working precision. ``'float32'`` (complex input: complex64) halves the memory traffic; errors and
         certificates are then at single-precision level (about 1e-7 relative).
-    kernel : {'fused', 'reference'}, keyword-only
-        ``'fused'`` (default): the left-to-right tree runs one pass per level over its node (Gram matrices,
-        eigenvectors and projection of each cache-sized chunk of blocks) and carries the bit reversal
-        through the splits instead of permuting a copy of ``A``. ``'reference'``: the two-pass kernels on
-        an explicitly permuted copy (the oracle of the tests). Other trees always use the reference kernels.
+    kernel : {'auto', 'compiled', 'numpy', 'reference'}, keyword-only
+        The left-to-right tree runs one fused pass per level over its node (Gram matrices, eigenvectors and
+        projection of each block, the right factor written into the next node) and carries the bit reversal
+        through the splits instead of permuting a copy of ``A``. ``'compiled'``: with the numba kernels
+        (blocks of at most four rows; also the error measurement), one pass and no temporaries;
+        ``'numpy'``: with vectorized numpy passes over cache-sized chunks; ``'auto'`` (default): compiled
+        when numba is installed, else numpy (``result.kernel`` says which ran and why). ``'reference'``:
+        the two-pass kernels on an explicitly permuted copy (the oracle of the tests). Other trees always
+        use the reference kernels.
 
     Returns
     -------
@@ -247,6 +276,8 @@ def factorize(
         The chain is invalid or not chainable.
     InvalidSpecError
         Unknown ``order``, ``certificate``, ``dtype`` or ``kernel``.
+    BackendNotAvailableError
+        ``kernel='compiled'`` without numba installed.
 
     Examples
     --------
@@ -294,6 +325,7 @@ def factorize(
         )
     if kernel not in KERNELS:
         raise InvalidSpecError(f"kernel must be one of {KERNELS!r}, got {kernel!r}.")
+    use_numba, why_not = _resolve_kernel(kernel)
     pats = check_chain(chain)
     # Finiteness is checked on the fly: the root Gram matrices see every entry on the product pattern, the
     # entries off it are summed in _restrict; anything non-finite triggers a scan that names the entry.
@@ -307,7 +339,10 @@ def factorize(
     if order == "auto":
         order = _auto_order(pats)
     Ptot = product_pattern(pats)
-    fused = kernel == "fused" and order == "left-to-right" and len(pats) >= 2 and _fused_ok(pats)
+    fused = kernel != "reference" and order == "left-to-right" and len(pats) >= 2 and _fused_ok(pats)
+    ran = ("compiled" if use_numba else "numpy") if fused else "reference"
+    if fused and why_not is not None:
+        ran += f" ({why_not})"
     perm = None
     if bit_reversal:
         perm = bit_reversal_permutation(M.shape[1])
@@ -324,7 +359,7 @@ def factorize(
                 raise _NonFinite
             run = _Run(len(pats), progress, len(pats) - 1 + (certificate == "exact"))
             if fused:
-                datas = _factor_l2r_fused(pats, D0, run, bool(orthonormalize), colrev)
+                datas = _factor_l2r_fused(pats, D0, run, bool(orthonormalize), colrev, use_numba)
             elif orthonormalize:
                 datas = _factor_ortho(pats, D0, 0, order, run)
             else:
@@ -338,7 +373,7 @@ def factorize(
     normA2 = off2 + on2
     factors = tuple(KSFactor(p, d) for p, d in zip(pats, datas, strict=True))
     # The middle split keeps both sub-products small (N^1.5 entries each for the dyadic butterfly).
-    err = math.sqrt(off2 + _residual2(pats, [f.data for f in factors], D0, len(pats) // 2, colrev))
+    err = math.sqrt(off2 + _residual2(pats, [f.data for f in factors], D0, len(pats) // 2, colrev, use_numba))
     # Certified lower bounds: sums of non-negative terms, lowered by their relative rounding error.
     shrink = max(0.0, 1.0 - 4.0 * M.size * np.finfo(M.dtype).eps)
     lower = np.sqrt((off2 + run.tails) * shrink)
@@ -360,6 +395,7 @@ def factorize(
         order=order,
         orthonormalized=bool(orthonormalize),
         off_support_error=math.sqrt(off2),
+        kernel=ran,
     )
 
 

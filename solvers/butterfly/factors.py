@@ -405,10 +405,11 @@ class FactorChain:
         ----------
         X : array of shape (n,) or (n, batch)
             The vector or block of column vectors to multiply.
-        kernel : {"auto", "numba", "numpy"}
-            ``"numba"``: the compiled kernels of :mod:`~wellposed.solvers.butterfly.apply_kernels` (numba must
-            be installed); ``"numpy"``: one batched matmul per factor; ``"auto"`` (default): numba when it is
-            installed, else numpy. Both are deterministic and agree up to rounding.
+        kernel : {"auto", "compiled", "numpy"}
+            ``"compiled"``: the numba kernels of :mod:`~wellposed.solvers.butterfly.apply_kernels` (numba must
+            be installed); ``"numpy"``: one batched matmul per factor; ``"auto"`` (default): compiled when numba
+            is installed, else numpy (the same names as ``factorize(kernel=...)``). Both are deterministic and
+            agree up to rounding.
 
         Notes
         -----
@@ -425,13 +426,13 @@ class FactorChain:
         n = self.shape[1]
         if X.ndim not in (1, 2) or X.shape[0] != n:
             raise self._shape_error(X.shape, "FactorChain.apply")
-        if kernel not in ("auto", "numba", "numpy"):
-            raise InvalidSpecError(f"kernel must be 'auto', 'numba' or 'numpy', got {kernel!r}; 'auto' picks numba "
-                                   "when it is installed.")
-        compiled = numba_available() if kernel == "auto" else kernel == "numba"
+        if kernel not in ("auto", "compiled", "numpy"):
+            raise InvalidSpecError(f"kernel must be 'auto', 'compiled' or 'numpy', got {kernel!r}; 'auto' picks "
+                                   "'compiled' when numba is installed.")
+        compiled = numba_available() if kernel == "auto" else kernel == "compiled"
         if compiled and not numba_available():
-            raise BackendNotAvailableError("FactorChain.apply(kernel='numba') needs numba, which is not installed; "
-                                           "run: pip install numba  (or use kernel='numpy')")
+            raise BackendNotAvailableError("FactorChain.apply(kernel='compiled') needs numba, which is not installed; "
+                                           "run: pip install \"wellposed[fast]\"  (or use kernel='numpy')")
         vec = X.ndim == 1
         X2 = X.reshape(n, -1)
         Y = self._apply_compiled(X2) if compiled and X2.size else self._apply_numpy(X2)

@@ -32,6 +32,11 @@ class ButterflyResult:
         and the error is not, ``1.0`` if both are 0).
     seconds : float
         Wall-clock time of the factorization (validation included, error measurement included).
+    kernel : str
+        The split kernels that ran: ``'compiled'`` (numba), ``'numpy'`` (the fused numpy kernels) or
+        ``'reference'`` (the two-pass kernels, every tree but left-to-right), with the reason in parentheses
+        when ``kernel='auto'`` could not use numba
+        (``"numpy (numba is not installed: pip install 'wellposed[fast]')"``).
     """
 
     chain: FactorChain
@@ -43,6 +48,7 @@ class ButterflyResult:
     order: str
     orthonormalized: bool
     off_support_error: float
+    kernel: str = "reference"
 
     @property
     def column_permutation(self) -> np.ndarray | None:
@@ -90,6 +96,7 @@ class ButterflyResult:
             "dtype": str(self.chain.dtype),
             "order": self.order,
             "orthonormalized": self.orthonormalized,
+            "kernel": self.kernel,
             "bit_reversal": self.column_permutation is not None,
             "error": num(self.error),
             "rel_error": num(self.rel_error),

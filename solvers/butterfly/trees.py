@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
+from wellposed.solvers.butterfly import compiled as _compiled
 from wellposed.solvers.butterfly.blocks import PairBlocks, bit_reversal, chain_product
-from wellposed.solvers.butterfly.truncated_svd import _herm, _Run, _split_fused, _truncate
+from wellposed.solvers.butterfly.truncated_svd import _herm, _NonFinite, _Run, _split_fused, _truncate
 
 from wellposed.kronecker import KSPattern, product_pattern
 
@@ -49,7 +50,7 @@ def _fused_ok(pats: tuple[KSPattern, ...]) -> bool:
 
 
 def _factor_l2r_fused(
-    pats: tuple[KSPattern, ...], D: np.ndarray, run: _Run, ortho: bool, colrev: bool
+    pats: tuple[KSPattern, ...], D: np.ndarray, run: _Run, ortho: bool, colrev: bool, compiled: bool = False
 ) -> list[np.ndarray]:
     """Left-to-right tree with the fused split kernel (:func:`_split_fused`), plain or orthonormalized.
 
@@ -59,10 +60,26 @@ def _factor_l2r_fused(
     factorization is of ``A[:, bitrev]`` (product pattern ``(1, m, n, 1)``): every node keeps its columns in
     bit-reversed order inside each diagonal block, the splits read the blocks with the permutation folded
     into the reshape (:meth:`PairBlocks.product_blocks_bitrev`) and only the small factors are reordered.
+    ``compiled``: the splits of blocks with few rows run the numba kernel (:mod:`.compiled`).
     """
     datas: list[np.ndarray] = []
     node = D
-    for i in range(len(pats) - 1):  # one fused pass per level; the node halves (dyadic) at each level
+    i = 0
+    while i < len(pats) - 1:  # one fused pass per level (or per group of levels); the node halves (dyadic)
+        k = _compiled.fusable_levels(pats[i:], node) if compiled else 0
+        if k:
+            node, Us, tails, energy = _compiled.fused_levels(pats[i:], node, k, colrev, not ortho)
+            if energy is None:
+                raise _NonFinite
+            if i == 0:
+                run.energy = energy
+            for j in range(k):
+                if ortho or i + j == 0:
+                    run.tails[i + j] = float(tails[j].sum())
+                datas.append(PairBlocks.of(pats[i + j], product_pattern(pats[i + j + 1 :])).left_from_blocks(Us[j]))
+                run.step()
+            i += k
+            continue
         Pr = product_pattern(pats[i + 1 :])
         pr = PairBlocks.of(pats[i], Pr)
         out = np.empty(Pr.abcd, dtype=node.dtype)
@@ -71,7 +88,8 @@ def _factor_l2r_fused(
         else:
             B, pi_perm = pr.product_blocks(node), None
         U, tail = _split_fused(
-            B, pr.r, "left" if ortho else "balanced", pr.right_blocks(out), run if i == 0 else None, pi_perm
+            B, pr.r, "left" if ortho else "balanced", pr.right_blocks(out), run if i == 0 else None, pi_perm,
+            compiled,
         )
         if ortho or i == 0:
             run.tails[i] = float(tail.sum())
@@ -79,6 +97,7 @@ def _factor_l2r_fused(
         del B, U
         node = out
         run.step()
+        i += 1
     if colrev:
         node = np.ascontiguousarray(node[:, :, bit_reversal(node.shape[2]), :])
     datas.append(node)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
 import numpy as np
+from wellposed.solvers.butterfly import compiled as _compiled
 from wellposed.solvers.butterfly.blocks import bmm
 
 _Side = Literal["left", "right", "balanced"]
@@ -268,6 +269,7 @@ def _split_fused(
     W_out: np.ndarray,
     run: _Run | None = None,
     pi_perm: np.ndarray | None = None,
+    compiled: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fused two-factor split: Gram matrices, eigenvectors and projection of each chunk of blocks in one pass.
 
@@ -277,7 +279,9 @@ def _split_fused(
     ``U`` has orthonormal columns; ``'balanced'``: singular values split as square roots (as
     :func:`_truncate`). ``pi_perm``: block ``π`` of ``B`` is block ``pi_perm[π]`` of the true node (the
     columns of the node are stored in bit-reversed order); ``U`` and ``W`` are put in the true order. When
-    ``run`` is given the energy (sum of Gram traces) is recorded.
+    ``run`` is given the energy (sum of Gram traces) is recorded. ``compiled``: blocks of at most
+    :data:`~wellposed.solvers.butterfly.compiled.MAX_ROWS` rows go through the numba kernel (the caller checks
+    that numba is available), one pass over each block with no temporaries; this numpy code is its oracle.
 
     Notes
     -----
@@ -298,6 +302,13 @@ def _split_fused(
     step = _chunk_step(B, ax)
     if pi_perm is not None and np.array_equal(pi_perm, np.arange(len(pi_perm))):
         pi_perm = None  # p <= 2: the bit reversal of the block index is the identity
+    if compiled and m <= _compiled.MAX_ROWS:
+        energy_c = _compiled.split(B, r, side == "balanced", W_out, U, tail, pi_perm)
+        if energy_c is None:
+            raise _NonFinite
+        if run is not None:
+            run.energy = energy_c
+        return U, tail
     if m == 2 and r == 1 and pi_perm is None:
         energy = _split_rank1_two_rows(B, side, W_out[..., 0, :], U, tail, ax, step)
         if run is not None:

@@ -1,0 +1,137 @@
+"""Compiled (numba) one-pass kernels of the left-to-right tree: the fused split of blocks with a few rows and the
+residual of rank-one blocks, each one pass over its data with no temporaries.
+
+numba is optional: :func:`available` checks for it without importing it, the kernels are compiled on first use
+(``cache=True``: later processes load them from numba's cache), and every caller keeps the numpy kernels of
+:mod:`wellposed.solvers.butterfly.truncated_svd` as fallback and as the oracle of the tests.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from wellposed.solvers.butterfly.blocks import PairBlocks
+
+from wellposed.kronecker import KSPattern, product_pattern
+
+__all__ = ["available", "MAX_ROWS"]
+
+# Blocks with at most this many rows go through the compiled split (Gram matrix by plain loops, closed-form
+# eigenvectors for two rows); taller blocks are left to the numpy kernel, whose Gram products are BLAS calls.
+MAX_ROWS = 4
+# Bytes of one group of rows of the grouped left-to-right kernel (it and the scratch nodes stay in the L2 cache).
+_GROUP_BYTES = 1 << 18
+
+_KERNELS: Any = None
+
+
+def available() -> bool:
+    """Whether numba can be imported (checked without importing it; the import happens on first use)."""
+    return importlib.util.find_spec("numba") is not None
+
+
+def _jit() -> Any:
+    """The module of compiled kernels, imported on first use (numba is never imported with the package)."""
+    global _KERNELS
+    if _KERNELS is None:
+        from wellposed.solvers.butterfly import _numba_kernels
+
+        _KERNELS = _numba_kernels
+    return _KERNELS
+
+
+def _loop_order(B: np.ndarray) -> tuple[int, ...]:
+    """Batch axes of a ``(…4…, m, n)`` block view from the largest stride to the smallest (memory order)."""
+    return tuple(sorted(range(4), key=lambda i: (-abs(B.strides[i]), i)))
+
+
+def split(
+    B: np.ndarray,
+    r: int,
+    balanced: bool,
+    W_out: np.ndarray,
+    U: np.ndarray,
+    tail: np.ndarray,
+    pi_perm: np.ndarray | None,
+) -> float | None:
+    """Compiled :func:`~wellposed.solvers.butterfly.truncated_svd._split_fused` on blocks of at most
+    :data:`MAX_ROWS` rows: writes ``W_out`` (rows ``k..`` left as they are), ``U`` (columns ``k..`` left) and
+    ``tail`` at the true block indices (``pi_perm`` on axis 2). Returns the energy, or None when a Gram matrix
+    is not finite."""
+    K = _jit()
+    order = _loop_order(B)
+    perms = [np.arange(B.shape[ax], dtype=np.int64) for ax in order]
+    if pi_perm is not None:
+        perms[order.index(2)] = np.ascontiguousarray(pi_perm, dtype=np.int64)
+    Bt = B.transpose(*order, 4, 5)
+    # the outputs are indexed at (p0[i0], …): keep their axes in the loop order too
+    Wt, Ut, Tt = W_out.transpose(*order, 4, 5), U.transpose(*order, 4, 5), tail.transpose(*order)
+    energy, ok = K.split_small(Bt, r, balanced, Wt, Ut, Tt, *perms)
+    return float(energy) if ok else None
+
+
+def _halving(pr: PairBlocks) -> bool:
+    """A split that the grouped kernel takes: blocks of two rows, rank one, two column blocks, ``d_r = 1``."""
+    return pr.bl == 2 and pr.r == 1 and pr.p == 2 and pr.dr == 1
+
+
+def fusable_levels(pats: Sequence[KSPattern], node: np.ndarray) -> int:
+    """How many leading splits of the left-to-right tree on ``node`` (the data of ``product_pattern(pats)``) one
+    pass of :func:`fused_levels` does: consecutive halving splits, as many as keep a group of rows
+    (``2^k`` rows of the node) within :data:`_GROUP_BYTES`. 0 when the first split is not halving."""
+    if not node.flags.c_contiguous:
+        return 0
+    k = 0
+    row_bytes = node.shape[2] * node.itemsize
+    while k < len(pats) - 1 and (k == 0 or (row_bytes << k) <= _GROUP_BYTES):
+        if not _halving(PairBlocks.of(pats[k], product_pattern(pats[k + 1 :]))):
+            break
+        k += 1
+    return k
+
+
+def fused_levels(
+    pats: Sequence[KSPattern], node: np.ndarray, k: int, colrev: bool, balanced: bool
+) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray], float | None]:
+    """The first ``k`` splits of the left-to-right tree on ``node`` in one pass (see :func:`fusable_levels`):
+    returns the node after them (the data of ``product_pattern(pats[k:])``), the left blocks ``U`` and the
+    discarded energies of each split (as :func:`~wellposed.solvers.butterfly.truncated_svd._split_fused`), and
+    the energy of the first split (None when a Gram matrix is not finite)."""
+    a, b, c, _ = node.shape
+    nxt = product_pattern(pats[k:])
+    out = np.empty(nxt.abcd, dtype=node.dtype)
+    Us, tails = [], []
+    for j in range(k):
+        pr = PairBlocks.of(pats[j], product_pattern(pats[j + 1 :]))
+        Us.append(np.zeros((pr.al, 1, 2, pr.q, 2, 1), dtype=node.dtype))
+        tails.append(np.zeros((pr.al, 1, 2, pr.q)))
+    energy, ok = _jit().fused_levels(
+        node.reshape(-1), a, b, c, k, colrev, balanced, out.reshape(-1), tuple(Us), tuple(tails)
+    )
+    return out, Us, tails, (float(energy) if ok else None)
+
+
+def residual_rank1(D0: np.ndarray, B: np.ndarray, U: np.ndarray, W: np.ndarray) -> float | None:
+    """``Σ |B − U W|²`` over a batch of rank-one blocks: ``B`` (``(al, dr, p, q, m, n)``) a block view of the
+    contiguous node ``D0``, ``U`` (``(…, m, 1)``), ``W`` (``(…, 1, n)``); one pass over ``D0`` in its memory
+    order. None when the ``p·n`` entries of a block row are not contiguous in ``D0`` (the caller falls back to
+    numpy)."""
+    al, dr, p, q, m, n = B.shape
+    st = [s // B.itemsize for s in B.strides]
+    if B.strides[0] % B.itemsize or not D0.flags.c_contiguous or B.ctypes.data != D0.ctypes.data:
+        return None
+    if (st[2] == n or p == 1) and (st[5] == 1 or n == 1):
+        p_inner = False
+        wq = W[..., 0, :].transpose(0, 1, 3, 2, 4)  # (al, dr, q, p, n)
+    elif (st[2] == 1 or p == 1) and (st[5] == p or n == 1):
+        p_inner = True
+        wq = W[..., 0, :].transpose(0, 1, 3, 4, 2)  # (al, dr, q, n, p)
+    else:
+        return None
+    uq = np.ascontiguousarray(U[..., 0].transpose(0, 1, 3, 4, 2))  # (al, dr, q, m, p)
+    wq = np.ascontiguousarray(wq).reshape(al, dr, q, p * n)
+    shape = np.array(B.shape, dtype=np.int64)
+    return float(_jit().residual_rank1(D0.reshape(-1), shape, np.array(st, dtype=np.int64), uq, wq, p_inner))
