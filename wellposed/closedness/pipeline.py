@@ -183,6 +183,24 @@ def _stage_linear_slice(ctx: PartContext) -> ClosednessVerdict | None:
                              "coordinate subspace, hence closed", details=onto)
 
 
+def _stage_peeling(ctx: PartContext) -> ClosednessVerdict | None:
+    from .peeling import peeling_onto
+
+    evidence = peeling_onto(ctx.part)
+    if evidence is None:
+        return None
+    leaves = sum(len(b["leaves"]) for b in evidence["branches"])
+    side = "row" if evidence["orientation"] == "as given" else "column"
+    dropped = f" once components {evidence['dropped']} are set to 0 there" if evidence["dropped"] else ""
+    return ClosednessVerdict(Answer.CLOSED, "theorem:peeling",
+                             f"{side} {evidence['row']} is reached by component {evidence['row_component']} alone"
+                             f"{dropped}"
+                             f"; after scaling it to each of its {len(evidence['branches'])} possible supports "
+                             f"(and peeling a second line where the details say so), a linear slice of the rest is "
+                             f"onto ({leaves} exact ranks in the details), so P is every matrix supported on the "
+                             "union: closed", details=evidence)
+
+
 def _stage_orbits(ctx: PartContext) -> ClosednessVerdict | None:
     if not ctx.search or not ctx.small():
         return None
@@ -297,6 +315,7 @@ STAGES: tuple[tuple[str, Callable[[PartContext], ClosednessVerdict | None]], ...
     ("private-minor obstruction", _stage_private_minor),
     ("private block-minor obstruction", _stage_block_minor),
     ("linear slice onto the union", _stage_linear_slice),
+    ("peeling a line with one component", _stage_peeling),
     ("Borel orbits of nested supports", _stage_orbits),
     ("determinantal test", _stage_determinantal),
     ("curve search", _stage_curves),
