@@ -142,36 +142,50 @@ def _find_leaf(q: SupportPattern, cells: np.ndarray, row: tuple[int, int, list[i
     return None
 
 
-def _prove_row(q: SupportPattern, i: int, k: int, seed: int, trials: int, flint: Any, left: list[int]
+def _prove_row(q: SupportPattern, i: int, seed: int, trials: int, flint: Any, left: list[int]
                ) -> list[dict[str, Any]] | None:
-    """The branches of a proof peeling row i (component k), or None."""
+    """The branches of a proof peeling row i, or None.
+
+    Branch T (every nonempty subset of the union's row i) keeps one component k of row i with
+    ``T ⊆ J_k`` (the others get ``x_ic = 0``) and fixes ``y_k = 1_T``.
+    """
     rng = np.random.default_rng(seed)
     draws = [(rng.integers(1, 98, size=q.x_support.shape), rng.integers(1, 98, size=q.y_support.shape))
              for _ in range(trials)]
     cells_row = _residual_cells(q, i, None)
+    comps = np.flatnonzero(q.x_support[i]).tolist()
     branches: list[dict[str, Any]] = []
-    for t in _subsets(np.flatnonzero(q.y_support[:, k]).tolist()):
-        row = (i, k, list(t))
-        leaf = _find_leaf(q, cells_row, row, None, draws, flint, left)
-        if leaf is not None:
-            branches.append({"T": list(t), "col": None, "col_component": None, "leaves": [{"S": [], **leaf}]})
-            continue
-        for j, l in _single_columns(q, i, k, list(t)):
-            s_sets = _subsets(np.flatnonzero(q.x_support[:, l]).tolist())
-            if len(s_sets) >= 2 ** MAX_PEELED_ENTRIES:
+    for t in _subsets(np.flatnonzero(q.union_mask()[i]).tolist()):
+        found = None
+        for k in comps:
+            if not q.y_support[list(t), k].all():
                 continue
-            cells = _residual_cells(q, i, j)
-            leaves = []
-            for s in s_sets:
-                leaf = _find_leaf(q, cells, row, (j, l, list(s)), draws, flint, left)
-                if leaf is None:
-                    break
-                leaves.append({"S": list(s), **leaf})
-            else:
-                branches.append({"T": list(t), "col": j, "col_component": l, "leaves": leaves})
+            qk = _restricted(q, i, k)
+            row = (i, k, list(t))
+            leaf = _find_leaf(qk, cells_row, row, None, draws, flint, left)
+            if leaf is not None:
+                found = {"T": list(t), "component": k, "col": None, "col_component": None,
+                         "leaves": [{"S": [], **leaf}]}
                 break
-        else:
+            for j, l in _single_columns(qk, i, k, list(t)):
+                s_sets = _subsets(np.flatnonzero(qk.x_support[:, l]).tolist())
+                if len(s_sets) >= 2 ** MAX_PEELED_ENTRIES:
+                    continue
+                cells = _residual_cells(qk, i, j)
+                leaves = []
+                for s in s_sets:
+                    leaf = _find_leaf(qk, cells, row, (j, l, list(s)), draws, flint, left)
+                    if leaf is None:
+                        break
+                    leaves.append({"S": list(s), **leaf})
+                else:
+                    found = {"T": list(t), "component": k, "col": j, "col_component": l, "leaves": leaves}
+                    break
+            if found is not None:
+                break
+        if found is None:
             return None
+        branches.append(found)
     return branches
 
 
@@ -188,8 +202,8 @@ def peeling_onto(pattern: SupportPattern, seed: int = 0, trials: int = 2, max_sl
     Returns
     -------
     dict or None
-        The evidence: ``orientation``, ``row``, ``row_component`` and ``branches`` (per branch ``T``,
-        ``col``, ``col_component`` and ``leaves``, each with ``S``, ``sides``, ``fixed_x``, ``fixed_y``,
+        The evidence: ``orientation``, ``row`` and ``branches`` (per branch ``T``, the kept
+        ``component``, ``col``, ``col_component`` and ``leaves``, each with ``S``, ``sides``, ``fixed_x``, ``fixed_y``,
         ``rank``), which :func:`check_peeling` re-verifies exactly.
 
     Examples
@@ -197,8 +211,8 @@ def peeling_onto(pattern: SupportPattern, seed: int = 0, trials: int = 2, max_sl
     >>> from wellposed.support import SupportPattern
     >>> p = SupportPattern(["001", "111", "111"], ["011", "111", "111"])
     >>> ev = peeling_onto(p)
-    >>> ev["row"], ev["row_component"], len(ev["branches"])
-    (0, 2, 7)
+    >>> ev["row"], len(ev["branches"]), {b["component"] for b in ev["branches"]}
+    (0, 7, {2})
     >>> check_peeling(p, ev)
     True
     >>> from wellposed.families import family
@@ -227,82 +241,64 @@ def peeling_onto(pattern: SupportPattern, seed: int = 0, trials: int = 2, max_sl
 
 def _peel(pattern: SupportPattern, seed: int, trials: int, flint: Any, left: list[int]) -> dict[str, Any] | None:
     for orientation, q in (("as given", pattern), ("transposed", pattern.transpose())):
-        for i, k, dropped in _peelable_rows(q):
-            if int(q.y_support[:, k].sum()) > MAX_PEELED_ENTRIES:
-                continue
-            branches = _prove_row(_restricted(q, i, dropped), i, k, seed, trials, flint, left)
+        union = q.union_mask()
+        rows = [i for i in range(q.m) if 0 < union[i].sum() <= MAX_PEELED_ENTRIES]
+        for i in sorted(rows, key=lambda i: (int(q.x_support[i].sum()), i)):  # fewest components first
+            branches = _prove_row(q, i, seed, trials, flint, left)
             if branches is not None:
-                return {"orientation": orientation, "row": i, "row_component": k, "dropped": dropped,
-                        "branches": branches}
+                return {"orientation": orientation, "row": i, "branches": branches}
     return None
 
 
-def _peelable_rows(q: SupportPattern) -> list[tuple[int, int, list[int]]]:
-    """``(i, k, dropped)``: row i reached by component k and the ``dropped`` ones, whose column
-    supports lie inside ``J_k`` (rows with a single component first)."""
-    x, y = q.x_support, q.y_support
-    out = []
-    for i in range(q.m):
-        comps = np.flatnonzero(x[i]).tolist()
-        for k in comps:
-            if not y[:, k].any():
-                continue
-            others = [c for c in comps if c != k]
-            if all(not (y[:, c] & ~y[:, k]).any() for c in others):
-                out.append((i, k, others))
-    return sorted(out, key=lambda t: len(t[2]))
-
-
-def _restricted(q: SupportPattern, i: int, dropped: list[int]) -> SupportPattern:
-    """The pattern with ``x_ic`` forbidden for the dropped components (same union, smaller P)."""
-    if not dropped:
+def _restricted(q: SupportPattern, i: int, k: int) -> SupportPattern:
+    """The pattern where row i keeps component k only (``x_ic`` forbidden for the others): smaller P."""
+    if int(q.x_support[i].sum()) == 1:
         return q
     x = q.x_support.copy()
-    x[i, dropped] = False
+    x[i, :] = False
+    x[i, k] = True
     return q.with_masks(x, q.y_support)
 
 
 def check_peeling(pattern: SupportPattern, evidence: dict[str, Any]) -> bool:
     """Re-verify the evidence of :func:`peeling_onto` exactly; True when it proves P = ℝ^{union}.
 
-    Checks that the peeled row has a single component, that the branches are exactly the nonempty
-    supports T ⊆ J_k, that a peeled column is reached by one component ``l ≠ k`` in its branch and that
-    its leaves are exactly the nonempty S ⊆ I_l, that the peeled components vary as in the proof (x_k
-    and y_l), and that every leaf's integer slice has exact rank equal to the number of residual cells.
-    Malformed evidence gives False.
+    Checks that the branches are exactly the nonempty subsets T of the union's peeled row, that each
+    keeps a component k of that row with ``T ⊆ J_k``, that a peeled column is reached by one component
+    ``l ≠ k`` in its branch with the union's column inside ``I_l`` and that its leaves are exactly the
+    nonempty S ⊆ I_l, that the peeled components vary as in the proof (x_k and y_l), and that every
+    leaf's integer slice has exact rank equal to the number of residual cells. Malformed evidence gives
+    False.
     """
     import flint
 
     try:
         q = pattern.transpose() if evidence["orientation"] == "transposed" else pattern
-        i, k, dropped = evidence["row"], evidence["row_component"], evidence["dropped"]
-        if not isinstance(i, int) or not 0 <= i < q.m or not all(isinstance(c, int) for c in dropped):
+        i = evidence["row"]
+        if not isinstance(i, int) or not 0 <= i < q.m:
             return False
-        restricted = _restricted(q, i, list(dropped))
-        if not np.array_equal(restricted.union_mask(), q.union_mask()):  # P' ⊆ P on the same union
-            return False
-        q = restricted
-        if not _row_ok(q, i, k):
-            return False
-        wanted = {tuple(t) for t in _subsets(np.flatnonzero(q.y_support[:, k]).tolist())}
+        wanted = {tuple(t) for t in _subsets(np.flatnonzero(q.union_mask()[i]).tolist())}
         branches = evidence["branches"]
-        if sorted(tuple(b["T"]) for b in branches) != sorted(wanted):
+        if not wanted or sorted(tuple(b["T"]) for b in branches) != sorted(wanted):
             return False
         for b in branches:
-            t = list(b["T"])
+            t, k = list(b["T"]), b["component"]
+            if not isinstance(k, int) or not 0 <= k < q.r or not q.x_support[i, k] or not q.y_support[t, k].all():
+                return False
+            qk = _restricted(q, i, k)
             j, l = b["col"], b["col_component"]
+            col = None
             if j is None:
                 if l is not None or len(b["leaves"]) != 1 or b["leaves"][0]["S"]:
                     return False
-                col = None
-                cells = _residual_cells(q, i, None)
+                cells = _residual_cells(qk, i, None)
             else:
-                if (j, l) not in _single_columns(q, i, k, t):
+                if (j, l) not in _single_columns(qk, i, k, t):
                     return False
-                s_wanted = {tuple(s) for s in _subsets(np.flatnonzero(q.x_support[:, l]).tolist())}
+                s_wanted = {tuple(s) for s in _subsets(np.flatnonzero(qk.x_support[:, l]).tolist())}
                 if sorted(tuple(f["S"]) for f in b["leaves"]) != sorted(s_wanted):
                     return False
-                cells = _residual_cells(q, i, j)
+                cells = _residual_cells(qk, i, j)
             for leaf in b["leaves"]:
                 if len(leaf["sides"]) != q.r or any(s not in ("vary X", "vary Y") for s in leaf["sides"]):
                     return False
@@ -310,7 +306,7 @@ def check_peeling(pattern: SupportPattern, evidence: dict[str, Any]) -> bool:
                     return False
                 if l is not None:
                     col = (j, l, list(leaf["S"]))
-                mat = _slice_matrix(q, cells, (i, k, t), col, leaf)
+                mat = _slice_matrix(qk, cells, (i, k, t), col, leaf)
                 if len(cells) and (mat.shape[1] < len(cells) or flint.fmpz_mat(mat.tolist()).rank() < len(cells)):
                     return False
     except (KeyError, TypeError, ValueError, IndexError):
@@ -338,18 +334,20 @@ def factor_by_peeling(pattern: SupportPattern, evidence: dict[str, Any], a: Any)
     m, n, r = q.shape
     if target.shape != (m, n) or any(target[c] != 0 for c in map(tuple, np.argwhere(~q.union_mask()))):
         raise ValueError("a must be an m × n matrix supported on the union of the supports")
-    i, k = evidence["row"], evidence["row_component"]
-    q = _restricted(q, i, list(evidence["dropped"]))
+    i = evidence["row"]
     zero, one = Fraction(0), Fraction(1)
     dc = np.array([one] * n, dtype=object)
     dr = np.array([one] * m, dtype=object)
     row = target[i]
-    t = sorted(int(c) for c in np.flatnonzero(row != 0)) or sorted(np.flatnonzero(q.y_support[:, k]).tolist())
-    x_ik = one if (row != 0).any() else zero
-    for e in np.flatnonzero(row != 0):
+    t = sorted(int(c) for c in np.flatnonzero(row != 0))
+    x_ik = one if t else zero
+    for e in t:
         dc[e] = row[e]
     scaled = target / dc[None, :]
-    branch = next(b for b in evidence["branches"] if list(b["T"]) == t)
+    # a zero row: any branch, with x_ik = 0
+    branch = next(b for b in evidence["branches"] if list(b["T"]) == t or not t)
+    t, k = list(branch["T"]), branch["component"]
+    q = _restricted(q, i, k)
     j, l = branch["col"], branch["col_component"]
     y_jl = one
     s: list[int] = []
@@ -358,8 +356,8 @@ def factor_by_peeling(pattern: SupportPattern, evidence: dict[str, Any], a: Any)
         column[i] = zero
         s = sorted(int(c) for c in np.flatnonzero(column != 0)) or sorted(np.flatnonzero(q.x_support[:, l]).tolist())
         y_jl = one if (column != 0).any() else zero
-        for e in np.flatnonzero(column != 0):
-            dr[e] = column[e]
+        for e2 in np.flatnonzero(column != 0):
+            dr[e2] = column[e2]
         scaled = scaled / dr[:, None]
     leaf = next(f for f in branch["leaves"] if list(f["S"]) == s)
     col = None if j is None else (j, l, s)

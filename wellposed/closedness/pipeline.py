@@ -191,10 +191,10 @@ def _stage_peeling(ctx: PartContext) -> ClosednessVerdict | None:
         return None
     leaves = sum(len(b["leaves"]) for b in evidence["branches"])
     side = "row" if evidence["orientation"] == "as given" else "column"
-    dropped = f" once components {evidence['dropped']} are set to 0 there" if evidence["dropped"] else ""
+    kept = ", ".join(str(c) for c in sorted({b["component"] for b in evidence["branches"]}))
     return ClosednessVerdict(Answer.CLOSED, "theorem:peeling",
-                             f"{side} {evidence['row']} is reached by component {evidence['row_component']} alone"
-                             f"{dropped}"
+                             f"{side} {evidence['row']} is written by one component (of {kept}, chosen by its support; "
+                             "the others set to 0 there)"
                              f"; after scaling it to each of its {len(evidence['branches'])} possible supports "
                              f"(and peeling a second line where the details say so), a linear slice of the rest is "
                              f"onto ({leaves} exact ranks in the details), so P is every matrix supported on the "
