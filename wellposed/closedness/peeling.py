@@ -1,21 +1,27 @@
-"""``theorem:peeling``: P is the whole space, proved by peeling a row (and a column) with a single component.
+"""``theorem:peeling``: P is the whole space, proved by scaling a row and a column of A to 0/1 vectors.
 
-If row i of the pattern is reached by one component k only, row i of every product is ``x_ik y_kᵀ``:
-a scaling of the columns of A brings it to the 0/1 vector of its support T ⊆ J_k, and ``y_k`` can then
-be fixed to ``1_T``. What is left is a problem on the other rows in which ``y_k`` is a constant; when a
-linear slice of it (one side of every other component fixed to integers) is onto the rest of the union
-for every possible T, every matrix on the union is a product. In a branch T, a column j that the residual
-problem reaches by one free component ``l ≠ k`` only is peeled in turn (row scalings, ``x_l = 1_S``).
-Proof in docs/closedness.md, §3.7.
+P is invariant under A ↦ D_r A D_c (invertible diagonal D_r, D_c: scale the rows of X and Y). Scaling
+the columns turns row i of any A into the 0/1 vector ``1_T`` of its support T; scaling the other rows
+then turns column j (off row i) into a 0/1 vector ``1_S``. So every A is a scaling of a matrix of the
+linear space
 
-The evidence lists, for every branch T (and S), the sides and the integer values of the slice;
-:func:`check_peeling` re-checks all of it by exact integer rank, sharing nothing with the search but
-the pattern.
+    V(T, S) = { B on the union : B[i, :] ∈ span(1_T), B[rows ≠ i, j] ∈ span(1_S) }
+
+for one branch (T, S) (a zero row or column fits every branch). A *linear slice* fixes one side of every
+component to integers (or, for one component of row i, ``y_k = 1_T``, and for one component of column
+j, ``x_l = 1_S``: "peeling" that line), so that ``X Yᵀ`` is linear in the other side; its image lies in P.
+If for every branch some slice has an image containing V(T, S) (an exact rank test), P is every matrix
+on the union. Proof in docs/closedness.md, §3.7.
+
+The evidence lists, for every branch, the slice (sides, integer values, peeled components);
+:func:`check_peeling` re-checks all of it by exact integer ranks, and :func:`factor_by_peeling` follows
+the proof to factor a given matrix exactly.
 """
 
 from __future__ import annotations
 
 import itertools
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -24,9 +30,9 @@ from ..support import SupportPattern
 
 __all__ = ["peeling_onto", "check_peeling", "factor_by_peeling"]
 
-#: Largest support ``|J_k|`` of a peeled row (``|I_l|`` of a peeled column) whose 2^… branches are enumerated.
+#: Largest support of a scaled row (column, off the row) whose 2^… branches are enumerated.
 MAX_PEELED_ENTRIES = 8
-#: Largest number of free components whose side choices are enumerated (2^r choices).
+#: Largest number of components whose side choices are enumerated (2^r choices).
 MAX_SIDE_COMPONENTS = 8
 #: Largest number of free entries of a pattern the rule looks at (the slices are dense matrices).
 MAX_FREE_ENTRIES = 128
@@ -38,180 +44,176 @@ class _Spent(Exception):
     """The search ran out of its counted budget of slices."""
 
 
-def _single(mask: np.ndarray) -> list[tuple[int, int]]:
-    """``(index, component)`` for every row of ``mask`` with exactly one allowed component."""
-    counts = mask.sum(axis=1)
-    return [(int(i), int(np.flatnonzero(mask[i])[0])) for i in np.flatnonzero(counts == 1)]
-
-
 def _subsets(items: list[int]) -> list[tuple[int, ...]]:
-    """The nonempty subsets of ``items``, largest first (the full support is the generic branch)."""
-    out = [c for size in range(len(items), 0, -1) for c in itertools.combinations(items, size)]
-    return out
+    """The nonempty subsets of ``items``, largest first."""
+    return [c for size in range(len(items), 0, -1) for c in itertools.combinations(items, size)]
 
 
-def _slice_matrix(pattern: SupportPattern, cells: np.ndarray, row: tuple[int, int, list[int]],
-                  col: tuple[int, int, list[int]] | None, leaf: dict[str, Any]) -> np.ndarray:
-    """The integer matrix of the residual linear map of one leaf (rows: the cells, columns: variables).
-
-    ``row = (i, k, T)``: row i peeled, ``y_k = 1_T``; ``col = (j, l, S)`` or None: column j peeled,
-    ``x_l = 1_S``. ``leaf`` holds ``sides`` (per component ``"vary X"`` or ``"vary Y"``) and the integer
-    ``fixed_x``, ``fixed_y`` of the other components.
-    """
+def _fixed(pattern: SupportPattern, leaf: dict[str, Any], t: list[int], s: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The fixed values of a leaf: its integers on the supports, ``y_k = 1_T`` and ``x_l = 1_S`` (with
+    ``drop``, the other fixed x on row i and fixed y on column j are 0)."""
     m, n, r = pattern.shape
-    x, y = pattern.x_support, pattern.y_support
-    i, k, t = row
-    fx = np.array(leaf["fixed_x"], dtype=np.int64).reshape(m, r) * x
-    fy = np.array(leaf["fixed_y"], dtype=np.int64).reshape(n, r) * y
-    fy[:, k] = 0
-    fy[list(t), k] = 1
-    j = None
-    if col is not None:
-        j, l, s = col
+    fx = np.array(leaf["fixed_x"], dtype=np.int64).reshape(m, r) * pattern.x_support
+    fy = np.array(leaf["fixed_y"], dtype=np.int64).reshape(n, r) * pattern.y_support
+    k, l = leaf["k"], leaf["l"]
+    if k is not None:
+        fy[:, k] = 0
+        fy[t, k] = 1
+        if leaf["drop"]:  # the other components' fixed x are 0 on row i: row i is x_ik 1_T (+ varying x)
+            fx[leaf["row"], [c for c in range(r) if c != k]] = 0
+    if l is not None:
         fx[:, l] = 0
-        fx[list(s), l] = 1
-    columns: list[np.ndarray] = []
-    ci, cj = cells[:, 0], cells[:, 1]
-    for c in range(r):
-        if leaf["sides"][c] == "vary X":  # y_c is fixed, x_c varies (never on the peeled row)
-            columns += [np.where(ci == a, fy[cj, c], 0) for a in np.flatnonzero(x[:, c]) if a != i]
-        else:  # x_c is fixed, y_c varies (never on the peeled column)
-            columns += [np.where(cj == b, fx[ci, c], 0) for b in np.flatnonzero(y[:, c]) if b != j]
-    if not columns:
-        return np.zeros((len(cells), 0), dtype=np.int64)
-    return np.stack(columns, axis=1)
+        fx[s, l] = 1
+        if leaf["drop"]:
+            fy[leaf["col"], [c for c in range(r) if c != l]] = 0
+    return fx, fy
 
 
-def _residual_cells(pattern: SupportPattern, i: int, j: int | None) -> np.ndarray:
-    union = pattern.union_mask().copy()
-    union[i, :] = False
-    if j is not None:
-        union[:, j] = False
-    return np.argwhere(union)
-
-
-def _single_columns(pattern: SupportPattern, i: int, k: int, t: list[int]) -> list[tuple[int, int]]:
-    """Columns that the residual problem of branch T (row i peeled, ``y_k = 1_T``) reaches through one
-    component ``l ≠ k`` only, ``(j, l)``, and whose entries of the union (off row i) all lie in ``I_l``
-    (so that the peeled column, scaled to ``1_S``, is every possible column of the residual)."""
-    x, y = pattern.x_support, pattern.y_support
-    union = pattern.union_mask()
-    rows_left = np.ones(pattern.m, dtype=bool)
-    rows_left[i] = False
-    out = []
-    for j in range(pattern.n):
-        reach = [c for c in np.flatnonzero(y[j]).tolist() if x[rows_left, c].any()]
-        if k in reach and j not in t:
-            reach.remove(k)  # y_kj is fixed to 0 in this branch
-        if len(reach) == 1 and reach[0] != k and not (union[rows_left, j] & ~x[rows_left, reach[0]]).any():
-            out.append((j, reach[0]))
+def _variables(pattern: SupportPattern, sides: list[str]) -> list[tuple[str, int, int]]:
+    """The free entries of a slice, in order: ``("x", i, c)`` or ``("y", j, c)``."""
+    out: list[tuple[str, int, int]] = []
+    for c in range(pattern.r):
+        if sides[c] == "vary X":
+            out += [("x", int(a), c) for a in np.flatnonzero(pattern.x_support[:, c])]
+        else:
+            out += [("y", int(b), c) for b in np.flatnonzero(pattern.y_support[:, c])]
     return out
 
 
-def _row_ok(pattern: SupportPattern, i: Any, k: Any) -> bool:
-    m, _, r = pattern.shape
-    return (isinstance(i, int) and isinstance(k, int) and 0 <= i < m and 0 <= k < r
-            and int(pattern.x_support[i].sum()) == 1 and bool(pattern.x_support[i, k])
-            and bool(pattern.y_support[:, k].any()))
+def _slice_matrix(pattern: SupportPattern, cells: np.ndarray, leaf: dict[str, Any], t: list[int], s: list[int]
+                  ) -> np.ndarray:
+    """The integer matrix of the slice's linear map: rows are the union's cells, columns the variables."""
+    fx, fy = _fixed(pattern, leaf, t, s)
+    ci, cj = cells[:, 0], cells[:, 1]
+    cols = [np.where(ci == a, fy[cj, c], 0) if side == "x" else np.where(cj == a, fx[ci, c], 0)
+            for side, a, c in _variables(pattern, leaf["sides"])]
+    if not cols:
+        return np.zeros((len(cells), 0), dtype=np.int64)
+    return np.stack(cols, axis=1)
 
 
-def _find_leaf(q: SupportPattern, cells: np.ndarray, row: tuple[int, int, list[int]],
-               col: tuple[int, int, list[int]] | None, draws: list[tuple[np.ndarray, np.ndarray]],
-               flint: Any, left: list[int]) -> dict[str, Any] | None:
-    r = q.r
-    k = row[1]
-    l = col[1] if col is not None else None
-    free = [c for c in range(r) if c != k and c != l]
-    if len(free) > MAX_SIDE_COMPONENTS:
-        return None
-    target = len(cells)
-    for fx, fy in draws:
-        for choice in itertools.product(("vary Y", "vary X"), repeat=len(free)):
-            sides = ["vary X" if c == k else "vary Y" for c in range(r)]
-            for c, side in zip(free, choice, strict=True):
-                sides[c] = side
-            if left[0] <= 0:
-                raise _Spent
-            left[0] -= 1
-            leaf = {"sides": sides, "fixed_x": (fx * q.x_support).tolist(), "fixed_y": (fy * q.y_support).tolist()}
-            mat = _slice_matrix(q, cells, row, col, leaf)
-            if target and (mat.shape[1] < target or np.linalg.matrix_rank(mat.astype(float)) < target
-                           or flint.fmpz_mat(mat.tolist()).rank() < target):
-                continue
-            return {**leaf, "rank": target}
+def _target_basis(cells: np.ndarray, i: int, t: list[int], j: int | None, s: list[int]) -> np.ndarray:
+    """A basis (columns) of V(T, S) on the cells: ``1_T`` on row i, ``1_S`` on column j, unit vectors elsewhere."""
+    ci, cj = cells[:, 0], cells[:, 1]
+    on_row = ci == i
+    on_col = (cj == j) & ~on_row if j is not None else np.zeros(len(cells), dtype=bool)
+    basis = [(on_row & np.isin(cj, t)).astype(np.int64)]
+    if j is not None:
+        basis.append((on_col & np.isin(ci, s)).astype(np.int64))
+    for e in np.flatnonzero(~on_row & ~on_col):
+        unit = np.zeros(len(cells), dtype=np.int64)
+        unit[e] = 1
+        basis.append(unit)
+    return np.stack(basis, axis=1)
+
+
+def _contains(mat: np.ndarray, basis: np.ndarray, flint: Any, exact: bool) -> bool:
+    """Whether the column space of ``mat`` contains that of ``basis``."""
+    if mat.shape[1] == 0:
+        return not basis.any()
+    both = np.concatenate([mat, basis], axis=1)
+    if not exact:
+        return bool(np.linalg.matrix_rank(mat.astype(float)) == np.linalg.matrix_rank(both.astype(float)))
+    return bool(flint.fmpz_mat(mat.tolist()).rank() == flint.fmpz_mat(both.tolist()).rank())
+
+
+def _line_supports(union: np.ndarray, i: int, j: int | None) -> tuple[list[int], list[int]]:
+    """Row i of the union, and column j of the union off row i."""
+    u_row = np.flatnonzero(union[i]).tolist()
+    if j is None:
+        return u_row, []
+    col = union[:, j].copy()
+    col[i] = False
+    return u_row, np.flatnonzero(col).tolist()
+
+
+def _find_leaf(q: SupportPattern, cells: np.ndarray, i: int, t: list[int], j: int | None, s: list[int],
+               draws: list[tuple[np.ndarray, np.ndarray]], flint: Any, left: list[int]) -> dict[str, Any] | None:
+    """A slice whose image contains V(T, S), or None."""
+    x, y = q.x_support, q.y_support
+    basis = _target_basis(cells, i, t, j, s)
+    ks = [c for c in range(q.r) if x[i, c] and y[t, c].all()] + [None]
+    for k in ks:
+        ls: list[int | None] = [None]
+        if j is not None:
+            ls = [c for c in range(q.r) if c != k and y[j, c] and x[s, c].all()] + [None]
+        for l in ls:
+            free = [c for c in range(q.r) if c != k and c != l]
+            if len(free) > MAX_SIDE_COMPONENTS:
+                return None
+            for (fx, fy), drop in itertools.product(draws, (True, False) if k is not None else (False,)):
+                for choice in itertools.product(("vary Y", "vary X"), repeat=len(free)):
+                    sides = ["vary X" if c == k else "vary Y" for c in range(q.r)]
+                    for c, side in zip(free, choice, strict=True):
+                        sides[c] = side
+                    if left[0] <= 0:
+                        raise _Spent
+                    left[0] -= 1
+                    leaf = {"row": i, "col": j, "S": list(s), "k": k, "l": l, "drop": drop, "sides": sides,
+                            "fixed_x": (fx * x).tolist(), "fixed_y": (fy * y).tolist()}
+                    mat = _slice_matrix(q, cells, leaf, t, s)
+                    if _contains(mat, basis, flint, exact=False) and _contains(mat, basis, flint, exact=True):
+                        return leaf
     return None
 
 
 def _prove_row(q: SupportPattern, i: int, seed: int, trials: int, flint: Any, left: list[int]
                ) -> list[dict[str, Any]] | None:
-    """The branches of a proof peeling row i, or None.
-
-    Branch T (every nonempty subset of the union's row i) keeps one component k of row i with
-    ``T ⊆ J_k`` (the others get ``x_ic = 0``) and fixes ``y_k = 1_T``.
-    """
+    """The branches of a proof scaling row i (and, per branch, a column), or None."""
     rng = np.random.default_rng(seed)
     draws = [(rng.integers(1, 98, size=q.x_support.shape), rng.integers(1, 98, size=q.y_support.shape))
              for _ in range(trials)]
-    cells_row = _residual_cells(q, i, None)
-    comps = np.flatnonzero(q.x_support[i]).tolist()
+    union = q.union_mask()
+    cells = np.argwhere(union)
     branches: list[dict[str, Any]] = []
-    for t in _subsets(np.flatnonzero(q.union_mask()[i]).tolist()):
-        found = None
-        for k in comps:
-            if not q.y_support[list(t), k].all():
+    for t in _subsets(_line_supports(union, i, None)[0]):
+        leaf = _find_leaf(q, cells, i, list(t), None, [], draws, flint, left)
+        if leaf is not None:
+            branches.append({"T": list(t), "col": None, "leaves": [leaf]})
+            continue
+        for j in range(q.n):
+            s_all = _line_supports(union, i, j)[1]
+            if not s_all or len(s_all) > MAX_PEELED_ENTRIES:
                 continue
-            qk = _restricted(q, i, k)
-            row = (i, k, list(t))
-            leaf = _find_leaf(qk, cells_row, row, None, draws, flint, left)
-            if leaf is not None:
-                found = {"T": list(t), "component": k, "col": None, "col_component": None,
-                         "leaves": [{"S": [], **leaf}]}
-                break
-            for j, l in _single_columns(qk, i, k, list(t)):
-                s_sets = _subsets(np.flatnonzero(qk.x_support[:, l]).tolist())
-                if len(s_sets) >= 2 ** MAX_PEELED_ENTRIES:
-                    continue
-                cells = _residual_cells(qk, i, j)
-                leaves = []
-                for s in s_sets:
-                    leaf = _find_leaf(qk, cells, row, (j, l, list(s)), draws, flint, left)
-                    if leaf is None:
-                        break
-                    leaves.append({"S": list(s), **leaf})
-                else:
-                    found = {"T": list(t), "component": k, "col": j, "col_component": l, "leaves": leaves}
+            leaves = []
+            for s in _subsets(s_all):
+                leaf = _find_leaf(q, cells, i, list(t), j, list(s), draws, flint, left)
+                if leaf is None:
                     break
-            if found is not None:
+                leaves.append(leaf)
+            else:
+                branches.append({"T": list(t), "col": j, "leaves": leaves})
                 break
-        if found is None:
+        else:
             return None
-        branches.append(found)
     return branches
 
 
 def peeling_onto(pattern: SupportPattern, seed: int = 0, trials: int = 2, max_slices: int = MAX_SLICES
                  ) -> dict[str, Any] | None:
-    """Prove P = ℝ^{union} by peeling (``theorem:peeling``), or return None.
+    """Prove P = ℝ^{union} by scaling a row and a column to 0/1 (``theorem:peeling``), or return None.
 
-    Tries every row with a single component, on the pattern and on its transpose. For each, every
-    branch T ⊆ J_k (the support of the peeled row) needs a linear slice of the residual problem of full
-    rank, possibly after peeling in turn a column that the branch reaches by one other component only
-    (then for every S ⊆ I_l). The side choices of the free components are enumerated with ``trials``
-    draws of random integers each.
+    For a row i (of the pattern or of its transpose) and every branch T (nonempty subset of the union's
+    row i), a linear slice whose image contains V(T) = {B on the union : B[i, :] ∈ span(1_T)}; when no
+    slice does, a column j whose every branch S (nonempty subset of the union's column j off row i) has a
+    slice containing V(T, S). Slices fix one side of each component to random integers, except that one
+    component k of row i with ``T ⊆ J_k`` may get ``y_k = 1_T`` and one component l of column j with
+    ``S ⊆ I_l`` may get ``x_l = 1_S`` (the peeled lines); the side choices are enumerated with ``trials``
+    draws of integers each.
 
     Returns
     -------
     dict or None
-        The evidence: ``orientation``, ``row`` and ``branches`` (per branch ``T``, the kept
-        ``component``, ``col``, ``col_component`` and ``leaves``, each with ``S``, ``sides``, ``fixed_x``, ``fixed_y``,
-        ``rank``), which :func:`check_peeling` re-verifies exactly.
+        The evidence: ``orientation``, ``row`` and ``branches`` (per branch ``T``, ``col`` and ``leaves``,
+        each with ``S``, ``k``, ``l``, ``sides``, ``fixed_x``, ``fixed_y``), which :func:`check_peeling`
+        re-verifies exactly.
 
     Examples
     --------
     >>> from wellposed.support import SupportPattern
     >>> p = SupportPattern(["001", "111", "111"], ["011", "111", "111"])
     >>> ev = peeling_onto(p)
-    >>> ev["row"], len(ev["branches"]), {b["component"] for b in ev["branches"]}
+    >>> ev["row"], len(ev["branches"]), {leaf["k"] for b in ev["branches"] for leaf in b["leaves"]}
     (0, 7, {2})
     >>> check_peeling(p, ev)
     True
@@ -221,12 +223,12 @@ def peeling_onto(pattern: SupportPattern, seed: int = 0, trials: int = 2, max_sl
 
     Notes
     -----
-    At most ``m + n`` rows to peel, each with ``2^{|J_k|}`` branches (rows with ``|J_k|`` above
-    ``MAX_PEELED_ENTRIES`` are skipped), each with at most ``n · 2^{|I_l|}`` leaves, each leaf trying
-    ``2^{r} · trials`` floating-point ranks of ``|union| × (free entries)`` matrices; the slice found is
-    confirmed by an exact integer rank (python-flint). Patterns of more than ``MAX_FREE_ENTRIES`` free
-    entries are not looked at, and the search gives up (None) after ``max_slices`` slices in all: a count,
-    so the answer is the same on every machine.
+    At most ``m + n`` rows, each with ``2^{|row|}`` branches (rows of more than ``MAX_PEELED_ENTRIES``
+    entries are skipped), each with at most ``n · 2^{|column|}`` leaves, each trying at most
+    ``(r + 1)² 2^{r} · trials`` slices, each two ranks of a ``|union| × (free entries + |union|)`` matrix
+    (floating point, then exact integer rank in python-flint to confirm). Patterns of more than
+    ``MAX_FREE_ENTRIES`` free entries are not looked at, and the search gives up (None) after
+    ``max_slices`` slices in all: a count, so the answer is the same on every machine.
     """
     import flint
 
@@ -234,80 +236,66 @@ def peeling_onto(pattern: SupportPattern, seed: int = 0, trials: int = 2, max_sl
         return None
     left = [max_slices]
     try:
-        return _peel(pattern, seed, trials, flint, left)
+        for orientation, q in (("as given", pattern), ("transposed", pattern.transpose())):
+            union = q.union_mask()
+            rows = [i for i in range(q.m) if 0 < union[i].sum() <= MAX_PEELED_ENTRIES]
+            for i in sorted(rows, key=lambda i: (int(q.x_support[i].sum()), i)):  # fewest components first
+                branches = _prove_row(q, i, seed, trials, flint, left)
+                if branches is not None:
+                    return {"orientation": orientation, "row": i, "branches": branches}
     except _Spent:
         return None
-
-
-def _peel(pattern: SupportPattern, seed: int, trials: int, flint: Any, left: list[int]) -> dict[str, Any] | None:
-    for orientation, q in (("as given", pattern), ("transposed", pattern.transpose())):
-        union = q.union_mask()
-        rows = [i for i in range(q.m) if 0 < union[i].sum() <= MAX_PEELED_ENTRIES]
-        for i in sorted(rows, key=lambda i: (int(q.x_support[i].sum()), i)):  # fewest components first
-            branches = _prove_row(q, i, seed, trials, flint, left)
-            if branches is not None:
-                return {"orientation": orientation, "row": i, "branches": branches}
     return None
-
-
-def _restricted(q: SupportPattern, i: int, k: int) -> SupportPattern:
-    """The pattern where row i keeps component k only (``x_ic`` forbidden for the others): smaller P."""
-    if int(q.x_support[i].sum()) == 1:
-        return q
-    x = q.x_support.copy()
-    x[i, :] = False
-    x[i, k] = True
-    return q.with_masks(x, q.y_support)
 
 
 def check_peeling(pattern: SupportPattern, evidence: dict[str, Any]) -> bool:
     """Re-verify the evidence of :func:`peeling_onto` exactly; True when it proves P = ℝ^{union}.
 
-    Checks that the branches are exactly the nonempty subsets T of the union's peeled row, that each
-    keeps a component k of that row with ``T ⊆ J_k``, that a peeled column is reached by one component
-    ``l ≠ k`` in its branch with the union's column inside ``I_l`` and that its leaves are exactly the
-    nonempty S ⊆ I_l, that the peeled components vary as in the proof (x_k and y_l), and that every
-    leaf's integer slice has exact rank equal to the number of residual cells. Malformed evidence gives
-    False.
+    Checks that the branches are exactly the nonempty subsets T of the union's row, that a branch with
+    a column has leaves for exactly the nonempty subsets S of the union's column off the row, that a
+    peeled component k (l) reaches the row (column) and holds T (S) in its support, and that the image of
+    every leaf's integer slice contains V(T, S) (exact integer ranks). Malformed evidence gives False.
     """
     import flint
 
     try:
         q = pattern.transpose() if evidence["orientation"] == "transposed" else pattern
+        x, y = q.x_support, q.y_support
         i = evidence["row"]
         if not isinstance(i, int) or not 0 <= i < q.m:
             return False
-        wanted = {tuple(t) for t in _subsets(np.flatnonzero(q.union_mask()[i]).tolist())}
+        union = q.union_mask()
+        cells = np.argwhere(union)
+        wanted = sorted(_subsets(_line_supports(union, i, None)[0]))
         branches = evidence["branches"]
-        if not wanted or sorted(tuple(b["T"]) for b in branches) != sorted(wanted):
+        if not wanted or sorted(tuple(b["T"]) for b in branches) != wanted:
             return False
         for b in branches:
-            t, k = list(b["T"]), b["component"]
-            if not isinstance(k, int) or not 0 <= k < q.r or not q.x_support[i, k] or not q.y_support[t, k].all():
-                return False
-            qk = _restricted(q, i, k)
-            j, l = b["col"], b["col_component"]
-            col = None
+            t, j = [int(c) for c in b["T"]], b["col"]
+            s_wanted: list[tuple[int, ...]] = [()]
             if j is None:
-                if l is not None or len(b["leaves"]) != 1 or b["leaves"][0]["S"]:
-                    return False
-                cells = _residual_cells(qk, i, None)
+                pass
             else:
-                if (j, l) not in _single_columns(qk, i, k, t):
+                if not isinstance(j, int) or not 0 <= j < q.n:
                     return False
-                s_wanted = {tuple(s) for s in _subsets(np.flatnonzero(qk.x_support[:, l]).tolist())}
-                if sorted(tuple(f["S"]) for f in b["leaves"]) != sorted(s_wanted):
+                s_wanted = sorted(_subsets(_line_supports(union, i, j)[1]))
+                if not s_wanted:
                     return False
-                cells = _residual_cells(qk, i, j)
+            if sorted(tuple(leaf["S"]) for leaf in b["leaves"]) != s_wanted:
+                return False
             for leaf in b["leaves"]:
-                if len(leaf["sides"]) != q.r or any(s not in ("vary X", "vary Y") for s in leaf["sides"]):
+                s, k, l = [int(c) for c in leaf["S"]], leaf["k"], leaf["l"]
+                if leaf["row"] != i or leaf["col"] != j or len(leaf["sides"]) != q.r or leaf["drop"] not in (0, 1):
                     return False
-                if leaf["sides"][k] != "vary X" or (l is not None and leaf["sides"][l] != "vary Y"):
+                if any(side not in ("vary X", "vary Y") for side in leaf["sides"]):
                     return False
-                if l is not None:
-                    col = (j, l, list(leaf["S"]))
-                mat = _slice_matrix(qk, cells, (i, k, t), col, leaf)
-                if len(cells) and (mat.shape[1] < len(cells) or flint.fmpz_mat(mat.tolist()).rank() < len(cells)):
+                if k is not None and (not x[i, k] or not y[t, k].all() or leaf["sides"][k] != "vary X"):
+                    return False
+                if l is not None and (j is None or l == k or not y[j, l] or not x[s, l].all()
+                                      or leaf["sides"][l] != "vary Y"):
+                    return False
+                mat = _slice_matrix(q, cells, leaf, t, s)
+                if not _contains(mat, _target_basis(cells, i, t, j, s), flint, exact=True):
                     return False
     except (KeyError, TypeError, ValueError, IndexError):
         return False
@@ -317,84 +305,73 @@ def check_peeling(pattern: SupportPattern, evidence: dict[str, Any]) -> bool:
 def factor_by_peeling(pattern: SupportPattern, evidence: dict[str, Any], a: Any) -> tuple[np.ndarray, np.ndarray]:
     """Factor ``a`` (supported on the union) as ``X Yᵀ`` following a peeling proof, in exact rationals.
 
-    The constructive half of the proof (docs/closedness.md, §3.7): scale the columns to make the peeled
-    row ``1_T`` (or ``x_ik = 0`` when it is zero), in the branch's residual scale the rows to make the
-    peeled column ``1_S``, solve the leaf's linear system exactly, then undo the scalings. Returns object
-    arrays of :class:`fractions.Fraction` with ``supp X ⊆ I``, ``supp Y ⊆ J`` and ``X Yᵀ = a``; raises
-    ``ValueError`` when ``a`` is not supported on the union or the evidence does not apply.
+    The constructive half of the proof (docs/closedness.md, §3.7): scale the columns so that the row
+    becomes ``1_T``, scale the other rows so that the branch's column becomes ``1_S``, solve the leaf's
+    linear system exactly, undo the scalings. Returns object arrays of :class:`fractions.Fraction` with
+    ``supp X ⊆ I``, ``supp Y ⊆ J`` and ``X Yᵀ = a``. Raises ``ValueError`` when ``a`` is not an m × n
+    matrix supported on the union.
     """
-    from fractions import Fraction
-
     import flint
 
     transposed = evidence["orientation"] == "transposed"
     q = pattern.transpose() if transposed else pattern
-    target = np.array(a, dtype=object).T if transposed else np.array(a, dtype=object)
-    target = np.vectorize(Fraction)(target) if target.size else target.astype(object)
+    target = np.array(a, dtype=object)
+    target = target.T if transposed else target
     m, n, r = q.shape
-    if target.shape != (m, n) or any(target[c] != 0 for c in map(tuple, np.argwhere(~q.union_mask()))):
-        raise ValueError("a must be an m × n matrix supported on the union of the supports")
+    union = q.union_mask()
+    if target.shape != (m, n):
+        raise ValueError(f"a has shape {target.shape}, expected {(n, m) if transposed else (m, n)}")
+    target = np.vectorize(Fraction, otypes=[object])(target)
+    if any(target[c] != 0 for c in map(tuple, np.argwhere(~union))):
+        raise ValueError("a must be supported on the union of the supports")
     i = evidence["row"]
-    zero, one = Fraction(0), Fraction(1)
+    one = Fraction(1)
     dc = np.array([one] * n, dtype=object)
     dr = np.array([one] * m, dtype=object)
-    row = target[i]
-    t = sorted(int(c) for c in np.flatnonzero(row != 0))
-    x_ik = one if t else zero
+    t = [int(c) for c in np.flatnonzero(target[i] != 0)]
     for e in t:
-        dc[e] = row[e]
+        dc[e] = target[i, e]
+    branch = next(b for b in evidence["branches"] if list(b["T"]) == t or not t)  # a zero row fits any branch
+    t = list(branch["T"])
     scaled = target / dc[None, :]
-    # a zero row: any branch, with x_ik = 0
-    branch = next(b for b in evidence["branches"] if list(b["T"]) == t or not t)
-    t, k = list(branch["T"]), branch["component"]
-    q = _restricted(q, i, k)
-    j, l = branch["col"], branch["col_component"]
-    y_jl = one
+    j = branch["col"]
     s: list[int] = []
     if j is not None:
         column = scaled[:, j].copy()
-        column[i] = zero
-        s = sorted(int(c) for c in np.flatnonzero(column != 0)) or sorted(np.flatnonzero(q.x_support[:, l]).tolist())
-        y_jl = one if (column != 0).any() else zero
-        for e2 in np.flatnonzero(column != 0):
-            dr[e2] = column[e2]
+        column[i] = 0
+        s = [int(c) for c in np.flatnonzero(column != 0)]
+        for e in s:
+            dr[e] = column[e]
         scaled = scaled / dr[:, None]
-    leaf = next(f for f in branch["leaves"] if list(f["S"]) == s)
-    col = None if j is None else (j, l, s)
-    cells = _residual_cells(q, i, j)
-    mat = _slice_matrix(q, cells, (i, k, t), col, leaf)
-    x = np.full((m, r), zero, dtype=object)
-    y = np.full((n, r), zero, dtype=object)
-    fx = np.array(leaf["fixed_x"], dtype=np.int64).reshape(m, r) * q.x_support
-    fy = np.array(leaf["fixed_y"], dtype=np.int64).reshape(n, r) * q.y_support
-    for c in range(r):  # the fixed sides
+    leaf = next(f for f in branch["leaves"] if list(f["S"]) == s or not s)
+    s = list(leaf["S"])
+    cells = np.argwhere(union)
+    mat = _slice_matrix(q, cells, leaf, t, s)
+    x = np.full((m, r), Fraction(0), dtype=object)
+    y = np.full((n, r), Fraction(0), dtype=object)
+    fx, fy = _fixed(q, leaf, t, s)
+    variables = _variables(q, leaf["sides"])
+    for c in range(r):
         if leaf["sides"][c] == "vary X":
             y[:, c] = [Fraction(int(v)) for v in fy[:, c]]
         else:
             x[:, c] = [Fraction(int(v)) for v in fx[:, c]]
-    y[:, k] = zero
-    y[t, k] = one
-    x[i, k] = x_ik
-    if col is not None:
-        x[:, l] = zero
-        x[s, l] = one
-        y[j, l] = y_jl
-    if len(cells):
-        mq = flint.fmpq_mat(mat.tolist())
-        b = flint.fmpq_mat([[flint.fmpq(v.numerator, v.denominator)] for v in scaled[cells[:, 0], cells[:, 1]]])
-        w = (mq * mq.transpose()).solve(b)
-        v = mq.transpose() * w
-        values = [Fraction(int(v[e, 0].p), int(v[e, 0].q)) for e in range(v.nrows())]
-        it = iter(values)
-        for c in range(r):
-            if leaf["sides"][c] == "vary X":
-                for a_ in np.flatnonzero(q.x_support[:, c]):
-                    if a_ != i:
-                        x[a_, c] = next(it)
+    if variables:
+        aug = flint.fmpq_mat([[*map(int, row), flint.fmpq(b.numerator, b.denominator)]
+                              for row, b in zip(mat.tolist(), scaled[cells[:, 0], cells[:, 1]], strict=True)])
+        red, rank = aug.rref()
+        values = [Fraction(0)] * len(variables)
+        for row_index in range(rank):
+            pivot = next(c for c in range(len(variables) + 1) if red[row_index, c] != 0)
+            if pivot == len(variables):
+                raise ValueError("the slice of this branch does not reach a (evidence not checked?)")
+            value = red[row_index, len(variables)]
+            values[pivot] = Fraction(int(value.p), int(value.q))
+        for (side, e, c), v in zip(variables, values, strict=True):
+            if side == "x":
+                x[e, c] = v
             else:
-                for b_ in np.flatnonzero(q.y_support[:, c]):
-                    if b_ != j:
-                        y[b_, c] = next(it)
+                y[e, c] = v
     x = dr[:, None] * x
     y = dc[:, None] * y
     return (y, x) if transposed else (x, y)

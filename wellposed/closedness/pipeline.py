@@ -190,15 +190,14 @@ def _stage_peeling(ctx: PartContext) -> ClosednessVerdict | None:
     if evidence is None:
         return None
     leaves = sum(len(b["leaves"]) for b in evidence["branches"])
-    side = "row" if evidence["orientation"] == "as given" else "column"
-    kept = ", ".join(str(c) for c in sorted({b["component"] for b in evidence["branches"]}))
+    side, other = ("row", "column") if evidence["orientation"] == "as given" else ("column", "row")
+    with_col = sum(1 for b in evidence["branches"] if b["col"] is not None)
     return ClosednessVerdict(Answer.CLOSED, "theorem:peeling",
-                             f"{side} {evidence['row']} is written by one component (of {kept}, chosen by its support; "
-                             "the others set to 0 there)"
-                             f"; after scaling it to each of its {len(evidence['branches'])} possible supports "
-                             f"(and peeling a second line where the details say so), a linear slice of the rest is "
-                             f"onto ({leaves} exact ranks in the details), so P is every matrix supported on the "
-                             "union: closed", details=evidence)
+                             f"scaling {side} {evidence['row']} to the 0/1 vector of each of its "
+                             f"{len(evidence['branches'])} possible supports (and, in {with_col} of these branches, "
+                             f"a {other} too), a linear slice reaches every such scaled matrix ({leaves} exact rank "
+                             "tests in the details), so P is every matrix supported on the union: closed",
+                             details=evidence)
 
 
 def _stage_orbits(ctx: PartContext) -> ClosednessVerdict | None:
