@@ -16,6 +16,8 @@ Rules, in the order the pipeline tries them (proofs in docs/closedness.md):
 * ``schubert`` (:func:`nested_free_factor`) — on the union of the supports one factor is unconstrained
   (every component reaches every column, or every row) and the other factor's supports form a chain
   under inclusion: P is a Schubert-type rank variety ``rank A[rows outside I_(k), :] ≤ r − k``.
+* ``laminar`` (:func:`laminar_free_factor`) — one factor free, the other's supports laminar (any two
+  nested or disjoint): the column spaces of P form a family closed under limits.
 * ``full-space`` by a linear slice (:func:`linear_slice_onto`) — with one factor of each component fixed,
   the product is a linear map onto every matrix supported on the union (exact integer rank).
 """
@@ -33,7 +35,7 @@ from ..overlaps import biclique_components, meeting_pairs
 from ..support import SupportPattern
 
 __all__ = ["TheoremResult", "closed_by_theorem", "absorption", "AbsorptionResult", "linear_slice_onto",
-           "nested_free_factor"]
+           "nested_free_factor", "laminar_free_factor"]
 
 
 @dataclass(frozen=True)
@@ -242,7 +244,61 @@ def closed_by_theorem(pattern: SupportPattern, classification: Classification | 
         return TheoremResult("theorem:pointed-cones", f"iterated absorption ({res.rounds} rounds): {what}",
                              {"absorbed_entries": covered, "blocks": [list(map(list, b[:2])) + [b[2]]
                                                                       for b in res.blocks]})
-    return nested_free_factor(pattern)
+    return nested_free_factor(pattern) or laminar_free_factor(pattern)
+
+
+def laminar_free_factor(pattern: SupportPattern) -> TheoremResult | None:
+    """``theorem:laminar``: one factor free on the union, the other's supports laminar (nested or disjoint).
+
+    Restricted to the union, if every live component reaches every column (Y unconstrained) and any two
+    row sets ``I_k``, ``I_l`` are nested or disjoint (a forest under inclusion), P is closed (proof in
+    docs/closedness.md, §3.8: the column spaces of P form a family closed under limits, built from the
+    leaves up by adding free vectors and taking direct sums over disjoint rows). The transposed statement
+    (X free, the ``J_k`` laminar) is tried too. Chains are left to :func:`nested_free_factor`, which also
+    describes P. Returns the evidence (orientation, the distinct supports with their multiplicity and
+    parent in the forest), or None.
+
+    Examples
+    --------
+    >>> from wellposed.support import SupportPattern
+    >>> p = SupportPattern(["110", "110", "101"], ["111", "111"])  # Y free; {0,1,2} ⊃ {0,1}, {2}
+    >>> res = laminar_free_factor(p)
+    >>> res.method, res.details["supports"]
+    ('theorem:laminar', [[0, 1, 2], [0, 1], [2]])
+    >>> laminar_free_factor(SupportPattern(["10", "11", "01"], ["11", "11"])) is None  # {0,1}, {1,2} cross
+    True
+
+    Notes
+    -----
+    ``O(r² max(m, n))``: one inclusion test per pair of components.
+    """
+    live = ~pattern.empty_components()
+    if not live.any():
+        return None
+    for orientation, free, other in (("as given", pattern.y_support, pattern.x_support),
+                                     ("transposed", pattern.x_support, pattern.y_support)):
+        free_live, other_live = free[:, live], other[:, live]
+        if not free_live[free_live.any(axis=1)].all():
+            continue
+        sets = [frozenset(np.flatnonzero(other_live[:, k]).tolist()) for k in range(other_live.shape[1])]
+        if any(not (a <= b or b <= a or not a & b) for a, b in itertools.combinations(sets, 2)):
+            continue
+        distinct = sorted(set(sets), key=lambda s: (-len(s), sorted(s)))
+        parents = [next((q for q in range(len(distinct)) if q != d and distinct[d] < distinct[q]
+                         and all(not distinct[d] < distinct[z] or distinct[q] <= distinct[z]
+                                 for z in range(len(distinct)) if z != d)), None)
+                   for d in range(len(distinct))]
+        side = "column" if orientation == "as given" else "row"
+        what = "Y" if orientation == "as given" else "X"
+        return TheoremResult(
+            "theorem:laminar",
+            f"{what} is unconstrained on the union (every component reaches every {side}) and the other "
+            f"factor's {len(sets)} supports are laminar (any two nested or disjoint: a forest of "
+            f"{len(distinct)} distinct supports), so the column spaces of P form a family closed under limits: "
+            "closed",
+            {"orientation": orientation, "supports": [sorted(s) for s in distinct],
+             "multiplicity": [sets.count(s) for s in distinct], "parent": parents})
+    return None
 
 
 def nested_free_factor(pattern: SupportPattern) -> TheoremResult | None:
