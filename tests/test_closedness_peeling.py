@@ -194,3 +194,68 @@ def test_laminar_rule_agrees_with_qe_on_small_patterns() -> None:
         if checked >= 6:
             break
     assert checked >= 2
+
+
+# ---------------------------------------------------------------- theorem:free-rank (§3.9)
+
+
+def test_free_rank_rule_constructive_half() -> None:
+    """The greedy basis of the proof, run on random matrices of every rank ≤ ρ (exact rationals)."""
+    import sympy
+
+    from wellposed.closedness.theorems import free_factor_rank
+
+    p = SupportPattern(["111", "111", "111"], ["101", "101", "011", "111"])  # X free; J supports cross
+    res = free_factor_rank(p)
+    assert res is not None and res.details["orientation"] == "transposed" and res.details["rank"] == 3
+    q = p.transpose()  # Y free there; the row supports of q are the column supports of p
+    supports = [np.flatnonzero(q.x_support[:, k]).tolist() for k in range(q.r)]
+    order = sorted(range(q.r), key=lambda k: len(supports[k]))
+    rng = np.random.default_rng(5)
+    for d in (1, 2, 3):
+        for _ in range(5):
+            a = sympy.Matrix(rng.integers(-3, 4, size=(4, d)) @ rng.integers(-3, 4, size=(d, 3)))
+            w = sympy.Matrix.hstack(*a.columnspace())
+            chosen: list[sympy.Matrix] = []
+            for k in order[q.r - w.shape[1]:]:  # the largest supports, smallest first
+                off = [i for i in range(4) if i not in supports[k]]
+                inside = [w * v for v in (w[off, :].nullspace() if off else sympy.eye(w.shape[1]).columnspace())]
+                pick = next(c for c in inside if sympy.Matrix.hstack(*chosen, c).rank() == len(chosen) + 1)
+                assert all(pick[i] == 0 for i in off)
+                chosen.append(pick)
+            basis = sympy.Matrix.hstack(*chosen)
+            assert basis.rank() == w.shape[1]
+            coeffs = basis.solve_least_squares(a)
+            assert basis * coeffs == a  # A = X Yᵀ with X = the chosen vectors, Y = coeffsᵀ (free)
+
+
+def test_free_rank_rule_never_fires_on_a_census_pattern_with_a_certificate() -> None:
+    from wellposed.closedness.theorems import free_factor_rank
+
+    fired = 0
+    for rec in _census_records():
+        p = SupportPattern(rec["x_support"], rec["y_support"])
+        if p.is_trivial() or free_factor_rank(p) is None:
+            continue
+        assert rec["closed"] is True, rec["key"]
+        fired += 1
+    assert fired >= 100
+
+
+def test_free_rank_rule_agrees_with_qe_on_small_patterns() -> None:
+    backends = pytest.importorskip("wellposed.backends")
+    from wellposed.closedness.theorems import free_factor_rank
+
+    checked = 0
+    for rec in _census_records():
+        p = SupportPattern(rec["x_support"], rec["y_support"]).drop_empty()
+        if p.is_trivial() or p.num_free_entries() > 14 or rec["method"] in ("theorem:vector", "theorem:dto"):
+            continue
+        if free_factor_rank(p) is None:
+            continue
+        res = backends.decide_by_qe(p, backend="z3", timeout=20.0)
+        assert res.answer is not Answer.NOT_CLOSED, rec["key"]
+        checked += res.answer is Answer.CLOSED
+        if checked >= 6:
+            break
+    assert checked >= 2
