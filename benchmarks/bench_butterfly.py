@@ -15,8 +15,8 @@ when installed, the fused numpy kernels, the reference two-pass kernels), float3
 the first-call cost of the compiled kernels (numba's JIT into an empty cache, then a fresh process loading that
 cache). The last lines with ``--json`` are one JSON object per row with the fields ``target``, ``N``,
 ``method``, ``seconds``, ``rel_error`` (plus a few extras). ``--write-docs FILE`` replaces the generated section
-of FILE (between the markers ``<!-- bench_butterfly:begin -->`` and ``<!-- bench_butterfly:end -->``) with the table and the
-check of the targets.
+of FILE (between the markers ``<!-- bench_butterfly:begin -->`` and ``<!-- bench_butterfly:end -->``) with the
+table and the check of the targets.
 """
 
 from __future__ import annotations

@@ -183,6 +183,23 @@ def _stage_linear_slice(ctx: PartContext) -> ClosednessVerdict | None:
                              "coordinate subspace, hence closed", details=onto)
 
 
+def _stage_peeling(ctx: PartContext) -> ClosednessVerdict | None:
+    from .peeling import peeling_onto
+
+    evidence = peeling_onto(ctx.part)
+    if evidence is None:
+        return None
+    leaves = sum(len(b["leaves"]) for b in evidence["branches"])
+    side, other = ("row", "column") if evidence["orientation"] == "as given" else ("column", "row")
+    with_col = sum(1 for b in evidence["branches"] if b["col"] is not None)
+    return ClosednessVerdict(Answer.CLOSED, "theorem:peeling",
+                             f"scaling {side} {evidence['row']} to the 0/1 vector of each of its "
+                             f"{len(evidence['branches'])} possible supports (and, in {with_col} of these branches, "
+                             f"a {other} too), a linear slice reaches every such scaled matrix ({leaves} exact rank "
+                             "tests in the details), so P is every matrix supported on the union: closed",
+                             details=evidence)
+
+
 def _stage_orbits(ctx: PartContext) -> ClosednessVerdict | None:
     if not ctx.search or not ctx.small():
         return None
@@ -297,6 +314,7 @@ STAGES: tuple[tuple[str, Callable[[PartContext], ClosednessVerdict | None]], ...
     ("private-minor obstruction", _stage_private_minor),
     ("private block-minor obstruction", _stage_block_minor),
     ("linear slice onto the union", _stage_linear_slice),
+    ("peeling a line with one component", _stage_peeling),
     ("Borel orbits of nested supports", _stage_orbits),
     ("determinantal test", _stage_determinantal),
     ("curve search", _stage_curves),

@@ -16,6 +16,10 @@ Rules, in the order the pipeline tries them (proofs in docs/closedness.md):
 * ``schubert`` (:func:`nested_free_factor`) — on the union of the supports one factor is unconstrained
   (every component reaches every column, or every row) and the other factor's supports form a chain
   under inclusion: P is a Schubert-type rank variety ``rank A[rows outside I_(k), :] ≤ r − k``.
+* ``laminar`` (:func:`laminar_free_factor`) — one factor free, the other's supports laminar (any two
+  nested or disjoint): the column spaces of P form a family closed under limits.
+* ``free-rank`` (:func:`free_factor_rank`) — one factor free, the other's supports large enough that
+  every matrix of rank ≤ ρ is a product: P is a determinantal set.
 * ``full-space`` by a linear slice (:func:`linear_slice_onto`) — with one factor of each component fixed,
   the product is a linear map onto every matrix supported on the union (exact integer rank).
 """
@@ -33,7 +37,7 @@ from ..overlaps import biclique_components, meeting_pairs
 from ..support import SupportPattern
 
 __all__ = ["TheoremResult", "closed_by_theorem", "absorption", "AbsorptionResult", "linear_slice_onto",
-           "nested_free_factor"]
+           "nested_free_factor", "laminar_free_factor", "free_factor_rank"]
 
 
 @dataclass(frozen=True)
@@ -242,7 +246,112 @@ def closed_by_theorem(pattern: SupportPattern, classification: Classification | 
         return TheoremResult("theorem:pointed-cones", f"iterated absorption ({res.rounds} rounds): {what}",
                              {"absorbed_entries": covered, "blocks": [list(map(list, b[:2])) + [b[2]]
                                                                       for b in res.blocks]})
-    return nested_free_factor(pattern)
+    return nested_free_factor(pattern) or laminar_free_factor(pattern) or free_factor_rank(pattern)
+
+
+def laminar_free_factor(pattern: SupportPattern) -> TheoremResult | None:
+    """``theorem:laminar``: one factor free on the union, the other's supports laminar (nested or disjoint).
+
+    Restricted to the union, if every live component reaches every column (Y unconstrained) and any two
+    row sets ``I_k``, ``I_l`` are nested or disjoint (a forest under inclusion), P is closed (proof in
+    docs/closedness.md, §3.8: the column spaces of P form a family closed under limits, built from the
+    leaves up by adding free vectors and taking direct sums over disjoint rows). The transposed statement
+    (X free, the ``J_k`` laminar) is tried too. Chains are left to :func:`nested_free_factor`, which also
+    describes P. Returns the evidence (orientation, the distinct supports with their multiplicity and
+    parent in the forest), or None.
+
+    Examples
+    --------
+    >>> from wellposed.support import SupportPattern
+    >>> p = SupportPattern(["110", "110", "101"], ["111", "111"])  # Y free; {0,1,2} ⊃ {0,1}, {2}
+    >>> res = laminar_free_factor(p)
+    >>> res.method, res.details["supports"]
+    ('theorem:laminar', [[0, 1, 2], [0, 1], [2]])
+    >>> laminar_free_factor(SupportPattern(["10", "11", "01"], ["11", "11"])) is None  # {0,1}, {1,2} cross
+    True
+
+    Notes
+    -----
+    ``O(r² max(m, n))``: one inclusion test per pair of components.
+    """
+    live = ~pattern.empty_components()
+    if not live.any():
+        return None
+    for orientation, free, other in (("as given", pattern.y_support, pattern.x_support),
+                                     ("transposed", pattern.x_support, pattern.y_support)):
+        free_live, other_live = free[:, live], other[:, live]
+        if not free_live[free_live.any(axis=1)].all():
+            continue
+        sets = [frozenset(np.flatnonzero(other_live[:, k]).tolist()) for k in range(other_live.shape[1])]
+        if any(not (a <= b or b <= a or not a & b) for a, b in itertools.combinations(sets, 2)):
+            continue
+        distinct = sorted(set(sets), key=lambda s: (-len(s), sorted(s)))
+        parents = [next((q for q in range(len(distinct)) if q != d and distinct[d] < distinct[q]
+                         and all(not distinct[d] < distinct[z] or distinct[q] <= distinct[z]
+                                 for z in range(len(distinct)) if z != d)), None)
+                   for d in range(len(distinct))]
+        side = "column" if orientation == "as given" else "row"
+        what = "Y" if orientation == "as given" else "X"
+        return TheoremResult(
+            "theorem:laminar",
+            f"{what} is unconstrained on the union (every component reaches every {side}) and the other "
+            f"factor's {len(sets)} supports are laminar (any two nested or disjoint: a forest of "
+            f"{len(distinct)} distinct supports), so the column spaces of P form a family closed under limits: "
+            "closed",
+            {"orientation": orientation, "supports": [sorted(s) for s in distinct],
+             "multiplicity": [sets.count(s) for s in distinct], "parent": parents})
+    return None
+
+
+def free_factor_rank(pattern: SupportPattern) -> TheoremResult | None:
+    """``theorem:free-rank``: one factor free, the other's supports large enough that P is a rank variety.
+
+    Restricted to the union (``m_u`` rows, ``n_u`` columns), let Y be unconstrained (every live component
+    reaches every column) and ``ρ = min(r, m_u, n_u)``. If for every ``d ≤ ρ`` the ``d`` largest row
+    supports, in increasing order of size ``s_(1) ≤ … ≤ s_(d)``, satisfy ``s_(t) ≥ m_u − d + t``, then every
+    subspace of dimension d of ℝ^{m_u} has a basis with one vector in each of these supports (greedy choice
+    by dimension count), so P = { A on the union : rank A ≤ ρ }, a closed determinantal set (proof in
+    docs/closedness.md, §3.9). The transposed statement is tried too. Returns the evidence (orientation,
+    sizes, ``ρ``), or None.
+
+    Examples
+    --------
+    >>> from wellposed.support import SupportPattern
+    >>> # X free on 3 rows; column supports {0,1,3}, {2,3} and all four columns (they cross)
+    >>> p = SupportPattern(["111", "111", "111"], ["101", "101", "011", "111"])
+    >>> res = free_factor_rank(p)
+    >>> res.method, res.details["orientation"], res.details["rank"]
+    ('theorem:free-rank', 'transposed', 3)
+    >>> free_factor_rank(SupportPattern(["10", "11", "01"], ["11", "11"])) is None  # not closed
+    True
+
+    Notes
+    -----
+    ``O(r log r + r²)`` after the support sizes.
+    """
+    live = ~pattern.empty_components()
+    if not live.any():
+        return None
+    for orientation, free, other in (("as given", pattern.y_support, pattern.x_support),
+                                     ("transposed", pattern.x_support, pattern.y_support)):
+        free_live, other_live = free[:, live], other[:, live]
+        used = free_live.any(axis=1)
+        if not free_live[used].all():
+            continue
+        m_u, n_u = int(other_live.any(axis=1).sum()), int(used.sum())
+        sizes = sorted(int(s) for s in other_live.sum(axis=0))
+        rho = min(len(sizes), m_u, n_u)
+        if all(sizes[len(sizes) - d + t - 1] >= m_u - d + t for d in range(1, rho + 1) for t in range(1, d + 1)):
+            side = "column" if orientation == "as given" else "row"
+            what = "Y" if orientation == "as given" else "X"
+            return TheoremResult(
+                "theorem:free-rank",
+                f"{what} is unconstrained on the union (every component reaches every {side}) and the other "
+                f"factor's support sizes {sizes} leave room, for every d ≤ {rho}, for a basis of any d-dimensional "
+                f"space with one vector in each of the d largest supports: P is the set of matrices on the union "
+                f"of rank ≤ {rho}, closed",
+                {"orientation": orientation, "sizes": sizes, "union_rows": m_u, "union_cols": n_u, "rank": rho})
+    return None
 
 
 def nested_free_factor(pattern: SupportPattern) -> TheoremResult | None:
