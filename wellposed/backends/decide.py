@@ -19,7 +19,7 @@ from ..formulas.builder import (
     membership_sentence,
 )
 from ..formulas.nodes import Sentence
-from ..formulas.symmetry import check_pattern, zero_patterns
+from ..formulas.symmetry import MAX_PATTERN_ENTRIES, check_pattern, zero_patterns
 from .answer import Answer
 from .base import Decision
 from .registry import DEFAULT_BACKEND, get_backend
@@ -227,7 +227,8 @@ def decide_by_qe(
     everything_first : bool
         First ask whether P is every matrix supported on the union (:func:`everything_split_by_qe`, under the
         same counted limits); if so, P is closed and no closedness sentence is run. A false or undecided
-        everything phase passes on to the closedness sentences.
+        everything phase passes on to the closedness sentences. Skipped when the union has more than
+        ``MAX_PATTERN_ENTRIES`` entries (too many nonzero patterns to split).
 
     Returns
     -------
@@ -262,7 +263,7 @@ def decide_by_qe(
         raise InvalidSpecError(f"everything_first = {everything_first!r} must be True or False.")
     engine = _engine(backend, effort)
     everything = None
-    if everything_first and not p.is_trivial():
+    if everything_first and not p.is_trivial() and int(p.union_mask().sum()) <= MAX_PATTERN_ENTRIES:
         everything = everything_split_by_qe(p, engine, timeout, sentence_timeout=sentence_timeout, effort=effort)
         if everything.answer is Answer.TRUE:
             return QEResult(Answer.CLOSED, engine.name, time.monotonic() - start, (), 0, None, enc.label(),
