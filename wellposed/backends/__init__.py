@@ -10,14 +10,16 @@ from wellposed._lazy import lazy_exports
 
 __all__ = [
     "Answer", "Backend", "Decision", "RawRun", "run_process",
-    "QEResult", "QueryResult", "decide_by_qe", "everything_by_qe", "member_by_qe",
+    "QEResult", "QueryResult", "EverythingResult", "decide_by_qe", "everything_by_qe",
+    "everything_split_by_qe", "member_by_qe",
     "BACKENDS", "DEFAULT_PREFERENCE", "backend_classes", "backend_title", "get_backend", "installed_backends",
 ]
 
 _WHERE = {
     "Answer": "answer",
     **dict.fromkeys(["Backend", "Decision", "RawRun", "run_process"], "base"),
-    **dict.fromkeys(["QEResult", "QueryResult", "decide_by_qe", "everything_by_qe", "member_by_qe"], "decide"),
+    **dict.fromkeys(["QEResult", "QueryResult", "EverythingResult", "decide_by_qe", "everything_by_qe",
+                     "everything_split_by_qe", "member_by_qe"], "decide"),
     **dict.fromkeys(["BACKENDS", "DEFAULT_PREFERENCE", "backend_classes", "backend_title", "get_backend",
                      "installed_backends"], "registry"),
 }

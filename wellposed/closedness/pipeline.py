@@ -110,6 +110,13 @@ def _qe_stage(part: SupportPattern, backend: str, budget: Budget) -> ClosednessV
     transcript = str(result.transcript)
     details = {"backend": str(result.backend), "qe_seconds": result.seconds, "transcript_tail": transcript[-400:]}
     method = f"qe:{backend}"
+    everything = result.everything
+    if result.answer is Answer.CLOSED and everything is not None and everything.answer is Answer.TRUE:
+        details["everything_sentences"] = everything.sentences
+        details["everything_encoding"] = everything.encoding
+        return ClosednessVerdict(Answer.CLOSED, method, f"{backend} decided all {everything.sentences} split "
+                                 "everything sentence(s): true (every matrix supported on the union is a product "
+                                 "XYᵀ, so P is that linear space, closed)", details=details)
     if result.answer is Answer.CLOSED:
         return ClosednessVerdict(Answer.CLOSED, method, f"{backend} decided the closedness sentence: false "
                                  "(no matrix in the closure outside P)", details=details)

@@ -10,8 +10,10 @@ from __future__ import annotations
 from wellposed._lazy import lazy_exports
 
 __all__ = [
-    "ALL_ENCODINGS", "NO_ENCODINGS", "Encoding", "automorphisms", "closedness_sentences",
-    "everything_sentence", "iter_closedness_sentences", "membership_sentence", "spanning_forest", "zero_patterns",
+    "ALL_ENCODINGS", "EVERYTHING_ENCODING", "NO_ENCODINGS", "Encoding", "automorphisms", "closedness_sentences",
+    "everything_sentence", "everything_sentences", "iter_closedness_sentences", "iter_everything_sentences",
+    "membership_sentence", "spanning_forest", "zero_patterns", "sign_patterns", "stabilizer",
+    "column_space_formula", "membership_formula",
     "FALSE", "TRUE", "And", "Atom", "Const", "Exists", "ForAll", "Formula", "Implies", "Not", "Or",
     "Sentence", "UnsupportedNodeError", "atom", "prenex",
     "FORMAT_NAMES", "FORMATS", "emit", "render", "to_mathematica", "to_qepcad", "to_redlog", "to_smtlib",
@@ -22,9 +24,11 @@ __all__ = [
 FORMAT_NAMES = ("smtlib", "qepcad", "mathematica", "redlog")
 
 _WHERE = {
-    **dict.fromkeys(["ALL_ENCODINGS", "NO_ENCODINGS", "Encoding", "closedness_sentences", "everything_sentence",
-                     "iter_closedness_sentences", "membership_sentence"], "builder"),
-    **dict.fromkeys(["automorphisms", "spanning_forest", "zero_patterns"], "symmetry"),
+    **dict.fromkeys(["ALL_ENCODINGS", "EVERYTHING_ENCODING", "NO_ENCODINGS", "Encoding", "closedness_sentences",
+                     "everything_sentence", "everything_sentences", "iter_closedness_sentences",
+                     "iter_everything_sentences", "membership_sentence"], "builder"),
+    **dict.fromkeys(["automorphisms", "spanning_forest", "zero_patterns", "sign_patterns", "stabilizer"], "symmetry"),
+    **dict.fromkeys(["column_space_formula", "membership_formula"], "elimination"),
     **dict.fromkeys(["FALSE", "TRUE", "And", "Atom", "Const", "Exists", "ForAll", "Formula", "Implies", "Not", "Or",
                      "Sentence", "UnsupportedNodeError", "atom", "prenex"], "nodes"),
     **dict.fromkeys(["FORMATS", "emit", "render", "to_mathematica", "to_qepcad", "to_redlog", "to_smtlib"],

@@ -13,6 +13,7 @@ import sympy
 
 from ..errors import InvalidMatrixError, InvalidSpecError
 from ..support import SupportPattern
+from .elimination import membership_formula, negate
 from .nodes import (
     TRUE,
     Const,
@@ -20,22 +21,24 @@ from .nodes import (
     ForAll,
     Formula,
     Implies,
-    Not,
     Sentence,
     atom,
     conj,
     count_atoms,
 )
 from .queries import product_terms
-from .symmetry import check_pattern, spanning_forest, zero_patterns
+from .symmetry import check_pattern, sign_patterns, spanning_forest, zero_patterns
 
 __all__ = [
     "Encoding",
     "ALL_ENCODINGS",
+    "EVERYTHING_ENCODING",
     "NO_ENCODINGS",
     "closedness_sentences",
     "iter_closedness_sentences",
     "everything_sentence",
+    "everything_sentences",
+    "iter_everything_sentences",
     "membership_sentence",
 ]
 
@@ -61,6 +64,16 @@ class Encoding:
         (diagonal scaling ``D1 A D2`` preserves ``P`` and its closure).
     symmetry : bool
         With ``zero_patterns``: one ``Z`` per orbit of the pattern's automorphism group.
+    signs : bool
+        With ``zero_patterns``: one sentence per sign vector of the entries of ``A`` off the spanning
+        forest (after the ±1 scaling that makes the forest positive), one per orbit of the stabilizer
+        of ``Z`` with ``symmetry``. Off by default (see ``docs/qe.md``, Measurements).
+    eliminate : bool
+        In the membership part (``A ∈ P``), the factor with more variables is eliminated by linear
+        algebra: ``∃y: M y = a`` becomes the minor conditions of ``rank [M | a] ≤ rank M``.
+    factor_gauge : bool
+        In the membership part, the first nonzero entry of each column of the factor that is kept is 1
+        (a quantifier-free side condition; exact because columns may be rescaled).
 
     See ``docs/qe.md`` for the equivalence proof of each encoding.
 
@@ -78,6 +91,9 @@ class Encoding:
     zero_patterns: bool = True
     scaling: bool = True
     symmetry: bool = True
+    signs: bool = False
+    eliminate: bool = False
+    factor_gauge: bool = False
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -89,7 +105,7 @@ class Encoding:
         """Names of the encodings in effect, joined by ``+`` (``"none"`` if none)."""
         on = [f.name for f in fields(self) if getattr(self, f.name)]
         if not self.zero_patterns:
-            on = [n for n in on if n not in ("scaling", "symmetry")]
+            on = [n for n in on if n not in ("scaling", "symmetry", "signs")]
         return "+".join(on) or "none"
 
     def without(self, name: str) -> Encoding:
@@ -102,7 +118,9 @@ class Encoding:
 
 
 ALL_ENCODINGS = Encoding()
-NO_ENCODINGS = Encoding(False, False, False, False, False, False)
+#: The encoding of the everything sentences run first by ``decide_by_qe``: the defaults plus ``eliminate``.
+EVERYTHING_ENCODING = Encoding(eliminate=True)
+NO_ENCODINGS = Encoding(**{f.name: False for f in fields(Encoding)})
 
 
 # ------------------------------------------------------------------------------------------ validation
@@ -194,38 +212,67 @@ def iter_closedness_sentences(pattern: SupportPattern, encoding: Encoding = ALL_
     enc = _check_encoding(encoding)
     if p.is_trivial():
         return iter(())
+    return (_closedness_sentence(p, enc, z, sg) for z, sg in _splits(p, enc, enc.zero_outside))
+
+
+def _splits(p: SupportPattern, enc: Encoding, zero_outside: bool
+            ) -> Iterator[tuple[np.ndarray | None, dict[tuple[int, int], int] | None]]:
+    """The (nonzero pattern, signs) pairs one sentence each is built for, in order."""
     if not enc.zero_patterns:
-        return iter([_closedness_sentence(p, enc, None)])
-    return (_closedness_sentence(p, enc, z) for z in zero_patterns(p, enc.symmetry, enc.zero_outside))
+        yield None, None
+        return
+    for z in zero_patterns(p, enc.symmetry, zero_outside):
+        if enc.signs:
+            for sg in sign_patterns(p, z, enc.symmetry):
+                yield z, sg
+        else:
+            yield z, None
 
 
-def _closedness_sentence(p: SupportPattern, enc: Encoding, z: np.ndarray | None) -> Sentence:
+def _matrix_a(p: SupportPattern, enc: Encoding, z: np.ndarray | None, signs: dict[tuple[int, int], int] | None,
+              zero_outside: bool) -> tuple[dict[tuple[int, int], sympy.Expr], list[sympy.Symbol], list[Formula]]:
+    """Entries of A (constants or variables), its variables, and the conditions on them (nonzero, signs)."""
     union = p.union_mask()
-    m, n = p.m, p.n
     a_entries: dict[tuple[int, int], sympy.Expr] = {}
     a_vars: list[sympy.Symbol] = []
-    nonzero: list[Formula] = []
-    forest = set(spanning_forest(z)) if (z is not None and enc.scaling) else set()
-    for i in range(m):
-        for j in range(n):
-            if enc.zero_outside and not union[i, j]:
+    conditions: list[Formula] = []
+    forest = set(spanning_forest(z)) if (z is not None and (enc.scaling or signs is not None)) else set()
+    for i in range(p.m):
+        for j in range(p.n):
+            if zero_outside and not union[i, j]:
                 a_entries[(i, j)] = sympy.Integer(0)
             elif z is not None and not z[i, j]:
                 a_entries[(i, j)] = sympy.Integer(0)
-            elif (i, j) in forest:
+            elif (i, j) in forest and enc.scaling:
                 a_entries[(i, j)] = sympy.Integer(1)
             else:
                 sym = sympy.Symbol(f"a{_idx(i, j)}")
                 a_entries[(i, j)] = sym
                 a_vars.append(sym)
-                if z is not None:
-                    nonzero.append(atom(sym, "!="))
-    # membership part: ∀X,Y: XYᵀ ≠ A
+                if signs is not None:
+                    conditions.append(atom(sym, ">" if signs.get((i, j), 1) > 0 else "<"))
+                elif z is not None:
+                    conditions.append(atom(sym, "!="))
+    return a_entries, a_vars, conditions
+
+
+def _split_name(z: np.ndarray | None, signs: dict[tuple[int, int], int] | None) -> str:
+    if z is None:
+        return ""
+    name = "[Z=" + ".".join("".join("1" if v else "0" for v in row) for row in z)
+    if signs:
+        name += ",S=" + "".join("+" if signs[pos] > 0 else "-" for pos in sorted(signs))
+    return name + "]"
+
+
+def _closedness_sentence(p: SupportPattern, enc: Encoding, z: np.ndarray | None,
+                         signs: dict[tuple[int, int], int] | None = None) -> Sentence:
+    m, n = p.m, p.n
+    a_entries, a_vars, nonzero = _matrix_a(p, enc, z, signs, enc.zero_outside)
+    # membership part: ∀X,Y: XYᵀ ≠ A (the eliminated factor and the gauge of the other one are optional)
     xs, ys = _factor_symbols(p, "x", "y")
-    prod = _product(p, xs, ys)
-    equal = conj(atom(prod[i][j], "=", a_entries[(i, j)]) for i in range(m) for j in range(n))
-    not_member = _block(ForAll, [*xs.values(), *ys.values()], Not(equal) if not isinstance(equal, Const)
-                        else Const(not equal.value))
+    member_vars, member = membership_formula(p, a_entries, xs, ys, enc.eliminate, enc.factor_gauge)
+    not_member = _block(ForAll, member_vars, negate(member))
     # closure part: ∀ε>0 ∃X',Y': X'Y'ᵀ within ε of A
     us, vs = _factor_symbols(p, "u", "v")
     if enc.gauge:
@@ -243,11 +290,12 @@ def _closedness_sentence(p: SupportPattern, enc: Encoding, z: np.ndarray | None)
     approx = ForAll((eps,), Implies(atom(eps, ">"), _block(Exists, [*us.values(), *vs.values()], close)))
     body = conj([*nonzero, not_member, approx])
     formula = _block(Exists, a_vars, body)
-    zname = "" if z is None else "[Z=" + ".".join("".join("1" if v else "0" for v in row) for row in z) + "]"
+    zname = _split_name(z, signs)
     info: dict[str, Any] = {
         "pattern": p.to_json(),
         "encoding": enc.label(),
         "zero_pattern": None if z is None else [[int(v) for v in row] for row in z],
+        "signs": None if signs is None else [[i, j, v] for (i, j), v in sorted(signs.items())],
         "a_variables": len(a_vars),
         "atoms": count_atoms(formula),
     }
@@ -281,6 +329,57 @@ def everything_sentence(pattern: SupportPattern) -> Sentence:
     s = Sentence(formula, "everything", "everything",
                  "every matrix supported on the union of the rank-one supports is a product XYᵀ "
                  "(true ⇒ P is that linear space, closed)", {"pattern": p.to_json()})
+    s.info["variables"] = s.num_variables
+    return s
+
+
+def everything_sentences(pattern: SupportPattern, encoding: Encoding = ALL_ENCODINGS) -> list[Sentence]:
+    """Sentences whose conjunction says "every matrix supported on the union is a product XYᵀ".
+
+    The base sentence is :func:`everything_sentence`; with ``encoding.zero_patterns`` it is split into one
+    sentence per nonzero pattern ``Z`` of ``A`` (and per sign vector with ``signs``), each
+    ``∀A with pattern Z (normalized) ∃X,Y: XYᵀ = A``, using the same exact reductions as the closedness
+    sentences (scaling, symmetry, signs; ``eliminate`` and ``factor_gauge`` in the ``∃X,Y`` part;
+    ``box``, ``gauge`` and ``zero_outside`` do not apply: ``A`` is always on the union). P is every such
+    matrix iff **every** sentence is true.
+
+    Examples
+    --------
+    >>> from wellposed.families import family
+    >>> [s.name for s in everything_sentences(family("full:1,2,1"))]
+    ['everything[Z=10]', 'everything[Z=11]']
+    >>> everything_sentences(family("full:1,2,1"), Encoding(zero_patterns=False))[0].num_variables
+    5
+    """
+    return list(iter_everything_sentences(pattern, encoding))
+
+
+def iter_everything_sentences(pattern: SupportPattern, encoding: Encoding = ALL_ENCODINGS) -> Iterator[Sentence]:
+    """Lazy :func:`everything_sentences` (same order), for callers that may stop at a false sentence."""
+    p = _prepare(pattern)
+    enc = _check_encoding(encoding)
+    if p.is_trivial():
+        return iter([everything_sentence(p)])
+    return (_everything_split(p, enc, z, sg) for z, sg in _splits(p, enc, True))
+
+
+def _everything_split(p: SupportPattern, enc: Encoding, z: np.ndarray | None,
+                      signs: dict[tuple[int, int], int] | None) -> Sentence:
+    a_entries, a_vars, conditions = _matrix_a(p, enc, z, signs, True)
+    xs, ys = _factor_symbols(p, "x", "y")
+    member_vars, member = membership_formula(p, a_entries, xs, ys, enc.eliminate, enc.factor_gauge)
+    body = _block(Exists, member_vars, member)
+    hypothesis = conj(conditions)
+    formula = _block(ForAll, a_vars, body if hypothesis == TRUE else Implies(hypothesis, body))
+    if not a_vars and isinstance(formula, Implies):
+        formula = formula.rhs
+    s = Sentence(formula, "everything", "everything" + _split_name(z, signs),
+                 "every matrix supported on the union" + ("" if z is None else " with this nonzero pattern") +
+                 " is a product XYᵀ (all true ⇒ P is that linear space, closed)",
+                 {"pattern": p.to_json(), "encoding": enc.label(),
+                  "zero_pattern": None if z is None else [[int(v) for v in row] for row in z],
+                  "signs": None if signs is None else [[i, j, v] for (i, j), v in sorted(signs.items())],
+                  "a_variables": len(a_vars), "atoms": count_atoms(formula)})
     s.info["variables"] = s.num_variables
     return s
 

@@ -12,7 +12,8 @@ import numpy as np
 from ..errors import InvalidSpecError, InvalidSupportError
 from ..support import SupportPattern
 
-__all__ = ["automorphisms", "zero_patterns", "spanning_forest", "check_pattern", "AUTOMORPHISM_LIMIT",
+__all__ = ["automorphisms", "zero_patterns", "spanning_forest", "stabilizer", "sign_patterns", "check_pattern",
+           "AUTOMORPHISM_LIMIT",
            "MAX_PATTERN_ENTRIES"]
 
 #: Above this many candidate (row, column) permutation pairs, symmetry reduction uses the identity only.
@@ -236,3 +237,112 @@ def spanning_forest(mask: np.ndarray) -> list[tuple[int, int]]:
                     edges.append((int(i), v))
                     queue.append(("r", int(i)))
     return sorted(edges)
+
+
+def stabilizer(pattern: SupportPattern, mask: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, bool]]:
+    """The elements of :func:`automorphisms` that map the nonzero pattern ``mask`` onto itself.
+
+    Examples
+    --------
+    >>> from wellposed.families import family
+    >>> len(stabilizer(family("full:2,2,1"), np.ones((2, 2), dtype=bool)))
+    8
+    >>> len(stabilizer(family("full:2,2,1"), np.array([[1, 0], [0, 0]], dtype=bool)))
+    2
+    """
+    mask = np.asarray(mask, dtype=bool)
+    out = []
+    for s, t, tr in automorphisms(pattern):
+        image = np.zeros_like(mask)
+        for i, j in zip(*np.nonzero(mask), strict=True):
+            if tr:
+                image[int(t[j]), int(s[i])] = True
+            else:
+                image[int(s[i]), int(t[j])] = True
+        if np.array_equal(image, mask):
+            out.append((s, t, tr))
+    return out
+
+
+def _normalize_signs(signs: dict[tuple[int, int], int], forest: list[tuple[int, int]],
+                     m: int, n: int) -> dict[tuple[int, int], int]:
+    """Multiply by ±1 row and column signs so that every forest entry becomes +1 (walk each tree)."""
+    d_r: dict[int, int] = {}
+    d_c: dict[int, int] = {}
+    adjacency: dict[tuple[str, int], list[tuple[str, int]]] = {}
+    for i, j in forest:
+        adjacency.setdefault(("r", i), []).append(("c", j))
+        adjacency.setdefault(("c", j), []).append(("r", i))
+    for start in sorted(adjacency):
+        side, v = start
+        if (d_r if side == "r" else d_c).get(v) is not None:
+            continue
+        (d_r if side == "r" else d_c)[v] = 1
+        queue = [start]
+        while queue:
+            side, v = queue.pop()
+            for other in adjacency[(side, v)]:
+                oside, w = other
+                table = d_r if oside == "r" else d_c
+                if w in table:
+                    continue
+                i, j = (v, w) if side == "r" else (w, v)
+                known = d_r[i] if side == "r" else d_c[j]
+                table[w] = known * signs[(i, j)]  # makes d_r[i] d_c[j] signs[i, j] = 1
+                queue.append(other)
+    return {(i, j): d_r.get(i, 1) * d_c.get(j, 1) * s for (i, j), s in signs.items()}
+
+
+def sign_patterns(pattern: SupportPattern, mask: np.ndarray, symmetry: bool = True) -> list[dict[tuple[int, int], int]]:
+    """Signs (±1) of the entries of ``mask`` off its :func:`spanning_forest`, one per orbit, all-positive first.
+
+    A matrix with nonzero pattern ``mask`` is brought by a diagonal scaling with ±1 entries to one that is
+    positive on the spanning forest; what is left are the signs of the other entries (one per fundamental
+    cycle of the forest). With ``symmetry``, two sign vectors related by an element of the
+    :func:`stabilizer` of ``mask`` (followed by the ±1 renormalization on the forest) give the same
+    truth value, and one representative (smallest bit code, bit set = negative) is kept.
+
+    Returns
+    -------
+    list of dict
+        ``{(i, j): +1 or -1}`` for every entry of ``mask`` not on the forest (an empty dict when the forest
+        is all of ``mask``).
+
+    Examples
+    --------
+    >>> from wellposed.families import family
+    >>> [sorted(s.values()) for s in sign_patterns(family("full:2,2,1"), np.ones((2, 2), dtype=bool))]
+    [[1], [-1]]
+    >>> len(sign_patterns(family("full:3,3,1"), np.ones((3, 3), dtype=bool), symmetry=False))
+    16
+
+    Notes
+    -----
+    ``O(2^c · |G| · mn)`` for ``c`` entries off the forest and a stabilizer of order ``|G|``.
+    """
+    p = check_pattern(pattern)
+    mask = np.asarray(mask, dtype=bool)
+    forest = spanning_forest(mask)
+    on_forest = set(forest)
+    cycle = [(int(i), int(j)) for i, j in zip(*np.nonzero(mask), strict=True) if (int(i), int(j)) not in on_forest]
+    index = {pos: q for q, pos in enumerate(cycle)}
+    group = stabilizer(p, mask)[1:] if symmetry else []
+
+    def signs_of(code: int) -> dict[tuple[int, int], int]:
+        out = dict.fromkeys(forest, 1)
+        out.update({pos: -1 if code >> q & 1 else 1 for pos, q in index.items()})
+        return out
+
+    def code_of(signs: dict[tuple[int, int], int]) -> int:
+        return sum(1 << index[pos] for pos in cycle if signs[pos] < 0)
+
+    kept = []
+    for code in range(2 ** len(cycle)):
+        signs = signs_of(code)
+        best = code
+        for s, t, tr in group:
+            image = {((int(t[j]), int(s[i])) if tr else (int(s[i]), int(t[j]))): v for (i, j), v in signs.items()}
+            best = min(best, code_of(_normalize_signs(image, forest, p.m, p.n)))
+        if best == code:
+            kept.append({pos: signs[pos] for pos in cycle})
+    return kept
