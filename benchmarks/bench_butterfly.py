@@ -350,12 +350,15 @@ def check_targets(rows: list[dict[str, Any]]) -> list[tuple[str, bool]]:
                             f"method (goal ≥ {speed:g}×), {acc}", ok))
             ours64 = [r for r in rows if r["target"] == target and r["N"] == N and r.get("ours")
                       and "float32" not in r["method"] and r["method"] != "wellposed default"]
-            fastest = min(ours64, key=lambda r: r["seconds"])
-            out.append((f"N={N} {target}: default {_fmt_seconds(d['seconds'])} vs fastest other float64 row "
-                        f"{_fmt_seconds(fastest['seconds'])} ({fastest['method']}): ratio "
+            best_err = min(r["rel_error"] for r in ours64)
+            # the default is compared with the fastest of the rows that reach the best error (within 1.02× or
+            # rounding): a faster row that stops at 9× the noise is not a method the default could have been
+            reach = [r for r in ours64 if r["rel_error"] <= 1.02 * best_err + 1e-13]
+            fastest = min(reach, key=lambda r: r["seconds"])
+            out.append((f"N={N} {target}: default {_fmt_seconds(d['seconds'])} vs fastest other float64 row reaching "
+                        f"the best error {_fmt_seconds(fastest['seconds'])} ({fastest['method']}): ratio "
                         f"{d['seconds'] / fastest['seconds']:.2f} (goal ≤ 1.5)",
                         d["seconds"] <= 1.5 * fastest["seconds"]))
-            best_err = min(r["rel_error"] for r in ours64)
             out.append((f"N={N} {target}: default error {d['rel_error']:.3e} vs best of our methods {best_err:.3e} "
                         "(goal ≤ 1.02× or rounding level)",
                         d["rel_error"] <= 1.02 * best_err + 1e-13))
