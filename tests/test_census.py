@@ -347,7 +347,11 @@ def test_verify_census_accepts_the_file_and_refuses_tampering(slice_file: tuple[
         return {**rec, "x_support": ["1" * len(rec["x_support"][0])] * len(rec["x_support"])} \
             if rec["closed"] is False else None
 
+    def relabel(rec: dict) -> dict | None:  # a valid certificate under the method of another search
+        return {**rec, "method": "certificate:random-curve"} if rec["closed"] is False else None
+
     for name, edit, message in (("flip", flip_closed, "proves the part not closed"),
+                                ("relabel", relabel, "it was found by"),
                                 ("cert", break_certificate, "the certificate does not verify"),
                                 ("claim", claim_not_closed, "without its certificate"),
                                 ("key", wrong_key, "not the recorded")):

@@ -93,6 +93,17 @@ def test_tampered_evidence_is_rejected() -> None:
     transposed = copy.deepcopy(evidence)
     transposed["orientation"] = "transposed"
     assert not check_peeling(p, transposed)
+    # malformed values give False, not an exception; a negative component index (an alias) is refused
+    huge = copy.deepcopy(evidence)
+    huge["branches"][0]["leaves"][0]["fixed_x"][0][0] = 2**70
+    assert not check_peeling(p, huge)
+    peeled = next(leaf for b in evidence["branches"] for leaf in b["leaves"] if leaf["k"] is not None)
+    aliased = copy.deepcopy(evidence)
+    for b in aliased["branches"]:
+        for leaf in b["leaves"]:
+            if leaf == peeled:
+                leaf["k"] -= p.r
+    assert not check_peeling(p, aliased)
 
 
 def test_factor_by_peeling_refuses_matrices_off_the_union() -> None:

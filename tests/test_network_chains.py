@@ -91,6 +91,20 @@ def test_malformed_options_and_limits() -> None:
         chain_classes(dims=(3, 3, 3, 3))
 
 
+def test_too_large_max_dim_is_refused_before_any_enumeration(monkeypatch: pytest.MonkeyPatch) -> None:
+    # max_dim = 3 used to enumerate every smaller dimension tuple (tens of seconds; max_dim = 9: hours) before
+    # reaching one above the limit: the refusal must come first, without decoding a single chain
+    from wellposed.network import chain_census
+
+    def no_decode(*args: object) -> None:
+        raise AssertionError("enumeration started before the size check")
+
+    monkeypatch.setattr(chain_census, "_decode", no_decode)
+    for max_dim in (3, 9):
+        with pytest.raises(InvalidSpecError, match="enumeration limit"):
+            chain_classes(max_dim=max_dim)
+
+
 # ---------------------------------------------------------------- direct sums
 def test_direct_sum_of_lu_and_closed_block_is_not_closed_with_embedded_certificate() -> None:
     z = np.zeros((2, 2), bool)

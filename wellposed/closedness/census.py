@@ -782,6 +782,10 @@ def verify_record(rec: dict[str, Any], options: dict[str, Any]) -> dict[str, Any
         except CertificateError as exc:
             out["detail"] = f"the certificate does not verify: {exc}"
             return out
+        if method != f"certificate:{cert.found_by}":
+            out["detail"] = (f"the certificate verifies, but it was found by {cert.found_by!r}, so the method is "
+                             f"'certificate:{cert.found_by}', not the recorded {method!r}")
+            return out
         out.update(status="verified", detail=f"certificate: curve {check.get('curve')}, proof {check.get('proof')}")
         return out
     # closed: the whole pattern by a rule, else every connected part by a method of part_methods

@@ -285,6 +285,8 @@ def check_peeling(pattern: SupportPattern, evidence: dict[str, Any]) -> bool:
                 return False
             for leaf in b["leaves"]:
                 s, k, l = [int(c) for c in leaf["S"]], leaf["k"], leaf["l"]
+                if any(c is not None and (type(c) is not int or not 0 <= c < q.r) for c in (k, l)):
+                    return False  # a component index (a negative one would alias another component)
                 if leaf["row"] != i or leaf["col"] != j or len(leaf["sides"]) != q.r or leaf["drop"] not in (0, 1):
                     return False
                 if any(side not in ("vary X", "vary Y") for side in leaf["sides"]):
@@ -297,7 +299,7 @@ def check_peeling(pattern: SupportPattern, evidence: dict[str, Any]) -> bool:
                 mat = _slice_matrix(q, cells, leaf, t, s)
                 if not _contains(mat, _target_basis(cells, i, t, j, s), flint, exact=True):
                     return False
-    except (KeyError, TypeError, ValueError, IndexError):
+    except (KeyError, TypeError, ValueError, IndexError, OverflowError):
         return False
     return True
 

@@ -89,6 +89,11 @@ def chain_classes(max_dim: int = 2, dims: tuple[int, int, int, int] | None = Non
         if not isinstance(max_dim, int) or isinstance(max_dim, bool) or max_dim < 1:
             raise InvalidSpecError(f"max_dim = {max_dim!r} must be a positive integer (e.g. 2).")
         tuples = [(a, b, c, d) for a, b, c, d in product(range(1, max_dim + 1), repeat=4)]
+    for d in tuples:  # refuse before enumerating anything, not after the smaller dimensions
+        raw = 1 << (d[0] * d[1] + d[1] * d[2] + d[2] * d[3])
+        if raw > MAX_RAW:
+            raise InvalidSpecError(f"dimensions {d} give {raw} raw chains, above the enumeration limit {MAX_RAW}; "
+                                   "choose smaller dimensions.")
     classes: list[ChainClass] = []
     done: set[tuple[int, int, int, int]] = set()
     for d in tuples:
@@ -98,9 +103,6 @@ def chain_classes(max_dim: int = 2, dims: tuple[int, int, int, int] | None = Non
         done.update({d, rev})
         base = min(d, rev)
         raw = 1 << (d[0] * d[1] + d[1] * d[2] + d[2] * d[3])
-        if raw > MAX_RAW:
-            raise InvalidSpecError(f"dimensions {d} give {raw} raw chains, above the enumeration limit {MAX_RAW}; "
-                                   "choose smaller dimensions.")
         seen: dict[tuple[int, int, int, int], set[int]] = {base: set(), rev if base == d else d: set()}
         for code in range(raw):  # orbit elimination: each orbit is expanded once, from its smallest code
             if code in seen[base]:
