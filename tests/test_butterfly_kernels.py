@@ -213,6 +213,8 @@ def test_float32_and_bad_options():
         factorize(H, dyadic_butterfly(N), dtype="float16")
     with pytest.raises(InvalidSpecError, match="kernel"):
         factorize(H, dyadic_butterfly(N), kernel="fast")
+    with pytest.raises(InvalidSpecError, match="now kernel='numpy'"):  # the old name points to the new one
+        factorize(H, dyadic_butterfly(N), kernel="fused")
 
 
 # ------------------------------------------------------------------ BLAS threads

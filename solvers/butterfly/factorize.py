@@ -324,7 +324,8 @@ def factorize(
             f"dtype must be one of {tuple(_DTYPES)!r} (complex input stays complex), got {dtype!r}."
         )
     if kernel not in KERNELS:
-        raise InvalidSpecError(f"kernel must be one of {KERNELS!r}, got {kernel!r}.")
+        renamed = " (the one-pass numpy kernel once called 'fused' is now kernel='numpy')" if kernel == "fused" else ""
+        raise InvalidSpecError(f"kernel must be one of {KERNELS!r}, got {kernel!r}{renamed}.")
     use_numba, why_not = _resolve_kernel(kernel)
     pats = check_chain(chain)
     # Finiteness is checked on the fly: the root Gram matrices see every entry on the product pattern, the
