@@ -237,3 +237,19 @@ def test_non_finite_detected_everywhere():
         factorize(F, dyadic_butterfly(16), bit_reversal=True, orthonormalize=True)
     with pytest.raises(InvalidMatrixError, match="too large"):
         factorize(np.full((8, 8), 1e300), dyadic_butterfly(8))
+
+
+@pytest.mark.parametrize("k", [530, 1000])
+@pytest.mark.parametrize("kernel", ["auto", "numpy", "reference"])
+def test_tiny_matrices_keep_their_digits(k, kernel):
+    # entries near 2**-530 (1e-160) or 2**-1000 (1e-301): their squares underflow; the factorization runs on
+    # A scaled back by a power of two (exact), so factors and errors are those of A times 2**-k
+    rng = np.random.default_rng(k)
+    H = scipy.linalg.hadamard(64).astype(float)
+    for A in (H, H + 1e-3 * rng.standard_normal(H.shape)):
+        ref = factorize(A, dyadic_butterfly(64), kernel=kernel)
+        tiny = factorize(np.ldexp(A, -k), dyadic_butterfly(64), kernel=kernel)
+        assert tiny.rel_error == pytest.approx(ref.rel_error, rel=1e-6, abs=1e-15)
+        assert math.ldexp(tiny.error, k) == pytest.approx(ref.error, rel=1e-6, abs=1e-13)
+        np.testing.assert_allclose(np.ldexp(tiny.chain.to_dense(), k), ref.chain.to_dense(), atol=1e-12)
+        assert math.ldexp(tiny.off_support_error, k) == pytest.approx(ref.off_support_error, abs=1e-13)

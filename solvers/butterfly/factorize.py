@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -59,6 +60,8 @@ def bit_reversal_permutation(n: int) -> np.ndarray:
 
 
 KERNELS = ("auto", "compiled", "numpy", "reference")
+#: Below this squared norm of A the factorization is re-run on A scaled by a power of two (see factorize).
+_TINY_SQNORM = 2.0**-900
 _NO_NUMBA = "numba is not installed: pip install 'wellposed[fast]'"
 
 
@@ -279,6 +282,12 @@ def factorize(
     BackendNotAvailableError
         ``kernel='compiled'`` without numba installed.
 
+    Notes
+    -----
+    A matrix so small that the squares of its entries underflow (``‖A‖² < 2**-900``) is factorized as
+    ``2**-e · A`` with ``2**e`` its largest magnitude (exact), and the first factor and the errors are scaled
+    back, so its factors and errors keep their digits (``progress`` then counts the steps twice).
+
     Examples
     --------
     >>> from wellposed.kronecker import dyadic_butterfly
@@ -372,6 +381,19 @@ def factorize(
         _require_finite(M_in)
         raise InvalidMatrixError("A overflows during the factorization; rescale A.") from None
     normA2 = off2 + on2
+    if normA2 < _TINY_SQNORM and np.any(M_in):
+        # squares of entries below about 1e-154 fall into the subnormal range (factors and errors would lose
+        # their digits, or read 0): factorize 2**-e · A, exact, and scale the first factor and the errors back
+        e = int(np.frexp(np.max(np.abs(M_in)))[1])
+        res = factorize(np.ldexp(M_in, -e), chain, order, orthonormalize, bit_reversal, certificate, progress,
+                        dtype=dtype, kernel=kernel)
+        first, *rest = res.chain.factors
+        scaled = FactorChain((KSFactor(first.pattern, np.ldexp(first.data, e).astype(first.data.dtype)), *rest),
+                             column_permutation=res.chain.column_permutation)
+        return dataclasses.replace(res, chain=scaled, error=math.ldexp(res.error, e),
+                                   split_errors=np.ldexp(res.split_errors, e),
+                                   off_support_error=math.ldexp(res.off_support_error, e),
+                                   seconds=time.perf_counter() - t0)
     factors = tuple(KSFactor(p, d) for p, d in zip(pats, datas, strict=True))
     # The middle split keeps both sub-products small (N^1.5 entries each for the dyadic butterfly).
     err = math.sqrt(off2 + _residual2(pats, [f.data for f in factors], D0, len(pats) // 2, colrev, use_numba))
