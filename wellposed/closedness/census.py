@@ -642,7 +642,7 @@ _CLOSED_STAGES: dict[str, tuple[str, ...]] = {
     "theorem:full-space": ("linear slice onto the union", "determinantal test"),
     "theorem:determinantal": ("determinantal test",),
     "theorem:orbits": ("Borel orbits of nested supports",),
-    "theorem:peeling": ("peeling a line with one component",),
+    "theorem:peeling": ("scaled lines and linear slices",),
 }
 _QE_STAGE = "quantifier elimination"
 

@@ -321,7 +321,7 @@ STAGES: tuple[tuple[str, Callable[[PartContext], ClosednessVerdict | None]], ...
     ("private-minor obstruction", _stage_private_minor),
     ("private block-minor obstruction", _stage_block_minor),
     ("linear slice onto the union", _stage_linear_slice),
-    ("peeling a line with one component", _stage_peeling),
+    ("scaled lines and linear slices", _stage_peeling),
     ("Borel orbits of nested supports", _stage_orbits),
     ("determinantal test", _stage_determinantal),
     ("curve search", _stage_curves),

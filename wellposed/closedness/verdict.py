@@ -25,8 +25,8 @@ METHODS: dict[str, str] = {
     "theorem:schubert": "one factor free on the union, the other's supports nested: a Schubert-type rank variety",
     "theorem:laminar": "one factor free on the union, the other's supports laminar (nested or disjoint): closed",
     "theorem:free-rank": "one factor free, the other's supports large enough (dimension count): P = {rank ≤ ρ}",
-    "theorem:peeling": "a row or column reached by one component is scaled to a 0/1 vector and peeled; a linear "
-                       "slice of the rest is onto for every support (exact ranks): P = ℝ^union",
+    "theorem:peeling": "a row (and a column) of A scaled to the 0/1 vectors of their supports; for every support a "
+                       "linear slice, possibly peeling components, is onto (exact ranks): P = ℝ^union",
     "theorem:orbits": "nested row and column supports: P is a union of Borel orbits whose partial permutations "
                       "form a down-set (z3 membership of each)",
     "theorem:determinantal": "z3 proved P equals the closed set cut out by the zero pattern and rank-bounded minors",
