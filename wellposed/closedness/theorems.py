@@ -27,6 +27,7 @@ Rules, in the order the pipeline tries them (proofs in docs/closedness.md):
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -249,6 +250,37 @@ def closed_by_theorem(pattern: SupportPattern, classification: Classification | 
     return nested_free_factor(pattern) or laminar_free_factor(pattern) or free_factor_rank(pattern)
 
 
+@dataclass(frozen=True)
+class _FreeSide:
+    """One orientation of a pattern whose ``free`` factor is unconstrained on the union (every live component
+    reaches every used line of it): the live columns of both factors and the words the verdicts use."""
+
+    orientation: str
+    what: str  # the free factor, "Y" or "X"
+    side: str  # what each component of the free factor reaches, "column" or "row"
+    used: np.ndarray  # lines of the free factor reached by some live component
+    other: np.ndarray  # the other factor restricted to the live components
+
+
+def _free_sides(pattern: SupportPattern) -> Iterator[_FreeSide]:
+    """The orientations (as given: Y free; transposed: X free) in which one factor is free on the union."""
+    live = ~pattern.empty_components()
+    if not live.any():
+        return
+    for orientation, what, side, free, other in (
+            ("as given", "Y", "column", pattern.y_support, pattern.x_support),
+            ("transposed", "X", "row", pattern.x_support, pattern.y_support)):
+        free_live = free[:, live]
+        used: np.ndarray = np.asarray(free_live.any(axis=1))
+        if free_live[used].all():
+            yield _FreeSide(orientation, what, side, used, other[:, live])
+
+
+def _support_sets(other: np.ndarray) -> list[frozenset[int]]:
+    """The support of each column of ``other`` as a set of line indices."""
+    return [frozenset(np.flatnonzero(other[:, k]).tolist()) for k in range(other.shape[1])]
+
+
 def laminar_free_factor(pattern: SupportPattern) -> TheoremResult | None:
     """``theorem:laminar``: one factor free on the union, the other's supports laminar (nested or disjoint).
 
@@ -274,15 +306,8 @@ def laminar_free_factor(pattern: SupportPattern) -> TheoremResult | None:
     -----
     ``O(r² max(m, n))``: one inclusion test per pair of components.
     """
-    live = ~pattern.empty_components()
-    if not live.any():
-        return None
-    for orientation, free, other in (("as given", pattern.y_support, pattern.x_support),
-                                     ("transposed", pattern.x_support, pattern.y_support)):
-        free_live, other_live = free[:, live], other[:, live]
-        if not free_live[free_live.any(axis=1)].all():
-            continue
-        sets = [frozenset(np.flatnonzero(other_live[:, k]).tolist()) for k in range(other_live.shape[1])]
+    for fs in _free_sides(pattern):
+        sets = _support_sets(fs.other)
         if any(not (a <= b or b <= a or not a & b) for a, b in itertools.combinations(sets, 2)):
             continue
         distinct = sorted(set(sets), key=lambda s: (-len(s), sorted(s)))
@@ -290,15 +315,13 @@ def laminar_free_factor(pattern: SupportPattern) -> TheoremResult | None:
                          and all(not distinct[d] < distinct[z] or distinct[q] <= distinct[z]
                                  for z in range(len(distinct)) if z != d)), None)
                    for d in range(len(distinct))]
-        side = "column" if orientation == "as given" else "row"
-        what = "Y" if orientation == "as given" else "X"
         return TheoremResult(
             "theorem:laminar",
-            f"{what} is unconstrained on the union (every component reaches every {side}) and the other "
+            f"{fs.what} is unconstrained on the union (every component reaches every {fs.side}) and the other "
             f"factor's {len(sets)} supports are laminar (any two nested or disjoint: a forest of "
             f"{len(distinct)} distinct supports), so the column spaces of P form a family closed under limits: "
             "closed",
-            {"orientation": orientation, "supports": [sorted(s) for s in distinct],
+            {"orientation": fs.orientation, "supports": [sorted(s) for s in distinct],
              "multiplicity": [sets.count(s) for s in distinct], "parent": parents})
     return None
 
@@ -329,28 +352,18 @@ def free_factor_rank(pattern: SupportPattern) -> TheoremResult | None:
     -----
     ``O(r log r + r²)`` after the support sizes.
     """
-    live = ~pattern.empty_components()
-    if not live.any():
-        return None
-    for orientation, free, other in (("as given", pattern.y_support, pattern.x_support),
-                                     ("transposed", pattern.x_support, pattern.y_support)):
-        free_live, other_live = free[:, live], other[:, live]
-        used = free_live.any(axis=1)
-        if not free_live[used].all():
-            continue
-        m_u, n_u = int(other_live.any(axis=1).sum()), int(used.sum())
-        sizes = sorted(int(s) for s in other_live.sum(axis=0))
+    for fs in _free_sides(pattern):
+        m_u, n_u = int(fs.other.any(axis=1).sum()), int(fs.used.sum())
+        sizes = sorted(int(s) for s in fs.other.sum(axis=0))
         rho = min(len(sizes), m_u, n_u)
         if all(sizes[len(sizes) - d + t - 1] >= m_u - d + t for d in range(1, rho + 1) for t in range(1, d + 1)):
-            side = "column" if orientation == "as given" else "row"
-            what = "Y" if orientation == "as given" else "X"
             return TheoremResult(
                 "theorem:free-rank",
-                f"{what} is unconstrained on the union (every component reaches every {side}) and the other "
+                f"{fs.what} is unconstrained on the union (every component reaches every {fs.side}) and the other "
                 f"factor's support sizes {sizes} leave room, for every d ≤ {rho}, for a basis of any d-dimensional "
                 f"space with one vector in each of the d largest supports: P is the set of matrices on the union "
                 f"of rank ≤ {rho}, closed",
-                {"orientation": orientation, "sizes": sizes, "union_rows": m_u, "union_cols": n_u, "rank": rho})
+                {"orientation": fs.orientation, "sizes": sizes, "union_rows": m_u, "union_cols": n_u, "rank": rho})
     return None
 
 
@@ -381,37 +394,26 @@ def nested_free_factor(pattern: SupportPattern) -> TheoremResult | None:
     -----
     ``O(r² max(m, n))``: one inclusion test per pair of components.
     """
-    live = ~pattern.empty_components()
-    if not live.any():
-        return None
-    for orientation, free, other in (("as given", pattern.y_support, pattern.x_support),
-                                     ("transposed", pattern.x_support, pattern.y_support)):
-        free_live, other_live = free[:, live], other[:, live]
-        used = free_live.any(axis=1)
-        if not free_live[used].all():
-            continue
-        rows_used = other_live.any(axis=1)
-        sets = [frozenset(np.flatnonzero(other_live[:, k]).tolist()) for k in range(other_live.shape[1])]
+    for fs in _free_sides(pattern):
+        sets = _support_sets(fs.other)
         order = sorted(range(len(sets)), key=lambda k: len(sets[k]))
         if any(not sets[a] <= sets[b] for a, b in itertools.pairwise(order)):
             continue
         r = len(sets)
-        union_rows = np.flatnonzero(rows_used).tolist()
-        width = int(used.sum())
+        union_rows = np.flatnonzero(fs.other.any(axis=1)).tolist()
+        width = int(fs.used.sum())
         bounds = []  # the bounds that are not implied by the shape of the sub-matrix
         for pos, k in enumerate([None, *order]):
             outside = sorted(set(union_rows) - (sets[k] if k is not None else set()))
             if r - pos < min(len(outside), width):
                 bounds.append([outside, r - pos])
-        side = "column" if orientation == "as given" else "row"
-        what = ("Y" if orientation == "as given" else "X")
         return TheoremResult(
             "theorem:schubert",
-            f"{what} is unconstrained on the union (every component reaches every {side}) and the other "
+            f"{fs.what} is unconstrained on the union (every component reaches every {fs.side}) and the other "
             f"factor's {len(sets)} supports are nested, so P is the Schubert-type set of matrices on the union "
-            f"whose {side}s outside the k-th smallest support have rank ≤ r − k ({len(bounds)} rank bound(s) "
+            f"whose {fs.side}s outside the k-th smallest support have rank ≤ r − k ({len(bounds)} rank bound(s) "
             "beyond the shape): closed",
-            {"orientation": orientation, "chain": [sorted(sets[k]) for k in order], "bounds": bounds})
+            {"orientation": fs.orientation, "chain": [sorted(sets[k]) for k in order], "bounds": bounds})
     return None
 
 
