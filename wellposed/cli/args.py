@@ -64,12 +64,17 @@ def add_backend_option(parser: argparse.ArgumentParser) -> None:
                         help=f"QE backend for the last stage of the closedness engine (default {DEFAULT_BACKEND})")
 
 
-def add_budget_options(parser: argparse.ArgumentParser, what: str = "pattern") -> None:
-    """The closedness budget options shared by every command that decides closedness:
-    ``--effort`` (deterministic) and ``--timeout`` (the user's wall-clock safety cap, off by default)."""
+def add_effort_option(parser: argparse.ArgumentParser) -> None:
+    """``--effort``: the deterministic scale of the closedness engine's counted budgets."""
     parser.add_argument("--effort", type=effort_factor, default=1.0,
                         help="scale the closedness engine's counted budgets (z3 resource units, candidates); "
                         "verdicts depend on it, never on machine speed (default 1)")
+
+
+def add_budget_options(parser: argparse.ArgumentParser, what: str = "pattern") -> None:
+    """The closedness budget options shared by every command that decides closedness:
+    ``--effort`` (deterministic) and ``--timeout`` (the user's wall-clock safety cap, off by default)."""
+    add_effort_option(parser)
     parser.add_argument("--timeout", type=timeout_seconds, default=None, metavar="SECONDS",
                         help=f"wall-clock safety cap per {what} (default: none); a verdict stopped by it is "
                         "reported as 'cap:wall-clock', which depends on the machine")

@@ -6,7 +6,7 @@ import argparse
 import time
 from typing import Any
 
-from .args import check_output_path, effort_factor, positive_int
+from .args import add_effort_option, check_output_path, positive_int
 from .progress import add_progress_options, progress_bar
 
 __all__ = ["NAME", "add_parser", "run"]
@@ -38,9 +38,7 @@ def add_parser(subparsers: Any) -> None:
     c.add_argument("--dims", type=_dims, help="only chains of these dimensions d0,d1,d2,d3 (and their reversal)")
     c.add_argument("--cross-check", action="store_true",
                    help="also run the chain QE stage on every class decided by a rule and record its answer")
-    c.add_argument("--effort", type=effort_factor, default=1.0,
-                   help="scale the counted budgets (z3 resource units, candidates); verdicts depend on it, never on "
-                   "machine speed (default 1)")
+    add_effort_option(c)
     add_progress_options(c)
     c.set_defaults(func=run)
 
