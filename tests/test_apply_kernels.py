@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from wellposed.solvers.butterfly import FactorChain, KSFactor, factors
+from wellposed.solvers.butterfly import FactorChain, KSFactor, compiled
 
 from tests.strategies import chainable_chains
 from wellposed.errors import BackendNotAvailableError, InvalidSpecError
@@ -172,7 +172,7 @@ def test_kernel_choice(monkeypatch):
     with pytest.raises(InvalidSpecError, match="kernel must be 'auto', 'compiled' or 'numpy', got 'fast'"):
         chain.apply(X, kernel="fast")
     # without numba: 'auto' is the numpy kernel, 'compiled' names the install
-    monkeypatch.setattr(factors, "numba_available", lambda: False)
+    monkeypatch.setattr(compiled, "available", lambda: False)
 
     def refuse(*args, **kwargs):
         raise AssertionError("the compiled kernel ran without numba")
@@ -197,4 +197,4 @@ def test_auto_uses_the_compiled_kernel_when_numba_is_installed(monkeypatch):
 
     monkeypatch.setattr(FactorChain, "_apply_compiled", spy)
     chain.apply(rng.standard_normal(16))
-    assert calls and factors.numba_available()
+    assert calls and compiled.available()

@@ -2,7 +2,7 @@
 factors applied slab by slab in cache, permutations fused into the first and last pass (numba, optional).
 
 This module imports numba: :mod:`wellposed.solvers.butterfly.factors` imports it only on the first compiled
-apply, and only when numba is installed (:func:`~wellposed.solvers.butterfly.factors.numba_available`); its numpy
+apply, and only when numba is installed (:func:`~wellposed.solvers.butterfly.compiled.available`); its numpy
 kernel stays the reference and the fallback. The kernels are compiled on first use and cached on disk by numba.
 """
 

@@ -35,7 +35,7 @@ from wellposed.solvers.butterfly.truncated_svd import (
     _tail_only,
 )
 
-from wellposed.errors import BackendNotAvailableError, InvalidChainError, InvalidMatrixError, InvalidSpecError
+from wellposed.errors import InvalidChainError, InvalidMatrixError, InvalidSpecError
 from wellposed.kronecker import KSPattern, chain_shape, check_chain, product_pattern
 
 __all__ = [
@@ -62,20 +62,6 @@ def bit_reversal_permutation(n: int) -> np.ndarray:
 KERNELS = ("auto", "compiled", "numpy", "reference")
 #: Below this squared norm of A the factorization is re-run on A scaled by a power of two (see factorize).
 _TINY_SQNORM = 2.0**-900
-_NO_NUMBA = "numba is not installed: pip install 'wellposed[fast]'"
-
-
-def _resolve_kernel(kernel: str) -> tuple[bool, str | None]:
-    """Whether the numba kernels run, and why not when ``kernel='auto'`` falls back to numpy."""
-    if kernel == "compiled":
-        if not _compiled.available():
-            raise BackendNotAvailableError(f"kernel='compiled' needs numba ({_NO_NUMBA}); or pass kernel='numpy'.")
-        return True, None
-    if kernel == "auto":
-        return (True, None) if _compiled.available() else (False, _NO_NUMBA)
-    return False, None
-
-
 _DTYPES = {"float64": np.float64, "float32": np.float32}
 
 
@@ -335,7 +321,7 @@ def factorize(
     if kernel not in KERNELS:
         renamed = " (the one-pass numpy kernel once called 'fused' is now kernel='numpy')" if kernel == "fused" else ""
         raise InvalidSpecError(f"kernel must be one of {KERNELS!r}, got {kernel!r}{renamed}.")
-    use_numba, why_not = _resolve_kernel(kernel)
+    use_numba, why_not = _compiled.resolve(kernel, "factorize")
     pats = check_chain(chain)
     # Finiteness is checked on the fly: the root Gram matrices see every entry on the product pattern, the
     # entries off it are summed in _restrict; anything non-finite triggers a scan that names the entry.

@@ -7,24 +7,17 @@ import os
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
+from wellposed.solvers.butterfly import compiled as _compiled
 from wellposed.solvers.butterfly.blocks import combine
 from wellposed.solvers.butterfly.chain_file import NPZ_FORMAT, PERMUTATION_KEYS, read_chain_arrays, write_npz
 
 from wellposed.errors import BackendNotAvailableError, InvalidChainError, InvalidMatrixError, InvalidSpecError
 from wellposed.kronecker import KSPattern, chain_shape, check_chain, dyadic_butterfly, is_chainable
 
-__all__ = ["KSFactor", "FactorChain", "ks_apply", "ks_apply_reference", "numba_available"]
-
-
-@lru_cache(maxsize=1)
-def numba_available() -> bool:
-    """Whether numba is installed, so that :meth:`FactorChain.apply` can use the compiled kernels of
-    :mod:`~wellposed.solvers.butterfly.apply_kernels` (checked once, without importing numba)."""
-    return importlib.util.find_spec("numba") is not None
+__all__ = ["KSFactor", "FactorChain", "ks_apply", "ks_apply_reference"]
 
 
 def _check_numeric(x: np.ndarray, name: str) -> np.ndarray:
@@ -429,10 +422,7 @@ class FactorChain:
         if kernel not in ("auto", "compiled", "numpy"):
             raise InvalidSpecError(f"kernel must be 'auto', 'compiled' or 'numpy', got {kernel!r}; 'auto' picks "
                                    "'compiled' when numba is installed.")
-        compiled = numba_available() if kernel == "auto" else kernel == "compiled"
-        if compiled and not numba_available():
-            raise BackendNotAvailableError("FactorChain.apply(kernel='compiled') needs numba, which is not installed; "
-                                           "run: pip install \"wellposed[fast]\"  (or use kernel='numpy')")
+        compiled, _ = _compiled.resolve(kernel, "FactorChain.apply")
         vec = X.ndim == 1
         X2 = X.reshape(n, -1)
         Y = self._apply_compiled(X2) if compiled and X2.size else self._apply_numpy(X2)
@@ -687,7 +677,6 @@ class FactorChain:
         BackendNotAvailableError
             torch is not installed (``pip install "wellposed[torch]"``).
         """
-        import importlib.util
 
         if importlib.util.find_spec("torch") is None:
             from wellposed.io.masks import TORCH_INSTALL_HINT
