@@ -393,3 +393,15 @@ def test_summarize_renders_the_page_from_files_alone(slice_file: tuple[Path, lis
     # the same page again, to stdout: nothing was re-run (same bytes)
     assert main(["census", "--summarize", str(out), str(small)]) == 0
     assert capsys.readouterr().out == text
+
+
+def test_verify_table_names_existing_stages():
+    # census --verify re-checks a closed verdict by the stage its method names; a renamed stage would fall
+    # back silently to running every stage
+    from wellposed.closedness.census import _CLOSED_STAGES, _QE_STAGE
+    from wellposed.closedness.pipeline import STAGES
+
+    names = {name for name, _ in STAGES}
+    assert _QE_STAGE in names
+    for method, stages in _CLOSED_STAGES.items():
+        assert set(stages) <= names, method
