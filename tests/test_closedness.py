@@ -375,7 +375,7 @@ def test_qe_layer_agrees_on_small_census() -> None:
         v = decide_closedness(p, use_qe=False)
         if v.method in ("theorem:dto", "theorem:vector", "theorem:trivial"):
             continue
-        res = backends.decide_by_qe(p.drop_empty(), backend="z3", timeout=10.0)
+        res = backends.decide_by_qe(p.drop_empty(), backend="z3")
         if res.answer is Answer.UNDECIDED:
             continue
         assert res.answer.closed is v.closed, (p.canonical_key(), v.method)

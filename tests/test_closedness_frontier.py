@@ -69,7 +69,7 @@ def test_schubert_rule_agrees_with_qe_on_small_classes() -> None:
         q = p.drop_empty()
         if nested_free_factor(q) is None or closed_by_theorem(q).method == "theorem:vector":
             continue
-        res = backends.decide_by_qe(q, backend="z3", timeout=20.0)
+        res = backends.decide_by_qe(q, backend="z3")
         assert res.answer is not Answer.NOT_CLOSED, p.canonical_key()
         checked += res.answer is Answer.CLOSED
     assert checked >= 3
@@ -251,7 +251,7 @@ def test_orbit_test_agrees_with_qe_on_small_classes() -> None:
         res = orbit_test(q)
         if res is None or res.answer is Answer.UNDECIDED or closed_by_theorem(q) is not None:
             continue
-        qe = backends.decide_by_qe(q, backend="z3", timeout=20.0)
+        qe = backends.decide_by_qe(q, backend="z3")
         if qe.answer is Answer.UNDECIDED:
             continue
         assert qe.answer is res.answer, p.canonical_key()

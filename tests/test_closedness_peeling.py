@@ -64,7 +64,7 @@ def _qe_closed_where(fires, max_free: int, enough: int) -> int:
             continue
         if not fires(p):
             continue
-        res = backends.decide_by_qe(p, backend="z3", timeout=20.0)
+        res = backends.decide_by_qe(p, backend="z3")
         assert res.answer is not Answer.NOT_CLOSED, rec["key"]
         checked += res.answer is Answer.CLOSED
         if checked >= enough:
