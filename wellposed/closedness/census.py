@@ -647,6 +647,15 @@ _CLOSED_STAGES: dict[str, tuple[str, ...]] = {
 _QE_STAGE = "quantifier elimination"
 
 
+def _evidence_holds(pattern: SupportPattern, method: str, details: dict[str, Any]) -> bool:
+    """Re-check exactly the evidence of the closed-by-rule methods that carry a checker of their own (the
+    evidence is re-derived, census records do not store it); True for the other methods."""
+    from .theorems import check_free_hyperplanes
+
+    checks = {"theorem:free-hyperplane": check_free_hyperplanes}
+    return method not in checks or checks[method](pattern, details)
+
+
 def read_header(path: str | Path) -> dict[str, Any]:
     """The header line of a census file (its options), or raise :class:`InvalidSpecError` naming the file."""
     p = Path(path)
@@ -718,6 +727,8 @@ def _closed_by_stages(part: SupportPattern, methods: list[str], budget: Any, bac
                 return None, f"refuted: the stage {name!r} proves the part not closed ({verdict.method})"
             if verdict.answer is Answer.CLOSED:
                 if verdict.method in methods:
+                    if not _evidence_holds(part, verdict.method, verdict.details):
+                        return None, f"refuted: the evidence of {verdict.method} does not re-check"
                     return verdict.method, ""
                 given.add(verdict.method)
         known = {m for m in methods if m.startswith("qe:") or m in _CLOSED_STAGES or m in given}
@@ -791,6 +802,9 @@ def verify_record(rec: dict[str, Any], options: dict[str, Any]) -> dict[str, Any
     # closed: the whole pattern by a rule, else every connected part by a method of part_methods
     whole = closed_by_theorem(pattern)
     if whole is not None and whole.method == method:
+        if not _evidence_holds(pattern, method, whole.details):
+            out["detail"] = f"the evidence of {method} on the whole pattern does not re-check exactly"
+            return out
         out.update(status="verified", detail=f"{method} on the whole pattern")
         return out
     methods = rec.get("part_methods") or [method]

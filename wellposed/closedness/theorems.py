@@ -20,6 +20,10 @@ Rules, in the order the pipeline tries them (proofs in docs/closedness.md):
   nested or disjoint): the column spaces of P form a family closed under limits.
 * ``free-rank`` (:func:`free_factor_rank`) — one factor free, the other's supports large enough that
   every matrix of rank ≤ ρ is a product: P is a determinantal set.
+* ``free-hyperplane`` (:func:`free_factor_hyperplanes`) — one factor free, and every hyperplane of the other
+  factor's lines lies in the span of vectors on its supports (one exact integer check per type of
+  hyperplane ``Σ_{j∈Z} x_j = 0``): P is the set of matrices on the union of rank ≤ min(m_u, n_u − 1) or all of
+  them.
 * ``full-space`` by a linear slice (:func:`linear_slice_onto`) — with one factor of each component fixed,
   the product is a linear map onto every matrix supported on the union (exact integer rank).
 """
@@ -38,7 +42,8 @@ from ..overlaps import biclique_components, meeting_pairs
 from ..support import SupportPattern
 
 __all__ = ["TheoremResult", "closed_by_theorem", "absorption", "AbsorptionResult", "linear_slice_onto",
-           "nested_free_factor", "laminar_free_factor", "free_factor_rank"]
+           "nested_free_factor", "laminar_free_factor", "free_factor_rank", "free_factor_hyperplanes",
+           "check_free_hyperplanes"]
 
 
 @dataclass(frozen=True)
@@ -247,7 +252,8 @@ def closed_by_theorem(pattern: SupportPattern, classification: Classification | 
         return TheoremResult("theorem:pointed-cones", f"iterated absorption ({res.rounds} rounds): {what}",
                              {"absorbed_entries": covered, "blocks": [list(map(list, b[:2])) + [b[2]]
                                                                       for b in res.blocks]})
-    return nested_free_factor(pattern) or laminar_free_factor(pattern) or free_factor_rank(pattern)
+    return (nested_free_factor(pattern) or laminar_free_factor(pattern) or free_factor_rank(pattern)
+            or free_factor_hyperplanes(pattern))
 
 
 @dataclass(frozen=True)
@@ -365,6 +371,242 @@ def free_factor_rank(pattern: SupportPattern) -> TheoremResult | None:
                 f"of rank ≤ {rho}, closed",
                 {"orientation": fs.orientation, "sizes": sizes, "union_rows": m_u, "union_cols": n_u, "rank": rho})
     return None
+
+
+#: Counted caps of :func:`free_factor_hyperplanes`: lines of the constrained factor on the union, types of
+#: hyperplane checked, integer draws per type.
+HYPERPLANE_MAX_LINES = 32
+HYPERPLANE_MAX_TYPES = 4096
+HYPERPLANE_TRIALS = 3
+
+
+def _matching(sub: np.ndarray) -> list[int]:
+    """A maximum matching of the lines (rows of ``sub``) to components (columns of ``sub``, an edge where
+    ``sub`` is True), by augmenting paths: ``owner[k]`` is the line matched to component k, or -1."""
+    owner = [-1] * sub.shape[1]
+    adj = [np.flatnonzero(sub[a]).tolist() for a in range(sub.shape[0])]
+
+    def augment(a: int, seen: set[int]) -> bool:
+        for k in adj[a]:
+            if k not in seen:
+                seen.add(k)
+                if owner[k] < 0 or augment(owner[k], seen):
+                    owner[k] = a
+                    return True
+        return False
+
+    for a in range(sub.shape[0]):
+        augment(a, set())
+    return owner
+
+
+def _twin_classes(sub: np.ndarray) -> list[list[int]]:
+    """The lines (rows of ``sub``) grouped by the set of components reaching them, in first-seen order."""
+    groups: dict[bytes, list[int]] = {}
+    for a in range(sub.shape[0]):
+        groups.setdefault(sub[a].tobytes(), []).append(a)
+    return list(groups.values())
+
+
+def _hyperplane_basis(size: int, z: list[int], within: list[int] | None = None) -> list[list[int]]:
+    """Integer basis vectors (length ``size``) of H_Z ∩ ℝ^{within} with H_Z = {x : Σ_{a∈Z} x_a = 0}:
+    e_a for a off Z, e_a − e_p for the other a of Z (p the first line of Z inside ``within``)."""
+    lines = list(range(size)) if within is None else within
+    zset = set(z)
+    inside = [a for a in lines if a in zset]
+    basis = []
+    for a in lines:
+        if a in zset and a == inside[0]:
+            continue
+        v = [0] * size
+        v[a] = 1
+        if a in zset:
+            v[inside[0]] = -1
+        basis.append(v)
+    return basis
+
+
+def _covers(factor: list[list[int]], z: list[int]) -> bool:
+    """Exact test H_Z ⊆ span(columns of ``factor``): rank [F | basis of H_Z] = rank F (python-flint)."""
+    import flint
+
+    size = len(factor)
+    basis = _hyperplane_basis(size, z)
+    f = flint.fmpz_mat(factor)
+    both = flint.fmpz_mat([list(factor[a]) + [v[a] for v in basis] for a in range(size)])
+    return bool(both.rank() == f.rank())
+
+
+def _sides_of(pattern: SupportPattern, orientation: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(free, other)`` masks of the orientation named in evidence (as :func:`_free_sides` names them)."""
+    if orientation == "as given":
+        return pattern.y_support, pattern.x_support
+    if orientation == "transposed":
+        return pattern.x_support, pattern.y_support
+    return None
+
+
+def free_factor_hyperplanes(pattern: SupportPattern, seed: int = 0) -> TheoremResult | None:
+    """``theorem:free-hyperplane``: one factor free, every hyperplane within the span of the other's supports.
+
+    Restricted to the union, let X be unconstrained (every live component reaches every row; ``m_u`` rows)
+    and let the ``n_u`` columns of the union carry the supports ``J_k``. Then A ∈ P iff the row space of A
+    lies in ``span(y_1, …, y_r)`` for some ``y_k ∈ ℝ^{J_k}``. If the columns can be matched to distinct
+    components, a 0/1 Y of rank ``n_u`` gives P = every matrix on the union. Otherwise, if every
+    hyperplane ``H_Z = {x : Σ_{j∈Z} x_j = 0}`` (Z a nonempty set of columns; every hyperplane is one of them
+    after a diagonal scaling that keeps supports) lies in such a span, P = { A on the union :
+    rank A ≤ min(m_u, n_u − 1) }: closed either way (proof in docs/closedness.md, §3.10). Z is taken up to
+    permutations of columns reached by the same components; for each type, integer combinations of a
+    basis of ``H_Z ∩ ℝ^{J_k}`` are drawn (seeded, :data:`HYPERPLANE_TRIALS` draws) and the inclusion is
+    checked by exact integer ranks. The transposed statement (Y free) is tried too. Returns the evidence
+    (orientation, lines, components, the integer factor of each type of Z), which
+    :func:`check_free_hyperplanes` re-checks, or None (no claim: a type without a covering draw, or
+    above the caps).
+
+    Examples
+    --------
+    >>> from wellposed.support import SupportPattern
+    >>> # X free on 3 rows; column supports {1,2,3}, {0,2,3}, {0,1,3}: every 3 × 4 matrix is a product
+    >>> p = SupportPattern(["111", "111", "111"], ["011", "101", "110", "111"])
+    >>> res = free_factor_hyperplanes(p)
+    >>> res.method, res.details["orientation"], res.details["kind"], len(res.details["hyperplanes"])
+    ('theorem:free-hyperplane', 'transposed', 'hyperplanes', 15)
+    >>> check_free_hyperplanes(p, res.details)
+    True
+    >>> free_factor_hyperplanes(SupportPattern(["10", "11", "01"], ["11", "11"])) is None  # not closed
+    True
+
+    Notes
+    -----
+    A maximum matching, then per type of Z (at most ``∏ (t_c + 1) − 1`` over the classes of twin lines,
+    capped at :data:`HYPERPLANE_MAX_TYPES`, with at most :data:`HYPERPLANE_MAX_LINES` lines) up to
+    :data:`HYPERPLANE_TRIALS` exact ranks of ``n_u × (r + n_u − 1)`` integer matrices. Counted caps only.
+    """
+    for fs in _free_sides(pattern):
+        lines = np.flatnonzero(fs.other.any(axis=1))
+        size = len(lines)
+        if size > HYPERPLANE_MAX_LINES:
+            continue
+        sub = fs.other[lines]
+        r_live = sub.shape[1]
+        owner = _matching(sub)
+        matched = sum(o >= 0 for o in owner)
+        if matched < size - 1:
+            continue  # rank Y ≤ n_u − 2: no hyperplane is a span
+        free_lines = int(fs.used.sum())
+        comps = np.flatnonzero(~pattern.empty_components()).tolist()
+        head: dict[str, Any] = {"orientation": fs.orientation, "lines": lines.tolist(), "components": comps}
+        line_word = "column" if fs.side == "row" else "row"
+        if matched == size:
+            factor = [[int(owner[k] == a) for k in range(r_live)] for a in range(size)]
+            return TheoremResult(
+                "theorem:free-hyperplane",
+                f"{fs.what} is unconstrained on the union (every component reaches every {fs.side}) and the "
+                f"{size} {line_word}s of the union are matched to distinct components, so a 0/1 factor on the "
+                f"supports has rank {size} and P is every matrix supported on the union: closed",
+                {**head, "kind": "spanning", "rank": min(free_lines, size), "factor": factor})
+        classes = _twin_classes(sub)
+        types = 1
+        for c in classes:
+            types *= len(c) + 1
+        if types - 1 > HYPERPLANE_MAX_TYPES:
+            continue
+        rng = np.random.default_rng(seed)
+        supports = [np.flatnonzero(sub[:, k]).tolist() for k in range(r_live)]
+        covered = []
+        for counts in itertools.product(*(range(len(c) + 1) for c in classes)):
+            if not any(counts):
+                continue
+            z = sorted(a for c, t in zip(classes, counts, strict=True) for a in c[:t])
+            bases = [np.array(_hyperplane_basis(size, z, supports[k]), dtype=np.int64).reshape(-1, size)
+                     for k in range(r_live)]
+            for _ in range(HYPERPLANE_TRIALS):
+                cols = [b.T @ rng.integers(-97, 98, size=len(b)) if len(b) else np.zeros(size, dtype=np.int64)
+                        for b in bases]
+                factor = np.stack(cols, axis=1).astype(int).tolist()
+                if _covers(factor, z):
+                    covered.append({"z": lines[z].tolist(), "factor": factor})
+                    break
+            else:
+                break
+        else:
+            rho = min(free_lines, size - 1)
+            what = ("every matrix supported on the union" if rho == free_lines
+                    else f"the set of matrices on the union of rank ≤ {rho}")
+            return TheoremResult(
+                "theorem:free-hyperplane",
+                f"{fs.what} is unconstrained on the union (every component reaches every {fs.side}) and each of "
+                f"the {len(covered)} types of hyperplane Σ_(j∈Z) a_j = 0 of the {size} {line_word}s lies in the "
+                f"span of integer vectors on the other factor's supports (exact ranks; every hyperplane is one of "
+                f"them after a scaling), so every matrix on the union of rank ≤ {size - 1} is a product and P is "
+                f"{what}: closed",
+                {**head, "kind": "hyperplanes", "rank": rho, "twins": [lines[c].tolist() for c in classes],
+                 "hyperplanes": covered})
+    return None
+
+
+def check_free_hyperplanes(pattern: SupportPattern, evidence: dict[str, Any]) -> bool:
+    """Re-verify the evidence of :func:`free_factor_hyperplanes` exactly; True when it proves P closed.
+
+    From the pattern alone: the named factor is free on the union, the lines and live components are
+    those of the union; for ``"spanning"`` the integer factor lies on the supports and has full rank
+    ``n_u``; for ``"hyperplanes"`` the columns cannot all be matched (rank ≤ n_u − 1 on P), the sets Z
+    given meet every class of twin lines in every possible count (so every Z is one of them up to a
+    permutation of twin lines, which keeps every support), and each factor lies on the supports with
+    ``rank [F | basis of H_Z] = rank F`` (python-flint). Malformed evidence gives False.
+    """
+    try:
+        sides = _sides_of(pattern, evidence["orientation"])
+        if sides is None:
+            return False
+        free, other = sides
+        live = ~pattern.empty_components()
+        free_live = free[:, live]
+        used = free_live.any(axis=1)
+        if not used.any() or not free_live[used].all():
+            return False
+        lines = np.flatnonzero(other[:, live].any(axis=1))
+        if evidence["lines"] != lines.tolist() or evidence["components"] != np.flatnonzero(live).tolist():
+            return False
+        sub = other[lines][:, live]
+        size, r_live = sub.shape
+        position = {int(line): a for a, line in enumerate(lines)}
+
+        def on_supports(factor: Any) -> list[list[int]] | None:
+            if not isinstance(factor, list) or len(factor) != size:
+                return None
+            if not all(isinstance(row, list) and len(row) == r_live and all(type(v) is int for v in row)
+                       for row in factor):
+                return None
+            arr = np.array(factor, dtype=object).reshape(size, r_live)
+            return None if any(arr[~sub]) else factor
+
+        matched = sum(o >= 0 for o in _matching(sub))
+        rank = min(int(used.sum()), size)
+        if evidence["kind"] == "spanning":
+            import flint
+
+            factor = on_supports(evidence["factor"])
+            return (factor is not None and evidence["rank"] == rank
+                    and int(flint.fmpz_mat(factor).rank()) == size)
+        if evidence["kind"] != "hyperplanes" or matched == size or evidence["rank"] != min(rank, size - 1):
+            return False
+        classes = _twin_classes(sub)
+        wanted = {counts for counts in itertools.product(*(range(len(c) + 1) for c in classes)) if any(counts)}
+        seen = set()
+        for item in evidence["hyperplanes"]:
+            z_lines = item["z"]
+            if not isinstance(z_lines, list) or any(type(v) is not int or v not in position for v in z_lines) \
+                    or len(set(z_lines)) != len(z_lines) or not z_lines:
+                return False
+            z = sorted(position[v] for v in z_lines)
+            seen.add(tuple(sum(a in c for a in z) for c in classes))
+            factor = on_supports(item["factor"])
+            if factor is None or not _covers(factor, z):
+                return False
+        return seen == wanted
+    except (KeyError, TypeError, ValueError):
+        return False
 
 
 def nested_free_factor(pattern: SupportPattern) -> TheoremResult | None:

@@ -25,6 +25,9 @@ METHODS: dict[str, str] = {
     "theorem:schubert": "one factor free on the union, the other's supports nested: a Schubert-type rank variety",
     "theorem:laminar": "one factor free on the union, the other's supports laminar (nested or disjoint): closed",
     "theorem:free-rank": "one factor free, the other's supports large enough (dimension count): P = {rank ≤ ρ}",
+    "theorem:free-hyperplane": "one factor free, every hyperplane of the other's lines inside a span of vectors on its "
+                               "supports (exact ranks per type of hyperplane): P = {rank ≤ min(m_u, n_u − 1)} or "
+                               "ℝ^union",
     "theorem:peeling": "a row (and a column) of A scaled to the 0/1 vectors of their supports; for every support a "
                        "linear slice, possibly peeling components, is onto (exact ranks): P = ℝ^union",
     "theorem:orbits": "nested row and column supports: P is a union of Borel orbits whose partial permutations "
