@@ -127,23 +127,29 @@ def fusable_levels(pats: Sequence[KSPattern], node: np.ndarray) -> int:
 
 def fused_levels(
     pats: Sequence[KSPattern], node: np.ndarray, k: int, colrev: bool, balanced: bool
-) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray], float | None]:
+) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray], float | None, float]:
     """The first ``k`` splits of the left-to-right tree on ``node`` in one pass (see :func:`fusable_levels`):
     returns the node after them (the data of ``product_pattern(pats[k:])``), the left blocks ``U`` and the
-    discarded energies of each split (as :func:`~wellposed.solvers.butterfly.truncated_svd._split_fused`), and
-    the energy of the first split (None when a Gram matrix is not finite)."""
+    discarded energies of each split (as :func:`~wellposed.solvers.butterfly.truncated_svd._split_fused`), the
+    energy of the first split (None when a Gram matrix is not finite) and the dropped energy
+    ``Σ_j ‖node_j − U_j U_jᴴ node_j‖²`` of the ``k`` splits, each read directly on its blocks (meaningful for
+    unit ``U``, i.e. ``balanced=False``). Complex nodes go to the kernel as float views."""
     a, b, c, _ = node.shape
-    nxt = product_pattern(pats[k:])
-    out = np.empty(nxt.abcd, dtype=node.dtype)
+    q = b  # the blocks of level j: (2^j diagonal blocks, 1, 2, b / 2^(j+1)) for a node (a, b, c) with a = 1
+    out = np.empty((a << k, b >> k, c >> k, 1), dtype=node.dtype)
     Us, tails = [], []
     for j in range(k):
-        pr = PairBlocks.of(pats[j], product_pattern(pats[j + 1 :]))
-        Us.append(np.zeros((pr.al, 1, 2, pr.q, 2, 1), dtype=node.dtype))
-        tails.append(np.zeros((pr.al, 1, 2, pr.q)))
-    energy, ok = _jit().fused_levels(
-        node.reshape(-1), a, b, c, k, colrev, balanced, out.reshape(-1), tuple(Us), tuple(tails)
+        q >>= 1
+        Us.append(np.zeros((a << j, 1, 2, q, 2, 1), dtype=node.dtype))
+        tails.append(np.zeros((a << j, 1, 2, q)))
+    cplx = node.dtype.kind == "c"
+    flat, flat_out = node.reshape(-1), out.reshape(-1)
+    if cplx:
+        flat, flat_out = flat.view(flat.real.dtype), flat_out.view(flat.real.dtype)
+    energy, resid, ok = _jit().fused_levels(
+        flat, a, b, c, k, colrev, balanced, flat_out, tuple(Us), tuple(tails), cplx, float(np.finfo(node.dtype).eps)
     )
-    return out, Us, tails, (float(energy) if ok else None)
+    return out, Us, tails, (float(energy) if ok else None), float(resid)
 
 
 def residual_rank1(D0: np.ndarray, B: np.ndarray, U: np.ndarray, W: np.ndarray) -> float | None:

@@ -382,7 +382,13 @@ def factorize(
                                    seconds=time.perf_counter() - t0)
     factors = tuple(KSFactor(p, d) for p, d in zip(pats, datas, strict=True))
     # The middle split keeps both sub-products small (N^1.5 entries each for the dyadic butterfly).
-    err = math.sqrt(off2 + _residual2(pats, [f.data for f in factors], D0, len(pats) // 2, colrev, use_numba))
+    if run.dropped is not None:
+        # every split of the orthonormalized tree read ‖node_j − U_j U_jᴴ node_j‖² on its blocks: the terms of
+        # A − F_1⋯F_L telescoped over the splits are orthogonal (each F_1⋯F_j a block isometry), so their sum is
+        # the error², with no further pass over A
+        err = math.sqrt(off2 + run.dropped)
+    else:
+        err = math.sqrt(off2 + _residual2(pats, [f.data for f in factors], D0, len(pats) // 2, colrev, use_numba))
     # Certified lower bounds: sums of non-negative terms, lowered by their relative rounding error.
     shrink = max(0.0, 1.0 - 4.0 * M.size * np.finfo(M.dtype).eps)
     lower = np.sqrt((off2 + run.tails) * shrink)

@@ -65,12 +65,15 @@ def _factor_l2r_fused(
     datas: list[np.ndarray] = []
     node = D
     i = 0
+    dropped: float | None = 0.0 if ortho else None  # stays a number while every split reads its dropped energy
     while i < len(pats) - 1:  # one fused pass per level (or per group of levels); the node halves (dyadic)
         k = _compiled.fusable_levels(pats[i:], node) if compiled else 0
         if k:
-            node, Us, tails, energy = _compiled.fused_levels(pats[i:], node, k, colrev, not ortho)
+            node, Us, tails, energy, drop = _compiled.fused_levels(pats[i:], node, k, colrev, not ortho)
             if energy is None:
                 raise _NonFinite
+            if dropped is not None:
+                dropped += drop
             if i == 0:
                 run.energy = energy
             for j in range(k):
@@ -80,6 +83,7 @@ def _factor_l2r_fused(
                 run.step()
             i += k
             continue
+        dropped = None
         Pr = product_pattern(pats[i + 1 :])
         pr = PairBlocks.of(pats[i], Pr)
         out = np.empty(Pr.abcd, dtype=node.dtype)
@@ -101,6 +105,7 @@ def _factor_l2r_fused(
     if colrev:
         node = np.ascontiguousarray(node[:, :, bit_reversal(node.shape[2]), :])
     datas.append(node)
+    run.dropped = dropped
     return datas
 
 
