@@ -20,7 +20,7 @@ from wellposed.solvers.butterfly.blocks import PairBlocks
 from wellposed.errors import BackendNotAvailableError
 from wellposed.kronecker import KSPattern, product_pattern
 
-__all__ = ["available", "resolve", "NO_NUMBA", "MAX_ROWS"]
+__all__ = ["available", "resolve", "NO_NUMBA", "MAX_ROWS", "AUTO_FACTORIZE_ENTRIES", "AUTO_APPLY_WORK"]
 
 # Blocks with at most this many rows go through the compiled split (Gram matrix by plain loops, closed-form
 # eigenvectors for two rows); taller blocks are left to the numpy kernel, whose Gram products are BLAS calls.
@@ -33,6 +33,19 @@ _KERNELS: Any = None
 
 #: Why ``kernel='auto'`` runs numpy, and what to install.
 NO_NUMBA = "numba is not installed: pip install 'wellposed[fast]'"
+
+# The size rule of kernel='auto'. Loading numba and the cached kernels in a new process costs about 0.4 s, once;
+# below these sizes the numpy kernels' whole run is a few milliseconds or less and the compiled ones would save
+# at most about a millisecond per call, so auto runs numpy (measured with benchmarks/bench_butterfly.py's
+# first-call line and the dyadic butterflies; see docs/butterfly.md, "Fused kernels").
+#: ``factorize(kernel='auto')`` runs the numpy kernels when ``A`` has at most this many entries (N ≤ 256 for
+#: N×N): there they take about 2 ms and the compiled ones save at most about 1.5 ms (at N = 512: 7–15 ms
+#: and 6–12 ms).
+AUTO_FACTORIZE_ENTRIES = 1 << 16
+#: ``FactorChain.apply(kernel='auto')`` runs the numpy kernel when ``nnz × columns of X`` is at most this (the
+#: butterfly of size 64 on 16 columns, of size 256 on a vector): there it takes about 20 µs and the compiled one
+#: saves at most about 10 µs per call.
+AUTO_APPLY_WORK = 1 << 14
 
 
 def available() -> bool:
@@ -50,17 +63,22 @@ def _installed() -> bool:
     return importlib.util.find_spec("numba") is not None
 
 
-def resolve(kernel: str, caller: str) -> tuple[bool, str | None]:
+def resolve(kernel: str, caller: str, size: int = 0, small: int = -1, what: str = "") -> tuple[bool, str | None]:
     """Whether the compiled kernels run for ``kernel`` (``'auto'``, ``'compiled'`` or the name of a numpy
     kernel), and why not when ``'auto'`` falls back to numpy; one rule for ``factorize`` and
-    ``FactorChain.apply``. ``'compiled'`` without numba raises :class:`BackendNotAvailableError` naming
-    ``caller`` and the install."""
+    ``FactorChain.apply``. ``'auto'`` runs numpy when the problem is small (``size ≤ small``, ``what`` names
+    ``size`` in the reason: :data:`AUTO_FACTORIZE_ENTRIES`, :data:`AUTO_APPLY_WORK`; a count, so the choice
+    depends on the problem only) or numba is missing. ``'compiled'`` without numba raises
+    :class:`BackendNotAvailableError` naming ``caller`` and the install."""
     if kernel == "compiled":
         if not available():
             raise BackendNotAvailableError(f"kernel='compiled' needs numba ({NO_NUMBA}) for {caller}; "
                                            "or pass kernel='numpy'.")
         return True, None
     if kernel == "auto":
+        if size <= small:
+            return False, (f"auto: {what} {size} <= {small}, too small for loading the compiled kernels to pay "
+                           "off")
         return (True, None) if available() else (False, NO_NUMBA)
     return False, None
 

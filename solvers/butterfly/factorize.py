@@ -249,7 +249,10 @@ def factorize(
         through the splits instead of permuting a copy of ``A``. ``'compiled'``: with the numba kernels
         (blocks of at most four rows; also the error measurement), one pass and no temporaries;
         ``'numpy'``: with vectorized numpy passes over cache-sized chunks; ``'auto'`` (default): compiled
-        when numba is installed, else numpy (``result.kernel`` says which ran and why). ``'reference'``:
+        when numba is installed and ``A`` has more than
+        :data:`~wellposed.solvers.butterfly.compiled.AUTO_FACTORIZE_ENTRIES` (``2**16``) entries, else numpy
+        (below that the numpy run takes a few milliseconds, less than loading numba's cached kernels into a
+        new process, about 0.4 s; ``result.kernel`` says which ran and why). ``'reference'``:
         the two-pass kernels on an explicitly permuted copy (the oracle of the tests). Other trees always
         use the reference kernels.
 
@@ -321,8 +324,10 @@ def factorize(
     if kernel not in KERNELS:
         renamed = " (the one-pass numpy kernel once called 'fused' is now kernel='numpy')" if kernel == "fused" else ""
         raise InvalidSpecError(f"kernel must be one of {KERNELS!r}, got {kernel!r}{renamed}.")
-    use_numba, why_not = _compiled.resolve(kernel, "factorize")
     pats = check_chain(chain)
+    m_, n_ = chain_shape(pats)
+    use_numba, why_not = _compiled.resolve(kernel, "factorize", m_ * n_, _compiled.AUTO_FACTORIZE_ENTRIES,
+                                           "entries of A")
     # Finiteness is checked on the fly: the root Gram matrices see every entry on the product pattern, the
     # entries off it are summed in _restrict; anything non-finite triggers a scan that names the entry.
     M = _validate_matrix(A, scan=False, single=dtype == "float32")
