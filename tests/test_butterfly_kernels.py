@@ -416,11 +416,11 @@ def test_error_read_in_the_passes_is_the_error_of_the_factors(complex_):
 
 
 @pytest.mark.requires_numba
-def test_auto_size_rule(monkeypatch):
-    """``kernel='auto'`` runs numpy up to ``AUTO_FACTORIZE_ENTRIES`` entries of A (``AUTO_APPLY_WORK`` of
-    ``nnz × columns`` for apply) and says so; above, the compiled kernels; ``'compiled'`` is never overruled. The
-    choice depends on the sizes only."""
-    from wellposed.solvers.butterfly import FactorChain, KSFactor, compiled
+def test_auto_size_rule():
+    """``factorize(kernel='auto')`` runs numpy up to ``AUTO_FACTORIZE_ENTRIES`` entries of A and says so; above,
+    the compiled kernels; ``'compiled'`` is never overruled. The choice depends on the sizes only (the rule of
+    ``FactorChain.apply`` is tested in test_apply_kernels.py)."""
+    from wellposed.solvers.butterfly import compiled
 
     assert compiled.AUTO_FACTORIZE_ENTRIES == 256 * 256
     for N, ran in ((64, "numpy"), (256, "numpy"), (512, "compiled")):
@@ -436,21 +436,6 @@ def test_auto_size_rule(monkeypatch):
     # a non-square chain: the entries of A, m·n
     pats = parse_chain_spec("ks:1,2,2,6;2,2,2,3").patterns
     assert factorize(np.ones((12, 12)), pats).kernel.startswith("numpy (auto: entries of A 144 <=")
-
-    calls = []
-    monkeypatch.setattr(FactorChain, "_apply_compiled", lambda self, X2: calls.append(X2.shape) or
-                        self._apply_numpy(X2))
-    rng = np.random.default_rng(0)
-    for N, cols, compiled_runs in ((64, 16, False), (64, 32, True), (256, 1, False), (1024, 1, True)):
-        chain = FactorChain(tuple(KSFactor(p, rng.standard_normal(p.abcd)) for p in dyadic_butterfly(N)))
-        assert (chain.nnz * cols > compiled.AUTO_APPLY_WORK) == compiled_runs
-        calls.clear()
-        X = rng.standard_normal((N, cols) if cols > 1 else N)
-        Y = chain.apply(X)
-        assert bool(calls) == compiled_runs and np.allclose(Y, chain.apply(X, kernel="numpy"))
-        calls.clear()
-        chain.apply(X, kernel="compiled")
-        assert calls
 
 
 def test_numpy_fallback_without_numba(monkeypatch):

@@ -1,5 +1,7 @@
-"""Compiled (numba) one-pass kernels of the left-to-right tree: the fused split of blocks with a few rows and the
-residual of rank-one blocks, each one pass over its data with no temporaries.
+"""Compiled (numba) one-pass kernels of the left-to-right tree: the fused split of blocks with a few rows (the
+grouped kernel also reads the energy each split drops, which gives the error of the orthonormalized tree without
+a pass of its own) and the residual of rank-one blocks, each one pass over its data with no temporaries; and
+the rule by which ``kernel='auto'`` picks them (:func:`resolve`: numba installed and the problem above a size).
 
 numba is optional: :func:`available` checks for it without importing it, the kernels are compiled on first use
 (``cache=True``: later processes load them from numba's cache), and every caller keeps the numpy kernels of

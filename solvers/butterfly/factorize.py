@@ -297,7 +297,11 @@ def factorize(
     left-to-right and right-to-left trees cost ``O(N²)`` (blocks ``2×N/2`` at the root, halving after) and
     the balanced tree ``O(N^2.5)`` (blocks ``√N×√N`` at the root). The error is measured on the factors by
     multiplying them back inside the product's Kronecker-sparse pattern (``O(N² r)``), not densely, in
-    one more chunked pass over ``A``. Batches of small ``eigh`` / QR / matmul calls run with one BLAS
+    one more chunked pass over ``A``; the compiled orthonormalized left-to-right tree needs no such pass:
+    every split reads the energy it drops on its blocks (``Σ|vᴴB|²``, ``v`` orthogonal to the kept
+    direction ``u``), and the terms into which ``A − F_1⋯F_L`` telescopes over the splits are orthogonal
+    (block isometries), so the error² is their sum, to rounding (``O(L·eps·‖A‖)`` on the error, as for a
+    measured residual). Batches of small ``eigh`` / QR / matmul calls run with one BLAS
     thread (threadpoolctl; the previous limit is restored), so a threaded BLAS on busy cores cannot stall
     them.
 

@@ -35,8 +35,9 @@ class ButterflyResult:
     kernel : str
         The split kernels that ran: ``'compiled'`` (numba), ``'numpy'`` (the fused numpy kernels) or
         ``'reference'`` (the two-pass kernels, every tree but left-to-right), with the reason in parentheses
-        when ``kernel='auto'`` could not use numba
-        (``"numpy (numba is not installed: pip install 'wellposed[fast]')"``).
+        when ``kernel='auto'`` ran numpy: numba is missing
+        (``"numpy (numba is not installed: pip install 'wellposed[fast]')"``) or ``A`` is below the size rule
+        (``"numpy (auto: entries of A 4096 <= 65536, too small for loading the compiled kernels to pay off)"``).
     """
 
     chain: FactorChain
