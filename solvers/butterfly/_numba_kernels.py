@@ -368,7 +368,8 @@ def _level_c(f, fo, fA, fT, w, wo, wA, wT, nA, T, c, colrev, balanced, U, tail, 
                 ga[1, 0], ga[1, 1], gb[1] = A_[2] + A_[3], C_[2] + C_[3], complex(R_[2] + R_[3], I_[3] - I_[2])
             else:  # block π: the complex entries π·cr … (π + 1)·cr − 1
                 for pi in range(2):
-                    A_, C_, R_, I_ = _gram_lanes(x0[2 * pi * cr : 2 * (pi + 1) * cr], x1[2 * pi * cr : 2 * (pi + 1) * cr])
+                    h0, h1 = 2 * pi * cr, 2 * (pi + 1) * cr
+                    A_, C_, R_, I_ = _gram_lanes(x0[h0:h1], x1[h0:h1])
                     ga[pi, 0] = A_[0] + A_[1] + A_[2] + A_[3]
                     ga[pi, 1] = C_[0] + C_[1] + C_[2] + C_[3]
                     gb[pi] = complex(R_[0] + R_[1] + R_[2] + R_[3], I_[1] - I_[0] + I_[3] - I_[2])

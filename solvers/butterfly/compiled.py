@@ -17,10 +17,10 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from wellposed.solvers.butterfly.blocks import PairBlocks
+from wellposed.solvers.butterfly.blocks import PairBlocks, l2r_pair
 
 from wellposed.errors import BackendNotAvailableError
-from wellposed.kronecker import KSPattern, product_pattern
+from wellposed.kronecker import KSPattern
 
 __all__ = ["available", "resolve", "NO_NUMBA", "MAX_ROWS", "AUTO_FACTORIZE_ENTRIES", "AUTO_APPLY_WORK"]
 
@@ -138,8 +138,9 @@ def fusable_levels(pats: Sequence[KSPattern], node: np.ndarray) -> int:
         return 0
     k = 0
     row_bytes = node.shape[2] * node.itemsize
+    pats = tuple(pats)
     while k < len(pats) - 1 and (k == 0 or (row_bytes << k) <= _GROUP_BYTES):
-        if not _halving(PairBlocks.of(pats[k], product_pattern(pats[k + 1 :]))):
+        if not _halving(l2r_pair(pats, k)):
             break
         k += 1
     return k

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
 from wellposed.solvers.butterfly import compiled as _compiled
-from wellposed.solvers.butterfly.blocks import PairBlocks, bit_reversal, chain_product
+from wellposed.solvers.butterfly.blocks import PairBlocks, bit_reversal, chain_product, l2r_pair
 from wellposed.solvers.butterfly.truncated_svd import _herm, _NonFinite, _Run, _split_fused, _truncate
 
 from wellposed.kronecker import KSPattern, product_pattern
@@ -31,6 +32,7 @@ def _split_costs(pats: tuple[KSPattern, ...], order: Order) -> float:
     return total
 
 
+@lru_cache(maxsize=64)
 def _auto_order(pats: tuple[KSPattern, ...]) -> Order:
     """The tree ``order='auto'`` runs: the cheaper peeling order by :func:`_split_costs`, left-to-right on ties
     (its root blocks are read along whole rows, and it has the fused kernel)."""
@@ -40,6 +42,7 @@ def _auto_order(pats: tuple[KSPattern, ...]) -> Order:
     return "left-to-right" if l2r <= r2l * 1.0000001 else "right-to-left"
 
 
+@lru_cache(maxsize=64)
 def _fused_ok(pats: tuple[KSPattern, ...]) -> bool:
     """Every split of the left-to-right tree has blocks with no more rows than columns (the fused kernel)."""
     for i in range(len(pats) - 1):
@@ -79,13 +82,13 @@ def _factor_l2r_fused(
             for j in range(k):
                 if ortho or i + j == 0:
                     run.tails[i + j] = float(tails[j].sum())
-                datas.append(PairBlocks.of(pats[i + j], product_pattern(pats[i + j + 1 :])).left_from_blocks(Us[j]))
+                datas.append(l2r_pair(pats, i + j).left_from_blocks(Us[j]))
                 run.step()
             i += k
             continue
         dropped = None
         Pr = product_pattern(pats[i + 1 :])
-        pr = PairBlocks.of(pats[i], Pr)
+        pr = l2r_pair(pats, i)
         out = np.empty(Pr.abcd, dtype=node.dtype)
         if colrev:
             B, pi_perm = pr.product_blocks_bitrev(node), bit_reversal(pr.p)
