@@ -22,7 +22,9 @@ class ButterflyResult:
         The approximation: ``A ≈ chain.to_dense()``, ``A @ X ≈ chain @ X`` (with ``bit_reversal`` the chain holds
         the column permutation: its factors approximate ``A[:, perm]``).
     error, rel_error : float
-        ``‖A − Â‖_F`` and ``‖A − Â‖_F / ‖A‖_F``, measured on the computed factors.
+        ``‖A − Â‖_F`` and ``‖A − Â‖_F / ‖A‖_F``, measured on the computed factors (by the residual inside the
+        product's pattern, or, for the compiled orthonormalized left-to-right tree, as the sum of the energies
+        its splits drop, read on their blocks; both to rounding, ``O(L·eps·‖A‖)``).
     split_errors : numpy.ndarray
         Length ``L−1``: entry ``s`` is a lower bound on the optimal two-factor error ``E_s`` of ``A`` at the
         split between factors ``s`` and ``s+1`` (``nan`` where not computed). Every chain lies in every
