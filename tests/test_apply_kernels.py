@@ -167,8 +167,9 @@ def test_group_factors_cover_the_plan_and_divide_every_factor():
 
 def test_kernel_choice(monkeypatch):
     rng = np.random.default_rng(7)
-    chain = _chain(dyadic_butterfly(16), rng, column_perm=True)
-    X = rng.standard_normal(16)
+    chain = _chain(dyadic_butterfly(1024), rng, column_perm=True)  # above the size rule of 'auto'
+    X = rng.standard_normal(1024)
+    assert chain.nnz > compiled.AUTO_APPLY_WORK
     with pytest.raises(InvalidSpecError, match="kernel must be 'auto', 'compiled' or 'numpy', got 'fast'"):
         chain.apply(X, kernel="fast")
     # without numba: 'auto' is the numpy kernel, 'compiled' names the install
@@ -186,8 +187,10 @@ def test_kernel_choice(monkeypatch):
 
 @requires_numba
 def test_auto_uses_the_compiled_kernel_when_numba_is_installed(monkeypatch):
+    """With numba, ``'auto'`` runs the compiled kernel when ``nnz × columns`` exceeds ``AUTO_APPLY_WORK`` and numpy
+    below (loading numba would cost more than the apply); ``'compiled'`` always runs it. The choice depends on
+    the sizes only."""
     rng = np.random.default_rng(8)
-    chain = _chain(dyadic_butterfly(16), rng)
     calls = []
     real = FactorChain._apply_compiled
 
@@ -196,5 +199,16 @@ def test_auto_uses_the_compiled_kernel_when_numba_is_installed(monkeypatch):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(FactorChain, "_apply_compiled", spy)
-    chain.apply(rng.standard_normal(16))
-    assert calls and compiled.available()
+    assert compiled.available() and compiled.AUTO_APPLY_WORK == 1 << 14
+    for N, cols, compiled_runs in ((16, 1, False), (64, 16, False), (64, 32, True), (256, 1, False),
+                                   (1024, 1, True)):
+        chain = _chain(dyadic_butterfly(N), rng)
+        assert (chain.nnz * cols > compiled.AUTO_APPLY_WORK) == compiled_runs
+        X = rng.standard_normal((N, cols) if cols > 1 else N)
+        calls.clear()
+        Y = chain.apply(X)
+        assert bool(calls) == compiled_runs
+        np.testing.assert_allclose(Y, chain.apply_reference(X), atol=1e-10)
+        calls.clear()
+        chain.apply(X, kernel="compiled")
+        assert calls

@@ -347,6 +347,97 @@ def test_compiled_kernel_is_deterministic_and_certified():
     assert np.all(runs[0].split_errors <= exact.split_errors * (1 + 1e-9))
 
 
+@pytest.mark.requires_numba
+@pytest.mark.parametrize("complex_", [False, True])
+@pytest.mark.parametrize("colrev", [False, True])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_grouped_kernel_dropped_energy_matches_numpy(complex_, colrev, dtype):
+    """The grouped kernel (complex nodes through float views) against the numpy split level by level: the next
+    node, the left blocks and the tails, and its dropped energy ``Σ_j ‖node_j − U_j U_jᴴ node_j‖²`` read on the
+    blocks against the same sum formed in numpy from the numpy split."""
+    from wellposed.solvers.butterfly import compiled
+
+    rng = np.random.default_rng(3)
+    pats = dyadic_butterfly(64)
+    work = np.dtype(dtype) if not complex_ else np.dtype("complex64" if dtype == "float32" else "complex128")
+    node = (_draw(rng, (1, 64, 64, 1), complex_) * (1 + 0.01 * np.arange(64))[:, None, None]).astype(work)
+    k = compiled.fusable_levels(pats, node)
+    assert k >= 2
+    out, Us, tails, energy, dropped = compiled.fused_levels(pats, node, k, colrev, False)
+    ref_node, ref_drop = node, 0.0
+    for j in range(k):
+        Pr = product_pattern(pats[j + 1 :])
+        pr = PairBlocks.of(pats[j], Pr)
+        nxt = np.empty(Pr.abcd, dtype=work)
+        if colrev:
+            B, perm = pr.product_blocks_bitrev(ref_node), bit_reversal(pr.p)
+        else:
+            B, perm = pr.product_blocks(ref_node), None
+        U, tail = _split_fused(B, pr.r, "left", pr.right_blocks(nxt), None, perm)
+        Ut = U[:, :, perm] if perm is not None else U  # U in the stored order of B's blocks
+        B64 = B.astype(np.complex128)
+        P = np.conj(Ut.swapaxes(-1, -2)).astype(np.complex128) @ B64
+        ref_drop += float(np.sum(np.abs(B64 - Ut.astype(np.complex128) @ P) ** 2))
+        tol = 1e-12 if dtype == "float64" else 1e-5
+        scale = np.abs(ref_node).max()
+        assert np.allclose(Us[j], U, atol=tol * 10)
+        assert np.allclose(tails[j], tail, rtol=1e-6, atol=tol * scale**2 * 64)
+        ref_node = nxt
+    assert np.allclose(out, ref_node, atol=(1e-12 if dtype == "float64" else 1e-4) * scale)
+    total = float(np.sum(np.abs(node.astype(np.complex128)) ** 2))
+    assert math.isclose(energy, total, rel_tol=1e-5)
+    assert math.isclose(dropped, ref_drop, rel_tol=1e-9 if dtype == "float64" else 1e-4,
+                        abs_tol=(1e-13 if dtype == "float64" else 1e-6) * total)
+
+
+@pytest.mark.requires_numba
+@pytest.mark.parametrize("complex_", [False, True])
+def test_error_read_in_the_passes_is_the_error_of_the_factors(complex_):
+    """The orthonormalized compiled tree adds up the dropped energies of its passes instead of measuring the
+    residual in one more pass over A: the same error as the numpy kernels' measured residual and as
+    ``‖A − chain‖``, on exact (DFT, Hadamard: rounding level) and noisy targets, with the bit reversal."""
+    N = 512
+    pats = dyadic_butterfly(N)
+    rng = np.random.default_rng(5)
+    exact = np.fft.fft(np.eye(N)) if complex_ else scipy.linalg.hadamard(N).astype(float)
+    noisy = random_chain(pats, rng, complex_).to_dense()
+    noisy = noisy + 1e-3 * np.linalg.norm(noisy) / N * _draw(rng, (N, N), complex_)
+    for A, bitrev in ((exact, complex_), (noisy, False), (noisy, True)):
+        comp = factorize(A, pats, bit_reversal=bitrev)
+        fused = factorize(A, pats, bit_reversal=bitrev, kernel="numpy")
+        assert comp.kernel == "compiled" and fused.kernel == "numpy"
+        measured = np.linalg.norm(A - comp.to_dense())
+        if A is exact:
+            assert comp.rel_error <= 1e-14 and measured <= 1e-14 * np.linalg.norm(A)
+        else:
+            assert math.isclose(comp.error, fused.error, rel_tol=1e-9)
+            assert math.isclose(comp.error, measured, rel_tol=1e-9)
+            assert comp.certificate_ratio >= 1.0
+
+
+@pytest.mark.requires_numba
+def test_auto_size_rule():
+    """``factorize(kernel='auto')`` runs numpy up to ``AUTO_FACTORIZE_ENTRIES`` entries of A and says so; above,
+    the compiled kernels; ``'compiled'`` is never overruled. The choice depends on the sizes only (the rule of
+    ``FactorChain.apply`` is tested in test_apply_kernels.py)."""
+    from wellposed.solvers.butterfly import compiled
+
+    assert compiled.AUTO_FACTORIZE_ENTRIES == 256 * 256
+    for N, ran in ((64, "numpy"), (256, "numpy"), (512, "compiled")):
+        H = scipy.linalg.hadamard(N).astype(float)
+        res = factorize(H, dyadic_butterfly(N))
+        assert res.kernel.split(" ")[0] == ran
+        if ran == "numpy":
+            assert res.kernel == (f"numpy (auto: entries of A {N * N} <= {compiled.AUTO_FACTORIZE_ENTRIES}, too "
+                                  "small for loading the compiled kernels to pay off)")
+            assert res.to_json()["kernel"] == res.kernel
+        assert factorize(H, dyadic_butterfly(N), kernel="compiled").kernel == "compiled"
+        assert factorize(H, dyadic_butterfly(N), kernel="numpy").kernel == "numpy"
+    # a non-square chain: the entries of A, m·n
+    pats = parse_chain_spec("ks:1,2,2,6;2,2,2,3").patterns
+    assert factorize(np.ones((12, 12)), pats).kernel.startswith("numpy (auto: entries of A 144 <=")
+
+
 def test_numpy_fallback_without_numba(monkeypatch):
     """Without numba the default runs the numpy kernels and says why in ``result.kernel``; asking for the
     compiled kernel names the package to install."""
@@ -355,7 +446,7 @@ def test_numpy_fallback_without_numba(monkeypatch):
     from wellposed.errors import BackendNotAvailableError
 
     monkeypatch.setitem(sys.modules, "numba", None)  # numba cannot be imported
-    N = 64
+    N = 512  # above the size rule of kernel='auto' (smaller problems run numpy whether numba is there or not)
     H = scipy.linalg.hadamard(N).astype(float)
     res = factorize(H, dyadic_butterfly(N))
     assert res.kernel.startswith("numpy (numba is not installed") and "wellposed[fast]" in res.kernel

@@ -9,21 +9,29 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from wellposed.kronecker import KSPattern, product_pattern
 
-__all__ = ["PairBlocks", "bmm", "combine", "chain_product", "bit_reversal"]
+__all__ = ["PairBlocks", "bmm", "combine", "chain_product", "bit_reversal", "l2r_pair"]
 
 
 def bit_reversal(n: int) -> np.ndarray:
-    """Bit-reversal permutation of ``range(n)``, ``n`` a power of two (not checked here; an involution)."""
-    L = int(n).bit_length() - 1
+    """Bit-reversal permutation of ``range(n)``, ``n`` a power of two (not checked here; an involution). A fresh
+    copy of a cached array (callers may keep or modify it)."""
+    return _bit_reversal(int(n)).copy()
+
+
+@lru_cache(maxsize=32)
+def _bit_reversal(n: int) -> np.ndarray:
+    L = n.bit_length() - 1
     idx = np.arange(n)
     out = np.zeros(n, dtype=np.int64)
     for bit in range(L):  # L = log2(n) vectorized passes, not a loop over entries
         out |= ((idx >> bit) & 1) << (L - 1 - bit)
+    out.flags.writeable = False
     return out
 
 
@@ -82,6 +90,13 @@ class PairBlocks:
         return np.ascontiguousarray(W.transpose(0, 2, 4, 3, 5, 1)).reshape(
             self.al * self.p, self.r * self.q, self.cr, self.dr
         )
+
+
+@lru_cache(maxsize=256)
+def l2r_pair(pats: tuple[KSPattern, ...], i: int) -> PairBlocks:
+    """The block layout of split ``i`` of the left-to-right tree on ``pats`` (factor ``i`` against the product of
+    the factors after it); cached, so a chain's patterns are combined once, not at every factorization."""
+    return PairBlocks.of(pats[i], product_pattern(pats[i + 1 :]))
 
 
 def bmm(X: np.ndarray, Y: np.ndarray) -> np.ndarray:

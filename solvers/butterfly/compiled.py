@@ -1,5 +1,7 @@
-"""Compiled (numba) one-pass kernels of the left-to-right tree: the fused split of blocks with a few rows and the
-residual of rank-one blocks, each one pass over its data with no temporaries.
+"""Compiled (numba) one-pass kernels of the left-to-right tree: the fused split of blocks with a few rows (the
+grouped kernel also reads the energy each split drops, which gives the error of the orthonormalized tree without
+a pass of its own) and the residual of rank-one blocks, each one pass over its data with no temporaries; and
+the rule by which ``kernel='auto'`` picks them (:func:`resolve`: numba installed and the problem above a size).
 
 numba is optional: :func:`available` checks for it without importing it, the kernels are compiled on first use
 (``cache=True``: later processes load them from numba's cache), and every caller keeps the numpy kernels of
@@ -15,12 +17,12 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from wellposed.solvers.butterfly.blocks import PairBlocks
+from wellposed.solvers.butterfly.blocks import PairBlocks, l2r_pair
 
 from wellposed.errors import BackendNotAvailableError
-from wellposed.kronecker import KSPattern, product_pattern
+from wellposed.kronecker import KSPattern
 
-__all__ = ["available", "resolve", "NO_NUMBA", "MAX_ROWS"]
+__all__ = ["available", "resolve", "NO_NUMBA", "MAX_ROWS", "AUTO_FACTORIZE_ENTRIES", "AUTO_APPLY_WORK"]
 
 # Blocks with at most this many rows go through the compiled split (Gram matrix by plain loops, closed-form
 # eigenvectors for two rows); taller blocks are left to the numpy kernel, whose Gram products are BLAS calls.
@@ -33,6 +35,19 @@ _KERNELS: Any = None
 
 #: Why ``kernel='auto'`` runs numpy, and what to install.
 NO_NUMBA = "numba is not installed: pip install 'wellposed[fast]'"
+
+# The size rule of kernel='auto'. Loading numba and the cached kernels in a new process costs about 0.4 s, once;
+# below these sizes the numpy kernels' whole run is a few milliseconds or less and the compiled ones would save
+# at most about a millisecond per call, so auto runs numpy (measured with benchmarks/bench_butterfly.py's
+# first-call line and the dyadic butterflies; see docs/butterfly.md, "Fused kernels").
+#: ``factorize(kernel='auto')`` runs the numpy kernels when ``A`` has at most this many entries (N ≤ 256 for
+#: N×N): there they take about 2 ms and the compiled ones save at most about 1.5 ms (at N = 512: 7–15 ms
+#: and 6–12 ms).
+AUTO_FACTORIZE_ENTRIES = 1 << 16
+#: ``FactorChain.apply(kernel='auto')`` runs the numpy kernel when ``nnz × columns of X`` is at most this (the
+#: butterfly of size 64 on 16 columns, of size 256 on a vector): there it takes about 20 µs and the compiled one
+#: saves at most about 10 µs per call.
+AUTO_APPLY_WORK = 1 << 14
 
 
 def available() -> bool:
@@ -50,17 +65,22 @@ def _installed() -> bool:
     return importlib.util.find_spec("numba") is not None
 
 
-def resolve(kernel: str, caller: str) -> tuple[bool, str | None]:
+def resolve(kernel: str, caller: str, size: int = 0, small: int = -1, what: str = "") -> tuple[bool, str | None]:
     """Whether the compiled kernels run for ``kernel`` (``'auto'``, ``'compiled'`` or the name of a numpy
     kernel), and why not when ``'auto'`` falls back to numpy; one rule for ``factorize`` and
-    ``FactorChain.apply``. ``'compiled'`` without numba raises :class:`BackendNotAvailableError` naming
-    ``caller`` and the install."""
+    ``FactorChain.apply``. ``'auto'`` runs numpy when the problem is small (``size ≤ small``, ``what`` names
+    ``size`` in the reason: :data:`AUTO_FACTORIZE_ENTRIES`, :data:`AUTO_APPLY_WORK`; a count, so the choice
+    depends on the problem only) or numba is missing. ``'compiled'`` without numba raises
+    :class:`BackendNotAvailableError` naming ``caller`` and the install."""
     if kernel == "compiled":
         if not available():
             raise BackendNotAvailableError(f"kernel='compiled' needs numba ({NO_NUMBA}) for {caller}; "
                                            "or pass kernel='numpy'.")
         return True, None
     if kernel == "auto":
+        if size <= small:
+            return False, (f"auto: {what} {size} <= {small}, too small for loading the compiled kernels to pay "
+                           "off")
         return (True, None) if available() else (False, NO_NUMBA)
     return False, None
 
@@ -118,8 +138,9 @@ def fusable_levels(pats: Sequence[KSPattern], node: np.ndarray) -> int:
         return 0
     k = 0
     row_bytes = node.shape[2] * node.itemsize
+    pats = tuple(pats)
     while k < len(pats) - 1 and (k == 0 or (row_bytes << k) <= _GROUP_BYTES):
-        if not _halving(PairBlocks.of(pats[k], product_pattern(pats[k + 1 :]))):
+        if not _halving(l2r_pair(pats, k)):
             break
         k += 1
     return k
@@ -127,23 +148,29 @@ def fusable_levels(pats: Sequence[KSPattern], node: np.ndarray) -> int:
 
 def fused_levels(
     pats: Sequence[KSPattern], node: np.ndarray, k: int, colrev: bool, balanced: bool
-) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray], float | None]:
+) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray], float | None, float]:
     """The first ``k`` splits of the left-to-right tree on ``node`` in one pass (see :func:`fusable_levels`):
     returns the node after them (the data of ``product_pattern(pats[k:])``), the left blocks ``U`` and the
-    discarded energies of each split (as :func:`~wellposed.solvers.butterfly.truncated_svd._split_fused`), and
-    the energy of the first split (None when a Gram matrix is not finite)."""
+    discarded energies of each split (as :func:`~wellposed.solvers.butterfly.truncated_svd._split_fused`), the
+    energy of the first split (None when a Gram matrix is not finite) and the dropped energy
+    ``Σ_j ‖node_j − U_j U_jᴴ node_j‖²`` of the ``k`` splits, each read directly on its blocks (meaningful for
+    unit ``U``, i.e. ``balanced=False``). Complex nodes go to the kernel as float views."""
     a, b, c, _ = node.shape
-    nxt = product_pattern(pats[k:])
-    out = np.empty(nxt.abcd, dtype=node.dtype)
+    q = b  # the blocks of level j: (2^j diagonal blocks, 1, 2, b / 2^(j+1)) for a node (a, b, c) with a = 1
+    out = np.empty((a << k, b >> k, c >> k, 1), dtype=node.dtype)
     Us, tails = [], []
     for j in range(k):
-        pr = PairBlocks.of(pats[j], product_pattern(pats[j + 1 :]))
-        Us.append(np.zeros((pr.al, 1, 2, pr.q, 2, 1), dtype=node.dtype))
-        tails.append(np.zeros((pr.al, 1, 2, pr.q)))
-    energy, ok = _jit().fused_levels(
-        node.reshape(-1), a, b, c, k, colrev, balanced, out.reshape(-1), tuple(Us), tuple(tails)
+        q >>= 1
+        Us.append(np.zeros((a << j, 1, 2, q, 2, 1), dtype=node.dtype))
+        tails.append(np.zeros((a << j, 1, 2, q)))
+    cplx = node.dtype.kind == "c"
+    flat, flat_out = node.reshape(-1), out.reshape(-1)
+    if cplx:
+        flat, flat_out = flat.view(flat.real.dtype), flat_out.view(flat.real.dtype)
+    energy, resid, ok = _jit().fused_levels(
+        flat, a, b, c, k, colrev, balanced, flat_out, tuple(Us), tuple(tails), cplx, float(np.finfo(node.dtype).eps)
     )
-    return out, Us, tails, (float(energy) if ok else None)
+    return out, Us, tails, (float(energy) if ok else None), float(resid)
 
 
 def residual_rank1(D0: np.ndarray, B: np.ndarray, U: np.ndarray, W: np.ndarray) -> float | None:

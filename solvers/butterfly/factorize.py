@@ -249,7 +249,10 @@ def factorize(
         through the splits instead of permuting a copy of ``A``. ``'compiled'``: with the numba kernels
         (blocks of at most four rows; also the error measurement), one pass and no temporaries;
         ``'numpy'``: with vectorized numpy passes over cache-sized chunks; ``'auto'`` (default): compiled
-        when numba is installed, else numpy (``result.kernel`` says which ran and why). ``'reference'``:
+        when numba is installed and ``A`` has more than
+        :data:`~wellposed.solvers.butterfly.compiled.AUTO_FACTORIZE_ENTRIES` (``2**16``) entries, else numpy
+        (below that the numpy run takes a few milliseconds, less than loading numba's cached kernels into a
+        new process, about 0.4 s; ``result.kernel`` says which ran and why). ``'reference'``:
         the two-pass kernels on an explicitly permuted copy (the oracle of the tests). Other trees always
         use the reference kernels.
 
@@ -294,7 +297,11 @@ def factorize(
     left-to-right and right-to-left trees cost ``O(N²)`` (blocks ``2×N/2`` at the root, halving after) and
     the balanced tree ``O(N^2.5)`` (blocks ``√N×√N`` at the root). The error is measured on the factors by
     multiplying them back inside the product's Kronecker-sparse pattern (``O(N² r)``), not densely, in
-    one more chunked pass over ``A``. Batches of small ``eigh`` / QR / matmul calls run with one BLAS
+    one more chunked pass over ``A``; the compiled orthonormalized left-to-right tree needs no such pass:
+    every split reads the energy it drops on its blocks (``Σ|vᴴB|²``, ``v`` orthogonal to the kept
+    direction ``u``), and the terms into which ``A − F_1⋯F_L`` telescopes over the splits are orthogonal
+    (block isometries), so the error² is their sum, to rounding (``O(L·eps·‖A‖)`` on the error, as for a
+    measured residual). Batches of small ``eigh`` / QR / matmul calls run with one BLAS
     thread (threadpoolctl; the previous limit is restored), so a threaded BLAS on busy cores cannot stall
     them.
 
@@ -321,8 +328,10 @@ def factorize(
     if kernel not in KERNELS:
         renamed = " (the one-pass numpy kernel once called 'fused' is now kernel='numpy')" if kernel == "fused" else ""
         raise InvalidSpecError(f"kernel must be one of {KERNELS!r}, got {kernel!r}{renamed}.")
-    use_numba, why_not = _compiled.resolve(kernel, "factorize")
     pats = check_chain(chain)
+    m_, n_ = chain_shape(pats)
+    use_numba, why_not = _compiled.resolve(kernel, "factorize", m_ * n_, _compiled.AUTO_FACTORIZE_ENTRIES,
+                                           "entries of A")
     # Finiteness is checked on the fly: the root Gram matrices see every entry on the product pattern, the
     # entries off it are summed in _restrict; anything non-finite triggers a scan that names the entry.
     M = _validate_matrix(A, scan=False, single=dtype == "float32")
@@ -382,7 +391,13 @@ def factorize(
                                    seconds=time.perf_counter() - t0)
     factors = tuple(KSFactor(p, d) for p, d in zip(pats, datas, strict=True))
     # The middle split keeps both sub-products small (N^1.5 entries each for the dyadic butterfly).
-    err = math.sqrt(off2 + _residual2(pats, [f.data for f in factors], D0, len(pats) // 2, colrev, use_numba))
+    if run.dropped is not None:
+        # every split of the orthonormalized tree read ‖node_j − U_j U_jᴴ node_j‖² on its blocks: the terms of
+        # A − F_1⋯F_L telescoped over the splits are orthogonal (each F_1⋯F_j a block isometry), so their sum is
+        # the error², with no further pass over A
+        err = math.sqrt(off2 + run.dropped)
+    else:
+        err = math.sqrt(off2 + _residual2(pats, [f.data for f in factors], D0, len(pats) // 2, colrev, use_numba))
     # Certified lower bounds: sums of non-negative terms, lowered by their relative rounding error.
     shrink = max(0.0, 1.0 - 4.0 * M.size * np.finfo(M.dtype).eps)
     lower = np.sqrt((off2 + run.tails) * shrink)

@@ -401,8 +401,10 @@ class FactorChain:
         kernel : {"auto", "compiled", "numpy"}
             ``"compiled"``: the numba kernels of :mod:`~wellposed.solvers.butterfly.apply_kernels` (numba must
             be installed); ``"numpy"``: one batched matmul per factor; ``"auto"`` (default): compiled when numba
-            is installed, else numpy (the same names as ``factorize(kernel=...)``). Both are deterministic and
-            agree up to rounding.
+            is installed and ``nnz × columns of X`` exceeds
+            :data:`~wellposed.solvers.butterfly.compiled.AUTO_APPLY_WORK` (``2**14``), else numpy (a smaller
+            apply takes tens of µs, and loading numba's cached kernels into a new process about 0.4 s; the
+            same names as ``factorize(kernel=...)``). Both are deterministic and agree up to rounding.
 
         Notes
         -----
@@ -422,9 +424,10 @@ class FactorChain:
         if kernel not in ("auto", "compiled", "numpy"):
             raise InvalidSpecError(f"kernel must be 'auto', 'compiled' or 'numpy', got {kernel!r}; 'auto' picks "
                                    "'compiled' when numba is installed.")
-        compiled, _ = _compiled.resolve(kernel, "FactorChain.apply")
         vec = X.ndim == 1
         X2 = X.reshape(n, -1)
+        compiled, _ = _compiled.resolve(kernel, "FactorChain.apply", self.nnz * X2.shape[1],
+                                        _compiled.AUTO_APPLY_WORK, "nnz × columns")
         Y = self._apply_compiled(X2) if compiled and X2.size else self._apply_numpy(X2)
         return Y[:, 0] if vec else Y
 

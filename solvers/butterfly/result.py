@@ -22,7 +22,9 @@ class ButterflyResult:
         The approximation: ``A ≈ chain.to_dense()``, ``A @ X ≈ chain @ X`` (with ``bit_reversal`` the chain holds
         the column permutation: its factors approximate ``A[:, perm]``).
     error, rel_error : float
-        ``‖A − Â‖_F`` and ``‖A − Â‖_F / ‖A‖_F``, measured on the computed factors.
+        ``‖A − Â‖_F`` and ``‖A − Â‖_F / ‖A‖_F``, measured on the computed factors (by the residual inside the
+        product's pattern, or, for the compiled orthonormalized left-to-right tree, as the sum of the energies
+        its splits drop, read on their blocks; both to rounding, ``O(L·eps·‖A‖)``).
     split_errors : numpy.ndarray
         Length ``L−1``: entry ``s`` is a lower bound on the optimal two-factor error ``E_s`` of ``A`` at the
         split between factors ``s`` and ``s+1`` (``nan`` where not computed). Every chain lies in every
@@ -35,8 +37,9 @@ class ButterflyResult:
     kernel : str
         The split kernels that ran: ``'compiled'`` (numba), ``'numpy'`` (the fused numpy kernels) or
         ``'reference'`` (the two-pass kernels, every tree but left-to-right), with the reason in parentheses
-        when ``kernel='auto'`` could not use numba
-        (``"numpy (numba is not installed: pip install 'wellposed[fast]')"``).
+        when ``kernel='auto'`` ran numpy: numba is missing
+        (``"numpy (numba is not installed: pip install 'wellposed[fast]')"``) or ``A`` is below the size rule
+        (``"numpy (auto: entries of A 4096 <= 65536, too small for loading the compiled kernels to pay off)"``).
     """
 
     chain: FactorChain

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
 from wellposed.solvers.butterfly import compiled as _compiled
-from wellposed.solvers.butterfly.blocks import PairBlocks, bit_reversal, chain_product
+from wellposed.solvers.butterfly.blocks import PairBlocks, bit_reversal, chain_product, l2r_pair
 from wellposed.solvers.butterfly.truncated_svd import _herm, _NonFinite, _Run, _split_fused, _truncate
 
 from wellposed.kronecker import KSPattern, product_pattern
@@ -31,6 +32,7 @@ def _split_costs(pats: tuple[KSPattern, ...], order: Order) -> float:
     return total
 
 
+@lru_cache(maxsize=64)
 def _auto_order(pats: tuple[KSPattern, ...]) -> Order:
     """The tree ``order='auto'`` runs: the cheaper peeling order by :func:`_split_costs`, left-to-right on ties
     (its root blocks are read along whole rows, and it has the fused kernel)."""
@@ -40,6 +42,7 @@ def _auto_order(pats: tuple[KSPattern, ...]) -> Order:
     return "left-to-right" if l2r <= r2l * 1.0000001 else "right-to-left"
 
 
+@lru_cache(maxsize=64)
 def _fused_ok(pats: tuple[KSPattern, ...]) -> bool:
     """Every split of the left-to-right tree has blocks with no more rows than columns (the fused kernel)."""
     for i in range(len(pats) - 1):
@@ -65,23 +68,27 @@ def _factor_l2r_fused(
     datas: list[np.ndarray] = []
     node = D
     i = 0
+    dropped: float | None = 0.0 if ortho else None  # stays a number while every split reads its dropped energy
     while i < len(pats) - 1:  # one fused pass per level (or per group of levels); the node halves (dyadic)
         k = _compiled.fusable_levels(pats[i:], node) if compiled else 0
         if k:
-            node, Us, tails, energy = _compiled.fused_levels(pats[i:], node, k, colrev, not ortho)
+            node, Us, tails, energy, drop = _compiled.fused_levels(pats[i:], node, k, colrev, not ortho)
             if energy is None:
                 raise _NonFinite
+            if dropped is not None:
+                dropped += drop
             if i == 0:
                 run.energy = energy
             for j in range(k):
                 if ortho or i + j == 0:
                     run.tails[i + j] = float(tails[j].sum())
-                datas.append(PairBlocks.of(pats[i + j], product_pattern(pats[i + j + 1 :])).left_from_blocks(Us[j]))
+                datas.append(l2r_pair(pats, i + j).left_from_blocks(Us[j]))
                 run.step()
             i += k
             continue
+        dropped = None
         Pr = product_pattern(pats[i + 1 :])
-        pr = PairBlocks.of(pats[i], Pr)
+        pr = l2r_pair(pats, i)
         out = np.empty(Pr.abcd, dtype=node.dtype)
         if colrev:
             B, pi_perm = pr.product_blocks_bitrev(node), bit_reversal(pr.p)
@@ -101,6 +108,7 @@ def _factor_l2r_fused(
     if colrev:
         node = np.ascontiguousarray(node[:, :, bit_reversal(node.shape[2]), :])
     datas.append(node)
+    run.dropped = dropped
     return datas
 
 

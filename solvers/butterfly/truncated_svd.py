@@ -119,6 +119,9 @@ class _Run:
     def __init__(self, L: int, progress: Callable[[int, int], None] | None = None, total: int | None = None) -> None:
         self.tails = np.full(L - 1, np.nan)
         self.energy: float | None = None
+        # Σ_j ‖node_j − U_j U_jᴴ node_j‖² of the splits, when every split read it on its blocks (the compiled
+        # grouped kernel of the orthonormalized left-to-right tree): then the error of the factors, see factorize
+        self.dropped: float | None = None
         self.progress = progress  # progress(steps done, total): each split of the tree, then the exact certificate
         self.total = L - 1 if total is None else total
         self.done = 0
