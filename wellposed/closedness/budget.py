@@ -57,6 +57,7 @@ BASE: dict[str, int] = {
     "qepcad_cells": 10_000_000,  # QEPCAD B +N (garbage-collected cells)
     "qepcad_max_cells": 160_000_000,
     "block_candidates": 4096,  # (class, class, row group) triples of the private block-minor search
+    "free_line_subsets": 4096,  # component subsets the free-lines reduction looks at (both orientations)
     "solver_free_entries": 64,  # parts with more free entries skip the whole-part solver stages (curves, QE)
 }
 
