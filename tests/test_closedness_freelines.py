@@ -119,3 +119,18 @@ def test_tampered_evidence_is_refused():
     # a rank-one 2 × 2 block is not the whole space, whatever the evidence says
     assert full_space_evidence(SupportPattern(["1", "1"], ["1", "1"])) is None
     assert not check_full_space(SupportPattern(["1", "1"], ["1", "1"]), {"rule": "vector"})
+
+
+def test_nested_free_lines_evidence_of_a_whole_space_rechecks():
+    """Row 0 written by component 0 alone, then row 1 by component 1: the whole 2 × 3 space, by free lines
+    inside free lines (built by hand here; the search tries that rule after the others)."""
+    sub = SupportPattern(["11", "01"], ["11", "11", "11"])
+    inner = find_free_lines(sub)
+    assert inner is not None and check_free_lines(sub, inner)
+    rest = inner["rest"]
+    rest_sub = sub.restrict(rest["rows"], rest["cols"], rest["components"])
+    evidence = {"rule": "free-lines", "lines": inner, "rest_full": full_space_evidence(rest_sub)}
+    assert check_full_space(sub, evidence)
+    assert not check_full_space(sub, {**evidence, "rest_full": {"rule": "peeling"}})  # malformed proof
+    assert not check_full_space(sub, {**evidence, "lines": {**inner, "components": [1]}})
+    assert not check_full_space(SupportPattern(["1", "1"], ["1", "1"]), evidence)

@@ -33,6 +33,9 @@ __all__ = ["find_free_lines", "check_free_lines", "full_space_evidence", "check_
 MAX_SUBSETS = 4096
 #: Slices allowed to the scaled-slice proof of one sub-pattern's whole space (a count).
 PEELING_SLICES = 2000
+#: Nesting of free lines inside the whole-space proof of a sub-pattern, and the subsets looked at per level.
+MAX_DEPTH = 2
+SUB_SUBSETS = 256
 
 
 def _union_shape(pattern: SupportPattern) -> tuple[int, int]:
@@ -40,13 +43,14 @@ def _union_shape(pattern: SupportPattern) -> tuple[int, int]:
     return int(union.any(axis=1).sum()), int(union.any(axis=0).sum())
 
 
-def full_space_evidence(sub: SupportPattern) -> dict[str, Any] | None:
+def full_space_evidence(sub: SupportPattern, depth: int = 0) -> dict[str, Any] | None:
     """A solver-free proof that ``P(sub)`` is every matrix supported on its union, or None.
 
     Tried in order: the union has one row or one column (``"vector"``); one factor free with the
     dimension count of ``theorem:free-rank`` and ρ = min(rows, columns) of the union (``"free-rank"``);
     iterated absorption absorbing everything (``"absorption"``); a linear slice of full rank
-    (``"linear-slice"``, with its integers); scaled slices (``"peeling"``, with its evidence).
+    (``"linear-slice"``, with its integers); scaled slices (``"peeling"``, with its evidence); free lines inside
+    ``sub`` whose rest is again the whole space (``"free-lines"``, recursively, at most ``MAX_DEPTH`` deep).
 
     Examples
     --------
@@ -75,6 +79,15 @@ def full_space_evidence(sub: SupportPattern) -> dict[str, Any] | None:
     peel = peeling_onto(sub, max_slices=PEELING_SLICES)
     if peel is not None:
         return {"rule": "peeling", **peel}
+    if depth < MAX_DEPTH:  # free lines inside sub: P(sub) = ℝ^lines × P_rest is everything iff P_rest is
+        inner = find_free_lines(sub, max_subsets=SUB_SUBSETS, depth=depth + 1)
+        if inner is not None:
+            rest = inner["rest"]
+            if not rest["rows"] or not rest["cols"]:
+                return {"rule": "free-lines", "lines": inner}
+            rest_full = full_space_evidence(sub.restrict(rest["rows"], rest["cols"], rest["components"]), depth + 1)
+            if rest_full is not None:
+                return {"rule": "free-lines", "lines": inner, "rest_full": rest_full}
     return None
 
 
@@ -121,6 +134,16 @@ def check_full_space(sub: SupportPattern, evidence: dict[str, Any]) -> bool:
         return bool(flint.fmpz_mat(np.stack(columns, axis=1).tolist()).rank() == len(cells))
     if rule == "peeling":
         return check_peeling(sub, {k: v for k, v in evidence.items() if k != "rule"})
+    if rule == "free-lines":
+        inner = evidence.get("lines")
+        if not isinstance(inner, dict) or not check_free_lines(sub, inner):
+            return False
+        rest = inner["rest"]
+        if not rest["rows"] or not rest["cols"]:
+            return True
+        full = evidence.get("rest_full")
+        return isinstance(full, dict) and check_full_space(
+            sub.restrict(rest["rows"], rest["cols"], rest["components"]), full)
     return False
 
 
@@ -139,14 +162,15 @@ def _covers(pattern: SupportPattern, rows: list[int], comps: list[int]) -> bool:
     return True
 
 
-def find_free_lines(pattern: SupportPattern, max_subsets: int = MAX_SUBSETS) -> dict[str, Any] | None:
+def find_free_lines(pattern: SupportPattern, max_subsets: int = MAX_SUBSETS, depth: int = 0) -> dict[str, Any] | None:
     """Find components K whose rows R (or columns, transposed) are free lines (see the module docstring).
 
     Returns
     -------
     dict or None
         ``orientation`` (``"rows"`` or ``"columns"``), ``lines`` (R, indices of ``pattern``), ``components``
-        (K), ``full`` (the proof of condition 2 on the sub-pattern K × R, see :func:`full_space_evidence`),
+        (K), ``full`` (the proof of condition 2 on the sub-pattern K × R, see :func:`full_space_evidence`;
+        ``depth`` is the nesting of that proof, for its free-lines rule),
         and ``rest``: the rows, columns and components of ``P_rest`` (indices of ``pattern``). None when no
         subset within ``max_subsets`` (a count: the same answer on every machine) qualifies.
 
@@ -180,7 +204,7 @@ def find_free_lines(pattern: SupportPattern, max_subsets: int = MAX_SUBSETS) -> 
                 union = q.union_mask()
                 cols = [int(j) for j in np.flatnonzero(union[rows].any(axis=0))]
                 sub = q.restrict(rows, cols, list(comps))
-                full = full_space_evidence(sub)
+                full = full_space_evidence(sub, depth)
                 if full is None:
                     continue
                 rest_rows = [i for i in range(q.m) if i not in rows and union[i].any()]
