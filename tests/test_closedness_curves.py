@@ -70,3 +70,24 @@ def test_a_limit_of_four_nonzeros_beyond_the_old_candidates():
     cert = curve_search(p, budget=Budget().started())
     assert cert is not None and len(cert.limit.entries) == 4
     assert cert.verify()["proof"] == "z3-unsat"
+
+
+#: A certificate for the dense 4 × 4 pattern I = [1001; 1111; 1100; 1111], J = [1001; 0111; 1111; 1111]
+#: (docs/closedness.md §7.3), found by ``find_curve`` for a limit the filtered 0/1 search proposes.
+F2_CERTIFICATE = {
+    "limit": [["1", "1", "0", "0"], ["0", "0", "0", "1"], ["1", "1", "0", "0"], ["0", "0", "1", "0"]],
+    "x_curve": [{"row": 0, "component": 3, "terms": [[0, "-1"]]}, {"row": 1, "component": 2, "terms": [[1, "-1"]]},
+                {"row": 2, "component": 0, "terms": [[0, "-1"]]}, {"row": 2, "component": 1, "terms": [[0, "-1"]]},
+                {"row": 3, "component": 0, "terms": [[-1, "-1"]]}, {"row": 3, "component": 1, "terms": [[-1, "-1"]]},
+                {"row": 3, "component": 3, "terms": [[-1, "1"]]}],
+    "y_curve": [{"row": 0, "component": 0, "terms": [[0, "-1"]]}, {"row": 0, "component": 3, "terms": [[0, "-1"]]},
+                {"row": 1, "component": 1, "terms": [[0, "-1"]]}, {"row": 1, "component": 3, "terms": [[0, "-1"]]},
+                {"row": 2, "component": 1, "terms": [[1, "-1"]]}, {"row": 3, "component": 2, "terms": [[-1, "-1"]]}],
+    "proof": {"kind": "z3-unsat"}, "found_by": "curve-search"}
+
+
+def test_the_dense_frontier_pattern_is_not_closed():
+    p = SupportPattern(["1001", "1111", "1100", "1111"], ["1001", "0111", "1111", "1111"])
+    cert = NotClosedCertificate.from_json(p, F2_CERTIFICATE)
+    check = cert.verify()
+    assert (check["curve"], check["proof"], check["max_blowup"]) == ("ok", "z3-unsat", 1)
