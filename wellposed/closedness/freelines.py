@@ -36,6 +36,8 @@ PEELING_SLICES = 2000
 #: Nesting of free lines inside the whole-space proof of a sub-pattern, and the subsets looked at per level.
 MAX_DEPTH = 2
 SUB_SUBSETS = 256
+#: Largest sub-pattern (free entries) given the slice-based whole-space proofs (dense exact ranks).
+MAX_FREE_ENTRIES = 128
 
 
 def _union_shape(pattern: SupportPattern) -> tuple[int, int]:
@@ -73,6 +75,8 @@ def full_space_evidence(sub: SupportPattern, depth: int = 0) -> dict[str, Any] |
     absorbed = absorption(sub)
     if absorbed.closed and not absorbed.blocks:
         return {"rule": "absorption"}
+    if sub.num_free_entries() > MAX_FREE_ENTRIES:  # the slices below are dense exact ranks
+        return None
     onto = linear_slice_onto(sub)
     if onto is not None:
         return {"rule": "linear-slice", **onto}
@@ -147,19 +151,11 @@ def check_full_space(sub: SupportPattern, evidence: dict[str, Any]) -> bool:
     return False
 
 
-def _covers(pattern: SupportPattern, rows: list[int], comps: list[int]) -> bool:
-    """Whether the components ``comps`` reach every entry of the union on ``rows``."""
+def _covers(pattern: SupportPattern, row_union: np.ndarray, rows: list[int], comps: list[int]) -> bool:
+    """Whether the components ``comps`` reach every entry of the union (``row_union``) on ``rows``."""
     x, y = pattern.x_support, pattern.y_support
-    live = ~pattern.empty_components()
-    for i in rows:
-        everything = y[:, x[i] & live].any(axis=1)
-        mine = np.zeros(pattern.n, dtype=bool)
-        for k in comps:
-            if x[i, k]:
-                mine |= y[:, k]
-        if (everything & ~mine).any():
-            return False
-    return True
+    mine = (x[np.ix_(rows, comps)].astype(np.int64) @ y[:, comps].T.astype(np.int64)) > 0
+    return bool((mine == row_union[rows]).all())
 
 
 def find_free_lines(pattern: SupportPattern, max_subsets: int = MAX_SUBSETS, depth: int = 0) -> dict[str, Any] | None:
@@ -186,22 +182,24 @@ def find_free_lines(pattern: SupportPattern, max_subsets: int = MAX_SUBSETS, dep
     Notes
     -----
     Subsets of the live components by increasing size (K a proper subset, at least one component left),
-    each with an ``O(|R| n r)`` coverage test; only subsets passing it get a whole-space proof attempt.
+    each with an ``O(|R| n |K|)`` coverage test against the union; only subsets passing it get a
+    whole-space proof attempt (the slice-based ones only on sub-patterns of at most ``MAX_FREE_ENTRIES``
+    free entries).
     """
     live = [int(k) for k in np.flatnonzero(~pattern.empty_components())]
     if len(live) < 2:
         return None
     left = max_subsets
+    sides = [(name, q, q.union_mask()) for name, q in (("rows", pattern), ("columns", pattern.transpose()))]
     for size in range(1, len(live)):
-        for orientation, q in (("rows", pattern), ("columns", pattern.transpose())):
+        for orientation, q, union in sides:
             for comps in itertools.combinations(live, size):
                 if left <= 0:
                     return None
                 left -= 1
                 rows = [int(i) for i in np.flatnonzero(q.x_support[:, list(comps)].any(axis=1))]
-                if not _covers(q, rows, list(comps)):
+                if not _covers(q, union, rows, list(comps)):
                     continue
-                union = q.union_mask()
                 cols = [int(j) for j in np.flatnonzero(union[rows].any(axis=0))]
                 sub = q.restrict(rows, cols, list(comps))
                 full = full_space_evidence(sub, depth)
@@ -232,7 +230,7 @@ def check_free_lines(pattern: SupportPattern, evidence: dict[str, Any]) -> bool:
         rows = [int(i) for i in np.flatnonzero(q.x_support[:, comps].any(axis=1))]
         union = q.union_mask()
         cols = [int(j) for j in np.flatnonzero(union[rows].any(axis=0))]
-        if rows != list(evidence["lines"]) or cols != list(evidence["line_cols"]) or not _covers(q, rows, comps):
+        if rows != list(evidence["lines"]) or cols != list(evidence["line_cols"]) or not _covers(q, union, rows, comps):
             return False
         if not check_full_space(q.restrict(rows, cols, comps), evidence["full"]):
             return False
