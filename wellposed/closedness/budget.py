@@ -45,7 +45,8 @@ BASE: dict[str, int] = {
     "query_rlimit": 5_000_000,  # one z3 membership / curve query in the searches
     "determinantal_rlimit": 30_000_000,  # one determinantal / full-space test (∃∀ sentence)
     "determinantal_allocations": 10_000_000,  # memory allocations of that test (z3 executable)
-    "curve_candidates": 512,  # limit candidates of the curve search
+    "curve_candidates": 512,  # limit candidates of the curve search that reach z3
+    "curve_enumerated": 20_000,  # limit candidates the curve search enumerates (most are settled by exact filters)
     "curve_rlimit": 60_000_000,  # rlimit units spent by the whole curve search
     "orbit_candidates": 2_000,  # partial permutations tested for membership by the Borel-orbit test
     "random_curve_trials": 300,  # random cancelling curves drawn by the random-curve search
@@ -57,6 +58,7 @@ BASE: dict[str, int] = {
     "qepcad_cells": 10_000_000,  # QEPCAD B +N (garbage-collected cells)
     "qepcad_max_cells": 160_000_000,
     "block_candidates": 4096,  # (class, class, row group) triples of the private block-minor search
+    "free_line_subsets": 4096,  # component subsets the free-lines reduction looks at (both orientations)
     "solver_free_entries": 64,  # parts with more free entries skip the whole-part solver stages (curves, QE)
 }
 

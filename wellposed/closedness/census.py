@@ -643,6 +643,7 @@ _CLOSED_STAGES: dict[str, tuple[str, ...]] = {
     "theorem:determinantal": ("determinantal test",),
     "theorem:orbits": ("Borel orbits of nested supports",),
     "theorem:peeling": ("scaled lines and linear slices",),
+    "theorem:free-lines": ("free lines",),
 }
 _QE_STAGE = "quantifier elimination"
 

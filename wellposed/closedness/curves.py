@@ -100,6 +100,55 @@ def find_curve(pattern: SupportPattern, limit: Sequence[Sequence[Fraction]] | Ma
     return x_curve, y_curve
 
 
+def rectangle_member(pattern: SupportPattern, cells: Sequence[tuple[int, int]]) -> bool:
+    """Whether the 0/1 matrix with support ``cells`` is a sum of all-ones rectangles ``R × C ⊆ S_k`` with
+    distinct components k and disjoint supports: then it is ``X Yᵀ`` with ``x_k = 1_R``, ``y_k = 1_C``, so in P.
+
+    A sufficient test of membership without a solver (exhaustive over the components and rectangles that
+    can hold the first uncovered entry).
+
+    Examples
+    --------
+    >>> from wellposed.families import family
+    >>> rectangle_member(family("lu:2"), [(0, 0), (1, 0), (1, 1)]), rectangle_member(family("lu:2"), [(0, 1), (1, 0)])
+    (True, False)
+    """
+    x, y = pattern.x_support, pattern.y_support
+
+    def split(left: frozenset[tuple[int, int]], used: frozenset[int]) -> bool:
+        if not left:
+            return True
+        i, j = min(left)
+        for k in range(pattern.r):
+            if k in used or not (x[i, k] and y[j, k]):
+                continue
+            rows = [a for a in range(pattern.m) if a != i and x[a, k] and (a, j) in left]
+            cols = [b for b in range(pattern.n) if b != j and y[b, k] and (i, b) in left]
+            for nr in range(len(rows) + 1):
+                for rr in itertools.combinations(rows, nr):
+                    for nc in range(len(cols) + 1):
+                        for cc in itertools.combinations(cols, nc):
+                            block = {(a, b) for a in (i, *rr) for b in (j, *cc)}
+                            if block <= left and split(left - block, used | {k}):
+                                return True
+        return False
+
+    return split(frozenset(cells), frozenset())
+
+
+def _violates_bounds(minors: list[tuple[tuple[int, ...], tuple[int, ...]]], chosen: set[tuple[int, int]]) -> bool:
+    """Whether the 0/1 matrix with support ``chosen`` has a nonzero minor among those vanishing on P (then it
+    is not in the closure of P either)."""
+    import flint
+
+    for rows, cols in minors:
+        if sum((a, b) in chosen for a in rows for b in cols) < len(rows):
+            continue  # fewer nonzeros than the size: the minor vanishes
+        if flint.fmpz_mat([[int((a, b) in chosen) for b in cols] for a in rows]).det() != 0:
+            return True
+    return False
+
+
 def curve_search(pattern: SupportPattern, *, degree: int = 1, budget: Budget | None = None,
                  max_candidates: int | None = None) -> NotClosedCertificate | None:
     """Search 0/1 limit candidates for a not-closed certificate (see the module docstring).
@@ -111,9 +160,9 @@ def curve_search(pattern: SupportPattern, *, degree: int = 1, budget: Budget | N
         Largest ``|exponent|`` in the curve (``degree = 1`` allows ε⁻¹, 1, ε).
     budget : Budget, optional
         Deterministic limits: each z3 query gets ``query_rlimit`` resource units, the whole search
-        stops once it has spent ``curve_rlimit`` units or tried ``curve_candidates`` candidates
-        (``max_candidates`` overrides the latter). A wall-clock cap in the budget raises
-        :class:`~wellposed.errors.WallClockCapError`.
+        stops once it has spent ``curve_rlimit`` units, asked z3 about ``curve_candidates`` candidates
+        (``max_candidates`` overrides the latter) or enumerated ``curve_enumerated`` candidates. A
+        wall-clock cap in the budget raises :class:`~wellposed.errors.WallClockCapError`.
 
     Examples
     --------
@@ -127,20 +176,30 @@ def curve_search(pattern: SupportPattern, *, degree: int = 1, budget: Budget | N
 
     Notes
     -----
-    At most ``max_candidates`` pairs of z3 queries; each is NP-hard in general, so the summed resource
-    units bound the whole search. Sound, not complete.
+    Two exact filters run before any solver: a candidate that is a sum of all-ones rectangles inside
+    distinct supports is in P (:func:`rectangle_member`), and one with a nonzero minor among those that
+    vanish on P (max-flow rank bounds, :func:`~wellposed.closedness.determinantal.rank_conditions`) is not
+    in the closure; neither can be a limit outside P. Then at most ``max_candidates`` pairs of z3 queries;
+    each is NP-hard in general, so the summed resource units bound the whole search. Sound, not complete.
     """
+    from .determinantal import rank_conditions
+
     budget = budget if budget is not None else Budget()
     limit_candidates = budget.count("curve_candidates") if max_candidates is None else max_candidates
     rlimit, total = budget.count("query_rlimit"), budget.count("curve_rlimit")
+    enumerated_max = budget.count("curve_enumerated")
     union = pattern.union_mask()
     cells = [(int(i), int(j)) for i, j in zip(*np.nonzero(union), strict=True)]
-    tried = 0
+    minors = rank_conditions(pattern) if pattern.m * pattern.n <= 64 else []
+    tried = enumerated = 0
     spent: list[int] = []
     for nnz in range(2, len(cells) + 1):
         for chosen in itertools.combinations(cells, nnz):
-            if tried >= limit_candidates or sum(spent) >= total:
+            if tried >= limit_candidates or sum(spent) >= total or enumerated >= enumerated_max:
                 return None
+            enumerated += 1
+            if rectangle_member(pattern, chosen) or _violates_bounds(minors, set(chosen)):
+                continue
             tried += 1
             limit = [[Fraction(0)] * pattern.n for _ in range(pattern.m)]
             for i, j in chosen:
@@ -153,4 +212,3 @@ def curve_search(pattern: SupportPattern, *, degree: int = 1, budget: Budget | N
             target = LimitMatrix.from_any(limit, (pattern.m, pattern.n))
             return NotClosedCertificate(pattern, target, curve[0], curve[1], {"kind": "z3-unsat"}, "curve-search")
     return None
-

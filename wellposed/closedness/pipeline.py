@@ -207,6 +207,46 @@ def _stage_peeling(ctx: PartContext) -> ClosednessVerdict | None:
                              details=evidence)
 
 
+def _stage_free_lines(ctx: PartContext) -> ClosednessVerdict | None:
+    """Free lines (docs/closedness.md, §3.11): P = ℝ^{lines} × P_rest, so the part's verdict is P_rest's."""
+    from .freelines import find_free_lines
+
+    ev = find_free_lines(ctx.part, ctx.budget.count("free_line_subsets"))
+    if ev is None:
+        return None
+    rest = ev["rest"]
+    rows, cols, comps = rest["rows"], rest["cols"], rest["components"]
+    lines = (f"the {ev['orientation']} {ev['lines']} are written by the components {ev['components']} alone "
+             f"(they reach every entry of the union there and, restricted to these {ev['orientation']}, every "
+             f"matrix on it: {ev['full']['rule']})")
+    if not rows or not cols:
+        return ClosednessVerdict(Answer.CLOSED, "theorem:free-lines",
+                                 f"{lines}, and they are the whole union, so P = ℝ^union: closed", details=ev)
+    reduced = ctx.part.restrict(rows, cols, comps)
+    verdict = _decide(reduced, ctx.backend, ctx.budget, ctx.use_qe, None, ctx.search, time.perf_counter())
+    details = {**ev, "rest_method": verdict.method}
+    what = (f"{lines}, so P = ℝ^lines × P_rest with P_rest the other components on rows {rows} and columns "
+            f"{cols}")
+    if verdict.answer is Answer.CLOSED:
+        return ClosednessVerdict(Answer.CLOSED, "theorem:free-lines",
+                                 f"{what}; P_rest is closed ({verdict.method}: {verdict.reason}), so P is closed",
+                                 details=details)
+    if verdict.answer is Answer.NOT_CLOSED:
+        if verdict.certificate is None:  # decided by QE on P_rest: its transcript is the evidence
+            return ClosednessVerdict(Answer.NOT_CLOSED, verdict.method,
+                                     f"{what}; P_rest is not closed ({verdict.reason}), so neither is P",
+                                     details={**details, **verdict.details})
+        lifted = verdict.certificate.lift(ctx.part, rows, cols, comps)
+        found = _not_closed(lifted, ctx.budget, verdict.method,
+                            f"{what}; {verdict.reason} (on P_rest, zero on the free lines)")
+        if found is not None:
+            return found
+    ctx.notes.append(f"free lines: {what}, and P_rest is undecided ({verdict.reason})")
+    return ClosednessVerdict(Answer.UNDECIDED, "undecided",
+                             f"{what}, so P is closed iff P_rest is; P_rest: {verdict.reason}",
+                             details={**details, "notes": ctx.notes})
+
+
 def _stage_orbits(ctx: PartContext) -> ClosednessVerdict | None:
     if not ctx.search or not ctx.small():
         return None
@@ -322,6 +362,7 @@ STAGES: tuple[tuple[str, Callable[[PartContext], ClosednessVerdict | None]], ...
     ("private block-minor obstruction", _stage_block_minor),
     ("linear slice onto the union", _stage_linear_slice),
     ("scaled lines and linear slices", _stage_peeling),
+    ("free lines", _stage_free_lines),
     ("Borel orbits of nested supports", _stage_orbits),
     ("determinantal test", _stage_determinantal),
     ("curve search", _stage_curves),

@@ -32,6 +32,8 @@ METHODS: dict[str, str] = {
                        "linear slice, possibly peeling components, is onto (exact ranks): P = ℝ^union",
     "theorem:orbits": "nested row and column supports: P is a union of Borel orbits whose partial permutations "
                       "form a down-set (z3 membership of each)",
+    "theorem:free-lines": "rows (columns) written by some components alone, whatever A is: P = ℝ^lines × P_rest, "
+                          "and P_rest is closed",
     "theorem:determinantal": "z3 proved P equals the closed set cut out by the zero pattern and rank-bounded minors",
     "certificate:lu-obstruction": "limit of a two-component curve through a private 2×2 minor, not in P",
     "certificate:block-minor": "limit of a curve through s×s identity blocks of a class of s identical components, "
