@@ -337,3 +337,90 @@ def test_cli_chain_census_refuses_bad_dims(capsys: pytest.CaptureFixture[str]) -
 
     assert main(["chain-census", "--out", "x.jsonl", "--dims", "2,0,2"]) == 2
     assert "--dims" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- adjacent pair is everything
+def _f(*rows: str) -> np.ndarray:
+    return np.array([[c == "1" for c in r] for r in rows], bool)
+
+
+def test_pair_everything_closes_the_class_proved_by_hand() -> None:
+    from wellposed.network.chain_verify import check_pair_merge
+
+    # X₁ = [11, 10], X₂ = [111, 100], X₃ = [11, 11, 10] (product order): no earlier rule merges a pair, but
+    # {X₂X₃} is every 2×2 matrix (linear slice), and X₁ then absorbs it (full-factor merge)
+    masks = [_f("11", "11", "10"), _f("111", "100"), _f("11", "10")]
+    assert reduce_chain(masks).length == 3
+    v = linear_set_verdict(masks)
+    assert v.closed is True and v.method == "reduction:pair-everything", v.reason
+    merge = v.certificate["merge"]
+    assert merge["layers"] == [1, 2] and merge["method"] == "theorem:full-space" and check_pair_merge(merge)
+    bad = json.loads(json.dumps(merge))
+    bad["evidence"]["fixed_x"] = [[0] * len(row) for row in bad["evidence"]["fixed_x"]]
+    assert not check_pair_merge(bad)
+    assert not check_pair_merge({**merge, "method": "theorem:trust-me"})
+    assert not check_pair_merge({**merge, "masks": [["11"], ["1"]]})
+
+
+def test_pair_everything_by_peeling_is_rechecked_and_tampering_is_caught() -> None:
+    from wellposed.network.chain_verify import check_pair_merge
+
+    masks = [_f("011", "100"), _f("11", "11"), _f("11", "11", "10")]  # X₁ = [11, 11, 10], X₂ full, X₃ = [011, 100]
+    v = linear_set_verdict(masks)
+    assert v.closed is True and v.method == "reduction:pair-everything", v.reason
+    merge = v.certificate["merge"]
+    assert merge["method"] == "theorem:peeling" and check_pair_merge(merge)
+    bad = json.loads(json.dumps(merge))
+    bad["evidence"]["branches"] = bad["evidence"]["branches"][1:]
+    assert not check_pair_merge(bad)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(2, 3), st.integers(1, 3), st.integers(2, 3), st.data())
+def test_split_by_slice_writes_every_curve_exactly(p: int, q: int, s: int, data: st.DataObject) -> None:
+    from wellposed.network.pair_merge import everything_pair, split_by_slice
+
+    draw = lambda r, c: np.array(data.draw(st.lists(st.booleans(), min_size=r * c, max_size=r * c)),  # noqa: E731
+                                 bool).reshape(r, c)
+    earlier, later = draw(q, s), draw(p, q)
+    pm = everything_pair([earlier, later])
+    if pm is None or pm.method != "theorem:full-space":
+        return
+    prod = np.asarray(later, int) @ np.asarray(earlier, int) > 0
+    value = {(int(i), int(j)): {e: Fraction(data.draw(st.integers(-4, 4)), data.draw(st.integers(1, 3)))
+                                for e in data.draw(st.sets(st.integers(-2, 2), max_size=2))}
+             for i, j in zip(*np.nonzero(prod), strict=True)}
+    wl, we = split_by_slice(later, earlier, pm.evidence, value)
+    assert all(later[i, k] for i, k in wl) and all(earlier[k, j] for k, j in we)
+    got = {ij: {e: c for e, c in poly.items() if c} for ij, poly in _matmul(wl, we).items()}
+    want = {ij: {e: c for e, c in poly.items() if c} for ij, poly in value.items()}
+    assert {k: v for k, v in got.items() if v} == {k: v for k, v in want.items() if v}
+
+
+def test_pair_everything_lifts_a_not_closed_certificate_of_the_merged_chain() -> None:
+    from wellposed.network.certificates import _verify_factor_curve
+
+    # W2·W1 (network order) is every matrix on its boolean product by a linear slice; the merged two-factor chain
+    # is not closed and its curve is split exactly through the slice back to the three layers
+    masks = [_f("10", "11", "00"), _f("100", "111", "111"), _f("010", "001", "110")]
+    v = linear_set_verdict(masks, use_qe=False)
+    assert v.closed is False and v.method == "reduction:pair-everything", v.reason
+    cert = v.certificate
+    assert cert["merge"]["method"] == "theorem:full-space" and set(cert["factors"]) == {"1", "2", "3"}
+    factors = {int(k): {(e["row"], e["col"]): {int(x): Fraction(c) for x, c in e["terms"]} for e in es}
+               for k, es in cert["factors"].items()}
+    limit = [[Fraction(x) for x in row] for row in cert["limit"]]
+    _verify_factor_curve(masks, factors, limit)
+    # the limit is outside P: the chain membership query of the original chain is unsat
+    lim = {(i, j): x for i, row in enumerate(limit) for j, x in enumerate(row) if x}
+    assert z3_check(chain_membership_query(list(reversed(masks)), lim), 10**7).answer is Answer.FALSE
+
+
+@pytest.mark.parametrize("name", ["chains3-d2.jsonl", "chains3-2223.jsonl", "chains3-2322.jsonl",
+                                  "chains3-3223.jsonl"])
+def test_census_pair_merges_recheck(name: str) -> None:
+    from wellposed.network.chain_verify import check_pair_merge
+
+    merged = [r for r in _records(name) if r["method"] == "reduction:pair-everything"]
+    for r in merged:
+        assert check_pair_merge(r["certificate"]["merge"]), r["factors"]
