@@ -424,3 +424,54 @@ def test_census_pair_merges_recheck(name: str) -> None:
     merged = [r for r in _records(name) if r["method"] == "reduction:pair-everything"]
     for r in merged:
         assert check_pair_merge(r["certificate"]["merge"]), r["factors"]
+
+
+# ---------------------------------------------------------------- chain determinantal stage
+def test_chain_determinantal_closes_a_class_qe_leaves_open() -> None:
+    from wellposed.closedness.budget import z3_decide
+    from wellposed.formulas.chain_sentences import chain_determinantal_query
+    from wellposed.network.chain_verify import check_vanishing_minors
+    from wellposed.network.chains import chain_determinantal, vanishing_minors
+
+    # X₁ = [11, 10], X₂ = [11, 10], X₃ = [111, 100] (product order): every product has rows in span(u, e₁), so
+    # the minor on columns 1, 2 vanishes, and every matrix with that minor zero is a product (by hand and by z3)
+    masks = [_f("111", "100"), _f("11", "10"), _f("11", "10")]
+    assert vanishing_minors(masks) == [((0, 1), (1, 2))]
+    assert check_vanishing_minors(masks, [[[0, 1], [1, 2]]]) and not check_vanishing_minors(masks, [[[0, 1], [0, 1]]])
+    assert chain_determinantal(masks).closed is True
+    v = linear_set_verdict(masks)
+    assert v.closed is True and v.method == "theorem:chain-determinantal", v.reason
+    assert v.certificate["determinantal"]["minors"] == [[[0, 1], [1, 2]]]
+    # without the minor, D is every 2×3 matrix and z3 finds one outside P (the sentence is true)
+    q = chain_determinantal_query(list(reversed(masks)), [])
+    assert z3_decide(q, 30_000_000, 10**9).value == "true"
+
+
+def test_chain_determinantal_never_closes_a_not_closed_census_class() -> None:
+    from wellposed.network.chains import chain_determinantal
+
+    for name in ("chains3-d2.jsonl", "chains3-2223.jsonl", "chains3-2322.jsonl"):
+        for r in _records(name):
+            if r["closed"] is False:
+                assert chain_determinantal(_masks(r)).closed is not True, r["factors"]
+
+
+@pytest.mark.parametrize("name", ["chains3-2223.jsonl", "chains3-3223.jsonl"])
+def test_census_determinantal_minors_recheck_on_the_original_chain(name: str) -> None:
+    from wellposed.network.chain_verify import check_vanishing_minors
+
+    for r in _records(name):
+        if r["method"] == "theorem:chain-determinantal":
+            assert check_vanishing_minors(_masks(r), r["certificate"]["determinantal"]["minors"]), r["factors"]
+
+
+def test_pair_everything_agrees_with_chain_qe_where_qe_decides() -> None:
+    decided = 0
+    for name in ("chains3-2322.jsonl", "chains3-2223.jsonl"):
+        for r in _records(name):
+            if r["method"] == "reduction:pair-everything":
+                qe = chain_qe(_masks(r))
+                if qe.closed is not None:
+                    decided += 1
+                    assert qe.closed is r["closed"], r["factors"]
+    assert decided >= 10
