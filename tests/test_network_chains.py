@@ -261,8 +261,22 @@ def test_census_d2_file_is_complete_decided_and_agrees_with_qe() -> None:
         assert r["qe_check"] == {True: "closed", False: "not closed"}[r["closed"]], r
 
 
+@pytest.mark.parametrize("name", ["chains3-2322.jsonl", "chains3-2223.jsonl", "chains3-3223.jsonl",
+                                  "chains3-2323.jsonl"])
+def test_census_dims_file_is_a_fresh_enumeration(name: str) -> None:
+    lines = (CENSUS / name).read_text(encoding="utf-8").splitlines()
+    header = json.loads(lines[0])["header"]
+    dims = tuple(header["dims"])
+    recs = [json.loads(line) for line in lines[1:]]
+    classes = chain_classes(dims=dims)  # type: ignore[arg-type]
+    assert header["classes"] == len(recs) == len(classes)
+    assert [(tuple(r["dims"]), r["factors"], r["orbit"]) for r in recs] == [(c.dims, c.text(), c.orbit) for c in classes]
+    assert sum(r["orbit"] for r in recs) == 2 * (1 << (dims[0] * dims[1] + dims[1] * dims[2] + dims[2] * dims[3])) \
+        // (1 if dims != dims[::-1] else 2)
+
+
 @pytest.mark.parametrize("name", ["chains3-d2.jsonl", "chains3-2223.jsonl", "chains3-2322.jsonl",
-                                  "chains3-3223.jsonl"])
+                                  "chains3-3223.jsonl", "chains3-2323.jsonl"])
 def test_census_certificates_reverify(name: str) -> None:
     from wellposed.network.certificates import _verify_factor_curve
 
@@ -328,7 +342,8 @@ def test_docs_census_table_is_the_rendering_of_the_data_files() -> None:
     from wellposed.network.chain_census import chain_census_table
 
     page = (Path(__file__).resolve().parent.parent / "docs" / "chains.md").read_text(encoding="utf-8")
-    for name in ("chains3-d2.jsonl", "chains3-2322.jsonl", "chains3-2223.jsonl", "chains3-3223.jsonl"):
+    for name in ("chains3-d2.jsonl", "chains3-2322.jsonl", "chains3-2223.jsonl", "chains3-3223.jsonl",
+                 "chains3-2323.jsonl"):
         assert chain_census_table(_records(name)) in page, name
 
 
@@ -416,12 +431,13 @@ def test_pair_everything_lifts_a_not_closed_certificate_of_the_merged_chain() ->
     assert z3_check(chain_membership_query(list(reversed(masks)), lim), 10**7).answer is Answer.FALSE
 
 
-@pytest.mark.parametrize("name", ["chains3-d2.jsonl", "chains3-2223.jsonl", "chains3-2322.jsonl",
-                                  "chains3-3223.jsonl"])
+@pytest.mark.parametrize("name", ["chains3-2223.jsonl", "chains3-2322.jsonl", "chains3-3223.jsonl",
+                                  "chains3-2323.jsonl"])
 def test_census_pair_merges_recheck(name: str) -> None:
     from wellposed.network.chain_verify import check_pair_merge
 
     merged = [r for r in _records(name) if r["method"] == "reduction:pair-everything"]
+    assert merged
     for r in merged:
         assert check_pair_merge(r["certificate"]["merge"]), r["factors"]
 
@@ -456,13 +472,14 @@ def test_chain_determinantal_never_closes_a_not_closed_census_class() -> None:
                 assert chain_determinantal(_masks(r)).closed is not True, r["factors"]
 
 
-@pytest.mark.parametrize("name", ["chains3-2223.jsonl", "chains3-3223.jsonl"])
+@pytest.mark.parametrize("name", ["chains3-2223.jsonl", "chains3-3223.jsonl", "chains3-2323.jsonl"])
 def test_census_determinantal_minors_recheck_on_the_original_chain(name: str) -> None:
     from wellposed.network.chain_verify import check_vanishing_minors
 
-    for r in _records(name):
-        if r["method"] == "theorem:chain-determinantal":
-            assert check_vanishing_minors(_masks(r), r["certificate"]["determinantal"]["minors"]), r["factors"]
+    found = [r for r in _records(name) if r["method"] == "theorem:chain-determinantal"]
+    assert found
+    for r in found:
+        assert check_vanishing_minors(_masks(r), r["certificate"]["determinantal"]["minors"]), r["factors"]
 
 
 def test_pair_everything_agrees_with_chain_qe_where_qe_decides() -> None:
