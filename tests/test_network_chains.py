@@ -270,7 +270,8 @@ def test_census_dims_file_is_a_fresh_enumeration(name: str) -> None:
     recs = [json.loads(line) for line in lines[1:]]
     classes = chain_classes(dims=dims)  # type: ignore[arg-type]
     assert header["classes"] == len(recs) == len(classes)
-    assert [(tuple(r["dims"]), r["factors"], r["orbit"]) for r in recs] == [(c.dims, c.text(), c.orbit) for c in classes]
+    assert [(tuple(r["dims"]), r["factors"], r["orbit"]) for r in recs] == \
+        [(c.dims, c.text(), c.orbit) for c in classes]
     assert sum(r["orbit"] for r in recs) == 2 * (1 << (dims[0] * dims[1] + dims[1] * dims[2] + dims[2] * dims[3])) \
         // (1 if dims != dims[::-1] else 2)
 

@@ -419,6 +419,8 @@ def vanishing_minors(ms: Sequence[np.ndarray], max_side: int = 4) -> list[tuple[
 
     import sympy
 
+    if min(ms[-1].shape[0], ms[0].shape[1]) > max_side:
+        return []
     prod = None
     for ell, m in enumerate(ms, start=1):
         w = sympy.Matrix([[sympy.Symbol(f"w{ell}_{i}_{j}") if m[i, j] else sympy.Integer(0)
@@ -426,8 +428,6 @@ def vanishing_minors(ms: Sequence[np.ndarray], max_side: int = 4) -> list[tuple[
         prod = w if prod is None else w * prod
     assert prod is not None  # at least one mask
     rows, cols = prod.shape
-    if min(rows, cols) > max_side:
-        return []
     out = []
     for size in range(2, min(rows, cols) + 1):
         for r in itertools.combinations(range(rows), size):
@@ -452,13 +452,18 @@ def chain_determinantal(ms: Sequence[np.ndarray], *, effort: float = 1.0, max_mi
     (:func:`vanishing_minors`) vanish? ``P ⊆ D`` always; z3 (fresh process, counted ``determinantal_rlimit``
     and ``determinantal_allocations`` scaled by ``effort``) answering unsat to ``∃A ∈ D ∀X: W_L⋯W_1 ≠ A``
     (:func:`~wellposed.formulas.chain_sentences.chain_determinantal_query`) proves ``D ⊆ P``: then ``P = D`` is
-    closed. Any other answer, or more than ``max_minors`` minors, leaves it undecided (docs/chains.md §5)."""
+    closed. Any other answer, more than ``max_minors`` minors, or more than ``CHAIN_QE_MAX_VARIABLES`` allowed
+    entries (the variables of the inner block) leaves it undecided (docs/chains.md §5)."""
     from ..closedness.budget import Budget, z3_decide
     from ..formulas.chain_sentences import chain_determinantal_query
 
-    minors = tuple(vanishing_minors(ms))
     budget = Budget(effort)
     rlimit = budget.count("determinantal_rlimit")
+    entries = sum(int(m.sum()) for m in ms)
+    if entries > CHAIN_QE_MAX_VARIABLES:
+        return ChainDeterminantal(None, (), f"not asked ({entries} allowed entries, above {CHAIN_QE_MAX_VARIABLES})",
+                                  rlimit)
+    minors = tuple(vanishing_minors(ms))
     if len(minors) > max_minors:
         return ChainDeterminantal(None, minors, "not asked (too many minors)", rlimit)
     query = chain_determinantal_query(list(reversed(ms)), minors)

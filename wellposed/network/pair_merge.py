@@ -64,16 +64,20 @@ def everything_pair(masks: Sequence[np.ndarray], *, skip: int = 0) -> PairMerge 
     product, proved by a linear slice (preferred: it lifts curves) or by peeling; None when no pair is proved.
 
     Both searches are bounded by counts (``2^r`` side choices times two integer draws for the slice, at most
-    :data:`~wellposed.closedness.peeling.MAX_SLICES` rank tests for peeling).
+    :data:`~wellposed.closedness.peeling.MAX_SLICES` rank tests for peeling); pairs with more than
+    :data:`~wellposed.closedness.peeling.MAX_FREE_ENTRIES` allowed entries are not looked at (the slices are
+    dense matrices).
 
     >>> up = np.triu(np.ones((2, 2), bool))
     >>> everything_pair([up, up.T, np.ones((2, 2), bool)]).method
     'theorem:full-space'
     """
-    from ..closedness.peeling import peeling_onto
+    from ..closedness.peeling import MAX_FREE_ENTRIES, peeling_onto
     from ..closedness.theorems import linear_slice_onto
 
     for k in range(skip, len(masks) - 1):
+        if int(masks[k].sum()) + int(masks[k + 1].sum()) > MAX_FREE_ENTRIES:
+            continue
         p = pair_pattern(masks[k + 1], masks[k])
         if p.is_trivial() or not p.union_mask().any():
             continue
