@@ -261,8 +261,23 @@ def test_census_d2_file_is_complete_decided_and_agrees_with_qe() -> None:
         assert r["qe_check"] == {True: "closed", False: "not closed"}[r["closed"]], r
 
 
+@pytest.mark.parametrize("name", ["chains3-2322.jsonl", "chains3-2223.jsonl", "chains3-3223.jsonl",
+                                  "chains3-2323.jsonl"])
+def test_census_dims_file_is_a_fresh_enumeration(name: str) -> None:
+    lines = (CENSUS / name).read_text(encoding="utf-8").splitlines()
+    header = json.loads(lines[0])["header"]
+    dims = tuple(header["dims"])
+    recs = [json.loads(line) for line in lines[1:]]
+    classes = chain_classes(dims=dims)  # type: ignore[arg-type]
+    assert header["classes"] == len(recs) == len(classes)
+    assert [(tuple(r["dims"]), r["factors"], r["orbit"]) for r in recs] == \
+        [(c.dims, c.text(), c.orbit) for c in classes]
+    assert sum(r["orbit"] for r in recs) == 2 * (1 << (dims[0] * dims[1] + dims[1] * dims[2] + dims[2] * dims[3])) \
+        // (1 if dims != dims[::-1] else 2)
+
+
 @pytest.mark.parametrize("name", ["chains3-d2.jsonl", "chains3-2223.jsonl", "chains3-2322.jsonl",
-                                  "chains3-3223.jsonl"])
+                                  "chains3-3223.jsonl", "chains3-2323.jsonl"])
 def test_census_certificates_reverify(name: str) -> None:
     from wellposed.network.certificates import _verify_factor_curve
 
@@ -328,7 +343,8 @@ def test_docs_census_table_is_the_rendering_of_the_data_files() -> None:
     from wellposed.network.chain_census import chain_census_table
 
     page = (Path(__file__).resolve().parent.parent / "docs" / "chains.md").read_text(encoding="utf-8")
-    for name in ("chains3-d2.jsonl", "chains3-2322.jsonl", "chains3-2223.jsonl", "chains3-3223.jsonl"):
+    for name in ("chains3-d2.jsonl", "chains3-2322.jsonl", "chains3-2223.jsonl", "chains3-3223.jsonl",
+                 "chains3-2323.jsonl"):
         assert chain_census_table(_records(name)) in page, name
 
 
@@ -337,3 +353,143 @@ def test_cli_chain_census_refuses_bad_dims(capsys: pytest.CaptureFixture[str]) -
 
     assert main(["chain-census", "--out", "x.jsonl", "--dims", "2,0,2"]) == 2
     assert "--dims" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- adjacent pair is everything
+def _f(*rows: str) -> np.ndarray:
+    return np.array([[c == "1" for c in r] for r in rows], bool)
+
+
+def test_pair_everything_closes_the_class_proved_by_hand() -> None:
+    from wellposed.network.chain_verify import check_pair_merge
+
+    # X₁ = [11, 10], X₂ = [111, 100], X₃ = [11, 11, 10] (product order): no earlier rule merges a pair, but
+    # {X₂X₃} is every 2×2 matrix (linear slice), and X₁ then absorbs it (full-factor merge)
+    masks = [_f("11", "11", "10"), _f("111", "100"), _f("11", "10")]
+    assert reduce_chain(masks).length == 3
+    v = linear_set_verdict(masks)
+    assert v.closed is True and v.method == "reduction:pair-everything", v.reason
+    merge = v.certificate["merge"]
+    assert merge["layers"] == [1, 2] and merge["method"] == "theorem:full-space" and check_pair_merge(merge)
+    bad = json.loads(json.dumps(merge))
+    bad["evidence"]["fixed_x"] = [[0] * len(row) for row in bad["evidence"]["fixed_x"]]
+    assert not check_pair_merge(bad)
+    assert not check_pair_merge({**merge, "method": "theorem:trust-me"})
+    assert not check_pair_merge({**merge, "masks": [["11"], ["1"]]})
+
+
+def test_pair_everything_by_peeling_is_rechecked_and_tampering_is_caught() -> None:
+    from wellposed.network.chain_verify import check_pair_merge
+
+    masks = [_f("011", "100"), _f("11", "11"), _f("11", "11", "10")]  # X₁ = [11, 11, 10], X₂ full, X₃ = [011, 100]
+    v = linear_set_verdict(masks)
+    assert v.closed is True and v.method == "reduction:pair-everything", v.reason
+    merge = v.certificate["merge"]
+    assert merge["method"] == "theorem:peeling" and check_pair_merge(merge)
+    bad = json.loads(json.dumps(merge))
+    bad["evidence"]["branches"] = bad["evidence"]["branches"][1:]
+    assert not check_pair_merge(bad)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(2, 3), st.integers(1, 3), st.integers(2, 3), st.data())
+def test_split_by_slice_writes_every_curve_exactly(p: int, q: int, s: int, data: st.DataObject) -> None:
+    from wellposed.network.pair_merge import everything_pair, split_by_slice
+
+    draw = lambda r, c: np.array(data.draw(st.lists(st.booleans(), min_size=r * c, max_size=r * c)),  # noqa: E731
+                                 bool).reshape(r, c)
+    earlier, later = draw(q, s), draw(p, q)
+    pm = everything_pair([earlier, later])
+    if pm is None or pm.method != "theorem:full-space":
+        return
+    prod = np.asarray(later, int) @ np.asarray(earlier, int) > 0
+    value = {(int(i), int(j)): {e: Fraction(data.draw(st.integers(-4, 4)), data.draw(st.integers(1, 3)))
+                                for e in data.draw(st.sets(st.integers(-2, 2), max_size=2))}
+             for i, j in zip(*np.nonzero(prod), strict=True)}
+    wl, we = split_by_slice(later, earlier, pm.evidence, value)
+    assert all(later[i, k] for i, k in wl) and all(earlier[k, j] for k, j in we)
+    got = {ij: {e: c for e, c in poly.items() if c} for ij, poly in _matmul(wl, we).items()}
+    want = {ij: {e: c for e, c in poly.items() if c} for ij, poly in value.items()}
+    assert {k: v for k, v in got.items() if v} == {k: v for k, v in want.items() if v}
+
+
+def test_pair_everything_lifts_a_not_closed_certificate_of_the_merged_chain() -> None:
+    from wellposed.network.certificates import _verify_factor_curve
+
+    # W2·W1 (network order) is every matrix on its boolean product by a linear slice; the merged two-factor chain
+    # is not closed and its curve is split exactly through the slice back to the three layers
+    masks = [_f("10", "11", "00"), _f("100", "111", "111"), _f("010", "001", "110")]
+    v = linear_set_verdict(masks, use_qe=False)
+    assert v.closed is False and v.method == "reduction:pair-everything", v.reason
+    cert = v.certificate
+    assert cert["merge"]["method"] == "theorem:full-space" and set(cert["factors"]) == {"1", "2", "3"}
+    factors = {int(k): {(e["row"], e["col"]): {int(x): Fraction(c) for x, c in e["terms"]} for e in es}
+               for k, es in cert["factors"].items()}
+    limit = [[Fraction(x) for x in row] for row in cert["limit"]]
+    _verify_factor_curve(masks, factors, limit)
+    # the limit is outside P: the chain membership query of the original chain is unsat
+    lim = {(i, j): x for i, row in enumerate(limit) for j, x in enumerate(row) if x}
+    assert z3_check(chain_membership_query(list(reversed(masks)), lim), 10**7).answer is Answer.FALSE
+
+
+@pytest.mark.parametrize("name", ["chains3-2223.jsonl", "chains3-2322.jsonl", "chains3-3223.jsonl",
+                                  "chains3-2323.jsonl"])
+def test_census_pair_merges_recheck(name: str) -> None:
+    from wellposed.network.chain_verify import check_pair_merge
+
+    merged = [r for r in _records(name) if r["method"] == "reduction:pair-everything"]
+    assert merged
+    for r in merged:
+        assert check_pair_merge(r["certificate"]["merge"]), r["factors"]
+
+
+# ---------------------------------------------------------------- chain determinantal stage
+def test_chain_determinantal_closes_a_class_qe_leaves_open() -> None:
+    from wellposed.closedness.budget import z3_decide
+    from wellposed.formulas.chain_sentences import chain_determinantal_query
+    from wellposed.network.chain_verify import check_vanishing_minors
+    from wellposed.network.chains import chain_determinantal, vanishing_minors
+
+    # X₁ = [11, 10], X₂ = [11, 10], X₃ = [111, 100] (product order): every product has rows in span(u, e₁), so
+    # the minor on columns 1, 2 vanishes, and every matrix with that minor zero is a product (by hand and by z3)
+    masks = [_f("111", "100"), _f("11", "10"), _f("11", "10")]
+    assert vanishing_minors(masks) == [((0, 1), (1, 2))]
+    assert check_vanishing_minors(masks, [[[0, 1], [1, 2]]]) and not check_vanishing_minors(masks, [[[0, 1], [0, 1]]])
+    assert chain_determinantal(masks).closed is True
+    v = linear_set_verdict(masks)
+    assert v.closed is True and v.method == "theorem:chain-determinantal", v.reason
+    assert v.certificate["determinantal"]["minors"] == [[[0, 1], [1, 2]]]
+    # without the minor, D is every 2×3 matrix and z3 finds one outside P (the sentence is true)
+    q = chain_determinantal_query(list(reversed(masks)), [])
+    assert z3_decide(q, 30_000_000, 10**9).value == "true"
+
+
+def test_chain_determinantal_never_closes_a_not_closed_census_class() -> None:
+    from wellposed.network.chains import chain_determinantal
+
+    for name in ("chains3-d2.jsonl", "chains3-2223.jsonl", "chains3-2322.jsonl"):
+        for r in _records(name):
+            if r["closed"] is False:
+                assert chain_determinantal(_masks(r)).closed is not True, r["factors"]
+
+
+@pytest.mark.parametrize("name", ["chains3-2223.jsonl", "chains3-3223.jsonl", "chains3-2323.jsonl"])
+def test_census_determinantal_minors_recheck_on_the_original_chain(name: str) -> None:
+    from wellposed.network.chain_verify import check_vanishing_minors
+
+    found = [r for r in _records(name) if r["method"] == "theorem:chain-determinantal"]
+    assert found
+    for r in found:
+        assert check_vanishing_minors(_masks(r), r["certificate"]["determinantal"]["minors"]), r["factors"]
+
+
+def test_pair_everything_agrees_with_chain_qe_where_qe_decides() -> None:
+    decided = 0
+    for name in ("chains3-2322.jsonl", "chains3-2223.jsonl"):
+        for r in _records(name):
+            if r["method"] == "reduction:pair-everything":
+                qe = chain_qe(_masks(r))
+                if qe.closed is not None:
+                    decided += 1
+                    assert qe.closed is r["closed"], r["factors"]
+    assert decided >= 10

@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"{s['total']} classes: {s['closed']} closed, {s['not_closed']} not closed, {len(s['undecided'])} "
           f"undecided in {time.perf_counter() - t0:.1f} s")
     for (method, answer), count in s["by_method"]:
-        print(f"  {method:26s} {answer:11s} {count}")
+        print(f"  {method:28s} {answer:11s} {count}")
     if args.cross_check:
         print(f"cross-checked by chain QE: {s['cross_checked']} classes, {len(s['disagreements'])} disagreement(s)")
     return 0

@@ -113,6 +113,13 @@ def format_report(rec: dict[str, Any]) -> str:
     elif cert and cert.get("qe"):
         out.append(f"  evidence: {cert['qe']['backend']} on {cert['qe']['on']}: "
                    + ", ".join(f"{name} {answer}" for name, answer in cert["qe"]["answers"][-3:]))
+    elif cert and cert.get("determinantal"):
+        det = cert["determinantal"]
+        out.append(f"  evidence: vanishing minors (rows, cols) {det['minors']}; z3 answered {det['z3']} to "
+                   f"∃A ∈ D ∀W: product ≠ A (rlimit {det['rlimit']})")
+    if cert and cert.get("merge"):
+        merge = cert["merge"]
+        out.append(f"  merge evidence: layers {merge['layers']} by {merge['method']} (re-checked exactly)")
     relu = rec["relu"]
     out.append(f"ReLU network training: {relu['status'].upper()}")
     for line in relu["proven"]:

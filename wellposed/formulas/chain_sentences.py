@@ -9,7 +9,9 @@ printed by the same printers (:func:`~wellposed.formulas.printers.render`): z3 (
   closed iff every sentence is false;
 * :func:`chain_membership_sentence` — ``∃X: X₁⋯X_L = A₀`` (printed for the QE tools);
 * :func:`chain_membership_query` — the same question as an ordered query of
-  :mod:`wellposed.formulas.queries`, answered in process by z3 under a counted ``rlimit``.
+  :mod:`wellposed.formulas.queries`, answered in process by z3 under a counted ``rlimit``;
+* :func:`chain_determinantal_query` — ``∃A ∈ D ∀X: X₁⋯X_L ≠ A`` for the set ``D`` cut out by given minors
+  (unsatisfiable iff ``D ⊆ P``), decided by z3 in a fresh process.
 
 The encodings (proved in ``docs/chains.md``): entries of ``A`` outside the boolean product of the masks
 are 0; one sentence per nonzero pattern ``Z`` of ``A`` (the empty one is skipped: ``0 ∈ P``), with the
@@ -41,6 +43,7 @@ __all__ = [
     "chain_closedness_sentences",
     "chain_membership_sentence",
     "chain_membership_query",
+    "chain_determinantal_query",
     "emit_chain",
 ]
 
@@ -306,6 +309,53 @@ def chain_membership_query(factors: Any, limit: Mapping[tuple[int, int], Any]) -
                    Num(values.get(key, Fraction(0))))
                 for key, ps in paths.items())
     return Query("chain-membership", variables, eqs, keys=keys)
+
+
+def chain_determinantal_query(factors: Any, minors: Sequence[tuple[tuple[int, ...], tuple[int, ...]]]) -> Query:
+    """``∃A ∈ D ∀X₁,…,X_L: X₁⋯X_L ≠ A`` (unsatisfiable iff ``D ⊆ P``), a quantified query.
+
+    ``A`` has one variable per entry of the boolean product; ``D`` is the set of such matrices whose listed
+    square minors ``(rows, cols)`` vanish. The witness is normalized by the outer diagonal scalings
+    ``A ↦ D A D'`` (they map ``P`` and ``D`` onto themselves): its row 0 and column 0 hold only 0s and 1s.
+
+    Examples
+    --------
+    >>> q = chain_determinantal_query([np.ones((2, 1)), np.ones((1, 2))], [((0, 1), (0, 1))])
+    >>> q.name, q.logic, type(dict(q.prelude)["sentence"]).__name__
+    ('chain-determinantal', None, 'Exists')
+    """
+    from . import queries as qy
+
+    fs = check_factors(factors)
+    paths = chain_paths(fs)
+    zero = qy.Ref("zero")
+    a = {(i, j): qy.Var(f"a_{i}_{j}") for i, j in paths}
+    xs = [{(int(i), int(k)): qy.Var(f"x{ell + 1}_{i}_{k}") for i, k in zip(*np.nonzero(f), strict=True)}
+          for ell, f in enumerate(fs)]
+    factor_vars = tuple(v for x in xs for v in x.values())
+    prelude: list[tuple[str, Any]] = [("zero", qy.Int(0))]
+    prelude += [(v.name, v) for v in (*a.values(), *factor_vars)]
+    def monomial(p: tuple[int, ...]) -> Any:
+        return qy.Mul(tuple(xs[ell][(p[ell], p[ell + 1])] for ell in range(len(fs))))
+
+    prelude += [(f"eq_{i}_{j}", qy.Eq(qy.Add(tuple(monomial(p) for p in paths[i, j])), var))
+                for (i, j), var in a.items()]
+    prelude.append(("inner", qy.ForAll(factor_vars, qy.Not(qy.And(tuple(qy.Ref(f"eq_{i}_{j}") for i, j in a))))))
+
+    def det(rows: tuple[int, ...], cols: tuple[int, ...]) -> Any:  # Laplace expansion along the first row
+        if len(rows) == 1:
+            return a.get((rows[0], cols[0]), zero)
+        return qy.Add(tuple(qy.Mul((qy.Int((-1) ** c), a.get((rows[0], cols[c]), zero),
+                                    det(rows[1:], cols[:c] + cols[c + 1:]))) for c in range(len(cols))))
+
+    conditions: list[Any] = [qy.Eq(det(tuple(r), tuple(c)), qy.Int(0)) for r, c in minors]
+    conditions += [qy.Or((qy.Eq(var, qy.Int(0)), qy.Eq(var, qy.Int(1)))) for (i, j), var in a.items()
+                   if i == 0 or j == 0]
+    prelude += [(f"condition_{t}", c) for t, c in enumerate(conditions)]
+    prelude.append(("sentence", qy.Exists(tuple(a.values()), qy.And((*(qy.Ref(f"condition_{t}")
+                                                                      for t in range(len(conditions))),
+                                                                    qy.Ref("inner"))))))
+    return Query("chain-determinantal", (), (qy.Ref("sentence"),), logic=None, prelude=tuple(prelude))
 
 
 def emit_chain(factors: Any, fmt: str, **options: bool) -> str:

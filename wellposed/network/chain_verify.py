@@ -17,7 +17,8 @@ import numpy as np
 
 from ..errors import CertificateError
 
-__all__ = ["verify_chain_certificate", "chain_nonmembership_smtlib"]
+__all__ = ["verify_chain_certificate", "chain_nonmembership_smtlib", "check_pair_merge",
+           "check_vanishing_minors"]
 
 
 def _curve_matrices(masks: Sequence[np.ndarray], cert: dict[str, Any]) -> list[Any]:
@@ -124,3 +125,88 @@ def verify_chain_certificate(masks: Sequence[np.ndarray], cert: dict[str, Any], 
         raise CertificateError(f"z3 does not prove A* ∉ P on the verifier's own encoding (answer "
                                f"{check.answer.value}).")
     return {"curve": "ok (sympy expansion, limit as ε → 0+)", "proof": "z3 unsat on the verifier's own encoding"}
+
+
+def _slice_reaches_union(later: np.ndarray, earlier: np.ndarray, evidence: dict[str, Any]) -> bool:
+    """Does the linear slice of the evidence (one side of each component fixed to its integers) map onto every
+    matrix supported on ``bool(later · earlier)``? Built here from the masks alone, exact rank in python-flint."""
+    import flint
+
+    rows, inner = later.shape
+    cols = earlier.shape[1]
+    sides = evidence["sides"]
+    fx = [[int(v) for v in row] for row in evidence["fixed_x"]]  # later[i, k] fixed to fx[i][k]
+    fy = [[int(v) for v in row] for row in evidence["fixed_y"]]  # earlier[k, j] fixed to fy[j][k]
+    if len(sides) != inner or len(fx) != rows or len(fy) != cols or any(s not in ("vary X", "vary Y") for s in sides):
+        return False
+    cells = [(i, j) for i in range(rows) for j in range(cols)
+             if any(later[i, k] and earlier[k, j] for k in range(inner))]
+    columns = []
+    for k in range(inner):
+        if sides[k] == "vary Y":  # later[:, k] fixed, earlier[k, j] free
+            columns += [[fx[i][k] if later[i, k] and jj == j else 0 for i, jj in cells]
+                        for j in range(cols) if earlier[k, j]]
+        else:  # earlier[k, :] fixed, later[i, k] free
+            columns += [[fy[j][k] if earlier[k, j] and ii == i else 0 for ii, j in cells]
+                        for i in range(rows) if later[i, k]]
+    if not cells or len(columns) < len(cells):
+        return False
+    mat = flint.fmpz_mat([[columns[c][t] for c in range(len(columns))] for t in range(len(cells))])
+    return bool(mat.rank() == len(cells))
+
+
+def check_pair_merge(merge: dict[str, Any]) -> bool:
+    """Re-check the evidence that an adjacent pair multiplies to every matrix on its boolean product.
+
+    ``merge`` holds the pair's ``masks`` (earlier, later; rows of 0/1 text), the ``method`` and its
+    ``evidence``: ``theorem:full-space`` is re-checked by this module's own exact rank of the linear slice,
+    ``theorem:peeling`` by :func:`wellposed.closedness.peeling.check_peeling`. Malformed records give False.
+    """
+    from ..closedness.peeling import check_peeling
+    from ..support import SupportPattern
+
+    try:
+        earlier, later = (np.array([[c == "1" for c in row] for row in m], bool) for m in merge["masks"])
+        if earlier.ndim != 2 or later.ndim != 2 or later.shape[1] != earlier.shape[0]:
+            return False
+        if merge["method"] == "theorem:full-space":
+            return _slice_reaches_union(later, earlier, merge["evidence"])
+        if merge["method"] == "theorem:peeling":
+            return check_peeling(SupportPattern(later, earlier.T), merge["evidence"])
+    except (KeyError, TypeError, ValueError, IndexError):
+        return False
+    return False
+
+
+def check_vanishing_minors(masks: Sequence[np.ndarray], minors: Sequence[Sequence[Sequence[int]]]) -> bool:
+    """Re-check that every listed minor ``(rows, cols)`` of ``W_L ⋯ W_1`` (masks first layer first) vanishes
+    identically: the entries are built here as sums over index paths of monomials in fresh symbols, and each
+    determinant is expanded by permutations (Leibniz), independently of the stage that found the minors."""
+    import itertools
+
+    import sympy
+
+    symbols = [{(int(o), int(i)): sympy.Symbol(f"v{ell}_{o}_{i}") for o, i in zip(*np.nonzero(m), strict=True)}
+               for ell, m in enumerate(masks)]
+    paths: list[list[int]] = [[i] for i in range(masks[0].shape[1])]
+    for mask in masks:
+        paths = [p + [o] for p in paths for o in range(mask.shape[0]) if mask[o, p[-1]]]
+    entry: dict[tuple[int, int], Any] = {}
+    for p in paths:
+        mono = sympy.Mul(*[symbols[ell][(p[ell + 1], p[ell])] for ell in range(len(masks))])
+        entry[(p[-1], p[0])] = entry.get((p[-1], p[0]), sympy.Integer(0)) + mono
+    try:
+        for rows, cols in minors:
+            rows, cols = [int(r) for r in rows], [int(c) for c in cols]
+            if len(rows) != len(cols) or len(rows) < 1:
+                return False
+            total = sympy.Integer(0)
+            for perm in itertools.permutations(range(len(cols))):
+                sign = (-1) ** sum(1 for a, b in itertools.combinations(perm, 2) if a > b)
+                total += sign * sympy.Mul(*[entry.get((rows[t], cols[perm[t]]), sympy.Integer(0))
+                                            for t in range(len(rows))])
+            if sympy.expand(total) != 0:
+                return False
+    except (TypeError, ValueError, IndexError):
+        return False
+    return True

@@ -11,7 +11,9 @@ Masks are given first layer first (network order, ``P = {W_L ⋯ W_1}``), like t
   set lies inside ``P``; a not-closed certificate of that pattern gives an explicit curve of the three
   factors, kept when its limit is proved outside ``P`` by z3 (chain membership unsat);
 * :func:`chain_qe` — the chain closedness sentences of :mod:`wellposed.formulas.chain_sentences`, decided by
-  z3 under counted budgets (the last stage).
+  z3 under counted budgets;
+* :func:`chain_determinantal` — ``P`` equals the set ``D`` cut out by the minors of the product that vanish
+  identically (z3 proves ``D ⊆ P``), a closed algebraic set (the last stage).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from .certificates import _fmt, _Sparse, _split_merged, _verify_factor_curve
 from .reduction import ChainReduction
 
 __all__ = ["Block", "direct_sum_blocks", "full_end_factor", "restriction_certificate", "chain_qe",
-           "CHAIN_QE_MAX_VARIABLES"]
+           "vanishing_minors", "chain_determinantal", "CHAIN_QE_MAX_VARIABLES"]
 
 #: The prime of the exact rank computation of :func:`full_end_factor` (products stay below 2⁶³).
 _PRIME = 2_147_483_647
@@ -402,3 +404,68 @@ def chain_qe(ms: Sequence[np.ndarray], *, effort: float = 1.0, timeout: float | 
                        f"{unknown} sentence(s) ran out of the counted z3 budget")
     return ChainQE(True, tuple(answers), budget.count("qe_rlimit"),
                    f"z3 (nlqsat) proves all {len(sentences)} sentences false")
+
+
+# ------------------------------------------------------------------------------------------ determinantal
+def vanishing_minors(ms: Sequence[np.ndarray], max_side: int = 4) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """The square minors ``(rows, cols)`` (size ≥ 2) of ``W_L ⋯ W_1`` that vanish identically as polynomials in
+    the allowed entries (sympy expansion of the symbolic product), i.e. on every product; rows and columns are
+    those of the product. Products with more than ``max_side`` rows and columns are not looked at (empty list).
+
+    >>> vanishing_minors([np.ones((1, 2), bool), np.ones((2, 1), bool)])
+    [((0, 1), (0, 1))]
+    """
+    import itertools
+
+    import sympy
+
+    if min(ms[-1].shape[0], ms[0].shape[1]) > max_side:
+        return []
+    prod = None
+    for ell, m in enumerate(ms, start=1):
+        w = sympy.Matrix([[sympy.Symbol(f"w{ell}_{i}_{j}") if m[i, j] else sympy.Integer(0)
+                           for j in range(m.shape[1])] for i in range(m.shape[0])])
+        prod = w if prod is None else w * prod
+    assert prod is not None  # at least one mask
+    rows, cols = prod.shape
+    out = []
+    for size in range(2, min(rows, cols) + 1):
+        for r in itertools.combinations(range(rows), size):
+            for c in itertools.combinations(range(cols), size):
+                if sympy.expand(prod.extract(list(r), list(c)).det(method="berkowitz")) == 0:
+                    out.append((r, c))
+    return out
+
+
+@dataclass(frozen=True)
+class ChainDeterminantal:
+    """The determinantal stage's answer: ``closed`` True (``P = D``) or None, the minors and z3's answer."""
+
+    closed: bool | None
+    minors: tuple[tuple[tuple[int, ...], tuple[int, ...]], ...]
+    answer: str
+    rlimit: int
+
+
+def chain_determinantal(ms: Sequence[np.ndarray], *, effort: float = 1.0, max_minors: int = 64) -> ChainDeterminantal:
+    """Is ``P`` the closed set ``D`` of matrices on the boolean product whose identically vanishing minors
+    (:func:`vanishing_minors`) vanish? ``P ⊆ D`` always; z3 (fresh process, counted ``determinantal_rlimit``
+    and ``determinantal_allocations`` scaled by ``effort``) answering unsat to ``∃A ∈ D ∀X: W_L⋯W_1 ≠ A``
+    (:func:`~wellposed.formulas.chain_sentences.chain_determinantal_query`) proves ``D ⊆ P``: then ``P = D`` is
+    closed. Any other answer, more than ``max_minors`` minors, or more than ``CHAIN_QE_MAX_VARIABLES`` allowed
+    entries (the variables of the inner block) leaves it undecided (docs/chains.md §5)."""
+    from ..closedness.budget import Budget, z3_decide
+    from ..formulas.chain_sentences import chain_determinantal_query
+
+    budget = Budget(effort)
+    rlimit = budget.count("determinantal_rlimit")
+    entries = sum(int(m.sum()) for m in ms)
+    if entries > CHAIN_QE_MAX_VARIABLES:
+        return ChainDeterminantal(None, (), f"not asked ({entries} allowed entries, above {CHAIN_QE_MAX_VARIABLES})",
+                                  rlimit)
+    minors = tuple(vanishing_minors(ms))
+    if len(minors) > max_minors:
+        return ChainDeterminantal(None, minors, "not asked (too many minors)", rlimit)
+    query = chain_determinantal_query(list(reversed(ms)), minors)
+    answer = z3_decide(query, rlimit, budget.count("determinantal_allocations"))
+    return ChainDeterminantal(True if answer.value == "false" else None, minors, answer.value, rlimit)

@@ -4,18 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 from ..backends.registry import DEFAULT_BACKEND
 from ..classify import Classification
+from ..errors import CertificateError
 from ..kronecker import KSPattern
 from ..support import SupportPattern
 from .certificates import _lift_certificate
-from .chains import chain_qe, direct_sum_blocks, embed_certificate, full_end_factor, restriction_certificate
+from .chains import (
+    chain_determinantal,
+    chain_qe,
+    direct_sum_blocks,
+    embed_certificate,
+    full_end_factor,
+    restriction_certificate,
+)
 from .kronecker_chains import KS_REFERENCE, ks_chain
 from .masks import validate_masks
+from .pair_merge import everything_pair, split_by_slice
 from .pairs import DEFAULT_ENGINE_LIMIT, _check_budget, _decide_pair, pair_pattern
 from .reduction import _span, reduce_chain
 
@@ -29,10 +39,15 @@ LINEAR_SET_METHODS: dict[str, str] = {
     "theorem:ks-chainable": "chainable Kronecker-sparse chain: closed (" + KS_REFERENCE + ")",
     "theorem:full-end-factor": "an end layer is a full rectangle and the other layers reach full rank: P is a "
                                "linear space",
+    "reduction:pair-everything": "an adjacent pair's products are every matrix on its boolean product (the "
+                                 "two-factor engine's whole-space proof, re-checked): merged into one free factor, "
+                                 "and the shorter chain (same P) decided",
     "reduction:direct-sum": "the layered graph splits into blocks: P is their direct sum, closed iff every block is",
     "certificate:restriction": "three factors: a factor fixed to a constant leaves a two-factor set inside P whose "
                                "certificate curve has a limit proved outside P (z3), re-verified independently",
     "qe:z3-chain": "the chain closedness sentences decided by z3 (nlqsat) under counted budgets",
+    "theorem:chain-determinantal": "P equals the set cut out by the minors of the product that vanish identically "
+                                   "(z3 proves every such matrix a product, counted budget): closed",
     "undecided": "no rule applies: open",
 }
 
@@ -190,6 +205,11 @@ def _many_factors(ms: list[np.ndarray], red: Any, *, closedness: bool, effort: f
     full = full_end_factor(list(red.masks))
     if full is not None:
         return LinearSetVerdict(True, "theorem:full-end-factor", f"{full}, hence closed", red.groups, red.steps)
+    if closedness:
+        merged = _pair_everything(ms, red, notes, {"closedness": closedness, "backend": backend, "effort": effort,
+                                                   "timeout": timeout, "use_qe": use_qe})
+        if merged is not None:
+            return merged
     if red.length == 3 and closedness:
         cert = restriction_certificate(ms, red, effort=effort, backend=backend)
         if cert is not None:
@@ -210,8 +230,95 @@ def _many_factors(ms: list[np.ndarray], red: Any, *, closedness: bool, effort: f
             return LinearSetVerdict(False, "qe:z3-chain", f"{qe.note}: some matrix of the closure is not in P",
                                     red.groups, red.steps, certificate=evidence)
         notes.append(f"quantifier elimination: {qe.note}")
+    if closedness:
+        det = chain_determinantal(list(red.masks), effort=effort)
+        if det.closed is True:
+            from .chain_verify import check_vanishing_minors
+
+            if not check_vanishing_minors(list(red.masks), det.minors):
+                raise CertificateError("the minors of the determinantal stage do not re-check")
+            return LinearSetVerdict(True, "theorem:chain-determinantal",
+                                    f"the {len(det.minors)} minor(s) of the product that vanish identically cut out "
+                                    "a closed set D containing P, and z3 proves every matrix of D (scaled) a product "
+                                    "(∃A ∈ D ∀X: product ≠ A is unsat): P = D is closed", red.groups, red.steps,
+                                    certificate={"determinantal": {
+                                        "minors": [[list(r), list(c)] for r, c in det.minors],
+                                        "z3": det.answer, "rlimit": det.rlimit,
+                                        "on": "the reduced chain (same set P)"}})
+        notes.append(f"determinantal test: {len(det.minors)} vanishing minor(s), z3 answered {det.answer}")
     tried = ("; tried: " + "; ".join(notes)) if notes else ""
     return LinearSetVerdict(None, "undecided",
                             f"{red.length} factors remain after the exact merges and they do not form a chainable "
                             f"Kronecker-sparse chain{tried}", red.groups, red.steps)
 
+
+
+def _pair_everything(ms: list[np.ndarray], red: Any, notes: list[str], opts: dict[str, Any]
+                     ) -> LinearSetVerdict | None:
+    """The adjacent-pair merge (docs/chains.md §2): a pair of the reduced chain whose products are every matrix
+    on its boolean product is merged into one free factor and the shorter chain (same P) is decided."""
+    from .chain_verify import check_pair_merge
+
+    skip = 0
+    while (pm := everything_pair(list(red.masks), skip=skip)) is not None:
+        skip = pm.k + 1
+        layers = red.groups[pm.k] + red.groups[pm.k + 1]
+        merge = pm.to_json(layers, red.masks[pm.k], red.masks[pm.k + 1])
+        if not check_pair_merge(merge):  # the evidence is re-checked on the original masks before use
+            raise CertificateError(f"the whole-space evidence of layers {_span(layers)} does not re-check")
+        sub = linear_set_verdict(pm.merged(red.masks), **opts)
+        where = (f"layers {_span(layers)} multiply to every matrix on their boolean product ({pm.method}, "
+                 "re-checked exactly): merged into one free factor, P is unchanged")
+        steps = (*red.steps, where + f"; the merged chain: [{sub.method}] {sub.reason}")
+        if sub.closed is True:
+            return LinearSetVerdict(True, "reduction:pair-everything", f"{where}; the merged chain is closed "
+                                    f"({sub.method}): {sub.reason}", red.groups, steps,
+                                    certificate={"merge": merge, "merged_chain": {"method": sub.method}})
+        if sub.closed is False and sub.certificate is not None:
+            cert = _lift_through_merge(ms, red, pm, sub.certificate)
+            if cert is not None:
+                return LinearSetVerdict(False, "reduction:pair-everything", f"{where}; the merged chain is not "
+                                        f"closed ({sub.method}): {sub.reason}", red.groups, steps,
+                                        certificate={**cert, "merge": merge})
+            notes.append(f"layers {_span(layers)} merge ({pm.method}) into a chain that is not closed "
+                         f"({sub.method}), but its curve does not lift through that proof")
+        else:
+            notes.append(f"layers {_span(layers)} merge ({pm.method}) into a chain that stays open")
+    return None
+
+
+def _lift_through_merge(ms: list[np.ndarray], red: Any, pm: Any, cert: dict[str, Any]) -> dict[str, Any] | None:
+    """A not-closed certificate of the merged chain written on the original layers and re-verified, or None
+    when its curve cannot be split (peeling evidence). A certificate without a curve (QE answers on the
+    merged chain, same P) is kept as it is."""
+    from .certificates import _fmt, _split_merged, _verify_factor_curve
+    from .chain_verify import verify_chain_certificate
+
+    if "factors" not in cert:
+        return {"merged_chain": cert}
+    if pm.method != "theorem:full-space":
+        return None
+    sub = {int(s): {(int(e["row"]), int(e["col"])): {int(x): Fraction(c) for x, c in e["terms"]} for e in es}
+           for s, es in cert["factors"].items()}
+    factors: dict[int, Any] = {}
+    for s in range(1, red.length):
+        curve = sub.get(s, {})
+        t = s - 1
+        if t == pm.k:
+            later, earlier = split_by_slice(red.masks[t + 1], red.masks[t], pm.evidence, curve)
+            factors.update(_split_merged(red.nodes[t], earlier))
+            factors.update(_split_merged(red.nodes[t + 1], later))
+        else:
+            factors.update(_split_merged(red.nodes[t if t < pm.k else t + 1], curve))
+    limit = [[Fraction(v) for v in row] for row in cert["limit"]]
+    _verify_factor_curve(ms, factors, limit)
+    out: dict[str, Any] = {key: cert[key] for key in ("limit", "limit_entries", "proof", "pair_certificate")
+                           if key in cert}
+    out["factors"] = {str(ell): [{"row": i, "col": j, "terms": [[e, _fmt(c)] for e, c in sorted(p.items())]}
+                                 for (i, j), p in sorted(factors.get(ell, {}).items())]
+                      for ell in range(1, len(ms) + 1)}
+    out["verified"] = {**cert.get("verified", {}), "curve": "ok (exact product of the L factor curves, split "
+                       "through the linear slice)"}
+    if out.get("proof", {}).get("kind") == "chain-membership-unsat":
+        out["verified"].update(verify_chain_certificate(ms, out))
+    return out
