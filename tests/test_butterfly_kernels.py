@@ -416,6 +416,26 @@ def test_error_read_in_the_passes_is_the_error_of_the_factors(complex_):
 
 
 @pytest.mark.requires_numba
+def test_compiled_eigenpair_on_subnormal_gram_entries():
+    """An A around 1e-160 has Gram entries around 1e-320 (subnormal), where 1/max overflows: the scaled norm of
+    the closed-form 2×2 eigenpair divides instead (it returned nan, and factorize raised 'A overflows' before the
+    rescaling of tiny inputs could run). The compiled orthonormalized tree then agrees with the reference."""
+    from wellposed.solvers.butterfly import _numba_kernels
+
+    assert math.isclose(_numba_kernels._norm3(3e-320, 4e-320, 0.0), 5e-320, rel_tol=1e-3)
+    assert _numba_kernels._norm3(0.0, -1e-310, 0.0) == 1e-310
+    N = 64
+    A = np.random.default_rng(9).standard_normal((N, N)) * 1e-160
+    pats = dyadic_butterfly(N)
+    comp = factorize(A, pats, kernel="compiled")
+    ref = factorize(A, pats, kernel="reference")
+    assert comp.kernel == "compiled"
+    measured = np.linalg.norm(A * 1e160 - comp.to_dense() * 1e160) / np.linalg.norm(A * 1e160)
+    assert math.isclose(comp.rel_error, ref.rel_error, rel_tol=1e-9)
+    assert math.isclose(comp.rel_error, measured, rel_tol=1e-9)
+
+
+@pytest.mark.requires_numba
 def test_auto_size_rule():
     """``factorize(kernel='auto')`` runs numpy up to ``AUTO_FACTORIZE_ENTRIES`` entries of A and says so; above,
     the compiled kernels; ``'compiled'`` is never overruled. The choice depends on the sizes only (the rule of

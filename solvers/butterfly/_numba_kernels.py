@@ -91,7 +91,10 @@ def _norm3(u: float, v: float, w: float) -> float:
     if not (s > 0.0 and math.isfinite(u + v + w)):
         return abs(u) + abs(v) + abs(w)  # 0, or nan / inf
     inv = 1.0 / s
-    u, v, w = u * inv, v * inv, w * inv
+    if math.isfinite(inv):
+        u, v, w = u * inv, v * inv, w * inv
+    else:  # s subnormal (Gram entries of an A around 1e-160): 1/s overflows, divide instead
+        u, v, w = u / s, v / s, w / s
     return s * math.sqrt(u * u + v * v + w * w)
 
 
