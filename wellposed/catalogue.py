@@ -146,7 +146,7 @@ def census_names() -> list[str]:
     """The file names of the census results shipped with the catalogue (``cases/census/``), in name order.
 
     >>> census_names()
-    ['closedness-m3n3r3.jsonl']
+    ['closedness-m3n3r3.jsonl', 'closedness-m4n4r3.jsonl']
     """
     folder = _root().joinpath(_CENSUS)
     return sorted(f.name for f in folder.iterdir() if f.name.endswith(".jsonl") and f.is_file())
