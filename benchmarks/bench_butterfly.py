@@ -126,6 +126,7 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
 # (label, keyword arguments of factorize, largest N): "default" is factorize(A, chain) with no option.
 OURS: list[tuple[str, dict[str, Any], int]] = [
     ("wellposed default", {}, 1 << 30),
+    ("wellposed default, one thread", {"threads": 1}, 1 << 30),
     ("wellposed left-to-right orthonormalized", {"order": "left-to-right", "orthonormalize": True}, 1 << 30),
     ("wellposed right-to-left orthonormalized", {"order": "right-to-left", "orthonormalize": True}, 1 << 30),
     ("wellposed left-to-right", {"order": "left-to-right", "orthonormalize": False}, 1 << 30),

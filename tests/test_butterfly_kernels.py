@@ -349,6 +349,49 @@ def test_compiled_kernel_is_deterministic_and_certified():
 
 @pytest.mark.requires_numba
 @pytest.mark.parametrize("complex_", [False, True])
+@pytest.mark.parametrize("ortho", [True, False])
+def test_threads_give_the_same_bytes(complex_, ortho, monkeypatch):
+    """The grouped levels shared among threads: factors, error and certificate are the same bytes for every
+    thread count (groups write disjoint outputs, the sums are added in one order), and equal a single-thread run
+    of the plain kernel call; uneven shares (3 threads) and more threads than groups included."""
+    from wellposed.solvers.butterfly import compiled
+
+    monkeypatch.setattr(compiled, "_MIN_THREAD_BYTES", 1 << 12)  # several threads even on a small node
+    calls = []
+    real = compiled.fused_levels
+
+    def spy(*args, **kw):
+        calls.append(args[-1])
+        return real(*args, **kw)
+
+    monkeypatch.setattr(compiled, "fused_levels", spy)
+    pools = []
+    real_pool = compiled._pool
+    monkeypatch.setattr(compiled, "_pool", lambda n: pools.append(n) or real_pool(n))
+    N = 1024  # first pass: 32 groups of rows (3 threads get uneven shares)
+    rng = np.random.default_rng(11)
+    pats = dyadic_butterfly(N)
+    A = random_chain(pats, rng, complex_).to_dense() + 1e-3 * _draw(rng, (N, N), complex_)
+    runs = {t: factorize(A, pats, kernel="compiled", orthonormalize=ortho, bit_reversal=complex_, threads=t)
+            for t in (1, 2, 3, 64)}
+    assert set(calls) == {1, 2, 3, 64}  # every count reached the kernel
+    assert {1, 2} <= set(pools)  # and worker threads ran (besides the calling one)
+    one = runs[1]
+    for t, res in runs.items():
+        for f0, f1 in zip(one.chain, res.chain, strict=True):
+            assert f0.data.tobytes() == f1.data.tobytes(), t
+        assert res.error == one.error and res.split_errors.tobytes() == one.split_errors.tobytes()
+    assert math.isclose(np.linalg.norm(A - one.to_dense()), one.error, rel_tol=1e-6)
+
+
+@pytest.mark.parametrize("bad", [0, -2, 1.5, "2", True])
+def test_threads_rejects_bad_values(bad):
+    with pytest.raises(InvalidSpecError, match="threads must be None"):
+        factorize(np.eye(4), dyadic_butterfly(4), threads=bad)
+
+
+@pytest.mark.requires_numba
+@pytest.mark.parametrize("complex_", [False, True])
 @pytest.mark.parametrize("colrev", [False, True])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_grouped_kernel_dropped_energy_matches_numpy(complex_, colrev, dtype):

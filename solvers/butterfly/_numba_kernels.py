@@ -454,14 +454,17 @@ def _level(f, fo, fA, fT, w, wo, wA, wT, nA, T, c, colrev, balanced, U, tail, a_
 
 
 @_jit
-def fused_levels(node, a, b, c, k, colrev, balanced, out, Us, tails, cplx, eps):
+def fused_levels(node, a, b, c, k, colrev, balanced, out, Us, tails, cplx, eps, q0, q1, egrp, rgrp):
     """``k`` levels of the left-to-right tree in one pass over the node (blocks of two rows and rank one,
     ``p = 2`` at every level). ``node``: the flat node ``(a, b, c)``; its rows are taken in groups
     ``{κ + t·g}`` (``g = b/2^k``, ``t < 2^k``), whose ``k`` levels need nothing outside the group, so the
     intermediate nodes live in small scratch arrays and only the node after level ``k`` is written (``out``, flat
     ``(a·2^k, g, c/2^k)``). ``Us[j]`` / ``tails[j]``: the left blocks and discarded energies of level ``j``.
     ``cplx``: ``node`` and ``out`` are float views of complex nodes (:func:`_level_c`; ``eps`` the machine
-    epsilon of the storage). Returns (energy of the first level, dropped energy of all ``k`` levels, finite)."""
+    epsilon of the storage). Runs the groups ``q0 ≤ q < q1`` (``q = a0·g + κ``; disjoint ranges may run in
+    parallel threads: every group writes its own outputs) and stores each group's energy of the first level and
+    dropped energy of all ``k`` levels in ``egrp[q]``, ``rgrp[q]`` (summed by the caller in a fixed order, so
+    the sums do not depend on how the groups were shared). Returns False when a Gram matrix is not finite."""
     K = 1 << k
     g = b >> k
     ck = c >> k
@@ -469,30 +472,32 @@ def fused_levels(node, a, b, c, k, colrev, balanced, out, Us, tails, cplx, eps):
     s0 = np.empty((K // 2) * c * w, dtype=out.dtype)  # level j >= 1 reads one scratch node and writes the other
     s1 = np.empty(max(K // 4, 1) * c * w, dtype=out.dtype)
     ga, gb, cf = np.empty((2, 2)), np.empty(2, dtype=np.complex128), np.empty((2, 8))
-    energy = 0.0
-    resid = 0.0
-    for a0 in range(a):
-        for kappa in range(g):
-            for j in range(k):
-                nA, T, cj = 1 << j, K >> j, c >> j  # this level: 2^j blocks of T rows of cj entries
-                last = j == k - 1
-                if j == 0:
-                    src, fo, fA, fT = node, (a0 * b + kappa) * c, b * c, g * c
-                else:
-                    src, fo, fA, fT = (s0 if j % 2 == 1 else s1), 0, T * cj, cj
-                if last:
-                    dst, wo, wA, wT = out, ((a0 << k) * g + kappa) * ck, g * ck, 0
-                else:
-                    dst, wo, wA, wT = (s0 if j % 2 == 0 else s1), 0, (T // 2) * (cj // 2), cj // 2
-                if cplx:
-                    e, r, ok = _level_c(src, fo, fA, fT, dst, wo, wA, wT, nA, T, cj, colrev, balanced, Us[j],
-                                        tails[j], a0 << j, kappa, g, eps, ga, gb, cf)
-                else:
-                    e, r, ok = _level(src, fo, fA, fT, dst, wo, wA, wT, nA, T, cj, colrev, balanced, Us[j],
-                                      tails[j], a0 << j, kappa, g)
-                if not ok:
-                    return energy, resid, False
-                resid += r
-                if j == 0:
-                    energy += e
-    return energy, resid, True
+    for q in range(q0, q1):
+        a0, kappa = q // g, q % g
+        energy = 0.0
+        resid = 0.0
+        for j in range(k):
+            nA, T, cj = 1 << j, K >> j, c >> j  # this level: 2^j blocks of T rows of cj entries
+            last = j == k - 1
+            if j == 0:
+                src, fo, fA, fT = node, (a0 * b + kappa) * c, b * c, g * c
+            else:
+                src, fo, fA, fT = (s0 if j % 2 == 1 else s1), 0, T * cj, cj
+            if last:
+                dst, wo, wA, wT = out, ((a0 << k) * g + kappa) * ck, g * ck, 0
+            else:
+                dst, wo, wA, wT = (s0 if j % 2 == 0 else s1), 0, (T // 2) * (cj // 2), cj // 2
+            if cplx:
+                e, r, ok = _level_c(src, fo, fA, fT, dst, wo, wA, wT, nA, T, cj, colrev, balanced, Us[j],
+                                    tails[j], a0 << j, kappa, g, eps, ga, gb, cf)
+            else:
+                e, r, ok = _level(src, fo, fA, fT, dst, wo, wA, wT, nA, T, cj, colrev, balanced, Us[j],
+                                  tails[j], a0 << j, kappa, g)
+            if not ok:
+                return False
+            resid += r
+            if j == 0:
+                energy += e
+        egrp[q] = energy
+        rgrp[q] = resid
+    return True

@@ -11,8 +11,10 @@ numba is optional: :func:`available` checks for it without importing it, the ker
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any
 
@@ -22,7 +24,8 @@ from wellposed.solvers.butterfly.blocks import PairBlocks, l2r_pair
 from wellposed.errors import BackendNotAvailableError
 from wellposed.kronecker import KSPattern
 
-__all__ = ["available", "resolve", "NO_NUMBA", "MAX_ROWS", "AUTO_FACTORIZE_ENTRIES", "AUTO_APPLY_WORK"]
+__all__ = ["available", "resolve", "default_threads", "NO_NUMBA", "MAX_ROWS", "AUTO_FACTORIZE_ENTRIES",
+           "AUTO_APPLY_WORK"]
 
 # Blocks with at most this many rows go through the compiled split (Gram matrix by plain loops, closed-form
 # eigenvectors for two rows); taller blocks are left to the numpy kernel, whose Gram products are BLAS calls.
@@ -31,6 +34,29 @@ MAX_ROWS = 4
 _GROUP_BYTES = 1 << 18
 
 _KERNELS: Any = None
+# A thread of the grouped kernel gets at least this many bytes of the node: below, starting it costs more than
+# it saves.
+_MIN_THREAD_BYTES = 1 << 21
+_POOL: tuple[ThreadPoolExecutor, int] | None = None
+
+
+def _pool(n: int) -> ThreadPoolExecutor:
+    """The process's worker threads of the compiled kernels (created on first use, replaced by a larger pool
+    when more are asked)."""
+    global _POOL
+    if _POOL is None or _POOL[1] < n:
+        if _POOL is not None:
+            _POOL[0].shutdown(wait=False)
+        _POOL = (ThreadPoolExecutor(max_workers=n, thread_name_prefix="wellposed-kernel"), n)
+    return _POOL[0]
+
+
+def default_threads() -> int:
+    """Threads of the compiled kernels when the caller does not say: the cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on every platform
+        return max(1, os.cpu_count() or 1)
 
 
 #: Why ``kernel='auto'`` runs numpy, and what to install.
@@ -147,14 +173,16 @@ def fusable_levels(pats: Sequence[KSPattern], node: np.ndarray) -> int:
 
 
 def fused_levels(
-    pats: Sequence[KSPattern], node: np.ndarray, k: int, colrev: bool, balanced: bool
+    pats: Sequence[KSPattern], node: np.ndarray, k: int, colrev: bool, balanced: bool, threads: int = 1
 ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray], float | None, float]:
     """The first ``k`` splits of the left-to-right tree on ``node`` in one pass (see :func:`fusable_levels`):
     returns the node after them (the data of ``product_pattern(pats[k:])``), the left blocks ``U`` and the
     discarded energies of each split (as :func:`~wellposed.solvers.butterfly.truncated_svd._split_fused`), the
     energy of the first split (None when a Gram matrix is not finite) and the dropped energy
     ``Σ_j ‖node_j − U_j U_jᴴ node_j‖²`` of the ``k`` splits, each read directly on its blocks (meaningful for
-    unit ``U``, i.e. ``balanced=False``). Complex nodes go to the kernel as float views."""
+    unit ``U``, i.e. ``balanced=False``). Complex nodes go to the kernel as float views. The groups of rows are
+    shared among up to ``threads`` threads (at least :data:`_MIN_THREAD_BYTES` of the node each); the outputs,
+    including both sums, are the same bytes for every number of threads."""
     a, b, c, _ = node.shape
     q = b  # the blocks of level j: (2^j diagonal blocks, 1, 2, b / 2^(j+1)) for a node (a, b, c) with a = 1
     out = np.empty((a << k, b >> k, c >> k, 1), dtype=node.dtype)
@@ -167,10 +195,25 @@ def fused_levels(
     flat, flat_out = node.reshape(-1), out.reshape(-1)
     if cplx:
         flat, flat_out = flat.view(flat.real.dtype), flat_out.view(flat.real.dtype)
-    energy, resid, ok = _jit().fused_levels(
-        flat, a, b, c, k, colrev, balanced, flat_out, tuple(Us), tuple(tails), cplx, float(np.finfo(node.dtype).eps)
-    )
-    return out, Us, tails, (float(energy) if ok else None), float(resid)
+    groups = a * (b >> k)
+    egrp, rgrp = np.zeros(groups), np.zeros(groups)
+    eps = float(np.finfo(node.dtype).eps)
+    args: tuple[Any, ...] = (flat, a, b, c, k, colrev, balanced, flat_out, tuple(Us), tuple(tails), cplx, eps)
+    n_thr = min(threads, groups, max(1, node.nbytes // _MIN_THREAD_BYTES))
+    K = _jit()
+
+    def groups_from(lo: int, hi: int) -> bool:
+        return bool(K.fused_levels(*args, lo, hi, egrp, rgrp))
+
+    if n_thr <= 1:
+        ok = groups_from(0, groups)
+    else:  # contiguous ranges of groups, one per thread, the first in this one (the kernel releases the GIL)
+        cuts = [groups * t // n_thr for t in range(n_thr + 1)]
+        futures = [_pool(n_thr - 1).submit(groups_from, cuts[t], cuts[t + 1]) for t in range(1, n_thr)]
+        ok = groups_from(cuts[0], cuts[1])
+        ok = all([f.result() for f in futures]) and ok
+    # per-group sums added in one fixed order: the result does not depend on the number of threads
+    return out, Us, tails, (float(egrp.sum()) if ok else None), float(rgrp.sum())
 
 
 def residual_rank1(D0: np.ndarray, B: np.ndarray, U: np.ndarray, W: np.ndarray) -> float | None:

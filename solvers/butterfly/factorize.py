@@ -206,6 +206,7 @@ def factorize(
     *,
     dtype: Literal["float64", "float32"] = "float64",
     kernel: Literal["auto", "compiled", "numpy", "reference"] = "auto",
+    threads: int | None = None,
 ) -> ButterflyResult:
     """Approximate ``A`` by a product of Kronecker-sparse factors with the given chainable patterns.
 
@@ -255,6 +256,11 @@ def factorize(
         new process, about 0.4 s; ``result.kernel`` says which ran and why). ``'reference'``:
         the two-pass kernels on an explicitly permuted copy (the oracle of the tests). Other trees always
         use the reference kernels.
+    threads : int or None, keyword-only
+        Threads of the compiled kernels' grouped levels (the passes over the large nodes; each thread gets at
+        least 2 MB of the node). ``None`` (default): the cores this process may run on. The result is the
+        same bytes for every value: the threads share independent groups of rows and the sums are added in
+        one fixed order.
 
     Returns
     -------
@@ -328,6 +334,11 @@ def factorize(
     if kernel not in KERNELS:
         renamed = " (the one-pass numpy kernel once called 'fused' is now kernel='numpy')" if kernel == "fused" else ""
         raise InvalidSpecError(f"kernel must be one of {KERNELS!r}, got {kernel!r}{renamed}.")
+    if threads is not None and (isinstance(threads, (bool, np.bool_)) or not isinstance(threads, (int, np.integer))
+                                or threads < 1):
+        raise InvalidSpecError(f"threads must be None (the cores this process may use) or an integer >= 1, "
+                               f"got {threads!r}.")
+    n_threads = _compiled.default_threads() if threads is None else int(threads)
     pats = check_chain(chain)
     m_, n_ = chain_shape(pats)
     use_numba, why_not = _compiled.resolve(kernel, "factorize", m_ * n_, _compiled.AUTO_FACTORIZE_ENTRIES,
@@ -364,7 +375,7 @@ def factorize(
                 raise _NonFinite
             run = _Run(len(pats), progress, len(pats) - 1 + (certificate == "exact"))
             if fused:
-                datas = _factor_l2r_fused(pats, D0, run, bool(orthonormalize), colrev, use_numba)
+                datas = _factor_l2r_fused(pats, D0, run, bool(orthonormalize), colrev, use_numba, n_threads)
             elif orthonormalize:
                 datas = _factor_ortho(pats, D0, 0, order, run)
             else:
@@ -381,7 +392,7 @@ def factorize(
         # their digits, or read 0): factorize 2**-e · A, exact, and scale the first factor and the errors back
         e = int(np.frexp(np.max(np.abs(M_in)))[1])
         res = factorize(np.ldexp(M_in, -e), chain, order, orthonormalize, bit_reversal, certificate, progress,
-                        dtype=dtype, kernel=kernel)
+                        dtype=dtype, kernel=kernel, threads=threads)
         first, *rest = res.chain.factors
         scaled = FactorChain((KSFactor(first.pattern, np.ldexp(first.data, e).astype(first.data.dtype)), *rest),
                              column_permutation=res.chain.column_permutation)

@@ -53,7 +53,8 @@ def _fused_ok(pats: tuple[KSPattern, ...]) -> bool:
 
 
 def _factor_l2r_fused(
-    pats: tuple[KSPattern, ...], D: np.ndarray, run: _Run, ortho: bool, colrev: bool, compiled: bool = False
+    pats: tuple[KSPattern, ...], D: np.ndarray, run: _Run, ortho: bool, colrev: bool, compiled: bool = False,
+    threads: int = 1,
 ) -> list[np.ndarray]:
     """Left-to-right tree with the fused split kernel (:func:`_split_fused`), plain or orthonormalized.
 
@@ -63,7 +64,8 @@ def _factor_l2r_fused(
     factorization is of ``A[:, bitrev]`` (product pattern ``(1, m, n, 1)``): every node keeps its columns in
     bit-reversed order inside each diagonal block, the splits read the blocks with the permutation folded
     into the reshape (:meth:`PairBlocks.product_blocks_bitrev`) and only the small factors are reordered.
-    ``compiled``: the splits of blocks with few rows run the numba kernel (:mod:`.compiled`).
+    ``compiled``: the splits of blocks with few rows run the numba kernel (:mod:`.compiled`), its grouped
+    levels on up to ``threads`` threads.
     """
     datas: list[np.ndarray] = []
     node = D
@@ -72,7 +74,7 @@ def _factor_l2r_fused(
     while i < len(pats) - 1:  # one fused pass per level (or per group of levels); the node halves (dyadic)
         k = _compiled.fusable_levels(pats[i:], node) if compiled else 0
         if k:
-            node, Us, tails, energy, drop = _compiled.fused_levels(pats[i:], node, k, colrev, not ortho)
+            node, Us, tails, energy, drop = _compiled.fused_levels(pats[i:], node, k, colrev, not ortho, threads)
             if energy is None:
                 raise _NonFinite
             if dropped is not None:

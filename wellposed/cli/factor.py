@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from ..io.arrays import read_matrix as _load_matrix
+from .args import positive_int
 from .progress import add_progress_options, progress_bar
 
 __all__ = ["NAME", "add_parser", "run"]
@@ -73,6 +74,14 @@ def add_parser(subparsers: Any) -> None:
         action="store_true",
         help="also compute the optimal two-factor error at every split point (slower, tighter certificate)",
     )
+    p.add_argument(
+        "--threads",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="threads of the compiled kernels (default: the cores this process may use; the result is the "
+        "same for every N)",
+    )
     p.add_argument("--out", metavar="F.npz", help="write the factors (keys num_factors, pattern_i, factor_i)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     add_progress_options(p)
@@ -108,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
                 bit_reversal=args.bit_reversal,
                 certificate="exact" if args.exact_certificate else "free",
                 dtype=args.dtype,
+                threads=args.threads,
                 progress=bar,
             )
     except WellposedError as exc:  # keep the one-line error convention: first line plus a pointer to --help
