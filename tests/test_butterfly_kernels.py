@@ -1,6 +1,7 @@
 """Fused split kernels against their references, the default method against every method, BLAS thread limits."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -476,6 +477,27 @@ def test_compiled_eigenpair_on_subnormal_gram_entries():
     measured = np.linalg.norm(A * 1e160 - comp.to_dense() * 1e160) / np.linalg.norm(A * 1e160)
     assert math.isclose(comp.rel_error, ref.rel_error, rel_tol=1e-9)
     assert math.isclose(comp.rel_error, measured, rel_tol=1e-9)
+
+
+@pytest.mark.parametrize("kernel", ["auto", "numpy", "reference"])
+@pytest.mark.parametrize("scale", [1e-160, 1e-300])
+def test_tiny_complex_input_is_rescaled(kernel, scale):
+    """A complex A of tiny magnitude goes through the exact power-of-two rescaling like a real one (it raised a
+    TypeError from np.ldexp, and the numpy kernel reported 'A overflows' when its eigenvectors met subnormal
+    squares): every tree recovers the DFT, the error is that of the factors, and no warning leaks."""
+    N = 64
+    F = np.fft.fft(np.eye(N))
+    A = F * scale
+    s = 2.0**900  # measure in a range where nothing underflows (a power of two: exact)
+    for order, ortho in (("auto", True), ("auto", False), ("balanced", True), ("right-to-left", False)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            res = factorize(A, dyadic_butterfly(N), bit_reversal=True, kernel=kernel, order=order,
+                            orthonormalize=ortho)
+        D = res.to_dense()
+        assert D.dtype == np.complex128
+        assert np.linalg.norm(D * s - A * s) <= 1e-13 * np.linalg.norm(A * s), (order, ortho)
+        assert res.rel_error < 1e-13 and res.error <= 1e-13 * scale * N
 
 
 @pytest.mark.requires_numba

@@ -88,6 +88,15 @@ def _validate_matrix(A: object, scan: bool = True, single: bool = False) -> np.n
     return M
 
 
+def _ldexp(M: np.ndarray, e: int) -> np.ndarray:
+    """``M · 2**e``, exact for real and complex ``M`` (``np.ldexp`` takes real arrays only)."""
+    if np.iscomplexobj(M):
+        out = np.empty_like(M)
+        out.real, out.imag = np.ldexp(M.real, e), np.ldexp(M.imag, e)
+        return out
+    return np.ldexp(M, e)
+
+
 def _require_finite(M: np.ndarray) -> None:
     """Raise InvalidMatrixError naming the first nan/inf entry, or the overflow, of ``M``."""
     bad = np.argwhere(~np.isfinite(M))
@@ -367,7 +376,7 @@ def factorize(
     M_in = M
     try:
         # nan/inf and overflow are reported as InvalidMatrixError below, not as RuntimeWarnings
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             if perm is not None and not colrev:
                 M = _permute_columns(M, perm)
             D0, off2 = _restrict(M, Ptot)
@@ -385,16 +394,20 @@ def factorize(
                 raise _NonFinite
     except _NonFinite:
         _require_finite(M_in)
-        raise InvalidMatrixError("A overflows during the factorization; rescale A.") from None
-    normA2 = off2 + on2
+        amax = float(np.max(np.abs(M_in)))
+        if not amax * amax < _TINY_SQNORM:
+            raise InvalidMatrixError("A overflows during the factorization; rescale A.") from None
+        normA2 = 0.0  # finite but tiny: a kernel met subnormal squares (nan in an eigenvector); rescaled below
+    else:
+        normA2 = off2 + on2
     if normA2 < _TINY_SQNORM and np.any(M_in):
         # squares of entries below about 1e-154 fall into the subnormal range (factors and errors would lose
         # their digits, or read 0): factorize 2**-e · A, exact, and scale the first factor and the errors back
         e = int(np.frexp(np.max(np.abs(M_in)))[1])
-        res = factorize(np.ldexp(M_in, -e), chain, order, orthonormalize, bit_reversal, certificate, progress,
+        res = factorize(_ldexp(M_in, -e), chain, order, orthonormalize, bit_reversal, certificate, progress,
                         dtype=dtype, kernel=kernel, threads=threads)
         first, *rest = res.chain.factors
-        scaled = FactorChain((KSFactor(first.pattern, np.ldexp(first.data, e).astype(first.data.dtype)), *rest),
+        scaled = FactorChain((KSFactor(first.pattern, _ldexp(first.data, e).astype(first.data.dtype)), *rest),
                              column_permutation=res.chain.column_permutation)
         return dataclasses.replace(res, chain=scaled, error=math.ldexp(res.error, e),
                                    split_errors=np.ldexp(res.split_errors, e),
