@@ -392,6 +392,85 @@ def test_threads_rejects_bad_values(bad):
 
 
 @pytest.mark.requires_numba
+def test_threads_from_concurrent_calls(monkeypatch):
+    """factorize called from several Python threads at once, each asking for more kernel threads than the last:
+    a call that grows the shared pool shuts the old one down, which must not happen between another call's
+    lookup of the pool and its submissions ('cannot schedule new futures after shutdown'); every result is the
+    single-thread bytes."""
+    import threading
+
+    from wellposed.solvers.butterfly import compiled
+
+    monkeypatch.setattr(compiled, "_MIN_THREAD_BYTES", 1 << 10)
+    monkeypatch.setattr(compiled, "_POOL", None)
+    real_pool = compiled._pool
+
+    def checked_pool(n):  # the pool is looked up, and given its work, under the lock
+        assert compiled._POOL_LOCK.locked()
+        return real_pool(n)
+
+    monkeypatch.setattr(compiled, "_pool", checked_pool)
+    N = 512  # first pass: 8 groups of rows
+    pats = dyadic_butterfly(N)
+    A = np.random.default_rng(5).standard_normal((N, N))
+    one = factorize(A, pats, kernel="compiled", order="left-to-right", threads=1)
+    failures = []
+
+    def calls(first):
+        for t in range(first, 9, 2):
+            try:
+                res = factorize(A, pats, kernel="compiled", order="left-to-right", threads=t)
+                same = res.error == one.error and all(
+                    f.data.tobytes() == g.data.tobytes() for f, g in zip(res.chain, one.chain, strict=True))
+                if not same:
+                    failures.append((t, "different bytes"))
+            except Exception as exc:  # noqa: BLE001 - collected and reported by the assertion below
+                failures.append((t, repr(exc)))
+
+    workers = [threading.Thread(target=calls, args=(first,)) for first in (2, 3, 2, 3)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert failures == []
+
+
+@pytest.mark.requires_numba
+def test_threads_in_a_forked_child(monkeypatch):
+    """A process forked after a threaded call (multiprocessing's default start method on Linux) has none of the
+    parent's worker threads: its calls must start a pool of their own, not wait forever on the inherited one."""
+    import multiprocessing
+    import os
+
+    from wellposed.solvers.butterfly import compiled
+
+    if not hasattr(os, "register_at_fork"):
+        pytest.skip("no fork on this platform")
+    monkeypatch.setattr(compiled, "_MIN_THREAD_BYTES", 1 << 10)
+    N = 512
+    pats = dyadic_butterfly(N)
+    A = np.random.default_rng(5).standard_normal((N, N))
+    res = factorize(A, pats, kernel="compiled", order="left-to-right", threads=2)
+    assert compiled._POOL is not None  # the parent's pool exists when the child is forked
+    child = multiprocessing.get_context("fork").Process(
+        target=_factorize_and_exit, args=(A, pats, res.error))
+    child.start()
+    child.join(120)  # a guard against the hang, not a budget: the call takes well under a second
+    if child.is_alive():
+        child.kill()
+        child.join()
+        pytest.fail("the forked child hangs in factorize(threads=2)")
+    assert child.exitcode == 0
+
+
+def _factorize_and_exit(A, pats, error):
+    import os
+
+    res = factorize(A, pats, kernel="compiled", order="left-to-right", threads=2)
+    os._exit(0 if res.error == error else 1)
+
+
+@pytest.mark.requires_numba
 @pytest.mark.parametrize("complex_", [False, True])
 @pytest.mark.parametrize("colrev", [False, True])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
