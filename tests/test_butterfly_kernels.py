@@ -471,6 +471,37 @@ def _factorize_and_exit(A, pats, error):
 
 
 @pytest.mark.requires_numba
+@pytest.mark.parametrize("scale", [1e-130, 1e-160])
+@pytest.mark.parametrize("complex_", [False, True])
+def test_fused_kernels_on_tiny_blocks(scale, complex_):
+    """Blocks around 1e-130 and below: the plain (balanced) tree divides each top eigenvector by its norm times
+    the fourth root of the eigenvalue, a product that underflows to 0 (the compiled kernel raised
+    ZeroDivisionError, the numpy kernel's inf became 'A overflows during the factorization'), and numpy divides
+    a complex vector by a subnormal norm through its overflowing reciprocal (nan, the same message). A planted
+    product of that size is recovered by both kernels (an A below ‖A‖² = 2**-500 is rescaled: the balanced
+    tree lost its digits from about 1e-125, relative error 0.08 at 1e-130), and with one row of order 1 beside
+    it both kernels agree to rounding and their errors are those of their factors."""
+    N = 64
+    rng = np.random.default_rng(3)
+    pats = dyadic_butterfly(N)
+    tiny = random_chain(pats, rng, complex_).to_dense() * scale
+    mixed = tiny.copy()
+    mixed[0] = rng.standard_normal(N)
+    for B, up in ((tiny, 2.0**600), (mixed, 1.0)):  # measure where nothing underflows (a power of two: exact)
+        norm = np.linalg.norm(B * up)
+        for ortho in (False, True):
+            kw = dict(orthonormalize=ortho, order="left-to-right")
+            comp = factorize(B, pats, kernel="compiled", threads=2, **kw)
+            ref = factorize(B, pats, kernel="numpy", **kw)
+            assert comp.kernel == "compiled" and ref.kernel == "numpy"
+            for res in (comp, ref):
+                assert abs(np.linalg.norm(res.to_dense() * up - B * up) - res.error * up) <= 1e-12 * norm
+                if B is tiny:
+                    assert res.rel_error < 1e-13
+            assert abs(comp.error - ref.error) * up <= 1e-12 * norm
+
+
+@pytest.mark.requires_numba
 @pytest.mark.parametrize("complex_", [False, True])
 @pytest.mark.parametrize("colrev", [False, True])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])

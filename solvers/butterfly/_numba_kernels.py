@@ -442,8 +442,13 @@ def _level(f, fo, fA, fT, w, wo, wA, wT, nA, T, c, colrev, balanced, U, tail, a_
                     s = math.sqrt(math.sqrt(th + h))
                     U[ia, 0, pi, ik, 0, 0] = x * (s / nrm)
                     U[ia, 0, pi, ik, 1, 0] = y * (s / nrm)
-                    nrm = nrm * s if s > 0 else math.inf
-                    x, y = x / nrm, y / nrm
+                    if s > 0 and nrm * s > 0:
+                        nrm = nrm * s
+                        x, y = x / nrm, y / nrm
+                    elif s > 0:  # nrm · s underflows (a block of an A around 1e-130): one division at a time
+                        x, y = (x / nrm) / s, (y / nrm) / s
+                    else:
+                        x, y = 0.0 * x, 0.0 * y
                 else:
                     x, y = x / nrm, y / nrm
                     U[ia, 0, pi, ik, 0, 0] = x

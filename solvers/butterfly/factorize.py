@@ -61,7 +61,7 @@ def bit_reversal_permutation(n: int) -> np.ndarray:
 
 KERNELS = ("auto", "compiled", "numpy", "reference")
 #: Below this squared norm of A the factorization is re-run on A scaled by a power of two (see factorize).
-_TINY_SQNORM = 2.0**-900
+_TINY_SQNORM = 2.0**-500
 _DTYPES = {"float64": np.float64, "float32": np.float32}
 
 
@@ -288,7 +288,7 @@ def factorize(
 
     Notes
     -----
-    A matrix so small that the squares of its entries underflow (``‖A‖² < 2**-900``) is factorized as
+    A matrix so small that products of its entries underflow (``‖A‖² < 2**-500``) is factorized as
     ``2**-e · A`` with ``2**e`` its largest magnitude (exact), and the first factor and the errors are scaled
     back, so its factors and errors keep their digits (``progress`` then counts the steps twice).
 
@@ -401,8 +401,9 @@ def factorize(
     else:
         normA2 = off2 + on2
     if normA2 < _TINY_SQNORM and np.any(M_in):
-        # squares of entries below about 1e-154 fall into the subnormal range (factors and errors would lose
-        # their digits, or read 0): factorize 2**-e · A, exact, and scale the first factor and the errors back
+        # squares of entries below about 1e-154 fall into the subnormal range, and the balanced tree's eigenvector
+        # products already from about 1e-125 (factors and errors would lose their digits, or read 0): factorize
+        # 2**-e · A, exact, and scale the first factor and the errors back
         e = int(np.frexp(np.max(np.abs(M_in)))[1])
         res = factorize(_ldexp(M_in, -e), chain, order, orthonormalize, bit_reversal, certificate, progress,
                         dtype=dtype, kernel=kernel, threads=threads)

@@ -352,6 +352,21 @@ def _split_fused(
     return U, tail
 
 
+def _divide_real(z: np.ndarray, d: np.ndarray) -> None:
+    """``z /= d`` in place for a real ``d > 0``. On complex ``z`` numpy's division multiplies by ``1/d``, which
+    overflows for a subnormal ``d`` (nan, e.g. the eigenvector norm of a block of an A around 1e-160): there the
+    real and imaginary parts are divided instead (everywhere else the bytes of ``z /= d``)."""
+    sub = d < np.finfo(d.dtype).tiny if np.iscomplexobj(z) else None
+    if sub is None or not sub.any():
+        z /= d
+        return
+    zs, ds = z[sub], d[sub]
+    z /= np.where(sub, 1.0, d)
+    zs.real /= ds
+    zs.imag /= ds
+    z[sub] = zs
+
+
 def _split_rank1_two_rows(
     B: np.ndarray, side: str, W_out: np.ndarray, U: np.ndarray, tail: np.ndarray, ax: int, step: int
 ) -> float:
@@ -396,9 +411,18 @@ def _split_rank1_two_rows(
             s = np.sqrt(np.sqrt(lam))
             U[sl + (Ellipsis, 0, 0)] = x * (s / nrm)
             U[sl + (Ellipsis, 1, 0)] = y * (s / nrm)
-            nrm *= np.where(s > 0, s, np.inf)  # W = (u^H B) / s, zero where the block is zero
-        x /= nrm
-        y /= nrm
+            ns = nrm * np.where(s > 0, s, np.inf)  # W = (u^H B) / s, zero where the block is zero
+            under = ns == 0  # nrm · s underflows (blocks of an A around 1e-130): one division at a time
+            if under.any():
+                for z in (x, y):
+                    zu = z[under]
+                    _divide_real(zu, nrm[under])
+                    _divide_real(zu, s[under])
+                    z[under] = zu
+                ns[under] = 1.0
+            nrm = ns
+        _divide_real(x, nrm)
+        _divide_real(y, nrm)
         if side != "balanced":
             U[sl + (Ellipsis, 0, 0)] = x
             U[sl + (Ellipsis, 1, 0)] = y
