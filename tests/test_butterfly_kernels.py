@@ -19,7 +19,7 @@ from wellposed.solvers.butterfly.truncated_svd import (
     _truncate_loop_reference,
 )
 
-from wellposed.errors import InvalidSpecError
+from wellposed.errors import InvalidMatrixError, InvalidSpecError
 from wellposed.kronecker import KSPattern, dyadic_butterfly, product_pattern
 from wellposed.kronecker_spec import parse_chain_spec
 
@@ -216,6 +216,30 @@ def test_float32_and_bad_options():
         factorize(H, dyadic_butterfly(N), kernel="fast")
     with pytest.raises(InvalidSpecError, match="now kernel='numpy'"):  # the old name points to the new one
         factorize(H, dyadic_butterfly(N), kernel="fused")
+
+
+@pytest.mark.requires_numba
+@pytest.mark.parametrize("complex_", [False, True])
+@pytest.mark.parametrize("scale", [1e-20, 1e-28, 1e20])
+def test_float32_far_from_magnitude_one(scale, complex_):
+    """dtype='float32' on an A far from magnitude 1: single-precision squares and products under- or overflowed
+    (the error read 0 from about 1e-18, a certificate of an exact fit that was not; inf at 1e30 on the complex
+    compiled kernel), so A is factorized at magnitude 1 and scaled back by a power of two (exact): every kernel
+    and tree reports the error of the factors it returns. Beyond 2**±100 single-precision factors cannot hold
+    A (entries of 1e-140 were cast to 0 and reported with error 0): a clear error naming dtype."""
+    N = 64
+    rng = np.random.default_rng(3)
+    pats = dyadic_butterfly(N)
+    P = random_chain(pats, rng, complex_).to_dense()
+    B = P + 1e-3 * _draw(rng, (N, N), complex_)  # at magnitude 1
+    for kernel, ortho in [(k, o) for k in ("compiled", "numpy", "reference") for o in (False, True)]:
+        res = factorize(B * scale, pats, dtype="float32", kernel=kernel, orthonormalize=ortho, order="left-to-right")
+        assert res.chain.dtype == (np.complex64 if complex_ else np.float32)
+        measured = np.linalg.norm(res.to_dense().astype(np.complex128) / scale - B)
+        assert 1e-4 < res.rel_error < 1e-2 and math.isclose(res.error / scale, measured, rel_tol=1e-3), kernel
+    for out_of_range in (1e-140, 1e-33, 1e39, 1e300):
+        with pytest.raises(InvalidMatrixError, match="dtype='float32' cannot hold"):
+            factorize(B * out_of_range, pats, dtype="float32")
 
 
 # ------------------------------------------------------------------ BLAS threads

@@ -80,7 +80,8 @@ def _validate_matrix(A: object, scan: bool = True, single: bool = False) -> np.n
     if M.dtype.kind not in "biufc":
         raise InvalidMatrixError(f"A must be real or complex, got dtype {M.dtype!r}.")
     if single:
-        M = M.astype(np.complex64 if M.dtype.kind == "c" else np.float32, copy=False)
+        with np.errstate(over="ignore"):  # beyond 3.4e38: inf, reported by the checks of factorize
+            M = M.astype(np.complex64 if M.dtype.kind == "c" else np.float32, copy=False)
     else:
         M = M.astype(np.complex128 if M.dtype.kind == "c" else np.float64, copy=False)
     if scan:
@@ -95,6 +96,37 @@ def _ldexp(M: np.ndarray, e: int) -> np.ndarray:
         out.real, out.imag = np.ldexp(M.real, e), np.ldexp(M.imag, e)
         return out
     return np.ldexp(M, e)
+
+
+def _single_shift(W: np.ndarray) -> int:
+    """For ``dtype='float32'``: ``e`` with ``2**-e · max|W|`` in [0.5, 1) when the largest magnitude of ``W``
+    (A in its own precision) lies outside [2**-32, 2**32], else 0. Outside that window single-precision squares
+    and products under- or overflow (errors read 0 from about 1e-18, inf from 1e30; entries below about 1e-38 do
+    not survive the cast). Raises InvalidMatrixError beyond 2**±100, where the scaled-back factors would leave
+    the single-precision range."""
+    amax = float(np.max(np.abs(W)))
+    if not (amax > 0.0 and math.isfinite(amax)):
+        return 0  # zero, or nan / inf: reported by the checks of factorize
+    e = int(np.frexp(amax)[1])
+    if -32 <= e <= 32:
+        return 0
+    if not -100 <= e <= 100:
+        raise InvalidMatrixError(
+            f"dtype='float32' cannot hold the factors of this A: its largest magnitude is {amax:.3g}, and "
+            "single-precision factors keep their digits from about 1e-30 to 1e30; use dtype='float64' or rescale A."
+        )
+    return e
+
+
+def _scaled_back(res: ButterflyResult, e: int, t0: float) -> ButterflyResult:
+    """The factorization of ``A`` from that of ``2**-e · A``: the first factor and the errors times ``2**e``."""
+    first, *rest = res.chain.factors
+    scaled = FactorChain((KSFactor(first.pattern, _ldexp(first.data, e).astype(first.data.dtype)), *rest),
+                         column_permutation=res.chain.column_permutation)
+    return dataclasses.replace(res, chain=scaled, error=math.ldexp(res.error, e),
+                               split_errors=np.ldexp(res.split_errors, e),
+                               off_support_error=math.ldexp(res.off_support_error, e),
+                               seconds=time.perf_counter() - t0)
 
 
 def _require_finite(M: np.ndarray) -> None:
@@ -290,7 +322,10 @@ def factorize(
     -----
     A matrix so small that products of its entries underflow (``‖A‖² < 2**-500``) is factorized as
     ``2**-e · A`` with ``2**e`` its largest magnitude (exact), and the first factor and the errors are scaled
-    back, so its factors and errors keep their digits (``progress`` then counts the steps twice).
+    back, so its factors and errors keep their digits (``progress`` then counts the steps twice). With
+    ``dtype='float32'`` the same is done, before the cast, when the largest magnitude of ``A`` lies outside
+    ``[2**-32, 2**32]`` (single-precision squares and products would under- or overflow); beyond ``2**±100`` the
+    single-precision factors cannot hold ``A`` and InvalidMatrixError says so.
 
     Examples
     --------
@@ -361,6 +396,13 @@ def factorize(
             f"A has shape {M.shape!r} but the chain {' '.join(str(p) for p in pats)} multiplies to {shape!r}; "
             "pick a chain of the matrix's shape (e.g. butterfly:N for N×N, N a power of two)."
         )
+    if dtype == "float32":
+        wide = M if isinstance(A, np.ndarray) and A.dtype == M.dtype else _validate_matrix(A, scan=False)
+        e = _single_shift(wide)
+        if e:  # single-precision squares and products under- or overflow: factorize 2**-e · A (exact)
+            res = factorize(_ldexp(wide, -e), chain, order, orthonormalize, bit_reversal, certificate, progress,
+                            dtype=dtype, kernel=kernel, threads=threads)
+            return _scaled_back(res, e, t0)
     if order == "auto":
         order = _auto_order(pats)
     Ptot = product_pattern(pats)
@@ -407,13 +449,7 @@ def factorize(
         e = int(np.frexp(np.max(np.abs(M_in)))[1])
         res = factorize(_ldexp(M_in, -e), chain, order, orthonormalize, bit_reversal, certificate, progress,
                         dtype=dtype, kernel=kernel, threads=threads)
-        first, *rest = res.chain.factors
-        scaled = FactorChain((KSFactor(first.pattern, _ldexp(first.data, e).astype(first.data.dtype)), *rest),
-                             column_permutation=res.chain.column_permutation)
-        return dataclasses.replace(res, chain=scaled, error=math.ldexp(res.error, e),
-                                   split_errors=np.ldexp(res.split_errors, e),
-                                   off_support_error=math.ldexp(res.off_support_error, e),
-                                   seconds=time.perf_counter() - t0)
+        return _scaled_back(res, e, t0)
     factors = tuple(KSFactor(p, d) for p, d in zip(pats, datas, strict=True))
     # The middle split keeps both sub-products small (N^1.5 entries each for the dyadic butterfly).
     if run.dropped is not None:
