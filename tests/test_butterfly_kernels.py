@@ -242,6 +242,24 @@ def test_float32_far_from_magnitude_one(scale, complex_):
             factorize(B * out_of_range, pats, dtype="float32")
 
 
+def test_float32_window_check_costs_nothing_when_well_scaled(monkeypatch):
+    """The largest magnitude is only read (one more pass over A) when the run's energy is outside the window."""
+    import importlib
+
+    fz = importlib.import_module("wellposed.solvers.butterfly.factorize")  # the module, not the function
+    calls = []
+    real = fz._single_shift
+    monkeypatch.setattr(fz, "_single_shift", lambda W: calls.append(1) or real(W))
+    N = 64
+    pats = dyadic_butterfly(N)
+    B = random_chain(pats, np.random.default_rng(5), False).to_dense()
+    for scale in (1e-9, 1.0, 1e9):
+        factorize(B * scale, pats, dtype="float32")
+    assert calls == []
+    res = factorize(B * 1e-20, pats, dtype="float32")
+    assert calls and res.rel_error < 1e-5
+
+
 # ------------------------------------------------------------------ BLAS threads
 def _blas_threads():
     return [d["num_threads"] for d in threadpool_info() if d["user_api"] == "blas"]

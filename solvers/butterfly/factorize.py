@@ -63,6 +63,9 @@ KERNELS = ("auto", "compiled", "numpy", "reference")
 #: Below this squared norm of A the factorization is re-run on A scaled by a power of two (see factorize).
 _TINY_SQNORM = 2.0**-500
 _DTYPES = {"float64": np.float64, "float32": np.float32}
+# dtype='float32': a squared norm outside (_SINGLE_LOW, _SINGLE_HIGH · entries) triggers the check of the largest
+# magnitude against the window of _single_shift (2**±32 on the entries; free when A is well scaled).
+_SINGLE_LOW, _SINGLE_HIGH = 2.0**-64, 2.0**64
 
 
 def _validate_matrix(A: object, scan: bool = True, single: bool = False) -> np.ndarray:
@@ -396,13 +399,20 @@ def factorize(
             f"A has shape {M.shape!r} but the chain {' '.join(str(p) for p in pats)} multiplies to {shape!r}; "
             "pick a chain of the matrix's shape (e.g. butterfly:N for N×N, N a power of two)."
         )
-    if dtype == "float32":
-        wide = M if isinstance(A, np.ndarray) and A.dtype == M.dtype else _validate_matrix(A, scan=False)
-        e = _single_shift(wide)
-        if e:  # single-precision squares and products under- or overflow: factorize 2**-e · A (exact)
-            res = factorize(_ldexp(wide, -e), chain, order, orthonormalize, bit_reversal, certificate, progress,
-                            dtype=dtype, kernel=kernel, threads=threads)
-            return _scaled_back(res, e, t0)
+
+    def single_shifted() -> ButterflyResult | None:
+        """``dtype='float32'`` on an A far from magnitude 1 (single-precision squares and products under- or
+        overflow): the factorization of ``2**-e · A`` (exact, from A in its own precision) scaled back; None when
+        A is within the window after all. Only called when the run shows the symptoms (a tiny or huge energy, a
+        non-finite value), so a well-scaled A costs no extra pass."""
+        wide = _validate_matrix(A, scan=False)
+        e = _single_shift(wide)  # 0 for nan / inf, named by the caller's checks
+        if not e:
+            return None
+        res = factorize(_ldexp(wide, -e), chain, order, orthonormalize, bit_reversal, certificate, progress,
+                        dtype=dtype, kernel=kernel, threads=threads)
+        return _scaled_back(res, e, t0)
+
     if order == "auto":
         order = _auto_order(pats)
     Ptot = product_pattern(pats)
@@ -435,6 +445,8 @@ def factorize(
             if not math.isfinite(on2):
                 raise _NonFinite
     except _NonFinite:
+        if dtype == "float32" and (shifted := single_shifted()) is not None:
+            return shifted
         _require_finite(M_in)
         amax = float(np.max(np.abs(M_in)))
         if not amax * amax < _TINY_SQNORM:
@@ -442,6 +454,10 @@ def factorize(
         normA2 = 0.0  # finite but tiny: a kernel met subnormal squares (nan in an eigenvector); rescaled below
     else:
         normA2 = off2 + on2
+    # ‖A‖ outside [2**-32, 2**32·sqrt(mn)]: the largest magnitude may be outside the float32 window
+    if dtype == "float32" and not _SINGLE_LOW < normA2 < _SINGLE_HIGH * M.size and \
+            (shifted := single_shifted()) is not None:
+        return shifted
     if normA2 < _TINY_SQNORM and np.any(M_in):
         # squares of entries below about 1e-154 fall into the subnormal range, and the balanced tree's eigenvector
         # products already from about 1e-125 (factors and errors would lose their digits, or read 0): factorize
