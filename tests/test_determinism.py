@@ -121,3 +121,43 @@ def test_whole_census_under_load_matches_the_file() -> None:
             b.wait()
     for r in records:
         assert (got[r["key"]]["closed"], got[r["key"]]["closed_method"]) == (r["closed"], r["method"]), r["key"]
+
+
+_Z3_CHILD = """
+import json
+from wellposed.backends import z3_api
+from wellposed.closedness.census import read_records
+from wellposed.closedness.certificates import NotClosedCertificate
+from wellposed.closedness.verify import proof_region, smtlib_membership_query
+from wellposed.formulas.queries import membership_query
+from wellposed.support import SupportPattern
+rec = next(r for r in read_records("cases/census/closedness-m4n4r3.jsonl") if r["key"] == KEY)
+p = SupportPattern(rec["x_support"], rec["y_support"])
+cert = NotClosedCertificate.from_json(p, rec["certificate"])
+text = smtlib_membership_query(*proof_region(cert))
+out = [z3_api.check_smtlib(text, 5_000_000), z3_api.check(membership_query(p, cert.limit.entries), 5_000_000),
+       z3_api.check_smtlib(text, 300_000)]
+print(json.dumps([[c.answer.value, c.units] for c in out]))
+"""
+
+
+def test_z3_units_are_identical_in_fresh_processes_whatever_the_hash_seed() -> None:
+    """The resource units z3 spends on a query are a function of the query: the same in fresh processes with
+    different string hashing (``PYTHONHASHSEED``), and a budget cut stops at the budget. (z3's own
+    QF_NRA strategy cut its nlsat runs after seconds, so the units varied from run to run: docs/closedness.md
+    §7.3.)"""
+    import os
+
+    key = "T4x4x3:000.111.111.111|011.100.111.111"  # a published z3-unsat proof of about 10⁶ units
+    runs = []
+    for seed in ("0", "1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        proc = subprocess.run([sys.executable, "-c", _Z3_CHILD.replace("KEY", repr(key))], capture_output=True,
+                              text=True, cwd=ROOT, env=env, timeout=600, check=True)
+        runs.append(json.loads(proc.stdout))
+    assert runs[0] == runs[1] == runs[2], runs
+    (a_answer, a_units), (b_answer, b_units), (c_answer, c_units) = runs[0]
+    assert (a_answer, b_answer, c_answer) == ("false", "false", "unknown")
+    assert a_units > 500_000 and b_units > 500_000  # a real search, not a trivial refutation
+    # the cut check spends exactly its 3·10⁵ units; the count adds the few the SMT core spent on the assertions
+    assert 300_000 < c_units < 301_000

@@ -54,7 +54,8 @@ def verify_certificate(cert: NotClosedCertificate, *, z3_check: bool = True, rli
     rank, and no z3 query (on block minors z3 only runs to its resource limit, so asking would cost much
     and prove nothing more). The summary's ``"z3"`` key holds z3's answer (``"skipped"`` when not asked).
     The z3 query is bounded by ``rlimit`` resource units (a count, so the outcome does not depend on the
-    machine) and by ``budget``'s wall-clock cap if any.
+    machine) and by ``budget``'s wall-clock cap if any; the summary's ``"z3_units"`` holds the units spent (0
+    when z3 is not asked), the same on every machine.
 
     Examples
     --------
@@ -94,26 +95,28 @@ def verify_certificate(cert: NotClosedCertificate, *, z3_check: bool = True, rli
         if why:
             raise CertificateError(f"private block-minor proof rejected: {why}.")
     if kind == "private-block-minor" or not (z3_check or kind == "z3-unsat"):
-        answer = "skipped"  # for a block minor the exact rank argument above is the proof: z3 runs to its limit
+        answer, units = "skipped", 0  # for a block minor the exact rank argument is the proof: z3 runs to its limit
     else:
-        answer = _z3_not_member(*proof_region(cert), rlimit, budget)
+        answer, units = _z3_not_member(*proof_region(cert), rlimit, budget)
     if answer == "sat":
         raise CertificateError("z3 found X, Y with X Yᵀ = A*: the limit lies in P.")
     if kind == "z3-unsat" and answer != "unsat":
         raise CertificateError(f"z3 answered {answer!r} to 'exists X, Y with X Yᵀ = A*' (need unsat).")
-    return {"curve": "ok", "proof": kind, "z3": answer, "max_blowup": cert.max_blowup(),
-            "seconds": time.perf_counter() - t0}  # information only
+    return {"curve": "ok", "proof": kind, "z3": answer, "z3_units": units, "max_blowup": cert.max_blowup(),
+            "seconds": time.perf_counter() - t0}  # seconds: information only
 
 
-def _z3_not_member(pattern: SupportPattern, limit: LimitMatrix, rlimit: int, budget: Budget | None) -> str:
-    """z3's word (``"sat"``, ``"unsat"``, ``"unknown"``) on :func:`smtlib_membership_query`."""
+def _z3_not_member(pattern: SupportPattern, limit: LimitMatrix, rlimit: int,
+                   budget: Budget | None) -> tuple[str, int]:
+    """z3's word (``"sat"``, ``"unsat"``, ``"unknown"``) on :func:`smtlib_membership_query` and the resource units
+    it spent."""
     from ..backends import z3_api
 
     result = z3_api.check_smtlib(smtlib_membership_query(pattern, limit), rlimit,
                                  timeout=budget.remaining() if budget is not None else None)
     if result.answer is Answer.TIMEOUT:
         raise (budget or Budget()).cap_fired("inside a z3 query")
-    return z3_api.smt_word(result.answer)
+    return z3_api.smt_word(result.answer), result.units
 
 
 def proof_region(cert: NotClosedCertificate) -> tuple[SupportPattern, LimitMatrix]:
