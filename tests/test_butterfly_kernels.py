@@ -409,8 +409,8 @@ def test_threads_give_the_same_bytes(complex_, ortho, monkeypatch):
 
     monkeypatch.setattr(compiled, "fused_levels", spy)
     pools = []
-    real_pool = compiled._pool
-    monkeypatch.setattr(compiled, "_pool", lambda n: pools.append(n) or real_pool(n))
+    real_workers = compiled._workers
+    monkeypatch.setattr(compiled, "_workers", lambda n: pools.append(n) or real_workers(n))
     N = 1024  # first pass: 32 groups of rows (3 threads get uneven shares)
     rng = np.random.default_rng(11)
     pats = dyadic_butterfly(N)
@@ -435,23 +435,15 @@ def test_threads_rejects_bad_values(bad):
 
 @pytest.mark.requires_numba
 def test_threads_from_concurrent_calls(monkeypatch):
-    """factorize called from several Python threads at once, each asking for more kernel threads than the last:
-    a call that grows the shared pool shuts the old one down, which must not happen between another call's
-    lookup of the pool and its submissions ('cannot schedule new futures after shutdown'); every result is the
-    single-thread bytes."""
+    """factorize called from several Python threads at once, each asking for more kernel threads than the last
+    (a shared pool grown by one call while another submitted to it raised 'cannot schedule new futures after
+    shutdown'; each pass now has workers of its own): every result is the single-thread bytes, and no kernel
+    thread outlives the calls."""
     import threading
 
     from wellposed.solvers.butterfly import compiled
 
     monkeypatch.setattr(compiled, "_MIN_THREAD_BYTES", 1 << 10)
-    monkeypatch.setattr(compiled, "_POOL", None)
-    real_pool = compiled._pool
-
-    def checked_pool(n):  # the pool is looked up, and given its work, under the lock
-        assert compiled._POOL_LOCK.locked()
-        return real_pool(n)
-
-    monkeypatch.setattr(compiled, "_pool", checked_pool)
     N = 512  # first pass: 8 groups of rows
     pats = dyadic_butterfly(N)
     A = np.random.default_rng(5).standard_normal((N, N))
@@ -475,6 +467,7 @@ def test_threads_from_concurrent_calls(monkeypatch):
     for w in workers:
         w.join()
     assert failures == []
+    assert not any(t.name.startswith("wellposed-kernel") for t in threading.enumerate())
 
 
 @pytest.mark.requires_numba
@@ -493,7 +486,10 @@ def test_threads_in_a_forked_child(monkeypatch):
     pats = dyadic_butterfly(N)
     A = np.random.default_rng(5).standard_normal((N, N))
     res = factorize(A, pats, kernel="compiled", order="left-to-right", threads=2)
-    assert compiled._POOL is not None  # the parent's pool exists when the child is forked
+    import threading
+
+    # no kernel thread outlives the call (a lasting one would make the batch pool fork from a server)
+    assert not any(t.name.startswith("wellposed-kernel") for t in threading.enumerate())
     child = multiprocessing.get_context("fork").Process(
         target=_factorize_and_exit, args=(A, pats, res.error))
     child.start()

@@ -13,9 +13,8 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
-import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any
 
@@ -38,39 +37,13 @@ _KERNELS: Any = None
 # A thread of the grouped kernel gets at least this many bytes of the node: below, starting it costs more than
 # it saves.
 _MIN_THREAD_BYTES = 1 << 21
-_POOL: tuple[ThreadPoolExecutor, int] | None = None
-# Held while the pool is looked up, replaced and given work: a concurrent call that needs a larger pool shuts the
-# old one down only between two submissions (the old pool still runs what it was given).
-_POOL_LOCK = threading.Lock()
 
 
-def _pool(n: int) -> ThreadPoolExecutor:
-    """The process's worker threads of the compiled kernels (created on first use, replaced by a larger pool
-    when more are asked). The caller holds :data:`_POOL_LOCK`."""
-    global _POOL
-    if _POOL is None or _POOL[1] < n:
-        if _POOL is not None:
-            _POOL[0].shutdown(wait=False)
-        _POOL = (ThreadPoolExecutor(max_workers=n, thread_name_prefix="wellposed-kernel"), n)
-    return _POOL[0]
-
-
-def _submit(fn: Callable[[int, int], bool], ranges: Sequence[tuple[int, int]]) -> list[Future[bool]]:
-    """``fn(lo, hi)`` for every range, each on a worker thread of the process's pool."""
-    with _POOL_LOCK:
-        pool = _pool(len(ranges))
-        return [pool.submit(fn, lo, hi) for lo, hi in ranges]
-
-
-def _forget_pool() -> None:
-    """In a forked child: the parent's worker threads do not exist there (work given to its pool would wait
-    forever, and the lock may have been held by another thread at the fork), so start afresh."""
-    global _POOL, _POOL_LOCK
-    _POOL, _POOL_LOCK = None, threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):  # POSIX
-    os.register_at_fork(after_in_child=_forget_pool)
+def _workers(n: int) -> ThreadPoolExecutor:
+    """``n`` worker threads for one pass, ended with it (used as a context manager). No thread outlives a call:
+    a process that forks later has nothing half-inherited, and a lasting thread would make the batch pool of
+    :mod:`wellposed.executors` use a fork server instead of fork."""
+    return ThreadPoolExecutor(max_workers=n, thread_name_prefix="wellposed-kernel")
 
 
 def default_threads() -> int:
@@ -231,9 +204,10 @@ def fused_levels(
         ok = groups_from(0, groups)
     else:  # contiguous ranges of groups, one per thread, the first in this one (the kernel releases the GIL)
         cuts = [groups * t // n_thr for t in range(n_thr + 1)]
-        futures = _submit(groups_from, [(cuts[t], cuts[t + 1]) for t in range(1, n_thr)])
-        ok = groups_from(cuts[0], cuts[1])
-        ok = all([f.result() for f in futures]) and ok
+        with _workers(n_thr - 1) as pool:
+            futures = [pool.submit(groups_from, lo, hi) for lo, hi in zip(cuts[1:-1], cuts[2:], strict=True)]
+            ok = groups_from(cuts[0], cuts[1])
+            ok = all([f.result() for f in futures]) and ok
     # per-group sums added in one fixed order: the result does not depend on the number of threads
     return out, Us, tails, (float(egrp.sum()) if ok else None), float(rgrp.sum())
 
