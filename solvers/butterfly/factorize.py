@@ -326,9 +326,10 @@ def factorize(
     A matrix so small that products of its entries underflow (``‖A‖² < 2**-500``) is factorized as
     ``2**-e · A`` with ``2**e`` its largest magnitude (exact), and the first factor and the errors are scaled
     back, so its factors and errors keep their digits (``progress`` then counts the steps twice). With
-    ``dtype='float32'`` the same is done, before the cast, when the largest magnitude of ``A`` lies outside
-    ``[2**-32, 2**32]`` (single-precision squares and products would under- or overflow); beyond ``2**±100`` the
-    single-precision factors cannot hold ``A`` and InvalidMatrixError says so.
+    ``dtype='float32'`` the same is done, from ``A`` in its own precision, when the largest magnitude of ``A`` lies
+    outside ``[2**-32, 2**32]`` (single-precision squares and products would under- or overflow); it is read only
+    when the run's squared norm or a non-finite value points there, so a well-scaled ``A`` costs no extra pass.
+    Beyond ``2**±100`` the single-precision factors cannot hold ``A`` and InvalidMatrixError says so.
 
     Examples
     --------
@@ -407,9 +408,11 @@ def factorize(
         non-finite value), so a well-scaled A costs no extra pass."""
         wide = _validate_matrix(A, scan=False)
         e = _single_shift(wide)  # 0 for nan / inf, named by the caller's checks
-        if not e:
-            return None
-        res = factorize(_ldexp(wide, -e), chain, order, orthonormalize, bit_reversal, certificate, progress,
+        return rescaled(wide, e) if e else None
+
+    def rescaled(W: np.ndarray, e: int) -> ButterflyResult:
+        """The factorization of ``2**-e · W`` (exact) with the first factor and the errors scaled back."""
+        res = factorize(_ldexp(W, -e), chain, order, orthonormalize, bit_reversal, certificate, progress,
                         dtype=dtype, kernel=kernel, threads=threads)
         return _scaled_back(res, e, t0)
 
@@ -462,10 +465,7 @@ def factorize(
         # squares of entries below about 1e-154 fall into the subnormal range, and the balanced tree's eigenvector
         # products already from about 1e-125 (factors and errors would lose their digits, or read 0): factorize
         # 2**-e · A, exact, and scale the first factor and the errors back
-        e = int(np.frexp(np.max(np.abs(M_in)))[1])
-        res = factorize(_ldexp(M_in, -e), chain, order, orthonormalize, bit_reversal, certificate, progress,
-                        dtype=dtype, kernel=kernel, threads=threads)
-        return _scaled_back(res, e, t0)
+        return rescaled(M_in, int(np.frexp(np.max(np.abs(M_in)))[1]))
     factors = tuple(KSFactor(p, d) for p, d in zip(pats, datas, strict=True))
     # The middle split keeps both sub-products small (N^1.5 entries each for the dyadic butterfly).
     if run.dropped is not None:
